@@ -1,0 +1,49 @@
+# Reproduce four recsys competition solutions offline. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TRACKS ?= kraft_kuairec
+SCALE ?=
+DATA_DIR ?=
+EXECUTED := reports/executed
+
+export OPENBLAS_NUM_THREADS := 1
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: help setup reproduce test bench notebooks clean
+
+help: ## list the targets and variables
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: TRACKS='$(TRACKS)' SCALE=tiny|small|full DATA_DIR=<real data folder, unset = synthetic twin>"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv and install the pinned packages (idempotent)
+
+reproduce: setup ## run every track's notebooks (default SCALE=small), regenerate + validate submissions, write reports/summary.md
+	$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"
+	$(PY) -m shared.report $(TRACKS) --executed $(EXECUTED)
+
+test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
+	$(PY) -m pytest
+
+bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/
+	for t in $(TRACKS); do \
+	  $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) --data-dir "$(DATA_DIR)" --variants faithful --bench || exit 1; \
+	done
+
+notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
+	for t in $(TRACKS); do \
+	  for nb in notebooks/$$t/[0-9][0-9]_*.ipynb; do $(PY) -m papermill --cwd . "$$nb" "$$nb" || exit 1; done; \
+	done
+
+clean: ## remove generated data, artifacts, executed notebooks and .venv
+	rm -rf data artifacts $(EXECUTED) $(VENV) .pytest_cache

@@ -1,0 +1,130 @@
+"""Stage timer for ``make bench``: wall time and peak resident memory per named stage.
+
+Peak RSS is sampled by a background thread (psutil, every 20 ms) while the stage runs, so each
+stage reports its own peak rather than the process's lifetime maximum. Results append to
+``benchmarks/results.csv`` and ``benchmarks/README.md`` is rewritten from it.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import os
+import platform
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import psutil
+
+from shared.io import atomic_path, write_text_atomic
+from shared.paths import benchmarks_dir
+
+FIELDS = ["date", "track", "scale", "config", "stage", "wall_s", "peak_rss_mib", "cores", "ram_gib", "gpu"]
+
+
+def machine() -> dict[str, str]:
+    gpu = "none"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return {
+        "cores": str(os.cpu_count()),
+        "ram_gib": f"{psutil.virtual_memory().total / 2**30:.0f}",
+        "gpu": gpu,
+        "cpu": platform.processor() or platform.machine(),
+    }
+
+
+@dataclass
+class StageTimer:
+    """``with timer.stage("als"): ...`` records (stage, wall seconds, peak RSS MiB)."""
+
+    interval_s: float = 0.02
+    records: list[dict] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        proc = psutil.Process()
+        peak = [proc.memory_info().rss]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(self.interval_s):
+                peak[0] = max(peak[0], proc.memory_info().rss)
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            wall = time.perf_counter() - start
+            stop.set()
+            thread.join()
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            self.records.append({"stage": name, "wall_s": round(wall, 2), "peak_rss_mib": round(peak[0] / 2**20, 1)})
+
+    def total(self) -> dict:
+        return {
+            "stage": "TOTAL",
+            "wall_s": round(sum(r["wall_s"] for r in self.records), 2),
+            "peak_rss_mib": max((r["peak_rss_mib"] for r in self.records), default=0.0),
+        }
+
+    def write(self, track: str, scale: str, config: str = "default", directory: str | os.PathLike | None = None) -> Path:
+        """Append this run's rows to results.csv and rewrite the markdown table."""
+        directory = Path(directory) if directory else benchmarks_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        csv_path = directory / "results.csv"
+        info = machine()
+        date = dt.date.today().isoformat()
+        rows = [
+            {"date": date, "track": track, "scale": scale, "config": config, **r,
+             "cores": info["cores"], "ram_gib": info["ram_gib"], "gpu": info["gpu"]}
+            for r in [*self.records, self.total()]
+        ]
+        old = csv_path.read_text() if csv_path.exists() else ""
+        with atomic_path(csv_path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                if old:
+                    f.write(old)
+                writer = csv.DictWriter(f, fieldnames=FIELDS)
+                if not old:
+                    writer.writeheader()
+                writer.writerows(rows)
+        write_markdown(csv_path, directory / "README.md")
+        return csv_path
+
+
+def write_markdown(csv_path: Path, md_path: Path) -> Path:
+    """Render results.csv as one table per (track, scale, config), latest run of each."""
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    # a run ends with its TOTAL row: start a fresh list for the next run of the same key
+    runs: dict[tuple, list[dict]] = {}
+    current: dict[tuple, list[dict]] = {}
+    for row in rows:
+        key = (row["track"], row["scale"], row["config"])
+        current.setdefault(key, []).append(row)
+        if row["stage"] == "TOTAL":
+            runs[key] = current.pop(key)
+    lines = ["# Benchmarks", "", "Written by `make bench` (shared/bench.py); raw rows in `results.csv`.", ""]
+    for (track, scale, config), run in sorted(runs.items()):
+        first = run[0]
+        lines += [
+            f"## {track}, scale `{scale}`, config `{config}` ({first['date']}; {first['cores']} cores, "
+            f"{first['ram_gib']} GiB RAM, GPU: {first['gpu']})",
+            "",
+            "| stage | wall s | peak RSS MiB |",
+            "|---|---:|---:|",
+            *[f"| {r['stage']} | {r['wall_s']} | {r['peak_rss_mib']} |" for r in run],
+            "",
+        ]
+    return write_text_atomic(md_path, "\n".join(lines))

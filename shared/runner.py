@@ -1,0 +1,123 @@
+"""Run a track's notebooks headless, in order, through papermill.
+
+Used by ``make reproduce`` and by the notebook tests. Each notebook receives only the
+parameters its ``parameters`` cell declares, converted to the declared type (papermill's CLI
+parses ``-p 001`` as the integer 1); a parameter no notebook declares is refused instead of
+papermill's silent warning.
+
+CLI: ``python -m shared.runner TRACK [TRACK ...] --out DIR -p NAME VALUE ...``
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import papermill
+from tqdm.auto import tqdm
+
+from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+_CASTS = {"int": int, "float": float, "str": str, "bool": None}
+
+
+def track_notebooks(track: str) -> list[Path]:
+    """The numbered notebooks of a track, in order."""
+    folder = NOTEBOOKS_DIR / track
+    notebooks = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks NN_*.ipynb in {folder}")
+    return notebooks
+
+
+def declared_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Name -> papermill's description (inferred_type_name, default) of the parameters cell."""
+    return dict(papermill.inspect_notebook(str(notebook)))
+
+
+def _coerce(name: str, value: Any, type_name: str) -> Any:
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in {"true", "1", "yes"}:
+            return True
+        if str(value).lower() in {"false", "0", "no"}:
+            return False
+        raise ValueError(f"parameter {name}: {value!r} is not a bool")
+    cast = _CASTS.get(type_name)
+    if cast is None or value is None:
+        return value
+    if cast is str:
+        return "" if value is None else str(value)
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"parameter {name}: {value!r} is not a {type_name}") from None
+
+
+def plan_parameters(notebooks: Sequence[Path], parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per notebook, the subset of ``parameters`` it declares, typed as declared."""
+    declared = [declared_parameters(nb) for nb in notebooks]
+    known = set().union(*declared) if declared else set()
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; the notebooks declare {sorted(known)}")
+    plans = []
+    for decl in declared:
+        plans.append(
+            {name: _coerce(name, value, decl[name]["inferred_type_name"]) for name, value in parameters.items() if name in decl}
+        )
+    return plans
+
+
+def run_notebooks(
+    notebooks: Sequence[str | os.PathLike],
+    output_dir: str | os.PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    cwd: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """Execute ``notebooks`` in order into ``output_dir`` with a kernel of this Python.
+    Stops at the first failing notebook (papermill raises with the cell's error)."""
+    notebooks = [Path(nb) for nb in notebooks]
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    plans = plan_parameters(notebooks, parameters or {})
+    outputs = []
+    bar = tqdm(list(zip(notebooks, plans)), desc="notebooks", unit="nb", disable=not progress)
+    for nb, params in bar:
+        bar.set_postfix_str(nb.name)
+        out = output_dir / nb.name
+        # kernel "python3" resolves to this interpreter: jupyter_client replaces a kernelspec's
+        # bare "python" with sys.executable, so the kernel sees this venv's packages.
+        papermill.execute_notebook(
+            str(nb),
+            str(out),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(cwd or REPO_ROOT),
+            progress_bar=False,
+            log_output=False,
+        )
+        outputs.append(out)
+    return outputs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tracks", nargs="+")
+    parser.add_argument("--out", required=True, help="folder for executed notebooks (one subfolder per track)")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    args = parser.parse_args(argv)
+    # Values stay strings here; each notebook's declared type converts them (no YAML guessing).
+    params = dict(args.p)
+    for track in args.tracks:
+        print(f"== {track}", flush=True)
+        run_notebooks(track_notebooks(track), Path(args.out) / track, params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

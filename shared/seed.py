@@ -1,0 +1,28 @@
+"""The one seed helper every track calls first."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed python, numpy and torch (CPU and CUDA); return a numpy Generator for new code."""
+    seed = int(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    import torch  # imported here: tracks without torch models pay the import only when seeding
+
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    return np.random.default_rng(seed)
+
+
+def torch_device():
+    """GPU when one is present, CPU otherwise."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

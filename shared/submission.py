@@ -1,0 +1,138 @@
+"""Submission files: atomic CSV (optionally packed as .7z), the manifest beside it, and a
+validator that checks a file against its format."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import polars as pl
+import py7zr
+
+from shared.errors import SubmissionError
+from shared.io import atomic_path, sha256_file, write_text_atomic
+from shared.paths import REPO_ROOT
+
+
+def write_csv(df: pl.DataFrame, path: str | os.PathLike, float_precision: int = 6, pack_7z: bool = False) -> Path:
+    """Write ``df`` as CSV atomically (fixed float precision, so files are byte-stable).
+    With ``pack_7z`` the CSV is stored inside ``path`` (a .7z archive) under the name ``path.stem``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if pack_7z:
+        inner = path.name.removesuffix(".7z")
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".pack.") as scratch:
+            csv_path = Path(scratch) / inner
+            df.write_csv(csv_path, float_precision=float_precision)
+            with atomic_path(path) as tmp_7z:
+                with py7zr.SevenZipFile(tmp_7z, "w") as archive:
+                    archive.write(csv_path, arcname=inner)
+        return path
+    with atomic_path(path) as tmp:
+        df.write_csv(tmp, float_precision=float_precision)
+    return path
+
+
+def read_submission(path: str | os.PathLike, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Read a .csv submission, or the single CSV inside a .7z archive."""
+    path = Path(path)
+    if not path.is_file():
+        raise SubmissionError(f"{path}: no such file")
+    try:
+        if path.suffix == ".7z":
+            with py7zr.SevenZipFile(path, "r") as archive:
+                names = archive.getnames()
+                if len(names) != 1:
+                    raise SubmissionError(f"{path.name}: expected one file inside the archive, found {names}")
+                with tempfile.TemporaryDirectory() as scratch:
+                    archive.extractall(path=scratch)
+                    return pl.read_csv(Path(scratch) / names[0], schema_overrides=schema)
+        return pl.read_csv(path, schema_overrides=schema)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # polars/py7zr parse errors: one line naming the file
+        raise SubmissionError(f"{path.name}: cannot be read as CSV ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+
+
+@dataclass(frozen=True)
+class SubmissionFormat:
+    """An official submission format: exact header, key columns and value columns."""
+
+    name: str
+    columns: tuple[str, ...]
+    keys: tuple[str, ...]
+    dtypes: Mapping[str, pl.DataType] = field(default_factory=dict)
+
+
+def validate_submission(path: str | os.PathLike, fmt: SubmissionFormat, expected_keys: pl.DataFrame) -> pl.DataFrame:
+    """Check a submission file against ``fmt`` and the exact set of keys it must cover.
+    Rejects a wrong header, wrong row count, duplicate keys, unknown or missing keys and NaN/null.
+    Returns the parsed frame."""
+    path = Path(path)
+    df = read_submission(path, schema=dict(fmt.dtypes))
+    name = path.name
+    if tuple(df.columns) != fmt.columns:
+        raise SubmissionError(f"{name}: header {df.columns} differs from {fmt.name}'s {list(fmt.columns)}")
+    if df.height != expected_keys.height:
+        raise SubmissionError(f"{name}: {df.height} rows, {fmt.name} needs {expected_keys.height}")
+    nulls = [c for c in df.columns if df[c].null_count()]
+    nans = [c for c in df.columns if df[c].dtype.is_float() and df[c].is_nan().any()]
+    if nulls or nans:
+        raise SubmissionError(f"{name}: missing or NaN values in column(s) {sorted(set(nulls + nans))}")
+    keys = list(fmt.keys)
+    dup = df.select(keys).is_duplicated()
+    if dup.any():
+        first = df.filter(dup).row(0)
+        raise SubmissionError(f"{name}: {int(dup.sum())} rows with duplicate keys {keys}, e.g. {first[: len(keys)]}")
+    expected = expected_keys.select(keys).cast({k: df[k].dtype for k in keys})
+    unknown = df.select(keys).join(expected, on=keys, how="anti")
+    if unknown.height:
+        raise SubmissionError(f"{name}: {unknown.height} unknown keys {keys}, e.g. {unknown.row(0)}")
+    return df
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def twin_source(scale: str, seed: int) -> dict[str, Any]:
+    return {"kind": "synthetic twin", "scale": scale, "seed": int(seed)}
+
+
+def real_source(files: Sequence[str | os.PathLike]) -> dict[str, Any]:
+    return {"kind": "real", "files": {Path(f).name: sha256_file(f) for f in files}}
+
+
+def write_manifest(
+    directory: str | os.PathLike,
+    track: str,
+    parameters: Mapping[str, Any],
+    data_source: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    files: Sequence[str | os.PathLike],
+    rows: int,
+) -> Path:
+    """manifest.json beside the submission: what produced it and what it scored. No timestamps,
+    so two identical runs write identical manifests."""
+    directory = Path(directory)
+    manifest = {
+        "track": track,
+        "git_commit": git_commit(),
+        "parameters": dict(parameters),
+        "data_source": dict(data_source),
+        "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
+        "files": [{"path": Path(f).name, "rows": int(rows), "sha256": sha256_file(f)} for f in files],
+    }
+    return write_text_atomic(directory / "manifest.json", json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+
+
+def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
+    return json.loads((Path(directory) / "manifest.json").read_text())

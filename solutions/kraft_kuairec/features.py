@@ -1,0 +1,149 @@
+"""Label, time split, ALS factors and the ranker's 157 features, as the seed built them.
+
+Every feature is a property of the user or of the item, so the feature matrix of any rows is two
+gathers from a user table and an item table: nothing of (rows x features) is built that is not
+fed straight to LightGBM.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import implicit
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from solutions.kraft_kuairec.data import USER_CATEGORICAL, USER_NUMERIC
+
+THRESHOLD = 1.0  # positive: watch_ratio >= 1.0 (watched to the end)
+
+
+def add_label(interactions: pl.DataFrame) -> pl.DataFrame:
+    return interactions.with_columns(label=(pl.col("watch_ratio") >= THRESHOLD).cast(pl.Int8))
+
+
+def time_split(interactions: pl.DataFrame, train_frac: float = 0.8) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The seed's split: all rows sorted by timestamp (rows without one last), the first 80 %
+    train, the rest test; test keeps only users seen in train."""
+    rows = interactions.sort("timestamp", nulls_last=True, maintain_order=True)
+    n_train = int(rows.height * train_frac)
+    train, test = rows.head(n_train), rows.slice(n_train)
+    test = test.join(train.select("user_id").unique(), on="user_id", how="semi")
+    return train, test
+
+
+@dataclass
+class Index:
+    """Contiguous 0-based positions for the ids seen in train (the seed's LabelEncoder)."""
+
+    users: np.ndarray  # sorted user ids
+    items: np.ndarray  # sorted video ids
+
+    @classmethod
+    def fit(cls, train: pl.DataFrame) -> "Index":
+        return cls(np.unique(train["user_id"].to_numpy()), np.unique(train["video_id"].to_numpy()))
+
+    def lookup(self, ids: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """Position of each id in ``known``, -1 when absent."""
+        pos = np.clip(np.searchsorted(known, ids), 0, len(known) - 1)
+        return np.where(known[pos] == ids, pos, -1)
+
+
+def interaction_matrix(train: pl.DataFrame, index: Index, explicit_zeros: bool) -> sp.csr_matrix:
+    """users x items CSR of the label. ``explicit_zeros=True`` is the seed's matrix: the
+    negatives are stored as explicit 0 entries, and implicit then gives them confidence 0, i.e.
+    drops them from the loss (its solver adds (c - 1) * y y^T for each stored entry on top of
+    Y^T Y). ``False`` removes them, so negatives count as ordinary zeros with weight 1."""
+    u = index.lookup(train["user_id"].to_numpy(), index.users)
+    i = index.lookup(train["video_id"].to_numpy(), index.items)
+    data = train["label"].to_numpy().astype(np.float32)
+    mat = sp.csr_matrix((data, (u, i)), shape=(len(index.users), len(index.items)))
+    if not explicit_zeros:
+        mat.eliminate_zeros()
+    return mat
+
+
+def fit_als(
+    matrix: sp.csr_matrix, factors: int = 64, regularization: float = 0.01, iterations: int = 20,
+    alpha: float = 1.0, seed: int = 42, progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """implicit's ALS on the CPU (its GPU build is not deterministic). Returns user and item
+    factors, float32."""
+    # implicit parallelises over users itself; a multi-threaded BLAS underneath only oversubscribes
+    with threadpool_limits(limits=1, user_api="blas"):
+        model = implicit.cpu.als.AlternatingLeastSquares(
+            factors=factors, regularization=regularization, iterations=iterations, alpha=alpha, random_state=seed,
+        )
+        model.fit(matrix, show_progress=progress)
+    return np.asarray(model.user_factors, dtype=np.float32), np.asarray(model.item_factors, dtype=np.float32)
+
+
+@dataclass
+class FeatureTables:
+    """One row per train user / item; X = [user_table[u], item_table[i]]."""
+
+    index: Index
+    user_table: np.ndarray
+    item_table: np.ndarray
+    names: list[str]
+    categorical: list[int]  # column positions of categorical features
+
+    @property
+    def n_features(self) -> int:
+        return len(self.names)
+
+    def matrix(self, user_ids: np.ndarray, video_ids: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+        """float32 C-contiguous feature matrix for the given rows, filled chunk by chunk so the
+        only large allocation is the result. Unknown items get an all-zero row (the seed's fillna 0)."""
+        u = self.index.lookup(np.asarray(user_ids), self.index.users)
+        if (u < 0).any():
+            raise ValueError("rows with users unseen in train: filter them first")
+        i = self.index.lookup(np.asarray(video_ids), self.index.items)
+        item_table = np.vstack([self.item_table, np.zeros((1, self.item_table.shape[1]), np.float32)])
+        n, du = len(u), self.user_table.shape[1]
+        out = np.empty((n, self.n_features), dtype=np.float32)
+        for start in range(0, n, chunk):
+            sl = slice(start, start + chunk)
+            out[sl, :du] = self.user_table[u[sl]]
+            out[sl, du:] = item_table[i[sl]]
+        return out
+
+
+def category_codes(values: pl.Series) -> np.ndarray:
+    """Missing -> -1, then codes 0..n-1 in sorted order of the values, as pandas'
+    ``fillna(-1).astype('category')`` gives LightGBM (it needs non-negative categories)."""
+    if values.dtype == pl.String:
+        filled = values.fill_null("-1")
+    else:
+        filled = values.cast(pl.Float64).fill_nan(None).fill_null(-1.0)
+    uniques = np.unique(filled.to_numpy())
+    return np.searchsorted(uniques, filled.to_numpy()).astype(np.float32)
+
+
+def build_tables(
+    train: pl.DataFrame, users: pl.DataFrame, items: pl.DataFrame, index: Index,
+    user_factors: np.ndarray, item_factors: np.ndarray,
+) -> FeatureTables:
+    """The seed's 157 features: 19 categorical user features, 7 numeric ones, num_categories,
+    64 + 64 ALS factors, user and item interaction counts in train."""
+    u_frame = pl.DataFrame({"user_id": index.users}).join(users, on="user_id", how="left", maintain_order="left")
+    i_frame = pl.DataFrame({"video_id": index.items}).join(items, on="video_id", how="left", maintain_order="left")
+    user_counts = pl.DataFrame({"user_id": index.users}).join(
+        train.group_by("user_id").len("n"), on="user_id", how="left", maintain_order="left"
+    )["n"].to_numpy()
+    item_counts = pl.DataFrame({"video_id": index.items}).join(
+        train.group_by("video_id").len("n"), on="video_id", how="left", maintain_order="left"
+    )["n"].to_numpy()
+    k_u, k_i = user_factors.shape[1], item_factors.shape[1]
+
+    user_cols = [category_codes(u_frame[c]) for c in USER_CATEGORICAL]
+    user_cols += [u_frame[c].cast(pl.Float32).fill_null(0).to_numpy() for c in USER_NUMERIC]
+    user_table = np.column_stack([*user_cols, user_factors, user_counts.astype(np.float32)]).astype(np.float32)
+    num_categories = i_frame["tags"].list.len().fill_null(0).to_numpy().astype(np.float32)
+    item_table = np.column_stack([num_categories, item_factors, item_counts.astype(np.float32)]).astype(np.float32)
+
+    names = [*USER_CATEGORICAL, *USER_NUMERIC, *[f"user_als_{k}" for k in range(k_u)], "user_interaction_count",
+             "num_categories", *[f"item_als_{k}" for k in range(k_i)], "item_interaction_count"]
+    return FeatureTables(index, np.ascontiguousarray(user_table), np.ascontiguousarray(item_table), names,
+                         list(range(len(USER_CATEGORICAL))))

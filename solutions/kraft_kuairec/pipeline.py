@@ -1,0 +1,284 @@
+"""The KRAFT pipeline in stages, shared by the notebooks, ``make bench`` and the CLI.
+
+    python -m solutions.kraft_kuairec.pipeline --scale small            # whole pipeline on the twin
+    python -m solutions.kraft_kuairec.pipeline --data-dir ~/kuairec     # on the real files
+    python -m solutions.kraft_kuairec.pipeline --scale full --bench     # time + peak memory per stage
+
+Ranker variants:
+  faithful   the seed: ALS on train with negatives as explicit zeros (dropped from ALS's loss),
+             its in-sample factors as features for the very rows ALS was fitted on
+  corrected  negatives as ordinary zeros; still in-sample
+  leakfree   negatives as ordinary zeros; ALS fitted on the earlier half of train only and the
+             ranker trained on the later half, so its factors are out-of-sample like at test time
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import polars as pl
+from sklearn.metrics import roc_auc_score
+
+from shared.bench import StageTimer
+from shared.errors import DataError
+from shared.io import atomic_path, write_text_atomic
+from shared.metrics import ranking_metrics
+from shared.paths import artifacts_dir, resolve_data_dir
+from shared.seed import seed_everything
+from shared.submission import real_source, twin_source
+from shared.twin import check_scale
+from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
+
+VARIANTS = ("faithful", "corrected", "leakfree")
+KS = (10, 20, 50, 100, 500, 1000)
+# The seed's published numbers on the real data (README of the KRAFT repository).
+SEED_REPORTED = {
+    "precision@10": 0.7924, "precision@20": 0.7529, "precision@50": 0.6670, "precision@100": 0.5468,
+    "precision@500": 0.3103, "precision@1000": 0.2043,
+    "recall@10": 0.0460, "recall@20": 0.0858, "recall@50": 0.1819, "recall@100": 0.2821,
+    "recall@500": 0.7620, "recall@1000": 1.0000,
+    "ndcg@10": 0.8110, "ndcg@20": 0.7772, "ndcg@50": 0.7036, "ndcg@100": 0.6042,
+    "ndcg@500": 0.7014, "ndcg@1000": 0.8476,
+}
+SEED_VAL_AUC = 0.852
+
+
+@dataclass(frozen=True)
+class Config:
+    scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
+    data_dir: str = ""  # folder with the real KuaiRec files; "" = synthetic twin
+    seed: int = 42
+    als_factors: int = 64
+    als_regularization: float = 0.01
+    als_iterations: int = 20
+    als_alpha: float = 1.0
+    n_estimators: int = 1000
+    early_stopping: int = 50
+    train_frac: float = 0.8
+    val_frac: float = 0.2
+    leakfree_als_frac: float = 0.5  # share of train (earliest) the leak-free ALS is fitted on
+
+    def __post_init__(self) -> None:
+        check_scale(self.scale)
+
+    @property
+    def real_dir(self) -> Path | None:
+        return resolve_data_dir(self.data_dir)
+
+    @property
+    def is_twin(self) -> bool:
+        return self.real_dir is None
+
+    @property
+    def tag(self) -> str:
+        return f"twin-{self.scale}-seed{self.seed}" if self.is_twin else "real"
+
+    @property
+    def artifacts(self) -> Path:
+        return artifacts_dir(TRACK, self.tag)
+
+    def data_folder(self) -> Path:
+        return twin.ensure(self.scale, self.seed) if self.is_twin else self.real_dir
+
+    def data_source(self) -> dict:
+        if self.is_twin:
+            return twin_source(self.scale, self.seed)
+        return real_source(data.resolve_files(self.real_dir))
+
+    def parameters(self) -> dict:
+        params = dataclasses.asdict(self)
+        if not self.is_twin:
+            params.pop("scale")
+        params["data_dir"] = "<real>" if not self.is_twin else ""  # no local paths in manifests
+        return params
+
+
+@dataclass
+class Split:
+    train: pl.DataFrame
+    test: pl.DataFrame
+    kuairec: data.KuaiRec
+
+
+def prepare(cfg: Config) -> Split:
+    """Load (generating the twin on first use), label, split by time; save the split."""
+    seed_everything(cfg.seed)
+    kuairec = data.load(cfg.data_folder())
+    train, test = features.time_split(features.add_label(kuairec.interactions), cfg.train_frac)
+    cfg.artifacts.mkdir(parents=True, exist_ok=True)
+    cols = ["user_id", "video_id", "timestamp", "watch_ratio", "label"]
+    split = pl.concat([train.select(cols).with_columns(is_test=pl.lit(False)),
+                       test.select(cols).with_columns(is_test=pl.lit(True))])
+    with atomic_path(cfg.artifacts / "split.parquet") as tmp:
+        split.write_parquet(tmp)
+    return Split(train, test, kuairec)
+
+
+def load_split(cfg: Config) -> Split:
+    """The split saved by ``prepare`` (notebook 01), with the user and item tables."""
+    path = cfg.artifacts / "split.parquet"
+    if not path.exists():
+        raise DataError(f"{path}: not found; run notebook 01 (or pipeline.prepare) with the same SCALE/DATA_DIR/SEED")
+    split = pl.read_parquet(path)
+    kuairec = data.load(cfg.data_folder())
+    return Split(split.filter(~pl.col("is_test")).drop("is_test"), split.filter(pl.col("is_test")).drop("is_test"), kuairec)
+
+
+@dataclass
+class VariantResult:
+    name: str
+    test_scores: np.ndarray
+    val_auc: float
+    best_iteration: int
+    n_trees: int
+    n_fit_rows: int
+    importance: pl.DataFrame = field(repr=False)
+
+
+def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | None = None) -> VariantResult:
+    """ALS factors -> feature tables -> LightGBM on train -> scores for every test row."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}")
+    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    seed_everything(cfg.seed)
+    train = split.train
+    index = features.Index.fit(train)
+    if variant == "leakfree":
+        n_als = int(train.height * cfg.leakfree_als_frac)
+        als_rows, ranker_rows = train.head(n_als), train.slice(n_als)
+    else:
+        als_rows, ranker_rows = train, train
+    with stage(f"{variant}: als"):
+        matrix = features.interaction_matrix(als_rows, index, explicit_zeros=(variant == "faithful"))
+        user_f, item_f = features.fit_als(matrix, cfg.als_factors, cfg.als_regularization, cfg.als_iterations,
+                                          cfg.als_alpha, cfg.seed)
+        tables = features.build_tables(train, split.kuairec.users, split.kuairec.items, index, user_f, item_f)
+    with stage(f"{variant}: features + lightgbm"):
+        y = ranker_rows["label"].to_numpy()
+        fit_idx, val_idx = models.validation_split(y, cfg.val_frac, cfg.seed)
+        users, items = ranker_rows["user_id"].to_numpy(), ranker_rows["video_id"].to_numpy()
+        X_fit = tables.matrix(users[fit_idx], items[fit_idx])
+        X_val = tables.matrix(users[val_idx], items[val_idx])
+        fit = models.train_ranker(X_fit, y[fit_idx], X_val, y[val_idx], tables.categorical, tables.names,
+                                  cfg.n_estimators, cfg.early_stopping, cfg.seed)
+        del X_fit, X_val
+    with stage(f"{variant}: predict test"):
+        X_test = tables.matrix(split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy())
+        scores = models.predict(fit.booster, X_test, fit.best_iteration)
+        del X_test
+    return VariantResult(variant, scores, fit.val_auc, fit.best_iteration, fit.n_trees, len(fit_idx),
+                         models.feature_importance(fit.booster))
+
+
+def baseline_scores(cfg: Config, split: Split) -> dict[str, np.ndarray]:
+    """random, popularity and (twin only) the oracle's true probabilities."""
+    rng = np.random.default_rng(cfg.seed)
+    out = {"random": rng.random(split.test.height), "popularity": models.popularity_scores(split.train, split.test)}
+    if cfg.is_twin:
+        truth = pl.read_parquet(cfg.data_folder() / twin.TRUTH)
+        out["oracle"] = split.test.select("user_id", "video_id").join(
+            truth, on=["user_id", "video_id"], how="left", maintain_order="left")["p"].to_numpy()
+    return out
+
+
+def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> Path:
+    """scores.parquet (one column per model, test rows in split order) and training.json."""
+    frame = split.test.select("user_id", "video_id", "label")
+    frame = frame.with_columns(**{name: s for name, s in baseline_scores(cfg, split).items()},
+                               **{r.name: r.test_scores for r in results})
+    with atomic_path(cfg.artifacts / "scores.parquet") as tmp:
+        frame.write_parquet(tmp)
+    info = {r.name: {"val_auc": round(r.val_auc, 6), "best_iteration": r.best_iteration, "n_trees": r.n_trees,
+                     "n_fit_rows": r.n_fit_rows} for r in results}
+    write_text_atomic(cfg.artifacts / "training.json", json.dumps(info, indent=2) + "\n")
+    return cfg.artifacts / "scores.parquet"
+
+
+def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
+    path = cfg.artifacts / "scores.parquet"
+    if not path.exists():
+        raise DataError(f"{path}: not found; run notebook 02 (or pipeline.train_variant + save_scores) first")
+    return pl.read_parquet(path), json.loads((cfg.artifacts / "training.json").read_text())
+
+
+def evaluate(scores: pl.DataFrame, models_: Sequence[str], ks: Sequence[int] = KS) -> pl.DataFrame:
+    """One row per model: P/R/NDCG@K ranking each user's own test rows, and test-period AUC."""
+    users, labels = scores["user_id"].to_numpy(), scores["label"].to_numpy()
+    rows = []
+    for name in models_:
+        s = scores[name].to_numpy()
+        rows.append({"model": name, **ranking_metrics(users, s, labels, ks), "test_auc": roc_auc_score(labels, s)})
+    return pl.DataFrame(rows)
+
+
+def headline(metrics_row: dict, training: dict | None = None) -> dict[str, float]:
+    keys = ["precision@10", "recall@10", "ndcg@10", "precision@50", "ndcg@50", "ndcg@1000", "test_auc"]
+    out = {k: float(metrics_row[k]) for k in keys}
+    if training:
+        out["val_auc"] = float(training["faithful"]["val_auc"])
+    return out
+
+
+def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, training: dict) -> Path:
+    """The faithful ranker's scores for every test pair, validated, with its manifest."""
+    test = scores.select("user_id", "video_id")
+    row = table.filter(pl.col("model") == "faithful").to_dicts()[0]
+    return submit.write(test, scores["faithful"].to_numpy(), cfg.parameters(), cfg.data_source(), headline(row, training))
+
+
+def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | None = None) -> pl.DataFrame:
+    """The whole pipeline; returns the comparison table."""
+    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    if cfg.is_twin:
+        with stage("twin: generate"):
+            cfg.data_folder()
+    with stage("load + split"):
+        split = prepare(cfg)
+    results = [train_variant(cfg, split, v, timer) for v in variants]
+    with stage("evaluate + submit"):
+        save_scores(cfg, split, results)
+        scores, training = load_scores(cfg)
+        names = [c for c in ("random", "popularity", *variants, "oracle") if c in scores.columns]
+        table = evaluate(scores, names)
+        if "faithful" in variants:
+            write_submission(cfg, scores, table, training)
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--data-dir", default="")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--n-estimators", type=int, default=1000)
+    parser.add_argument("--variants", default="faithful,corrected,leakfree")
+    parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage in benchmarks/")
+    args = parser.parse_args(argv)
+    try:
+        cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
+        timer = StageTimer() if args.bench else None
+        variants = tuple(v for v in args.variants.split(",") if v)
+        table = run(cfg, variants, timer)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with pl.Config(tbl_cols=-1, tbl_width_chars=200, float_precision=4):
+        print(table.select("model", "precision@10", "recall@10", "ndcg@10", "ndcg@50", "ndcg@1000", "test_auc"))
+    if timer:
+        config = "+".join(variants) + ("" if cfg.n_estimators == 1000 else f"-{cfg.n_estimators}trees")
+        path = timer.write(TRACK, cfg.scale if cfg.is_twin else "real", config)
+        with pl.Config(tbl_rows=-1):
+            print(pl.DataFrame([*timer.records, timer.total()]))
+        print(f"recorded in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

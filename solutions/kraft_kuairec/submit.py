@@ -1,0 +1,49 @@
+"""The seed's submission: ``user_id,item_id,score`` for every test pair, plus manifest.json."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import polars as pl
+
+from shared.io import atomic_path
+from shared.paths import submissions_dir
+from shared.submission import SubmissionFormat, validate_submission, write_csv, write_manifest
+from solutions.kraft_kuairec import TRACK
+
+FORMAT = SubmissionFormat(
+    name="KRAFT submission.csv",
+    columns=("user_id", "item_id", "score"),
+    keys=("user_id", "item_id"),
+    dtypes={"user_id": pl.Int64, "item_id": pl.Int64, "score": pl.Float64},
+)
+FILENAME = "submission.csv"
+
+
+def submission_frame(test: pl.DataFrame, scores: np.ndarray) -> pl.DataFrame:
+    if len(scores) != test.height:
+        raise ValueError(f"{len(scores)} scores for {test.height} test rows")
+    return pl.DataFrame({"user_id": test["user_id"], "item_id": test["video_id"], "score": np.asarray(scores, np.float64)})
+
+
+def expected_keys(test: pl.DataFrame) -> pl.DataFrame:
+    return test.select("user_id", item_id="video_id")
+
+
+def write(
+    test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
+    metrics: Mapping[str, float], directory: str | Path | None = None,
+) -> Path:
+    """Write, validate against the test pairs, then write the manifest. Returns the CSV path."""
+    directory = Path(directory) if directory else submissions_dir(TRACK)
+    path = directory / FILENAME
+    with atomic_path(path) as tmp:  # validated before it replaces the previous submission
+        write_csv(submission_frame(test, scores), tmp)
+        validate(tmp, test)
+    write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height)
+    return path
+
+
+def validate(path: str | Path, test: pl.DataFrame) -> pl.DataFrame:
+    return validate_submission(path, FORMAT, expected_keys(test))

@@ -1,0 +1,200 @@
+"""Synthetic twin of the KuaiRec 2.0 files, in exactly the official formats.
+
+Planted signal, with the true P(watch_ratio >= 1) saved in ``truth.parquet`` for the oracle:
+
+    logit(p_ui) = b0 + user part (active degree, low-active period, two onehot features, noise)
+                     + item part (tag effects, noise)
+                     + <user latent, item latent>        (8 dims: what ALS can recover)
+                     + user-by-tag affinity
+
+b0 is calibrated so the positive rate is the real 32.4 %. Items and their tags come from the
+real ``item_categories.csv`` (CC BY-SA 4.0, KuaiRec), copied byte for byte into the twin.
+Timestamps span the real period (2020-07-05 to 2020-09-05, Beijing time in ``time``), each user
+active over their own window, and a random 3.9 % of rows lose time/date/timestamp and go to
+the end of the file, as in the release.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from shared.io import atomic_path
+from shared.paths import REPO_ROOT, twin_dir
+from shared.twin import calibrate_intercept, check_scale, latent_factors, sigmoid, stream
+from solutions.kraft_kuairec import TRACK
+from solutions.kraft_kuairec.data import ITEM_CATEGORIES, SMALL_MATRIX, USER_FEATURES, load_item_categories
+
+ITEM_CATEGORIES_FIXTURE = REPO_ROOT / "solutions" / TRACK / "fixtures" / ITEM_CATEGORIES
+TRUTH = "truth.parquet"
+
+
+@dataclass(frozen=True)
+class Scale:
+    n_users: int  # users in the small matrix
+    n_items: int  # items in the small matrix
+    n_user_rows: int  # rows of user_features.csv (the release has 7,176 for 1,411 matrix users)
+    n_rows: int  # rows of small_matrix.csv
+    n_no_time: int  # rows without time/date/timestamp, at the end of the file
+
+
+def _scale(n_users: int, n_items: int) -> Scale:
+    pairs = n_users * n_items
+    n_rows = round(pairs * 4_676_570 / (1_411 * 3_327))
+    return Scale(n_users, n_items, round(n_users * 7_176 / 1_411), n_rows, round(n_rows * 181_992 / 4_676_570))
+
+
+SCALES = {
+    "tiny": _scale(50, 120),
+    "small": _scale(300, 700),
+    "full": Scale(1_411, 3_327, 7_176, 4_676_570, 181_992),  # the real counts
+}
+POSITIVE_RATE = 0.324
+LATENT_DIM = 8
+START = 1_593_878_400  # 2020-07-05 00:00 Beijing time, unix seconds
+PERIOD_S = 62 * 86_400  # to 2020-09-05
+BEIJING_OFFSET = "8h"
+# cardinalities of onehot_feat0..17 (the release's are of this order)
+ONEHOT_CARD = [2, 8, 30, 40, 7, 50, 10, 30, 10, 5, 6, 2, 2, 2, 2, 2, 2, 2]
+RANGE_EDGES = [0, 10, 50, 100, 150, 250, 500]
+REGISTER_EDGES = [15, 31, 61, 91, 181, 366, 731]
+
+
+def _range_labels(values: np.ndarray, edges: list[int]) -> np.ndarray:
+    labels = np.array(["0", *[f"({a},{b}]" for a, b in zip(edges[:-1], edges[1:])], f"{edges[-1]}+"])
+    idx = np.where(values == 0, 0, np.searchsorted(edges, values, side="left"))
+    return labels[np.clip(idx, 0, len(labels) - 1)]
+
+
+def _user_features(seed: int, n: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """user_features.csv for ``n`` users, and each user's planted bias."""
+    rng = stream(seed, "users")
+    degree = rng.choice(["high_active", "full_active", "middle_active", "UNKNOWN"], size=n, p=[0.3, 0.5, 0.15, 0.05])
+    lowactive = (rng.random(n) < 0.05).astype(np.int64)
+    follow = np.floor(rng.lognormal(2.5, 1.5, n)).astype(np.int64) * (rng.random(n) > 0.1)
+    fans = np.floor(rng.lognormal(1.5, 1.8, n)).astype(np.int64) * (rng.random(n) > 0.2)
+    friend = np.floor(rng.lognormal(1.0, 1.2, n)).astype(np.int64) * (rng.random(n) > 0.3)
+    register = rng.integers(15, 2_000, n)
+    onehot = {f"onehot_feat{i}": rng.integers(0, card, n) for i, card in enumerate(ONEHOT_CARD)}
+    cols = {
+        "user_id": np.arange(n, dtype=np.int64),
+        "user_active_degree": degree,
+        "is_lowactive_period": lowactive,
+        "is_live_streamer": (rng.random(n) < 0.1).astype(np.int64),
+        "is_video_author": (rng.random(n) < 0.4).astype(np.int64),
+        "follow_user_num": follow,
+        "follow_user_num_range": _range_labels(follow, RANGE_EDGES),
+        "fans_user_num": fans,
+        "fans_user_num_range": _range_labels(fans, RANGE_EDGES),
+        "friend_user_num": friend,
+        "friend_user_num_range": _range_labels(friend, RANGE_EDGES),
+        "register_days": register,
+        "register_days_range": _range_labels(register, REGISTER_EDGES),
+    }
+    df = pl.DataFrame(cols)
+    for i in range(18):
+        values = onehot[f"onehot_feat{i}"]
+        if i >= 12:  # the release has NaN in onehot_feat12..17
+            values = np.where(rng.random(n) < 0.05, np.nan, values.astype(np.float64))
+        df = df.with_columns(pl.Series(f"onehot_feat{i}", values))
+    degree_effect = {"high_active": 0.3, "full_active": 0.5, "middle_active": -0.3, "UNKNOWN": -0.6}
+    effect1 = rng.normal(0, 0.4, ONEHOT_CARD[1])
+    effect6 = rng.normal(0, 0.3, ONEHOT_CARD[6])
+    bias = (
+        np.vectorize(degree_effect.get)(degree)
+        - 0.4 * lowactive
+        + effect1[onehot["onehot_feat1"]]
+        + effect6[onehot["onehot_feat6"]]
+        + rng.normal(0, 0.4, n)
+    )
+    return df, bias
+
+
+def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None) -> Path:
+    """Write small_matrix.csv, item_categories.csv, user_features.csv and truth.parquet."""
+    sc = SCALES[check_scale(scale)]
+    out = Path(out_dir) if out_dir else twin_dir(TRACK, scale, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    items_all = load_item_categories(ITEM_CATEGORIES_FIXTURE)
+
+    users_df, user_bias_all = _user_features(seed, sc.n_user_rows)
+    rng = stream(seed, "matrix")
+    users = np.sort(rng.choice(sc.n_user_rows, sc.n_users, replace=False))
+    items = np.sort(rng.choice(items_all.height, sc.n_items, replace=False))
+    video_ids = items_all["video_id"].to_numpy()[items]
+
+    # item part: tag effects (mean over an item's tags) + noise; user-by-tag affinity
+    tag_lists = items_all["tags"].to_list()
+    tag_matrix = np.zeros((sc.n_items, 31))
+    for row, i in enumerate(items):  # <= 3,327 items, once per twin
+        tag_matrix[row, tag_lists[i]] = 1.0 / len(tag_lists[i])
+    tag_effect = rng.normal(0, 0.5, 31)
+    item_bias = tag_matrix @ tag_effect + rng.normal(0, 0.6, sc.n_items)
+    affinity = rng.normal(0, 0.6, (sc.n_users, 31)) @ tag_matrix.T
+    latent = latent_factors(rng, sc.n_users, LATENT_DIM, 1.0) @ latent_factors(rng, sc.n_items, LATENT_DIM, 1.0).T
+    logits = user_bias_all[users][:, None] + item_bias[None, :] + latent + affinity
+
+    # which (user, item) pairs exist: the release is 99.6 % dense
+    n_pairs = sc.n_users * sc.n_items
+    keep = np.sort(rng.choice(n_pairs, sc.n_rows, replace=False))
+    u_idx, i_idx = np.divmod(keep, sc.n_items)
+    logit = logits.ravel()[keep]
+    b0 = calibrate_intercept(logit, POSITIVE_RATE)
+    p = sigmoid(logit + b0)
+    label = rng.random(sc.n_rows) < p
+
+    # watch_ratio: >= 1 exactly when label; play_duration rounded on the label's side of 1
+    duration = np.maximum(np.exp(rng.normal(np.log(10_000), 0.6, sc.n_items)).astype(np.int64), 1_000)[i_idx]
+    ratio = np.where(label, 1.0 + rng.gamma(1.0, 0.7, sc.n_rows), rng.beta(1.2, 1.6, sc.n_rows) * 0.999)
+    play = np.where(label, np.ceil(ratio * duration), np.floor(ratio * duration)).astype(np.int64)
+    watch_ratio = play / duration
+
+    # time: each user over their own window; a random tail without time goes to the end of the file
+    starts = rng.uniform(0.0, 0.6, sc.n_users) * PERIOD_S
+    ends = rng.uniform(0.82, 1.0, sc.n_users) * PERIOD_S
+    ts_ms = (START * 1000 + (starts[u_idx] + rng.random(sc.n_rows) * (ends - starts)[u_idx]) * 1000).astype(np.int64)
+    no_time = np.zeros(sc.n_rows, dtype=bool)
+    no_time[rng.choice(sc.n_rows, sc.n_no_time, replace=False)] = True
+    timed = np.flatnonzero(~no_time)
+    timed = timed[np.lexsort((ts_ms[timed], u_idx[timed]))]  # the release lists each user's rows in time order
+    order = np.concatenate([timed, np.flatnonzero(no_time)])
+
+    ts = pl.Series("ts", ts_ms[order])
+    missing = pl.Series("missing", no_time[order])
+    local = pl.from_epoch(ts, time_unit="ms").dt.offset_by(BEIJING_OFFSET)
+    frame = pl.DataFrame(
+        {
+            "user_id": users[u_idx][order],
+            "video_id": video_ids[i_idx][order],
+            "play_duration": play[order],
+            "video_duration": duration[order],
+            "time": local.dt.strftime("%Y-%m-%d %H:%M:%S%.3f"),
+            "date": local.dt.strftime("%Y%m%d") + ".0",
+            "timestamp": (ts // 1000).cast(pl.String) + "." + (ts % 1000).cast(pl.String).str.zfill(3),
+            "watch_ratio": watch_ratio[order],
+        }
+    ).with_columns(
+        [pl.when(missing).then(None).otherwise(pl.col(c)).alias(c) for c in ("time", "date", "timestamp")]
+    )
+    truth = pl.DataFrame({"user_id": users[u_idx], "video_id": video_ids[i_idx], "p": p})
+
+    with atomic_path(out / SMALL_MATRIX) as tmp:
+        frame.write_csv(tmp)
+    with atomic_path(out / USER_FEATURES) as tmp:
+        users_df.write_csv(tmp)
+    with atomic_path(out / ITEM_CATEGORIES) as tmp:
+        shutil.copyfile(ITEM_CATEGORIES_FIXTURE, tmp)
+    with atomic_path(out / TRUTH) as tmp:
+        truth.write_parquet(tmp)
+    return out
+
+
+def ensure(scale: str, seed: int) -> Path:
+    """The twin's folder, generated on first use."""
+    out = twin_dir(TRACK, scale, seed)
+    if not all((out / f).exists() for f in (SMALL_MATRIX, USER_FEATURES, ITEM_CATEGORIES, TRUTH)):
+        generate(scale, seed, out)
+    return out

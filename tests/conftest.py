@@ -1,0 +1,15 @@
+import os
+
+import pytest
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def isolated_outputs(tmp_path_factory, monkeypatch):
+    """Every test writes twin data, artifacts and submissions under a temp folder, never into
+    the repository (shared.paths reads RECSYS_OUTPUT_DIR)."""
+    out = tmp_path_factory.mktemp("out")
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(out))
+    return out

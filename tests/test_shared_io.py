@@ -1,0 +1,148 @@
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shared import paths
+from shared.errors import DataError, SubmissionError
+from shared.io import atomic_path, sha256_file, write_text_atomic
+from shared.seed import seed_everything
+from shared.submission import (SubmissionFormat, read_submission, real_source, twin_source, validate_submission,
+                               write_csv, write_manifest)
+from shared.tables import read_csv_checked
+
+FMT = SubmissionFormat("demo", ("user_id", "item_id", "score"), ("user_id", "item_id"),
+                       {"user_id": pl.Int64, "item_id": pl.Int64, "score": pl.Float64})
+KEYS = pl.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 11, 10]})
+
+
+def test_atomic_write_keeps_old_file_on_error(tmp_path):
+    target = tmp_path / "f.txt"
+    write_text_atomic(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temp file left behind
+
+
+def test_sha256_file(tmp_path):
+    p = tmp_path / "x"
+    p.write_bytes(b"abc")
+    assert sha256_file(p) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_seed_everything_reproducible():
+    import random
+
+    import torch
+
+    seed_everything(7)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    g1 = seed_everything(7).random()
+    seed_everything(7)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    g2 = seed_everything(7).random()
+    assert a == b and g1 == g2
+    seed_everything(8)
+    assert np.random.rand() != a[1]
+
+
+def test_paths_follow_output_env(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
+    assert paths.submissions_dir("t") == tmp_path / "submissions" / "t"
+    assert paths.twin_dir("t", "tiny", 3) == tmp_path / "data" / "twin" / "t" / "tiny-seed3"
+    monkeypatch.delenv(paths.OUTPUT_ENV)
+    assert paths.output_root() == paths.REPO_ROOT
+    assert (paths.REPO_ROOT / "pyproject.toml").exists()
+
+
+def test_resolve_data_dir(tmp_path):
+    assert paths.resolve_data_dir("") is None and paths.resolve_data_dir(None) is None
+    assert paths.resolve_data_dir(tmp_path) == tmp_path.resolve()
+    with pytest.raises(DataError, match="no such directory"):
+        paths.resolve_data_dir(tmp_path / "nope")
+
+
+def test_csv_and_7z_roundtrip(tmp_path):
+    df = pl.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 11, 10], "score": [0.5, 0.25, 1 / 3]})
+    csv = write_csv(df, tmp_path / "s.csv")
+    assert csv.read_text().splitlines() == ["user_id,item_id,score", "1,10,0.500000", "1,11,0.250000", "2,10,0.333333"]
+    packed = write_csv(df, tmp_path / "s.csv.7z", pack_7z=True)
+    assert not (tmp_path / "s.csv.7z.tmp").exists()
+    assert read_submission(packed).equals(read_submission(csv))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "s.csv.7z"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("user,item_id,score\n1,10,0.1\n1,11,0.2\n2,10,0.3\n", "header"),
+        ("user_id,item_id,score\n1,10,0.1\n1,11,0.2\n", "2 rows"),
+        ("user_id,item_id,score\n1,10,0.1\n1,10,0.2\n2,10,0.3\n", "duplicate"),
+        ("user_id,item_id,score\n1,10,0.1\n1,11,0.2\n3,10,0.3\n", "unknown"),
+        ("user_id,item_id,score\n1,10,0.1\n1,11,NaN\n2,10,0.3\n", "NaN"),
+        ("user_id,item_id,score\n1,10,0.1\n1,11,\n2,10,0.3\n", "missing"),
+        ("user_id,item_id,score\n1,10,0.1\n1,x,0.2\n2,10,0.3\n", "cannot be read"),
+    ],
+)
+def test_validator_rejects(tmp_path, text, message):
+    p = tmp_path / "s.csv"
+    p.write_text(text)
+    with pytest.raises(SubmissionError, match=message):
+        validate_submission(p, FMT, KEYS)
+
+
+def test_validator_accepts(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("user_id,item_id,score\n2,10,0.3\n1,10,0.1\n1,11,0.2\n")
+    assert validate_submission(p, FMT, KEYS).height == 3
+    with pytest.raises(SubmissionError, match="no such file"):
+        validate_submission(tmp_path / "missing.csv", FMT, KEYS)
+
+
+def test_manifest(tmp_path):
+    p = write_csv(pl.DataFrame({"a": [1]}), tmp_path / "s.csv")
+    data = tmp_path / "d.csv"
+    data.write_text("x\n1\n")
+    write_manifest(tmp_path, "t", {"k": 1}, real_source([data]), {"m": 0.1234567}, [p], rows=1)
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    assert m["track"] == "t" and m["parameters"] == {"k": 1} and m["metrics"] == {"m": 0.123457}
+    assert m["files"] == [{"path": "s.csv", "rows": 1, "sha256": sha256_file(p)}]
+    assert m["data_source"] == {"kind": "real", "files": {"d.csv": sha256_file(data)}}
+    assert len(m["git_commit"]) in (40, 7)  # a commit hash, or "unknown" outside git
+    assert twin_source("tiny", 3) == {"kind": "synthetic twin", "scale": "tiny", "seed": 3}
+
+
+SCHEMA = {"a": pl.Int64, "b": pl.Float64, "c": pl.String}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "file is empty"),
+        ("a,b,c\n", "no data rows"),
+        ("a,b\n1,2.0\n", r"missing column\(s\) \['c'\]"),
+        ("a,b,c,d\n1,2.0,x,1\n", r"unexpected column\(s\) \['d'\]"),
+        ("a,b,c\n1,2.0,x\nfoo,3.0,y\n", "column 'a' has a value that is not Int64: 'foo' \\(data row 2\\)"),
+        ("a,b,c\n1,2.0,x\n2,abc,y\n", "column 'b' has a value that is not Float64: 'abc'"),
+        ("a,b,c\n1,2.0,x\n,3.0,y\n", "column 'a' has 1 missing value"),
+    ],
+)
+def test_read_csv_checked_errors(tmp_path, text, message):
+    p = tmp_path / "t.csv"
+    p.write_text(text)
+    with pytest.raises(DataError, match=message) as err:
+        read_csv_checked(p, SCHEMA)
+    assert str(err.value).startswith("t.csv: ")
+
+
+def test_read_csv_checked_ok(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("c,a,b\nx,1,2.5\ny,2,\n")
+    df = read_csv_checked(p, SCHEMA, nullable=("b",))
+    assert df.columns == ["a", "b", "c"] and df["a"].to_list() == [1, 2] and df["b"].null_count() == 1
+    with pytest.raises(DataError, match="file not found"):
+        read_csv_checked(tmp_path / "none.csv", SCHEMA)

@@ -1,0 +1,54 @@
+import csv
+
+import numpy as np
+import pytest
+
+from shared.bench import StageTimer
+from shared.twin import calibrate_intercept, check_scale, sample_categorical, sigmoid, softmax, stream
+
+
+def test_streams_are_deterministic_and_independent():
+    assert np.array_equal(stream(1, "a").random(5), stream(1, "a").random(5))
+    assert not np.array_equal(stream(1, "a").random(5), stream(1, "b").random(5))
+    assert not np.array_equal(stream(1, "a").random(5), stream(2, "a").random(5))
+
+
+def test_calibrate_intercept_hits_target_rate():
+    logits = stream(0, "x").normal(0, 2, 10_000)
+    b = calibrate_intercept(logits, 0.324)
+    assert sigmoid(logits + b).mean() == pytest.approx(0.324, abs=1e-8)
+    with pytest.raises(ValueError):
+        calibrate_intercept(logits, 1.0)
+
+
+def test_sigmoid_softmax_and_sampling():
+    assert sigmoid(np.array([0.0]))[0] == 0.5
+    assert sigmoid(np.array([2.0]))[0] == pytest.approx(1 / (1 + np.exp(-2)))
+    probs = softmax(np.log(np.tile([0.2, 0.5, 0.3], (100_000, 1))))
+    assert probs[0] == pytest.approx([0.2, 0.5, 0.3])
+    draws = sample_categorical(stream(0, "s"), probs)
+    assert np.bincount(draws, minlength=3) / len(draws) == pytest.approx([0.2, 0.5, 0.3], abs=0.01)
+
+
+def test_check_scale():
+    assert check_scale("tiny") == "tiny"
+    with pytest.raises(ValueError, match="SCALE"):
+        check_scale("huge")
+
+
+def test_stage_timer_records_peak_memory(tmp_path):
+    timer = StageTimer()
+    with timer.stage("alloc"):
+        block = np.ones(300 * 2**20 // 8)  # 300 MiB
+        block.sum()
+        del block
+    with timer.stage("idle"):
+        pass
+    alloc, idle = timer.records
+    assert alloc["stage"] == "alloc" and alloc["peak_rss_mib"] - idle["peak_rss_mib"] > 250
+    timer.write("track", "tiny", directory=tmp_path)
+    timer.write("track", "tiny", directory=tmp_path)
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    assert [r["stage"] for r in rows] == ["alloc", "idle", "TOTAL"] * 2
+    md = (tmp_path / "README.md").read_text()
+    assert "| alloc |" in md and md.count("## track, scale `tiny`") == 1
