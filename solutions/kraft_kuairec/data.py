@@ -63,8 +63,8 @@ def load_small_matrix(path: str | os.PathLike) -> pl.DataFrame:
     # the release has a tail of rows without time, date and timestamp; a row missing only one is corrupt
     n_missing = df.select(pl.sum_horizontal(pl.col("time", "date", "timestamp").is_null().cast(pl.Int8)))
     require(n_missing.to_series().is_in([0, 3]).all(), path, "time, date and timestamp must be missing together")
-    dup = df.select("user_id", "video_id").is_duplicated()
-    require(not dup.any(), path, f"{int(dup.sum())} duplicate (user_id, video_id) rows")
+    n_dup = df.height - df.select("user_id", "video_id").n_unique()
+    require(n_dup == 0, path, f"{n_dup} duplicate (user_id, video_id) rows")
     return df
 
 
@@ -79,7 +79,7 @@ def load_item_categories(path: str | os.PathLike) -> pl.DataFrame:
     tags = feat.str.strip_chars("[] ").str.split(",").list.eval(pl.element().str.strip_chars().cast(pl.Int64))
     out = pl.DataFrame({"video_id": df["video_id"], "tags": tags})
     require(out["video_id"].min() >= 0 and out["video_id"].n_unique() == out.height, path, "video_id must be unique and >= 0")
-    flat = out["tags"].explode()
+    flat = out["tags"].explode(empty_as_null=False)
     require(flat.min() >= 0 and flat.max() < N_TAGS, path, f"tags must lie in 0..{N_TAGS - 1}")
     return out
 

@@ -33,7 +33,7 @@ from shared.metrics import ranking_metrics
 from shared.paths import artifacts_dir, resolve_data_dir
 from shared.seed import seed_everything
 from shared.submission import real_source, twin_source
-from shared.twin import check_scale
+from shared.twin import SCALES, check_scale
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
 VARIANTS = ("faithful", "corrected", "leakfree")
@@ -195,8 +195,9 @@ def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> 
                                **{r.name: r.test_scores for r in results})
     with atomic_path(cfg.artifacts / "scores.parquet") as tmp:
         frame.write_parquet(tmp)
-    info = {r.name: {"val_auc": round(r.val_auc, 6), "best_iteration": r.best_iteration, "n_trees": r.n_trees,
-                     "n_fit_rows": r.n_fit_rows} for r in results}
+    info = {"config": cfg.parameters()}
+    info |= {r.name: {"val_auc": round(r.val_auc, 6), "best_iteration": r.best_iteration, "n_trees": r.n_trees,
+                      "n_fit_rows": r.n_fit_rows} for r in results}
     write_text_atomic(cfg.artifacts / "training.json", json.dumps(info, indent=2) + "\n")
     return cfg.artifacts / "scores.parquet"
 
@@ -227,10 +228,30 @@ def headline(metrics_row: dict, training: dict | None = None) -> dict[str, float
 
 
 def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, training: dict) -> Path:
-    """The faithful ranker's scores for every test pair, validated, with its manifest."""
+    """The faithful ranker's scores for every test pair, validated, with its manifest (whose
+    parameters are those the models were trained with, as saved by ``save_scores``)."""
     test = scores.select("user_id", "video_id")
     row = table.filter(pl.col("model") == "faithful").to_dicts()[0]
-    return submit.write(test, scores["faithful"].to_numpy(), cfg.parameters(), cfg.data_source(), headline(row, training))
+    return submit.write(test, scores["faithful"].to_numpy(), training["config"], cfg.data_source(), headline(row, training))
+
+
+def describe(split: Split) -> pl.DataFrame:
+    """Row, user and item counts of the files and of the split."""
+    m = split.kuairec.interactions
+    n_users, n_items = m["user_id"].n_unique(), m["video_id"].n_unique()
+    facts = {
+        "rows in small_matrix": m.height,
+        "users x items": f"{n_users:,} x {n_items:,}",
+        "density": f"{m.height / (n_users * n_items):.2%}",
+        "rows without timestamp": m["timestamp"].null_count(),
+        "positive rate (watch_ratio >= 1)": f"{(m['watch_ratio'] >= features.THRESHOLD).mean():.1%}",
+        "train rows": split.train.height,
+        "test rows": split.test.height,
+        "test users": split.test["user_id"].n_unique(),
+        "rows in user_features": split.kuairec.users.height,
+        "rows in item_categories": split.kuairec.items.height,
+    }
+    return pl.DataFrame({"fact": list(facts), "value": [f"{v:,}" if isinstance(v, int) else v for v in facts.values()]})
 
 
 def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | None = None) -> pl.DataFrame:
@@ -254,7 +275,7 @@ def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="small")
+    parser.add_argument("--scale", default="small", choices=SCALES)
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--n-estimators", type=int, default=1000)

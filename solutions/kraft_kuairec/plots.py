@@ -1,0 +1,99 @@
+"""Figures for the notebooks (kept here so the notebooks stay one call per picture)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+
+from shared.metrics import ranking_metrics
+
+
+def data_overview(interactions: pl.DataFrame, train: pl.DataFrame) -> plt.Figure:
+    """watch_ratio distribution, label balance, and rows per day with the train/test cut."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    wr = interactions["watch_ratio"].clip(0, 4).to_numpy()
+    axes[0].hist(wr, bins=80, color="tab:blue")
+    axes[0].axvline(1.0, color="k", ls="--", lw=1)
+    axes[0].set(title="watch_ratio (clipped at 4)", xlabel="watch_ratio", ylabel="rows")
+    pos = float((interactions["watch_ratio"] >= 1).mean())
+    axes[1].bar(["watch_ratio < 1", "watch_ratio >= 1"], [1 - pos, pos], color=["tab:gray", "tab:green"])
+    axes[1].set(title=f"label balance: {pos:.1%} positive", ylim=(0, 1))
+    days = (interactions.drop_nulls("timestamp")
+            .with_columns(day=pl.from_epoch((pl.col("timestamp") * 1000).cast(pl.Int64), time_unit="ms").dt.date())
+            .group_by("day").len().sort("day"))
+    axes[2].plot(days["day"].to_list(), days["len"].to_list(), color="tab:blue")
+    cut = train["timestamp"].drop_nulls().max()
+    axes[2].axvline(np.datetime64(int(cut * 1000), "ms"), color="tab:red", ls="--", label="train | test cut")
+    axes[2].set(title="rows per day", ylabel="rows")
+    axes[2].legend()
+    axes[2].tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def test_share_per_user(train: pl.DataFrame, test: pl.DataFrame) -> plt.Figure:
+    """How much of each user's history falls after the single global time cut."""
+    share = (test.group_by("user_id").len("n_test")
+             .join(train.group_by("user_id").len("n_train"), on="user_id", how="full", coalesce=True)
+             .fill_null(0).with_columns(share=pl.col("n_test") / (pl.col("n_test") + pl.col("n_train"))))
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(share["share"].to_numpy(), bins=40, color="tab:purple")
+    ax.set(title="share of each user's rows in the test period", xlabel="test rows / all rows", ylabel="users")
+    fig.tight_layout()
+    return fig
+
+
+def items_and_users(items: pl.DataFrame, users: pl.DataFrame, matrix_items: pl.Series) -> plt.Figure:
+    items = items.filter(pl.col("video_id").is_in(matrix_items.unique().implode()))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.5))
+    n_tags = items["tags"].list.len().value_counts().sort("tags")
+    axes[0].bar(n_tags["tags"].to_list(), n_tags["count"].to_list(), color="tab:orange")
+    axes[0].set(title="tags per item", xlabel="tags", ylabel="items")
+    tags = items["tags"].explode(empty_as_null=False).value_counts().sort("tags")
+    axes[1].bar(tags["tags"].to_list(), tags["count"].to_list(), color="tab:orange")
+    axes[1].set(title="items per tag", xlabel="tag id")
+    deg = users["user_active_degree"].value_counts().sort("count", descending=True)
+    axes[2].barh(deg["user_active_degree"].to_list(), deg["count"].to_list(), color="tab:cyan")
+    axes[2].set(title="user_active_degree (all users in user_features)")
+    fig.tight_layout()
+    return fig
+
+
+def importance(imp: pl.DataFrame, top: int = 20, title: str = "") -> plt.Figure:
+    imp = imp.head(top).reverse()
+    fig, ax = plt.subplots(figsize=(7, 0.28 * top + 1))
+    ax.barh(imp["feature"].to_list(), imp["gain"].to_list(), color="tab:green")
+    ax.set(title=title or f"LightGBM gain, top {top}", xlabel="total gain")
+    fig.tight_layout()
+    return fig
+
+
+def metric_curves(scores: pl.DataFrame, models: Sequence[str], ks: Sequence[int] | None = None) -> plt.Figure:
+    """Precision@K, Recall@K and NDCG@K against K for each model (one sort per model)."""
+    ks = list(ks or sorted({*range(1, 20), *np.unique(np.geomspace(20, 1000, 40).astype(int))}))
+    users, labels = scores["user_id"].to_numpy(), scores["label"].to_numpy()
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
+    for name in models:
+        m = ranking_metrics(users, scores[name].to_numpy(), labels, ks)
+        for ax, metric in zip(axes, ("precision", "recall", "ndcg")):
+            ax.plot(ks, [m[f"{metric}@{k}"] for k in ks], label=name, ls=":" if name in ("random", "oracle") else "-")
+    for ax, metric in zip(axes, ("Precision@K", "Recall@K", "NDCG@K")):
+        ax.set(xscale="log", xlabel="K", title=metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def relevant_per_user(scores: pl.DataFrame) -> plt.Figure:
+    """|R| (relevant test rows) and test list length per user: where IDCG@K stops growing."""
+    per_user = scores.group_by("user_id").agg(n_rel=pl.col("label").sum(), n=pl.len())
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(per_user["n_rel"].to_numpy(), bins=40, alpha=0.7, label="|R|: relevant test rows")
+    ax.hist(per_user["n"].to_numpy(), bins=40, alpha=0.7, label="test rows")
+    ax.set(title="per user", xlabel="rows", ylabel="users")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,90 @@
+import shutil
+
+import polars as pl
+import pytest
+
+from shared.errors import DataError
+from solutions.kraft_kuairec import data, twin
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return twin.generate("tiny", 0, tmp_path_factory.mktemp("kuairec"))
+
+
+def test_real_item_categories_fixture():
+    items = data.load_item_categories(twin.ITEM_CATEGORIES_FIXTURE)
+    assert items.height == 10_728
+    assert items["video_id"].to_list() == list(range(10_728))
+    lengths = items["tags"].list.len()
+    assert lengths.min() == 1 and lengths.max() == 4
+    assert items["tags"].explode(empty_as_null=False).n_unique() == 31
+    assert items.filter(pl.col("video_id") == 1)["tags"].to_list() == [[27, 9]]
+
+
+def test_load_twin(tiny_dir):
+    k = data.load(tiny_dir)
+    assert k.interactions.columns == list(data.SMALL_MATRIX_SCHEMA)
+    assert k.users.columns == list(data.USER_FEATURES_SCHEMA)
+    assert [f.name for f in k.files] == list(data.FILES)
+
+
+def test_load_finds_data_subfolder(tiny_dir, tmp_path):
+    shutil.copytree(tiny_dir, tmp_path / "data")
+    assert data.resolve_files(tmp_path)[0] == tmp_path / "data" / data.SMALL_MATRIX
+
+
+def _corrupt(tiny_dir, tmp_path, name, edit):
+    out = tmp_path / "d"
+    shutil.copytree(tiny_dir, out)
+    lines = (out / name).read_text().splitlines()
+    (out / name).write_text("\n".join(edit(lines)) + "\n")
+    return out
+
+
+def _replace_field(line, col, value):
+    parts = line.split(",")
+    parts[col] = value
+    return ",".join(parts)
+
+
+@pytest.mark.parametrize(
+    "name, edit, message",
+    [
+        (data.SMALL_MATRIX, lambda ls: [ls[0].replace("watch_ratio", "ratio"), *ls[1:]],
+         r"small_matrix.csv: missing column\(s\) \['watch_ratio'\]; unexpected column\(s\) \['ratio'\]"),
+        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 0, "abc"), *ls[2:]],
+         r"small_matrix.csv: column 'user_id' has a value that is not Int64: 'abc' \(data row 1\)"),
+        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 0, "-5"), *ls[2:]],
+         "small_matrix.csv: negative user_id or video_id"),
+        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 6, ""), *ls[2:]],
+         "small_matrix.csv: time, date and timestamp must be missing together"),
+        (data.SMALL_MATRIX, lambda ls: [ls[0], ls[1], ls[1], *ls[2:]],
+         r"small_matrix.csv: 1 duplicate \(user_id, video_id\) rows"),
+        (data.SMALL_MATRIX, lambda ls: [ls[0]], "small_matrix.csv: no data rows"),
+        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 1, "99999"), *ls[2:]],
+         r"small_matrix.csv: 1 video_id\(s\) not in item_categories.csv"),
+        (data.ITEM_CATEGORIES, lambda ls: [ls[0], "0,[8", *ls[2:]],
+         r"item_categories.csv: feat is not a list of ints like '\[27, 9\]': '\[8' \(data row 1\)"),
+        (data.ITEM_CATEGORIES, lambda ls: [ls[0], "0,[31]", *ls[2:]], "item_categories.csv: tags must lie in 0..30"),
+        (data.USER_FEATURES, lambda ls: [ls[0], _replace_field(ls[1], 1, "super_active"), *ls[2:]],
+         "user_features.csv: user_active_degree 'super_active' is not one of"),
+        (data.USER_FEATURES, lambda ls: [ls[0], *ls[2:]], r"small_matrix.csv: 1 user_id\(s\) not in user_features.csv"),
+    ],
+)
+def test_bad_files_fail_with_one_clear_message(tiny_dir, tmp_path, name, edit, message):
+    if "not in user_features" in message:  # drop the row of a user the matrix uses
+        used = data.load_small_matrix(tiny_dir / data.SMALL_MATRIX)["user_id"][0]
+        edit = lambda ls: [ls[0], *[l for l in ls[1:] if not l.startswith(f"{used},")]]  # noqa: E731
+    with pytest.raises(DataError, match=message):
+        data.load(_corrupt(tiny_dir, tmp_path, name, edit))
+
+
+def test_missing_file_and_folder(tiny_dir, tmp_path):
+    out = tmp_path / "d"
+    shutil.copytree(tiny_dir, out)
+    (out / data.USER_FEATURES).unlink()
+    with pytest.raises(DataError, match=r"missing KuaiRec file\(s\) \['user_features.csv'\]"):
+        data.load(out)
+    with pytest.raises(DataError, match="file not found"):
+        data.load_small_matrix(tmp_path / "nope.csv")

@@ -1,0 +1,113 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from solutions.kraft_kuairec import data, features, models, twin
+
+
+@pytest.fixture(scope="module")
+def kuairec(tmp_path_factory):
+    return data.load(twin.generate("tiny", 3, tmp_path_factory.mktemp("k")))
+
+
+def test_label_and_time_split():
+    rows = pl.DataFrame({
+        "user_id": [1, 2, 1, 2, 3, 1, 2, 3, 1, 9],
+        "video_id": [10, 10, 11, 11, 10, 12, 12, 11, 13, 10],
+        "timestamp": [5.0, 1.0, 3.0, None, 2.0, 4.0, 6.0, 7.0, 8.0, None],
+        "watch_ratio": [1.0, 0.99, 2.0, 0.1, 1.5, 0.0, 1.2, 0.3, 0.9, 1.0],
+    })
+    labelled = features.add_label(rows)
+    assert labelled["label"].to_list() == [1, 0, 1, 0, 1, 0, 1, 0, 0, 1]  # >= 1.0 is positive
+    train, test = features.time_split(labelled, 0.8)
+    assert train["timestamp"].to_list() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]  # first 80 % by time
+    # the rows without timestamp sort last; user 9 never appears in train and is dropped
+    assert test.select("user_id", "timestamp").rows() == [(2, None)]
+
+
+def test_interaction_matrix_explicit_zeros(kuairec):
+    train, _ = features.time_split(features.add_label(kuairec.interactions))
+    index = features.Index.fit(train)
+    faithful = features.interaction_matrix(train, index, explicit_zeros=True)
+    corrected = features.interaction_matrix(train, index, explicit_zeros=False)
+    assert faithful.nnz == train.height  # negatives stored as explicit zeros
+    assert corrected.nnz == int(train["label"].sum())
+    assert (faithful != corrected).nnz == 0  # same values, different storage
+    u0, i0 = index.lookup(train["user_id"][:1].to_numpy(), index.users)[0], index.lookup(train["video_id"][:1].to_numpy(), index.items)[0]
+    assert faithful[u0, i0] == train["label"][0]
+
+
+def test_explicit_zeros_change_als(kuairec):
+    """implicit gives a stored 0 confidence 0: the pair leaves the loss. Removing it changes the fit."""
+    train, _ = features.time_split(features.add_label(kuairec.interactions))
+    index = features.Index.fit(train)
+    fit = lambda m: features.fit_als(m, factors=8, iterations=5, seed=1, progress=False)  # noqa: E731
+    uf_a, _ = fit(features.interaction_matrix(train, index, explicit_zeros=True))
+    uf_b, _ = fit(features.interaction_matrix(train, index, explicit_zeros=True))
+    uf_c, _ = fit(features.interaction_matrix(train, index, explicit_zeros=False))
+    assert np.array_equal(uf_a, uf_b)  # deterministic
+    assert not np.allclose(uf_a, uf_c)
+
+
+def test_explicit_zero_has_zero_weight():
+    """On a 1-user problem: a stored 0 at item 1 gives the same user factors as no entry at all
+    when item 1's row is zero-weighted; checked against the closed-form weighted least squares."""
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(4, 3)).astype(np.float64)
+    reg = 0.1
+    # stored entries: item 0 positive (c=1), item 1 explicit zero (c=0); items 2, 3 absent (weight 1, p=0)
+    weights = np.array([1.0, 0.0, 1.0, 1.0])
+    prefs = np.array([1.0, 0.0, 0.0, 0.0])
+    A = Y.T @ (weights[:, None] * Y) + reg * np.eye(3)
+    expected = np.linalg.solve(A, Y.T @ (weights * prefs))
+    # implicit's update for one user: A = YtY + reg I + sum_stored (c - 1) y y^T, b = sum_{c>0} c y
+    A_impl = Y.T @ Y + reg * np.eye(3) + (1 - 1) * np.outer(Y[0], Y[0]) + (0 - 1) * np.outer(Y[1], Y[1])
+    assert np.allclose(np.linalg.solve(A_impl, Y[0]), expected)
+
+
+def test_category_codes():
+    codes = features.category_codes(pl.Series([3.0, None, 1.0, float("nan"), 3.0]))
+    assert codes.tolist() == [2, 0, 1, 0, 2]  # missing -> -1, the smallest category
+    assert features.category_codes(pl.Series(["b", None, "a"])).tolist() == [2, 0, 1]
+
+
+def test_feature_tables(kuairec):
+    train, test = features.time_split(features.add_label(kuairec.interactions))
+    index = features.Index.fit(train)
+    uf = np.arange(len(index.users) * 64, dtype=np.float32).reshape(-1, 64)
+    itf = -np.arange(len(index.items) * 64, dtype=np.float32).reshape(-1, 64)
+    tables = features.build_tables(train, kuairec.users, kuairec.items, index, uf, itf)
+    assert tables.n_features == 157  # the seed's count
+    assert tables.categorical == list(range(19))
+    X = tables.matrix(test["user_id"].to_numpy(), test["video_id"].to_numpy(), chunk=7)
+    assert X.shape == (test.height, 157) and X.dtype == np.float32 and X.flags.c_contiguous
+    names = tables.names
+    row = test.row(0, named=True)
+    u = int(np.searchsorted(index.users, row["user_id"]))
+    assert np.array_equal(X[0, names.index("user_als_0"):names.index("user_als_63") + 1], uf[u])
+    user_rows = train.filter(pl.col("user_id") == row["user_id"]).height
+    assert X[0, names.index("user_interaction_count")] == user_rows
+    tags = kuairec.items.filter(pl.col("video_id") == row["video_id"])["tags"][0]
+    assert X[0, names.index("num_categories")] == len(tags)
+    raw = kuairec.users.filter(pl.col("user_id") == row["user_id"])["register_days"][0]
+    assert X[0, names.index("register_days")] == raw
+    # an item never seen in train gets zeros (the seed's fillna(0))
+    unseen = tables.matrix(test["user_id"][:1].to_numpy(), np.array([10**9]))
+    assert not unseen[0, 26 + 64 + 1:].any()
+    with pytest.raises(ValueError, match="unseen"):
+        tables.matrix(np.array([10**9]), test["video_id"][:1].to_numpy())
+
+
+def test_popularity_and_validation_split():
+    train = pl.DataFrame({"video_id": [1, 1, 2, 2, 2], "label": [1, 1, 1, 0, 0]})
+    test = pl.DataFrame({"video_id": [2, 3, 1]})
+    assert models.popularity_scores(train, test).tolist() == [1.0, 0.0, 2.0]
+    y = np.array([0] * 80 + [1] * 20)
+    fit, val = models.validation_split(y, 0.2, 42)
+    assert len(val) == 20 and y[val].sum() == 4 and len(np.intersect1d(fit, val)) == 0  # stratified
+
+
+def test_lightgbm_params_are_the_seeds():
+    p = models.LGB_PARAMS
+    assert (p["learning_rate"], p["num_leaves"], p["colsample_bytree"], p["max_bin"]) == (0.05, 31, 0.8, 128)
+    assert (p["reg_alpha"], p["reg_lambda"], p["subsample"], p["subsample_freq"]) == (0.1, 0.1, 0.8, 0)

@@ -1,0 +1,63 @@
+import json
+import os
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from shared.io import sha256_file
+from solutions.kraft_kuairec import pipeline, submit
+
+TINY = ["--scale", "tiny", "--n-estimators", "40"]
+
+
+def run_cli(out_dir, *args):
+    env = {**os.environ, "RECSYS_OUTPUT_DIR": str(out_dir)}
+    return subprocess.run([sys.executable, "-m", "solutions.kraft_kuairec.pipeline", *args], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_two_runs_give_the_same_submission(tmp_path):
+    """Determinism: separate processes, separate output folders, byte-identical submissions."""
+    shas = []
+    for name in ("a", "b"):
+        res = run_cli(tmp_path / name, *TINY)
+        assert res.returncode == 0, res.stderr[-2000:]
+        sub = tmp_path / name / "submissions" / "kraft_kuairec"
+        manifest = json.loads((sub / "manifest.json").read_text())
+        assert manifest["files"][0]["sha256"] == sha256_file(sub / "submission.csv")
+        shas.append(manifest["files"][0]["sha256"])
+    assert shas[0] == shas[1]
+
+
+def test_pipeline_end_to_end(isolated_outputs):
+    cfg = pipeline.Config(scale="tiny", n_estimators=40)
+    table = pipeline.run(cfg)
+    assert table["model"].to_list() == ["random", "popularity", "faithful", "corrected", "leakfree", "oracle"]
+    by = {r["model"]: r for r in table.to_dicts()}
+    assert by["oracle"]["test_auc"] > by["random"]["test_auc"] + 0.2
+    assert 0.4 < by["random"]["test_auc"] < 0.6
+    scores, training = pipeline.load_scores(cfg)
+    assert set(training) == set(pipeline.VARIANTS)
+    assert training["faithful"]["n_trees"] <= 40
+    sub = isolated_outputs / "submissions" / "kraft_kuairec" / "submission.csv"
+    df = submit.validate(sub, scores.select("user_id", "video_id"))
+    assert df.height == scores.height
+    manifest = json.loads(sub.with_name("manifest.json").read_text())
+    assert manifest["metrics"]["ndcg@10"] == pytest.approx(by["faithful"]["ndcg@10"], abs=1e-6)
+    assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
+
+
+def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
+    from shared.errors import DataError
+
+    with pytest.raises(DataError, match="run notebook 01"):
+        pipeline.load_split(pipeline.Config(scale="tiny", seed=999))
+    res = run_cli(tmp_path, "--data-dir", str(tmp_path / "nowhere"))
+    assert res.returncode == 2 and "no such directory" in res.stderr and "Traceback" not in res.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run_cli(tmp_path, "--data-dir", str(empty))
+    assert res.returncode == 2 and "missing KuaiRec file(s)" in res.stderr
+    assert not (tmp_path / "submissions").exists()  # nothing half written

@@ -1,0 +1,50 @@
+import re
+import sys
+
+import nbformat
+import pytest
+
+from shared import runner
+from shared.paths import NOTEBOOKS_DIR
+
+
+def make_notebook(path, params_src, body):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    p = nbformat.v4.new_code_cell(params_src)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_plan_parameters_types_and_unknown(tmp_path):
+    a = make_notebook(tmp_path / "01_a.ipynb", 'NAME: str = "x"  # a string\nN: int = 1  # an int', "")
+    b = make_notebook(tmp_path / "02_b.ipynb", 'N: int = 1  # an int\nRATE: float = 0.5  # a float', "")
+    plans = runner.plan_parameters([a, b], {"NAME": "001", "N": "3", "RATE": "1e-3"})
+    assert plans == [{"NAME": "001", "N": 3}, {"N": 3, "RATE": 0.001}]  # "001" stays a string
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['NOPE'\]"):
+        runner.plan_parameters([a, b], {"NOPE": 1})
+    with pytest.raises(ValueError, match="is not a int"):
+        runner.plan_parameters([a], {"N": "many"})
+
+
+def test_run_notebooks_uses_this_python_and_repo_cwd(tmp_path):
+    nb = make_notebook(tmp_path / "01_x.ipynb", 'N: int = 1  # an int',
+                       "import os, sys\nprint(sys.executable)\nprint(os.getcwd())\nprint(N * 2)")
+    (out,) = runner.run_notebooks([nb], tmp_path / "out", {"N": "21"}, progress=False)
+    text = "".join(o.get("text", "") for o in nbformat.read(out, 4).cells[-1].outputs)
+    exe, cwd, value = text.split()
+    assert exe == sys.executable and cwd == str(runner.REPO_ROOT) and value == "42"
+
+
+def test_track_notebooks_are_numbered_and_their_parameters_parse():
+    """papermill silently skips a parameter line it cannot parse (an '=' in the comment, say);
+    the runner would then refuse that parameter. Every assignment line must be understood."""
+    for track_dir in sorted(p for p in NOTEBOOKS_DIR.iterdir() if p.is_dir()):
+        notebooks = runner.track_notebooks(track_dir.name)
+        assert [nb.name[:2] for nb in notebooks] == [f"{i:02d}" for i in range(1, len(notebooks) + 1)]
+        for nb in notebooks:
+            cell = next(c for c in nbformat.read(nb, 4).cells if "parameters" in c.metadata.get("tags", []))
+            assigned = [ln for ln in cell.source.splitlines() if re.match(r"^\w+\s*(:[^=]+)?=", ln)]
+            assert len(runner.declared_parameters(nb)) == len(assigned) > 0, nb.name
