@@ -39,7 +39,8 @@ def test_pipeline_end_to_end(isolated_outputs):
     assert by["oracle"]["test_auc"] > by["random"]["test_auc"] + 0.2
     assert 0.4 < by["random"]["test_auc"] < 0.6
     scores, training = pipeline.load_scores(cfg)
-    assert set(training) == set(pipeline.VARIANTS)
+    assert set(training) == {"config", *pipeline.VARIANTS}
+    assert training["config"]["n_estimators"] == 40
     assert training["faithful"]["n_trees"] <= 40
     sub = isolated_outputs / "submissions" / "kraft_kuairec" / "submission.csv"
     df = submit.validate(sub, scores.select("user_id", "video_id"))
