@@ -79,6 +79,15 @@ def fit_als(
     return np.asarray(model.user_factors, dtype=np.float32), np.asarray(model.item_factors, dtype=np.float32)
 
 
+def als_scores(index: Index, user_factors: np.ndarray, item_factors: np.ndarray,
+               user_ids: np.ndarray, video_ids: np.ndarray) -> np.ndarray:
+    """ALS's own score <x_u, y_i> for each row (0 for items unseen in train)."""
+    u = index.lookup(np.asarray(user_ids), index.users)
+    i = index.lookup(np.asarray(video_ids), index.items)
+    item_f = np.vstack([item_factors, np.zeros((1, item_factors.shape[1]), item_factors.dtype)])
+    return np.einsum("ij,ij->i", user_factors[u], item_f[i]).astype(np.float64)
+
+
 @dataclass
 class FeatureTables:
     """One row per train user / item; X = [user_table[u], item_table[i]]."""

@@ -37,6 +37,7 @@ from shared.twin import SCALES, check_scale
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
 VARIANTS = ("faithful", "corrected", "leakfree")
+MODELS = ("random", "popularity", "als", *VARIANTS, "oracle")  # rows of the comparison table
 KS = (10, 20, 50, 100, 500, 1000)
 # The seed's published numbers on the real data (README of the KRAFT repository).
 SEED_REPORTED = {
@@ -140,6 +141,7 @@ class VariantResult:
     n_trees: int
     n_fit_rows: int
     importance: pl.DataFrame = field(repr=False)
+    als_scores: np.ndarray = field(repr=False)  # <user factors, item factors> of the test rows
 
 
 def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | None = None) -> VariantResult:
@@ -164,17 +166,17 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         y = ranker_rows["label"].to_numpy()
         fit_idx, val_idx = models.validation_split(y, cfg.val_frac, cfg.seed)
         users, items = ranker_rows["user_id"].to_numpy(), ranker_rows["video_id"].to_numpy()
-        X_fit = tables.matrix(users[fit_idx], items[fit_idx])
-        X_val = tables.matrix(users[val_idx], items[val_idx])
-        fit = models.train_ranker(X_fit, y[fit_idx], X_val, y[val_idx], tables.categorical, tables.names,
-                                  cfg.n_estimators, cfg.early_stopping, cfg.seed)
-        del X_fit, X_val
+        dfit, dval = models.binned_datasets(
+            tables.matrix(users[fit_idx], items[fit_idx]), y[fit_idx],
+            tables.matrix(users[val_idx], items[val_idx]), y[val_idx], tables.categorical, tables.names)
+        fit = models.train_ranker(dfit, dval, cfg.n_estimators, cfg.early_stopping, cfg.seed)
+        del dfit, dval
     with stage(f"{variant}: predict test"):
-        X_test = tables.matrix(split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy())
-        scores = models.predict(fit.booster, X_test, fit.best_iteration)
-        del X_test
+        test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
+        scores = models.predict(fit.booster, tables.matrix(test_u, test_i), fit.best_iteration)
+        als_scores = features.als_scores(index, user_f, item_f, test_u, test_i)
     return VariantResult(variant, scores, fit.val_auc, fit.best_iteration, fit.n_trees, len(fit_idx),
-                         models.feature_importance(fit.booster))
+                         models.feature_importance(fit.booster), als_scores)
 
 
 def baseline_scores(cfg: Config, split: Split) -> dict[str, np.ndarray]:
@@ -191,8 +193,8 @@ def baseline_scores(cfg: Config, split: Split) -> dict[str, np.ndarray]:
 def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> Path:
     """scores.parquet (one column per model, test rows in split order) and training.json."""
     frame = split.test.select("user_id", "video_id", "label")
-    frame = frame.with_columns(**{name: s for name, s in baseline_scores(cfg, split).items()},
-                               **{r.name: r.test_scores for r in results})
+    als = {"als": r.als_scores for r in results if r.name == "corrected"}  # ALS alone, no ranker
+    frame = frame.with_columns(**baseline_scores(cfg, split), **als, **{r.name: r.test_scores for r in results})
     with atomic_path(cfg.artifacts / "scores.parquet") as tmp:
         frame.write_parquet(tmp)
     info = {"config": cfg.parameters()}
@@ -266,7 +268,7 @@ def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | Non
     with stage("evaluate + submit"):
         save_scores(cfg, split, results)
         scores, training = load_scores(cfg)
-        names = [c for c in ("random", "popularity", *variants, "oracle") if c in scores.columns]
+        names = [c for c in MODELS if c in scores.columns]
         table = evaluate(scores, names)
         if "faithful" in variants:
             write_submission(cfg, scores, table, training)

@@ -34,7 +34,7 @@ def test_two_runs_give_the_same_submission(tmp_path):
 def test_pipeline_end_to_end(isolated_outputs):
     cfg = pipeline.Config(scale="tiny", n_estimators=40)
     table = pipeline.run(cfg)
-    assert table["model"].to_list() == ["random", "popularity", "faithful", "corrected", "leakfree", "oracle"]
+    assert table["model"].to_list() == ["random", "popularity", "als", "faithful", "corrected", "leakfree", "oracle"]
     by = {r["model"]: r for r in table.to_dicts()}
     assert by["oracle"]["test_auc"] > by["random"]["test_auc"] + 0.2
     assert 0.4 < by["random"]["test_auc"] < 0.6
