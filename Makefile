@@ -35,9 +35,10 @@ reproduce: setup ## run every track's notebooks (default SCALE=small), regenerat
 test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
 	$(PY) -m pytest
 
-bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/
+bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/
 	for t in $(TRACKS); do \
-	  $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) --data-dir "$(DATA_DIR)" --variants faithful --bench || exit 1; \
+	  RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) \
+	    --data-dir "$(DATA_DIR)" --variants faithful --bench --bench-dir $(CURDIR)/benchmarks || exit 1; \
 	done
 
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from shared.io import write_text_atomic
+from shared.io import sha256_file, write_text_atomic
 from shared.paths import reports_dir, submissions_dir
 
 
@@ -36,8 +36,17 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> str:
         lines += ["| metric | value |", "|---|---:|"]
         lines += [f"| {k} | {v:.4f} |" for k, v in m["metrics"].items()]
         lines += [""]
+        if m.get("comparison"):
+            keys = list(next(iter(m["comparison"].values())))
+            lines += ["| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+            lines += [f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in keys) + " |"
+                      for name, vals in m["comparison"].items()]
+            lines += [""]
         for f in m["files"]:
-            rel = os.path.relpath(submissions_dir(track) / f["path"], out)
+            path = submissions_dir(track) / f["path"]
+            if not path.exists() or sha256_file(path) != f["sha256"]:
+                raise SystemExit(f"{path}: missing or does not match its manifest's sha256")
+            rel = os.path.relpath(path, out)
             lines.append(f"- submission [`{f['path']}`]({rel}): {f['rows']} rows, sha256 `{f['sha256'][:16]}…`")
         for nb in sorted((executed_dir / track).glob("*.ipynb")):
             lines.append(f"- executed notebook [{nb.name}]({os.path.relpath(nb, out)})")

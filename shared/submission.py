@@ -98,7 +98,14 @@ def validate_submission(path: str | os.PathLike, fmt: SubmissionFormat, expected
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() if out.returncode == 0 else "unknown"
+        if out.returncode != 0:
+            return "unknown"
+        # "-dirty" when tracked code differs from the commit; the outputs a run rewrites do not count
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+             ":!notebooks", ":!submissions", ":!benchmarks"],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -119,9 +126,11 @@ def write_manifest(
     metrics: Mapping[str, float],
     files: Sequence[str | os.PathLike],
     rows: int,
+    comparison: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Path:
-    """manifest.json beside the submission: what produced it and what it scored. No timestamps,
-    so two identical runs write identical manifests."""
+    """manifest.json beside the submission: what produced it and what it scored (``metrics``; and
+    ``comparison``: the same metrics for baselines and variants). No timestamps, so two identical
+    runs write identical manifests."""
     directory = Path(directory)
     manifest = {
         "track": track,
@@ -131,6 +140,8 @@ def write_manifest(
         "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
         "files": [{"path": Path(f).name, "rows": int(rows), "sha256": sha256_file(f)} for f in files],
     }
+    if comparison:
+        manifest["comparison"] = {m: {k: round(float(v), 6) for k, v in vals.items()} for m, vals in comparison.items()}
     return write_text_atomic(directory / "manifest.json", json.dumps(manifest, indent=2, sort_keys=False) + "\n")
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import polars as pl
@@ -112,7 +113,10 @@ def test_manifest(tmp_path):
     assert m["track"] == "t" and m["parameters"] == {"k": 1} and m["metrics"] == {"m": 0.123457}
     assert m["files"] == [{"path": "s.csv", "rows": 1, "sha256": sha256_file(p)}]
     assert m["data_source"] == {"kind": "real", "files": {"d.csv": sha256_file(data)}}
-    assert len(m["git_commit"]) in (40, 7)  # a commit hash, or "unknown" outside git
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", m["git_commit"])
+    assert "comparison" not in m
+    write_manifest(tmp_path, "t", {}, twin_source("tiny", 1), {"m": 1.0}, [p], rows=1, comparison={"random": {"m": 0.5}})
+    assert json.loads((tmp_path / "manifest.json").read_text())["comparison"] == {"random": {"m": 0.5}}
     assert twin_source("tiny", 3) == {"kind": "synthetic twin", "scale": "tiny", "seed": 3}
 
 
@@ -146,3 +150,21 @@ def test_read_csv_checked_ok(tmp_path):
     assert df.columns == ["a", "b", "c"] and df["a"].to_list() == [1, 2] and df["b"].null_count() == 1
     with pytest.raises(DataError, match="file not found"):
         read_csv_checked(tmp_path / "none.csv", SCHEMA)
+
+
+def test_summary_report(tmp_path, monkeypatch):
+    from shared import report
+
+    monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
+    sub = paths.submissions_dir("t")
+    p = write_csv(pl.DataFrame({"a": [1]}), sub / "s.csv")
+    write_manifest(sub, "t", {}, twin_source("tiny", 1), {"ndcg@10": 0.5}, [p], rows=1,
+                   comparison={"random": {"ndcg@10": 0.25}, "model": {"ndcg@10": 0.5}})
+    (tmp_path / "executed" / "t").mkdir(parents=True)
+    (tmp_path / "executed" / "t" / "01_x.ipynb").write_text("{}")
+    text = report.summary(["t", "missing"], tmp_path / "executed")
+    assert "| ndcg@10 | 0.5000 |" in text and "| random | 0.2500 |" in text
+    assert "[01_x.ipynb](../executed/t/01_x.ipynb)" in text and "No manifest" in text
+    p.write_text("a\n2\n")  # the submission changed after the manifest was written
+    with pytest.raises(SystemExit, match="does not match"):
+        report.summary(["t"], tmp_path / "executed")

@@ -65,8 +65,9 @@ def binned_datasets(
 ) -> tuple[lgb.Dataset, lgb.Dataset]:
     """Bin both sets now, so the caller can drop the float arrays before training (LightGBM
     keeps one byte per value instead of four)."""
-    common = {"feature_name": feature_names, "categorical_feature": categorical, "free_raw_data": True}
-    dfit = lgb.Dataset(X_fit, label=y_fit, params={"max_bin": max_bin, "verbosity": -1}, **common).construct()
+    common = {"feature_name": feature_names, "categorical_feature": categorical, "free_raw_data": True,
+              "params": {"max_bin": max_bin, "verbosity": -1}}
+    dfit = lgb.Dataset(X_fit, label=y_fit, **common).construct()
     dval = lgb.Dataset(X_val, label=y_val, reference=dfit, **common).construct()
     return dfit, dval
 

@@ -233,8 +233,10 @@ def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, tra
     """The faithful ranker's scores for every test pair, validated, with its manifest (whose
     parameters are those the models were trained with, as saved by ``save_scores``)."""
     test = scores.select("user_id", "video_id")
-    row = table.filter(pl.col("model") == "faithful").to_dicts()[0]
-    return submit.write(test, scores["faithful"].to_numpy(), training["config"], cfg.data_source(), headline(row, training))
+    rows = {r["model"]: r for r in table.to_dicts()}
+    comparison = {m: headline(r) for m, r in rows.items()}
+    return submit.write(test, scores["faithful"].to_numpy(), training["config"], cfg.data_source(),
+                        headline(rows["faithful"], training), comparison=comparison)
 
 
 def describe(split: Split) -> pl.DataFrame:
@@ -282,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--n-estimators", type=int, default=1000)
     parser.add_argument("--variants", default="faithful,corrected,leakfree")
-    parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage in benchmarks/")
+    parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
+    parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
@@ -296,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table.select("model", "precision@10", "recall@10", "ndcg@10", "ndcg@50", "ndcg@1000", "test_auc"))
     if timer:
         config = "+".join(variants) + ("" if cfg.n_estimators == 1000 else f"-{cfg.n_estimators}trees")
-        path = timer.write(TRACK, cfg.scale if cfg.is_twin else "real", config)
+        path = timer.write(TRACK, cfg.scale if cfg.is_twin else "real", config, args.bench_dir)
         with pl.Config(tbl_rows=-1):
             print(pl.DataFrame([*timer.records, timer.total()]))
         print(f"recorded in {path}")

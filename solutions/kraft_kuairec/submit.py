@@ -34,6 +34,7 @@ def expected_keys(test: pl.DataFrame) -> pl.DataFrame:
 def write(
     test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
     metrics: Mapping[str, float], directory: str | Path | None = None,
+    comparison: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Path:
     """Write, validate against the test pairs, then write the manifest. Returns the CSV path."""
     directory = Path(directory) if directory else submissions_dir(TRACK)
@@ -41,7 +42,7 @@ def write(
     with atomic_path(path) as tmp:  # validated before it replaces the previous submission
         write_csv(submission_frame(test, scores), tmp)
         validate(tmp, test)
-    write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height)
+    write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height, comparison=comparison)
     return path
 
 

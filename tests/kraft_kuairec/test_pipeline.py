@@ -48,6 +48,8 @@ def test_pipeline_end_to_end(isolated_outputs):
     manifest = json.loads(sub.with_name("manifest.json").read_text())
     assert manifest["metrics"]["ndcg@10"] == pytest.approx(by["faithful"]["ndcg@10"], abs=1e-6)
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
+    assert manifest["comparison"]["oracle"]["test_auc"] == pytest.approx(by["oracle"]["test_auc"], abs=1e-6)
+    assert set(manifest["comparison"]) == set(pipeline.MODELS)
 
 
 def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
