@@ -12,7 +12,6 @@ EXECUTED := reports/executed
 
 export OPENBLAS_NUM_THREADS := 1
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: help setup reproduce test bench notebooks clean
 
@@ -38,7 +37,7 @@ test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
 bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/
 	for t in $(TRACKS); do \
 	  RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) \
-	    --data-dir "$(DATA_DIR)" --variants faithful --bench --bench-dir $(CURDIR)/benchmarks || exit 1; \
+	    --data-dir "$(DATA_DIR)" --bench --bench-dir $(CURDIR)/benchmarks || exit 1; \
 	done
 
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters

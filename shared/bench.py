@@ -104,23 +104,23 @@ class StageTimer:
 
 
 def write_markdown(csv_path: Path, md_path: Path) -> Path:
-    """Render results.csv as one table per (track, scale, config), latest run of each."""
+    """Render results.csv as one table per run, newest first."""
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
-    # a run ends with its TOTAL row: start a fresh list for the next run of the same key
-    runs: dict[tuple, list[dict]] = {}
+    # a run ends with its TOTAL row
+    runs: list[list[dict]] = []
     current: dict[tuple, list[dict]] = {}
     for row in rows:
         key = (row["track"], row["scale"], row["config"])
         current.setdefault(key, []).append(row)
         if row["stage"] == "TOTAL":
-            runs[key] = current.pop(key)
-    lines = ["# Benchmarks", "", "Written by `make bench` (shared/bench.py); raw rows in `results.csv`.", ""]
-    for (track, scale, config), run in sorted(runs.items()):
+            runs.append(current.pop(key))
+    lines = ["# Benchmarks", "", "Written by `make bench` (shared/bench.py), newest run first; raw rows in `results.csv`.", ""]
+    for run in reversed(runs):
         first = run[0]
         lines += [
-            f"## {track}, scale `{scale}`, config `{config}` ({first['date']}; {first['cores']} cores, "
-            f"{first['ram_gib']} GiB RAM, GPU: {first['gpu']})",
+            f"## {first['track']}, scale `{first['scale']}`, config `{first['config']}` ({first['date']}; "
+            f"{first['cores']} cores, {first['ram_gib']} GiB RAM, GPU: {first['gpu']})",
             "",
             "| stage | wall s | peak RSS MiB |",
             "|---|---:|---:|",

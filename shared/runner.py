@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
 
-_CASTS = {"int": int, "float": float, "str": str, "bool": None}
+_CASTS = {"int": int, "float": float, "str": str}
 
 
 def track_notebooks(track: str) -> list[Path]:
@@ -38,19 +38,17 @@ def declared_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]
 
 
 def _coerce(name: str, value: Any, type_name: str) -> Any:
+    """Convert a parameter value to the type its notebook declares (annotation or default)."""
     if type_name == "bool":
         if isinstance(value, bool):
             return value
-        if str(value).lower() in {"true", "1", "yes"}:
-            return True
-        if str(value).lower() in {"false", "0", "no"}:
-            return False
+        text = str(value).lower()
+        if text in {"true", "1", "yes", "false", "0", "no"}:
+            return text in {"true", "1", "yes"}
         raise ValueError(f"parameter {name}: {value!r} is not a bool")
     cast = _CASTS.get(type_name)
-    if cast is None or value is None:
+    if cast is None:  # an undeclared type: pass the value through as given
         return value
-    if cast is str:
-        return "" if value is None else str(value)
     try:
         return cast(value)
     except (TypeError, ValueError):

@@ -14,6 +14,7 @@ import pytest
 from shared import runner
 from shared.io import sha256_file
 
+pytestmark = pytest.mark.notebook  # deselect with: pytest -m "not notebook"
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 TINY = {"kraft_kuairec": {"SCALE": "tiny", "N_ESTIMATORS": "40", "ALS_ITERATIONS": "5"}}
 
