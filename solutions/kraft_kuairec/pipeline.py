@@ -20,7 +20,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -195,7 +195,8 @@ def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> 
     """scores.parquet (one column per model, test rows in split order) and training.json;
     returns both, as ``load_scores`` would read them back."""
     frame = split.test.select("user_id", "video_id", "label")
-    als = {"als": r.als_scores for r in results if r.name == "corrected"}  # ALS alone, no ranker
+    corrected = next((r for r in results if r.name == "corrected"), None)
+    als = {"als": corrected.als_scores} if corrected else {}  # ALS alone, no ranker
     frame = frame.with_columns(**baseline_scores(cfg, split), **als, **{r.name: r.test_scores for r in results})
     with atomic_path(cfg.artifacts / "scores.parquet") as tmp:
         frame.write_parquet(tmp)

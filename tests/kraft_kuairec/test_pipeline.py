@@ -3,7 +3,6 @@ import os
 import subprocess
 import sys
 
-import polars as pl
 import pytest
 
 from shared.io import sha256_file
