@@ -63,3 +63,19 @@ def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
     res = run_cli(tmp_path, "--data-dir", str(empty))
     assert res.returncode == 2 and "missing KuaiRec file(s)" in res.stderr
     assert not (tmp_path / "submissions").exists()  # nothing half written
+
+
+def test_real_data_path(tmp_path, isolated_outputs):
+    """DATA_DIR switches to the official files: same pipeline, no oracle, hashes in the manifest."""
+    from shared.io import sha256_file
+    from solutions.kraft_kuairec import data, twin
+
+    real = twin.generate("tiny", 5, tmp_path / "KuaiRec 2.0" / "data")
+    (real / twin.TRUTH).unlink()  # real data has no truth file
+    cfg = pipeline.Config(data_dir=str(tmp_path), n_estimators=20, als_iterations=3)
+    assert not cfg.is_twin and cfg.tag == "real"
+    table = pipeline.run(cfg, variants=("faithful",))
+    assert table["model"].to_list() == ["random", "popularity", "faithful"]
+    manifest = json.loads((isolated_outputs / "submissions" / "kraft_kuairec" / "manifest.json").read_text())
+    assert manifest["data_source"] == {"kind": "real", "files": {f: sha256_file(real / f) for f in data.FILES}}
+    assert manifest["parameters"]["data_dir"] == "<real>" and "scale" not in manifest["parameters"]
