@@ -45,5 +45,5 @@ notebooks: setup ## maintainers: re-execute the committed notebooks in place wit
 	  for nb in notebooks/$$t/[0-9][0-9]_*.ipynb; do $(PY) -m papermill --cwd . "$$nb" "$$nb" || exit 1; done; \
 	done
 
-clean: ## remove generated data, artifacts, executed notebooks and .venv
-	rm -rf data artifacts $(EXECUTED) $(VENV) .pytest_cache
+clean: ## remove generated data, artifacts, reports, bench scratch and .venv
+	rm -rf data artifacts reports .bench $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""One package per competition track; each depends on `shared`, never on another track."""
