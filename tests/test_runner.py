@@ -48,3 +48,15 @@ def test_track_notebooks_are_numbered_and_their_parameters_parse():
             cell = next(c for c in nbformat.read(nb, 4).cells if "parameters" in c.metadata.get("tags", []))
             assigned = [ln for ln in cell.source.splitlines() if re.match(r"^\w+\s*(:[^=]+)?=", ln)]
             assert len(runner.declared_parameters(nb)) == len(assigned) > 0, nb.name
+
+
+def test_cli_runs_a_track_with_string_parameters(tmp_path, monkeypatch):
+    track = tmp_path / "notebooks" / "demo"
+    track.mkdir(parents=True)
+    make_notebook(track / "01_a.ipynb", 'N: int = 1  # an int\nNAME: str = "x"  # a string', "print(N + 1, NAME)")
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "notebooks")
+    assert runner.main(["demo", "--out", str(tmp_path / "out"), "-p", "N", "41", "-p", "NAME", "007"]) == 0
+    out = nbformat.read(tmp_path / "out" / "demo" / "01_a.ipynb", 4)
+    assert out.cells[-1].outputs[0]["text"] == "42 007\n"
+    with pytest.raises(ValueError, match="unknown parameter"):
+        runner.main(["demo", "--out", str(tmp_path / "out"), "-p", "SCALE", "tiny"])

@@ -52,3 +52,13 @@ def test_stage_timer_records_peak_memory(tmp_path):
     assert [r["stage"] for r in rows] == ["alloc", "idle", "TOTAL"] * 2
     md = (tmp_path / "README.md").read_text()
     assert "| alloc |" in md and md.count("## track, scale `tiny`") == 2  # one table per run
+
+
+def test_latent_factors_scale():
+    from shared.twin import latent_factors
+
+    u = latent_factors(stream(0, "u"), 20_000, 8, scale=1.5)
+    v = latent_factors(stream(0, "v"), 20_000, 8, scale=1.5)
+    dots = np.einsum("ij,ij->i", u, v)
+    assert dots.mean() == pytest.approx(0.0, abs=0.05)
+    assert (dots**2).mean() == pytest.approx(1.5**4, rel=0.05)
