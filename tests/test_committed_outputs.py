@@ -1,0 +1,43 @@
+"""The committed notebooks, submissions and manifests agree with each other (an unexecuted
+notebook would pass nbval vacuously; a stale manifest would pass everything else)."""
+import json
+import re
+
+import nbformat
+import pytest
+
+from shared.io import sha256_file
+from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*/[0-9][0-9]_*.ipynb"))
+MANIFESTS = sorted((REPO_ROOT / "submissions").glob("*/manifest.json"))
+
+
+def test_there_is_something_to_check():
+    assert NOTEBOOKS and MANIFESTS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_notebook_is_executed(path):
+    nb = nbformat.read(path, 4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code), "commit it executed (make notebooks)"
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+    assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.parent.name)
+def test_manifest_matches_submission_and_notebook(path):
+    manifest = json.loads(path.read_text())
+    for f in manifest["files"]:
+        sub = path.parent / f["path"]
+        assert sha256_file(sub) == f["sha256"], "stale manifest: re-run make notebooks"
+        if sub.suffix == ".csv":
+            assert sum(1 for _ in open(sub)) - 1 == f["rows"]
+    # the last notebook of the track prints "rows N sha256 PREFIX" in a checked cell
+    last = sorted((NOTEBOOKS_DIR / manifest["track"]).glob("[0-9][0-9]_*.ipynb"))[-1]
+    text = "".join(o.get("text", "") for c in nbformat.read(last, 4).cells if c.cell_type == "code" for o in c.outputs)
+    found = re.search(r"rows (\d+) sha256 ([0-9a-f]{16})", text)
+    assert found, f"{last.name} prints no 'rows N sha256 X' line"
+    assert int(found.group(1)) == manifest["files"][0]["rows"]
+    assert manifest["files"][0]["sha256"].startswith(found.group(2))
