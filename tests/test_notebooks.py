@@ -10,13 +10,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from shared import runner
 from shared.io import sha256_file
+from shared.paths import NOTEBOOKS_DIR
 
 pytestmark = pytest.mark.notebook  # deselect with: pytest -m "not notebook"
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
-TINY = {"kraft_kuairec": {"SCALE": "tiny", "N_ESTIMATORS": "40", "ALS_ITERATIONS": "5"}}
+# every track: notebooks/<track>/ with NN_*.ipynb and tiny.yaml, the parameters of its test run
+TRACKS = sorted(p.parent.name for p in NOTEBOOKS_DIR.glob("*/tiny.yaml"))
 
 
 def nbval(paths, out_dir):
@@ -28,13 +31,17 @@ def nbval(paths, out_dir):
     )
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
+def test_every_track_has_tiny_parameters():
+    assert TRACKS and TRACKS == sorted(p.name for p in NOTEBOOKS_DIR.iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module", params=TRACKS)
 def executed(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(request.param)
+    params = yaml.safe_load((NOTEBOOKS_DIR / request.param / "tiny.yaml").read_text())
     os.environ["RECSYS_OUTPUT_DIR"] = str(out)  # the kernels inherit it
     try:
-        paths = runner.run_notebooks(runner.track_notebooks(request.param), out / "executed", TINY[request.param],
-                                     progress=False)
+        paths = runner.run_notebooks(runner.track_notebooks(request.param), out / "executed", params, progress=False)
     finally:
         os.environ.pop("RECSYS_OUTPUT_DIR")
     return request.param, out, paths
@@ -71,11 +78,10 @@ def test_nbval_catches_a_changed_output(executed, tmp_path):
     assert res.returncode != 0 and "rowz" in res.stdout
 
 
-def test_kraft_submission_matches_manifest(executed):
+def test_submission_matches_manifest(executed):
     track, out, _ = executed
-    if track != "kraft_kuairec":
-        pytest.skip("kraft only")
     sub = out / "submissions" / track
     manifest = json.loads((sub / "manifest.json").read_text())
-    assert manifest["files"][0]["sha256"] == sha256_file(sub / "submission.csv")
-    assert manifest["parameters"]["n_estimators"] == 40 and manifest["data_source"]["scale"] == "tiny"
+    for f in manifest["files"]:
+        assert f["sha256"] == sha256_file(sub / f["path"])
+    assert manifest["data_source"]["kind"] == "synthetic twin" and manifest["data_source"]["scale"] == "tiny"
