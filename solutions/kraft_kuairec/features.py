@@ -79,13 +79,18 @@ def fit_als(
     return np.asarray(model.user_factors, dtype=np.float32), np.asarray(model.item_factors, dtype=np.float32)
 
 
+def with_zero_row(table: np.ndarray) -> np.ndarray:
+    """``table`` plus a trailing all-zero row, so position -1 (unseen in train) reads zeros:
+    the seed's fillna(0) for items that appear only in test."""
+    return np.vstack([table, np.zeros((1, table.shape[1]), table.dtype)])
+
+
 def als_scores(index: Index, user_factors: np.ndarray, item_factors: np.ndarray,
                user_ids: np.ndarray, video_ids: np.ndarray) -> np.ndarray:
     """ALS's own score <x_u, y_i> for each row (0 for items unseen in train)."""
     u = index.lookup(np.asarray(user_ids), index.users)
     i = index.lookup(np.asarray(video_ids), index.items)
-    item_f = np.vstack([item_factors, np.zeros((1, item_factors.shape[1]), item_factors.dtype)])
-    return np.einsum("ij,ij->i", user_factors[u], item_f[i]).astype(np.float64)
+    return np.einsum("ij,ij->i", user_factors[u], with_zero_row(item_factors)[i]).astype(np.float64)
 
 
 @dataclass
@@ -109,7 +114,7 @@ class FeatureTables:
         if (u < 0).any():
             raise ValueError("rows with users unseen in train: filter them first")
         i = self.index.lookup(np.asarray(video_ids), self.index.items)
-        item_table = np.vstack([self.item_table, np.zeros((1, self.item_table.shape[1]), np.float32)])
+        item_table = with_zero_row(self.item_table)
         n, du = len(u), self.user_table.shape[1]
         out = np.empty((n, self.n_features), dtype=np.float32)
         for start in range(0, n, chunk):

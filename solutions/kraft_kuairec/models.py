@@ -45,8 +45,6 @@ def _progress(total: int):
         bar.update(1)
         if env.evaluation_result_list:
             bar.set_postfix_str(f"val auc {env.evaluation_result_list[0][2]:.4f}", refresh=False)
-        if env.iteration + 1 >= env.end_iteration:
-            bar.close()
 
     callback.order = 100  # after early stopping
     return callback, bar

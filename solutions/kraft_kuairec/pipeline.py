@@ -128,7 +128,10 @@ def load_split(cfg: Config) -> Split:
     if not path.exists():
         raise DataError(f"{path}: not found; run notebook 01 (or pipeline.prepare) with the same SCALE/DATA_DIR/SEED")
     split = pl.read_parquet(path)
-    kuairec = data.load(cfg.data_folder())
+    # small_matrix.csv was loaded and validated by prepare(); its rows are the split itself
+    files = data.resolve_files(cfg.data_folder())
+    kuairec = data.KuaiRec(split.drop("is_test"), data.load_item_categories(files[1]),
+                           data.load_user_features(files[2]), files)
     return Split(split.filter(~pl.col("is_test")).drop("is_test"), split.filter(pl.col("is_test")).drop("is_test"), kuairec)
 
 

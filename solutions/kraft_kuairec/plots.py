@@ -8,17 +8,20 @@ import numpy as np
 import polars as pl
 
 from shared.metrics import ranking_metrics
+from solutions.kraft_kuairec import features
 
 
 def data_overview(interactions: pl.DataFrame, train: pl.DataFrame) -> plt.Figure:
     """watch_ratio distribution, label balance, and rows per day with the train/test cut."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     wr = interactions["watch_ratio"].clip(0, 4).to_numpy()
+    threshold = features.THRESHOLD
     axes[0].hist(wr, bins=80, color="tab:blue")
-    axes[0].axvline(1.0, color="k", ls="--", lw=1)
+    axes[0].axvline(threshold, color="k", ls="--", lw=1)
     axes[0].set(title="watch_ratio (clipped at 4)", xlabel="watch_ratio", ylabel="rows")
-    pos = float((interactions["watch_ratio"] >= 1).mean())
-    axes[1].bar(["watch_ratio < 1", "watch_ratio >= 1"], [1 - pos, pos], color=["tab:gray", "tab:green"])
+    pos = float((interactions["watch_ratio"] >= threshold).mean())
+    axes[1].bar([f"watch_ratio < {threshold:g}", f"watch_ratio >= {threshold:g}"], [1 - pos, pos],
+                color=["tab:gray", "tab:green"])
     axes[1].set(title=f"label balance: {pos:.1%} positive", ylim=(0, 1))
     days = (interactions.drop_nulls("timestamp")
             .with_columns(day=pl.from_epoch((pl.col("timestamp") * 1000).cast(pl.Int64), time_unit="ms").dt.date())
