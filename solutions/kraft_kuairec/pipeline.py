@@ -167,8 +167,9 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         tables = features.build_tables(train, split.kuairec.users, split.kuairec.items, index, user_f, item_f)
     with stage(f"{variant}: features + binning"):
         y = ranker_rows["label"].to_numpy()
-        fit_idx, val_idx = models.validation_split(y, cfg.val_frac, cfg.seed)
         users, items = ranker_rows["user_id"].to_numpy(), ranker_rows["video_id"].to_numpy()
+        fit_idx, val_idx = (models.user_major(i, users, items)
+                            for i in models.validation_split(y, cfg.val_frac, cfg.seed))
         dfit, dval = models.binned_datasets(
             tables.matrix(users[fit_idx], items[fit_idx]), y[fit_idx],
             tables.matrix(users[val_idx], items[val_idx]), y[val_idx], tables.categorical, tables.names)

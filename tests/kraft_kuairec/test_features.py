@@ -107,6 +107,14 @@ def test_popularity_and_validation_split():
     assert len(val) == 20 and y[val].sum() == 4 and len(np.intersect1d(fit, val)) == 0  # stratified
 
 
+def test_user_major_reorders_rows_by_user_then_item():
+    users = np.array([3, 1, 2, 1, 3, 2])
+    items = np.array([9, 8, 7, 5, 4, 6])
+    idx = np.array([0, 1, 3, 4, 5])  # row 2 held out
+    order = models.user_major(idx, users, items)
+    assert order.tolist() == [3, 1, 5, 4, 0]  # (1,5) (1,8) (2,6) (3,4) (3,9)
+
+
 def test_lightgbm_params_are_the_seeds():
     p = models.LGB_PARAMS
     assert (p["learning_rate"], p["num_leaves"], p["colsample_bytree"], p["max_bin"]) == (0.05, 31, 0.8, 128)
