@@ -53,10 +53,9 @@ def _progress(total: int):
 
 
 def validation_split(labels: np.ndarray, val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The seed's stratified random split of the train rows (row positions, sorted)."""
-    idx = np.arange(len(labels))
-    fit_idx, val_idx = train_test_split(idx, test_size=val_frac, stratify=labels, random_state=seed)
-    return np.sort(fit_idx), np.sort(val_idx)
+    """The seed's stratified random split of the train rows (row positions, shuffled; the
+    pipeline puts them in ``user_major`` order)."""
+    return tuple(train_test_split(np.arange(len(labels)), test_size=val_frac, stratify=labels, random_state=seed))
 
 
 def user_major(idx: np.ndarray, users: np.ndarray, items: np.ndarray) -> np.ndarray:
