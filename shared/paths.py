@@ -22,8 +22,10 @@ def output_root() -> Path:
     return Path(env).resolve() if env else REPO_ROOT
 
 
-def twin_dir(track: str, scale: str, seed: int) -> Path:
-    return output_root() / "data" / "twin" / track / f"{scale}-seed{seed}"
+def twin_dir(track: str, scale: str, seed: int, version: str = "") -> Path:
+    """A twin's cache folder. ``version`` (see ``shared.twin.code_version``) changes with the
+    generating code, so a changed generator never silently reuses old files."""
+    return output_root() / "data" / "twin" / track / f"{scale}-seed{seed}{'-' + version if version else ''}"
 
 
 def artifacts_dir(track: str, tag: str) -> Path:

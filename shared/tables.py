@@ -16,7 +16,7 @@ from shared.errors import DataError
 
 
 def read_header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # a BOM (spreadsheet re-saves) is fine
         try:
             return next(csv.reader(f))
         except StopIteration:

@@ -6,7 +6,10 @@ not shift the random numbers of another, and ``tiny``/``small``/``full`` are one
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +20,15 @@ def check_scale(scale: str) -> str:
     if scale not in SCALES:
         raise ValueError(f"SCALE must be one of {SCALES}, got {scale!r}")
     return scale
+
+
+def code_version(*paths: str | os.PathLike) -> str:
+    """12 hex digits of the sha256 over the bytes of ``paths`` (a twin's generating code and the
+    fixtures it reads): the key that invalidates a cached twin when any of them changes."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()[:12]
 
 
 def stream(seed: int, name: str) -> np.random.Generator:

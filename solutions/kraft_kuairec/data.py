@@ -50,8 +50,17 @@ USER_FEATURES_SCHEMA = {
     "friend_user_num_range": pl.String,
     "register_days": pl.Int64,
     "register_days_range": pl.String,
-    **{f"onehot_feat{i}": pl.Int64 for i in range(12)},
-    **{f"onehot_feat{i}": pl.Float64 for i in range(12, 18)},  # these hold NaN in the release
+    # written as integers; a missing value is an empty cell (read as null, the seed's NaN)
+    **{f"onehot_feat{i}": pl.Int64 for i in range(18)},
+}
+# the only columns with missing values in the release: onehot_feat4 201, feat12 77, feat13-14 75, feat15-17 74
+USER_NULLABLE = ("onehot_feat4", *[f"onehot_feat{i}" for i in range(12, 18)])
+# the release's range labels, exactly
+RANGE_LABELS = {
+    "follow_user_num_range": ("0", "(0,10]", "(10,50]", "(50,100]", "(100,150]", "(150,250]", "(250,500]", "500+"),
+    "fans_user_num_range": ("0", "[1,10)", "[10,100)", "[100,1k)", "[1k,5k)", "[5k,1w)", "[1w,10w)"),
+    "friend_user_num_range": ("0", "[1,5)", "[5,30)", "[30,60)", "[60,120)", "[120,250)", "250+"),
+    "register_days_range": ("15-30", "31-60", "61-90", "91-180", "181-365", "366-730", "730+"),
 }
 
 
@@ -85,12 +94,14 @@ def load_item_categories(path: str | os.PathLike) -> pl.DataFrame:
 
 
 def load_user_features(path: str | os.PathLike) -> pl.DataFrame:
-    nullable = [f"onehot_feat{i}" for i in range(12, 18)]
-    df = read_csv_checked(path, USER_FEATURES_SCHEMA, nullable=nullable)
+    """One row per user; the missing onehot values stay null (the seed's NaN, its category -1)."""
+    df = read_csv_checked(path, USER_FEATURES_SCHEMA, nullable=USER_NULLABLE)
     require(df["user_id"].n_unique() == df.height and df["user_id"].min() >= 0, path, "user_id must be unique and >= 0")
-    bad = ~df["user_active_degree"].is_in(ACTIVE_DEGREES)
-    if bad.any():
-        raise DataError(f"{Path(path).name}: user_active_degree {df['user_active_degree'][int(bad.arg_max())]!r} is not one of {ACTIVE_DEGREES}")
+    for column, allowed in {"user_active_degree": ACTIVE_DEGREES, **RANGE_LABELS}.items():
+        bad = ~df[column].is_in(allowed)
+        if bad.any():
+            row = int(bad.arg_max())
+            raise DataError(f"{Path(path).name}: {column} {df[column][row]!r} (data row {row + 1}) is not one of {allowed}")
     return df
 
 

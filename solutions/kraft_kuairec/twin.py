@@ -8,7 +8,9 @@ Planted signal, with the true P(watch_ratio >= 1) saved in ``truth.parquet`` for
                      + user-by-tag affinity
 
 b0 is calibrated so the positive rate is the real 32.4 %. Items and their tags come from the
-real ``item_categories.csv`` (CC BY-SA 4.0, KuaiRec), copied byte for byte into the twin.
+real ``item_categories.csv``, users and their features from the real ``user_features.csv`` (both
+CC BY-SA 4.0, KuaiRec), copied byte for byte into the twin: only ``small_matrix.csv`` and
+``truth.parquet`` are generated.
 Timestamps span the real period (2020-07-05 to 2020-09-05, Beijing time in ``time``), each user
 active over their own window, and a random 3.9 % of rows lose time/date/timestamp and go to
 the end of the file, as in the release.
@@ -24,19 +26,24 @@ import polars as pl
 
 from shared.io import atomic_path
 from shared.paths import REPO_ROOT, twin_dir
-from shared.twin import calibrate_intercept, check_scale, latent_factors, sigmoid, stream
-from solutions.kraft_kuairec import TRACK
-from solutions.kraft_kuairec.data import ITEM_CATEGORIES, SMALL_MATRIX, USER_FEATURES, load_item_categories
+import shared.twin as shared_twin
+from shared.twin import calibrate_intercept, check_scale, code_version, latent_factors, sigmoid, stream
+from solutions.kraft_kuairec import TRACK, features
+from solutions.kraft_kuairec.data import (ITEM_CATEGORIES, SMALL_MATRIX, USER_FEATURES, load_item_categories,
+                                          load_user_features)
 
-ITEM_CATEGORIES_FIXTURE = REPO_ROOT / "solutions" / TRACK / "fixtures" / ITEM_CATEGORIES
+FIXTURES = REPO_ROOT / "solutions" / TRACK / "fixtures"
+ITEM_CATEGORIES_FIXTURE = FIXTURES / ITEM_CATEGORIES
+USER_FEATURES_FIXTURE = FIXTURES / USER_FEATURES
 TRUTH = "truth.parquet"
+# the cache key of generated twins: this file, the shared blocks and the fixtures it reads
+VERSION = code_version(__file__, shared_twin.__file__, ITEM_CATEGORIES_FIXTURE, USER_FEATURES_FIXTURE)
 
 
 @dataclass(frozen=True)
 class Scale:
-    n_users: int  # users in the small matrix
+    n_users: int  # users in the small matrix (drawn from the 7,176 of the real user_features.csv)
     n_items: int  # items in the small matrix
-    n_user_rows: int  # rows of user_features.csv (the release has 7,176 for 1,411 matrix users)
     n_rows: int  # rows of small_matrix.csv
     n_no_time: int  # rows without time/date/timestamp, at the end of the file
 
@@ -44,85 +51,55 @@ class Scale:
 def _scale(n_users: int, n_items: int) -> Scale:
     pairs = n_users * n_items
     n_rows = round(pairs * 4_676_570 / (1_411 * 3_327))
-    return Scale(n_users, n_items, round(n_users * 7_176 / 1_411), n_rows, round(n_rows * 181_992 / 4_676_570))
+    return Scale(n_users, n_items, n_rows, round(n_rows * 181_992 / 4_676_570))
 
 
 SCALES = {
     "tiny": _scale(50, 120),
     "small": _scale(300, 700),
-    "full": Scale(1_411, 3_327, 7_176, 4_676_570, 181_992),  # the real counts
+    "full": Scale(1_411, 3_327, 4_676_570, 181_992),  # the real counts
 }
 POSITIVE_RATE = 0.324
 LATENT_DIM = 8
 START = 1_593_878_400  # 2020-07-05 00:00 Beijing time, unix seconds
 PERIOD_S = 62 * 86_400  # to 2020-09-05
 BEIJING_OFFSET = "8h"
-# cardinalities of onehot_feat0..17 (the release's are of this order)
-ONEHOT_CARD = [2, 8, 30, 40, 7, 50, 10, 30, 10, 5, 6, 2, 2, 2, 2, 2, 2, 2]
-RANGE_EDGES = [0, 10, 50, 100, 150, 250, 500]
-REGISTER_EDGES = [15, 31, 61, 91, 181, 366, 731]
 
 
-def _range_labels(values: np.ndarray, edges: list[int]) -> np.ndarray:
-    labels = np.array(["0", *[f"({a},{b}]" for a, b in zip(edges[:-1], edges[1:])], f"{edges[-1]}+"])
-    idx = np.where(values == 0, 0, np.searchsorted(edges, values, side="left"))
-    return labels[np.clip(idx, 0, len(labels) - 1)]
+def _effect(rng: np.random.Generator, values: pl.Series, sd: float) -> np.ndarray:
+    """A random effect per distinct value of a real feature column (missing is a value of its own),
+    looked up for every user."""
+    codes = features.category_codes(values).astype(np.int64)
+    return rng.normal(0.0, sd, codes.max() + 1)[codes]
 
 
-def _user_features(seed: int, n: int) -> tuple[pl.DataFrame, np.ndarray]:
-    """user_features.csv for ``n`` users, and each user's planted bias."""
+def user_bias(users: pl.DataFrame, seed: int) -> np.ndarray:
+    """Each user's planted bias, from the real feature values: active degree, low-active period,
+    onehot_feat1, onehot_feat4 (its missing cells included) and onehot_feat6, plus noise."""
     rng = stream(seed, "users")
-    degree = rng.choice(["high_active", "full_active", "middle_active", "UNKNOWN"], size=n, p=[0.3, 0.5, 0.15, 0.05])
-    lowactive = (rng.random(n) < 0.05).astype(np.int64)
-    follow = np.floor(rng.lognormal(2.5, 1.5, n)).astype(np.int64) * (rng.random(n) > 0.1)
-    fans = np.floor(rng.lognormal(1.5, 1.8, n)).astype(np.int64) * (rng.random(n) > 0.2)
-    friend = np.floor(rng.lognormal(1.0, 1.2, n)).astype(np.int64) * (rng.random(n) > 0.3)
-    register = rng.integers(15, 2_000, n)
-    onehot = {f"onehot_feat{i}": rng.integers(0, card, n) for i, card in enumerate(ONEHOT_CARD)}
-    cols = {
-        "user_id": np.arange(n, dtype=np.int64),
-        "user_active_degree": degree,
-        "is_lowactive_period": lowactive,
-        "is_live_streamer": (rng.random(n) < 0.1).astype(np.int64),
-        "is_video_author": (rng.random(n) < 0.4).astype(np.int64),
-        "follow_user_num": follow,
-        "follow_user_num_range": _range_labels(follow, RANGE_EDGES),
-        "fans_user_num": fans,
-        "fans_user_num_range": _range_labels(fans, RANGE_EDGES),
-        "friend_user_num": friend,
-        "friend_user_num_range": _range_labels(friend, RANGE_EDGES),
-        "register_days": register,
-        "register_days_range": _range_labels(register, REGISTER_EDGES),
-    }
-    df = pl.DataFrame(cols)
-    for i in range(18):
-        values = onehot[f"onehot_feat{i}"]
-        if i >= 12:  # the release has NaN in onehot_feat12..17
-            values = np.where(rng.random(n) < 0.05, np.nan, values.astype(np.float64))
-        df = df.with_columns(pl.Series(f"onehot_feat{i}", values))
     degree_effect = {"high_active": 0.3, "full_active": 0.5, "middle_active": -0.3, "UNKNOWN": -0.6}
-    effect1 = rng.normal(0, 0.4, ONEHOT_CARD[1])
-    effect6 = rng.normal(0, 0.3, ONEHOT_CARD[6])
-    bias = (
-        np.vectorize(degree_effect.get)(degree)
-        - 0.4 * lowactive
-        + effect1[onehot["onehot_feat1"]]
-        + effect6[onehot["onehot_feat6"]]
-        + rng.normal(0, 0.4, n)
+    return (
+        users["user_active_degree"].replace_strict(degree_effect, return_dtype=pl.Float64).to_numpy()
+        - 0.4 * users["is_lowactive_period"].to_numpy()
+        + _effect(rng, users["onehot_feat1"], 0.4)
+        + _effect(rng, users["onehot_feat4"], 0.3)
+        + _effect(rng, users["onehot_feat6"], 0.3)
+        + rng.normal(0, 0.4, users.height)
     )
-    return df, bias
 
 
 def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None) -> Path:
     """Write small_matrix.csv, item_categories.csv, user_features.csv and truth.parquet."""
     sc = SCALES[check_scale(scale)]
-    out = Path(out_dir) if out_dir else twin_dir(TRACK, scale, seed)
+    out = Path(out_dir) if out_dir else twin_dir(TRACK, scale, seed, VERSION)
     out.mkdir(parents=True, exist_ok=True)
     items_all = load_item_categories(ITEM_CATEGORIES_FIXTURE)
+    users_all = load_user_features(USER_FEATURES_FIXTURE)
+    user_bias_all = user_bias(users_all, seed)
 
-    users_df, user_bias_all = _user_features(seed, sc.n_user_rows)
     rng = stream(seed, "matrix")
-    users = np.sort(rng.choice(sc.n_user_rows, sc.n_users, replace=False))
+    rows = np.sort(rng.choice(users_all.height, sc.n_users, replace=False))
+    users = users_all["user_id"].to_numpy()[rows]
     items = np.sort(rng.choice(items_all.height, sc.n_items, replace=False))
     video_ids = items_all["video_id"].to_numpy()[items]
 
@@ -135,7 +112,7 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     item_bias = tag_matrix @ tag_effect + rng.normal(0, 0.6, sc.n_items)
     affinity = rng.normal(0, 0.6, (sc.n_users, 31)) @ tag_matrix.T
     latent = latent_factors(rng, sc.n_users, LATENT_DIM, 1.0) @ latent_factors(rng, sc.n_items, LATENT_DIM, 1.0).T
-    logits = user_bias_all[users][:, None] + item_bias[None, :] + latent + affinity
+    logits = user_bias_all[rows][:, None] + item_bias[None, :] + latent + affinity
 
     # which (user, item) pairs exist: the release is 99.6 % dense
     n_pairs = sc.n_users * sc.n_items
@@ -173,7 +150,10 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
             "video_duration": duration[order],
             "time": local.dt.strftime("%Y-%m-%d %H:%M:%S%.3f"),
             "date": local.dt.strftime("%Y%m%d") + ".0",
-            "timestamp": (ts // 1000).cast(pl.String) + "." + (ts % 1000).cast(pl.String).str.zfill(3),
+            # a float in shortest form, as pandas wrote it: 1593898068.378, 1593898080.05, 1593898081.0
+            # (polars' float writer would give 1594115669.3700001 for .37)
+            "timestamp": (ts // 1000).cast(pl.String) + "."
+            + (ts % 1000).cast(pl.String).str.zfill(3).str.strip_chars_end("0").replace("", "0"),
             "watch_ratio": watch_ratio[order],
         }
     ).with_columns(
@@ -183,10 +163,9 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
     with atomic_path(out / SMALL_MATRIX) as tmp:
         frame.write_csv(tmp)
-    with atomic_path(out / USER_FEATURES) as tmp:
-        users_df.write_csv(tmp)
-    with atomic_path(out / ITEM_CATEGORIES) as tmp:
-        shutil.copyfile(ITEM_CATEGORIES_FIXTURE, tmp)
+    for fixture in (USER_FEATURES_FIXTURE, ITEM_CATEGORIES_FIXTURE):
+        with atomic_path(out / fixture.name) as tmp:
+            shutil.copyfile(fixture, tmp)
     with atomic_path(out / TRUTH) as tmp:
         truth.write_parquet(tmp)
     return out
@@ -194,7 +173,7 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
 def ensure(scale: str, seed: int) -> Path:
     """The twin's folder, generated on first use."""
-    out = twin_dir(TRACK, scale, seed)
+    out = twin_dir(TRACK, scale, seed, VERSION)
     if not all((out / f).exists() for f in (SMALL_MATRIX, USER_FEATURES, ITEM_CATEGORIES, TRUTH)):
         generate(scale, seed, out)
     return out

@@ -1,3 +1,5 @@
+import csv
+import io
 import shutil
 
 import polars as pl
@@ -22,6 +24,34 @@ def test_real_item_categories_fixture():
     assert items.filter(pl.col("video_id") == 1)["tags"].to_list() == [[27, 9]]
 
 
+def test_real_user_features_fixture():
+    """The real release file loads as it is, with its missing values as nulls (the seed's NaN)."""
+    users = data.load_user_features(twin.USER_FEATURES_FIXTURE)
+    assert users.height == 7_176 and users["user_id"].to_list() == list(range(7_176))
+    nulls = {c: users[c].null_count() for c in users.columns if users[c].null_count()}
+    assert nulls == {"onehot_feat4": 201, "onehot_feat12": 77, "onehot_feat13": 75, "onehot_feat14": 75,
+                     "onehot_feat15": 74, "onehot_feat16": 74, "onehot_feat17": 74}
+    maxima = [1, 7, 29, 1075, 11, 9, 2, 46, 339, 6, 4, 2, *[1] * 6]
+    assert [users[f"onehot_feat{i}"].max() for i in range(18)] == maxima
+    assert all(users[f"onehot_feat{i}"].min() == 0 for i in range(18))
+    assert users["onehot_feat3"].n_unique() == 1_076
+    for column, labels in data.RANGE_LABELS.items():
+        assert set(users[column].unique()) == set(labels), column
+    # written as integers, never 0.0; a missing value is an empty cell
+    text = twin.USER_FEATURES_FIXTURE.read_text()
+    assert ".0," not in text and ",," in text
+    # the seed's categorical coding: a missing onehot_feat4 is its own category, code 0 (for -1)
+    from solutions.kraft_kuairec.features import category_codes
+    codes = category_codes(users["onehot_feat4"])
+    assert codes.max() == 12 and (codes == 0).sum() == 201
+
+
+def test_bom_is_accepted(tmp_path):
+    path = tmp_path / data.USER_FEATURES
+    path.write_bytes(b"\xef\xbb\xbf" + twin.USER_FEATURES_FIXTURE.read_bytes())
+    assert data.load_user_features(path).equals(data.load_user_features(twin.USER_FEATURES_FIXTURE))
+
+
 def test_load_twin(tiny_dir):
     k = data.load(tiny_dir)
     assert k.interactions.columns == list(data.SMALL_MATRIX_SCHEMA)
@@ -43,9 +73,12 @@ def _corrupt(tiny_dir, tmp_path, name, edit):
 
 
 def _replace_field(line, col, value):
-    parts = line.split(",")
+    """``line`` with CSV field ``col`` replaced (the real user_features.csv quotes "(0,10]")."""
+    parts = next(csv.reader([line]))
     parts[col] = value
-    return ",".join(parts)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(parts)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -68,8 +101,13 @@ def _replace_field(line, col, value):
          r"item_categories.csv: feat is not a list of ints like '\[27, 9\]': '\[8' \(data row 1\)"),
         (data.ITEM_CATEGORIES, lambda ls: [ls[0], "0,[31]", *ls[2:]], "item_categories.csv: tags must lie in 0..30"),
         (data.USER_FEATURES, lambda ls: [ls[0], _replace_field(ls[1], 1, "super_active"), *ls[2:]],
-         "user_features.csv: user_active_degree 'super_active' is not one of"),
+         r"user_features.csv: user_active_degree 'super_active' \(data row 1\) is not one of"),
         (data.USER_FEATURES, lambda ls: [ls[0], *ls[2:]], r"small_matrix.csv: 1 user_id\(s\) not in user_features.csv"),
+        # a missing value where the release has none is still an error (onehot_feat3 is column 16)
+        (data.USER_FEATURES, lambda ls: [ls[0], _replace_field(ls[1], 16, ""), *ls[2:]],
+         r"user_features.csv: column 'onehot_feat3' has 1 missing value\(s\), first at data row 1"),
+        (data.USER_FEATURES, lambda ls: [ls[0], ls[1].replace('"(0,10]"', '"(0,10)"'), *ls[2:]],
+         r"user_features.csv: follow_user_num_range '\(0,10\)' \(data row 1\) is not one of"),
     ],
 )
 def test_bad_files_fail_with_one_clear_message(tiny_dir, tmp_path, name, edit, message):

@@ -66,12 +66,16 @@ def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
 
 
 def test_real_data_path(tmp_path, isolated_outputs):
-    """DATA_DIR switches to the official files: same pipeline, no oracle, hashes in the manifest."""
+    """DATA_DIR switches to the official files: same pipeline, no oracle, hashes in the manifest.
+    The folder holds the real user_features.csv and item_categories.csv (the twin copies them byte
+    for byte) beside a generated small_matrix.csv, so both real files run through the whole pipeline."""
     from shared.io import sha256_file
     from solutions.kraft_kuairec import data, twin
 
     real = twin.generate("tiny", 5, tmp_path / "KuaiRec 2.0" / "data")
     (real / twin.TRUTH).unlink()  # real data has no truth file
+    assert sha256_file(real / data.USER_FEATURES) == sha256_file(twin.USER_FEATURES_FIXTURE)
+    assert sha256_file(real / data.ITEM_CATEGORIES) == sha256_file(twin.ITEM_CATEGORIES_FIXTURE)
     cfg = pipeline.Config(data_dir=str(tmp_path), n_estimators=20, als_iterations=3)
     assert not cfg.is_twin and cfg.tag == "real"
     table = pipeline.run(cfg, variants=("faithful",))
