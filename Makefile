@@ -10,8 +10,9 @@ SCALE ?=
 DATA_DIR ?=
 EXECUTED := reports/executed
 
-export OPENBLAS_NUM_THREADS := 1
 export PYTHONHASHSEED := 0
+# CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
+$(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
 .PHONY: help setup reproduce test bench notebooks clean
 
@@ -28,8 +29,8 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed ## create .venv and install the pinned packages (idempotent)
 
 reproduce: setup ## run every track's notebooks (default SCALE=small), regenerate + validate submissions, write reports/summary.md
-	$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"
-	$(PY) -m shared.report $(TRACKS) --executed $(EXECUTED)
+	@$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"
+	@$(PY) -m shared.report $(TRACKS) --executed $(EXECUTED)
 
 test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
 	$(PY) -m pytest

@@ -1,5 +1,7 @@
-"""``reports/summary.md``: one metrics table per track from its submission manifest, with links
-to the executed notebooks. Written by ``make reproduce``."""
+"""``reports/summary.md``: per track, the reproduction verdict (``shared.reproduce``) and one
+metrics table from its submission manifest, with links to the executed notebooks. Written by
+``make reproduce``, which fails when a track differs from its committed submission beyond the
+track's tolerance."""
 from __future__ import annotations
 
 import argparse
@@ -11,10 +13,13 @@ from typing import Sequence
 
 from shared.io import sha256_file, write_text_atomic
 from shared.paths import reports_dir, submissions_dir
+from shared.reproduce import Verdict, load_committed, verdict
 
 
-def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> str:
+def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> tuple[str, dict[str, Verdict]]:
+    """The summary's markdown, and each track's reproduction verdict."""
     executed_dir = Path(executed_dir)
+    verdicts: dict[str, Verdict] = {}
     out = reports_dir()
     lines = [
         "# Reproduction summary",
@@ -27,9 +32,15 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> str:
         manifest_path = submissions_dir(track) / "manifest.json"
         lines += [f"## {track}", ""]
         if not manifest_path.exists():
+            verdicts[track] = Verdict("failed", "no manifest: the track did not finish", False)
             lines += ["No manifest: the track did not finish.", ""]
             continue
         m = json.loads(manifest_path.read_text())
+        verdicts[track] = verdict(load_committed(track), m)
+        env = m.get("environment", {})
+        lines += [f"**Reproduction: {verdicts[track].text}.**", "",
+                  f"CPU: {env.get('cpu', 'unknown')}; dispatch: {env.get('dispatch', 'unknown')}; "
+                  f"BLAS: {', '.join(env.get('blas', [])) or 'unknown'}.", ""]
         src = m["data_source"]
         src_text = f"twin, scale `{src['scale']}`, seed {src['seed']}" if src["kind"] != "real" else "real files"
         lines += [f"Data: {src_text}. Commit `{m['git_commit'][:10]}`.", ""]
@@ -51,7 +62,7 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> str:
         for nb in sorted((executed_dir / track).glob("*.ipynb")):
             lines.append(f"- executed notebook [{nb.name}]({os.path.relpath(nb, out)})")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines), verdicts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,9 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("tracks", nargs="+")
     parser.add_argument("--executed", required=True, help="folder the runner wrote executed notebooks to")
     args = parser.parse_args(argv)
-    path = write_text_atomic(reports_dir() / "summary.md", summary(args.tracks, args.executed))
-    print(f"wrote {path}")
-    return 0
+    text, verdicts = summary(args.tracks, args.executed)
+    path = write_text_atomic(reports_dir() / "summary.md", text)
+    print(f"wrote {os.path.relpath(path)}")
+    for track, v in verdicts.items():
+        print(f"{track}: {v.text}")
+    return 0 if all(v.ok for v in verdicts.values()) else 1
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import papermill
 from tqdm.auto import tqdm
 
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared.reproduce import keep_committed
 
 _CASTS = {"int": int, "float": float, "str": str}
 
@@ -78,7 +79,7 @@ def run_notebooks(
     progress: bool = True,
 ) -> list[Path]:
     """Execute ``notebooks`` in order into ``output_dir`` with a kernel of this Python.
-    Stops at the first failing notebook (papermill raises with the cell's error)."""
+    Stops at the first failing notebook: papermill's error, with ``.executed`` = its executed copy."""
     notebooks = [Path(nb) for nb in notebooks]
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -90,17 +91,29 @@ def run_notebooks(
         out = output_dir / nb.name
         # kernel "python3" resolves to this interpreter: jupyter_client replaces a kernelspec's
         # bare "python" with sys.executable, so the kernel sees this venv's packages.
-        papermill.execute_notebook(
-            str(nb),
-            str(out),
-            parameters=params,
-            kernel_name="python3",
-            cwd=str(cwd or REPO_ROOT),
-            progress_bar=False,
-            log_output=False,
-        )
+        try:
+            papermill.execute_notebook(
+                str(nb),
+                str(out),
+                parameters=params,
+                kernel_name="python3",
+                cwd=str(cwd or REPO_ROOT),
+                progress_bar=False,
+                log_output=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            exc.executed = out  # the executed copy, with the traceback, for the caller's message
+            raise
         outputs.append(out)
     return outputs
+
+
+def failure_line(track: str, exc: papermill.PapermillExecutionError, executed: Path) -> str:
+    """One line for a failing notebook: track, notebook, cell, the error's own message, and where
+    the executed notebook (with the full traceback) is."""
+    message = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
+    return (f"error: {track}/{executed.name}, cell {exc.exec_count}: {exc.ename}: {message} "
+            f"(executed notebook: {os.path.relpath(executed)})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,7 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = dict(args.p)
     for track in args.tracks:
         print(f"== {track}", flush=True)
-        run_notebooks(track_notebooks(track), Path(args.out) / track, params)
+        keep_committed(track)  # before this run overwrites submissions/<track>/
+        try:
+            run_notebooks(track_notebooks(track), Path(args.out) / track, params)
+        except papermill.PapermillExecutionError as exc:
+            print(failure_line(track, exc, exc.executed), file=sys.stderr)
+            return 1
     return 0
 
 

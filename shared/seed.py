@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 
+from shared import dispatch
+
 
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed python, numpy and torch (CPU and CUDA); return a numpy Generator for new code."""
@@ -16,6 +18,7 @@ def seed_everything(seed: int) -> np.random.Generator:
     import torch  # imported here: tracks without torch models pay the import only when seeding
 
     torch.manual_seed(seed)
+    torch.set_num_threads(dispatch.threads())  # sums depend on the thread count: pinned
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
     return np.random.default_rng(seed)

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 import py7zr
 
+from shared import dispatch
 from shared.errors import SubmissionError
 from shared.io import atomic_path, sha256_file, write_text_atomic
 from shared.paths import REPO_ROOT
@@ -127,10 +128,13 @@ def write_manifest(
     files: Sequence[str | os.PathLike],
     rows: int,
     comparison: Mapping[str, Mapping[str, float]] | None = None,
+    tolerance: float = 0.0,
 ) -> Path:
     """manifest.json beside the submission: what produced it and what it scored (``metrics``; and
-    ``comparison``: the same metrics for baselines and variants). No timestamps, so two identical
-    runs write identical manifests."""
+    ``comparison``: the same metrics for baselines and variants), what the result depends on
+    (``environment``: CPU, pinned dispatch, threads, library versions) and the largest metric
+    change still counted as a reproduction (``tolerance``, see ``shared.reproduce``). No
+    timestamps, so two identical runs on one machine write identical manifests."""
     directory = Path(directory)
     manifest = {
         "track": track,
@@ -139,6 +143,8 @@ def write_manifest(
         "data_source": dict(data_source),
         "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
         "files": [{"path": Path(f).name, "rows": int(rows), "sha256": sha256_file(f)} for f in files],
+        "tolerance": float(tolerance),
+        "environment": dispatch.describe(),
     }
     if comparison:
         manifest["comparison"] = {m: {k: round(float(v), 6) for k, v in vals.items()} for m, vals in comparison.items()}

@@ -1,8 +1,8 @@
 import os
 
+import shared  # noqa: F401  (first: pins the CPU dispatch before numpy is loaded, as make does)
 import pytest
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

@@ -162,7 +162,9 @@ def test_summary_report(tmp_path, monkeypatch):
                    comparison={"random": {"ndcg@10": 0.25}, "model": {"ndcg@10": 0.5}})
     (tmp_path / "executed" / "t").mkdir(parents=True)
     (tmp_path / "executed" / "t" / "01_x.ipynb").write_text("{}")
-    text = report.summary(["t", "missing"], tmp_path / "executed")
+    text, verdicts = report.summary(["t", "missing"], tmp_path / "executed")
+    assert verdicts["t"].status == "not comparable" and not verdicts["missing"].ok
+    assert "**Reproduction: not comparable: no committed manifest to compare with.**" in text
     assert "| ndcg@10 | 0.5000 |" in text and "| random | 0.2500 |" in text
     assert "[01_x.ipynb](../executed/t/01_x.ipynb)" in text and "No manifest" in text
     p.write_text("a\n2\n")  # the submission changed after the manifest was written
