@@ -42,9 +42,8 @@ bench: setup ## time and peak memory per stage (default SCALE=full) into benchma
 	done
 
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
-	for t in $(TRACKS); do \
-	  for nb in notebooks/$$t/[0-9][0-9]_*.ipynb; do $(PY) -m papermill --cwd . "$$nb" "$$nb" || exit 1; done; \
-	done
+	@$(PY) -m shared.runner $(TRACKS) --in-place
+	@$(PY) -m shared.report $(TRACKS) --executed notebooks
 
 clean: ## remove generated data, artifacts, reports, bench scratch and .venv
 	rm -rf data artifacts reports .bench $(VENV) .pytest_cache

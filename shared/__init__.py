@@ -6,3 +6,9 @@ numeric library is loaded."""
 from shared import dispatch as _dispatch
 
 _dispatch.apply()
+
+# Notebooks draw tqdm's text bars (no ipywidgets: a widget saves as an opaque placeholder); the
+# runner keeps each bar's final line. tqdm.auto's warning about it would only print a local path.
+import warnings as _warnings
+
+_warnings.filterwarnings("ignore", message="IProgress not found")

@@ -10,7 +10,6 @@ import contextlib
 import csv
 import datetime as dt
 import os
-import platform
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,10 +18,12 @@ from typing import Iterator
 
 import psutil
 
+from shared import dispatch
 from shared.io import atomic_path, write_text_atomic
 from shared.paths import benchmarks_dir
 
-FIELDS = ["date", "track", "scale", "config", "stage", "wall_s", "peak_rss_mib", "cores", "ram_gib", "gpu"]
+FIELDS = ["date", "track", "scale", "config", "stage", "wall_s", "peak_rss_mib", "cores", "ram_gib", "gpu", "cpu"]
+NOT_RECORDED = "not recorded"  # rows written before the CPU model was
 
 
 def machine() -> dict[str, str]:
@@ -38,7 +39,7 @@ def machine() -> dict[str, str]:
         "cores": str(os.cpu_count()),
         "ram_gib": f"{psutil.virtual_memory().total / 2**30:.0f}",
         "gpu": gpu,
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": dispatch.cpu_model(),
     }
 
 
@@ -87,20 +88,35 @@ class StageTimer:
         date = dt.date.today().isoformat()
         rows = [
             {"date": date, "track": track, "scale": scale, "config": config, **r,
-             "cores": info["cores"], "ram_gib": info["ram_gib"], "gpu": info["gpu"]}
+             "cores": info["cores"], "ram_gib": info["ram_gib"], "gpu": info["gpu"], "cpu": info["cpu"]}
             for r in [*self.records, self.total()]
         ]
-        old = csv_path.read_text() if csv_path.exists() else ""
+        old = []
+        if csv_path.exists():
+            with open(csv_path, newline="") as f:
+                old = list(csv.DictReader(f))
         with atomic_path(csv_path) as tmp:
             with open(tmp, "w", newline="") as f:
-                if old:
-                    f.write(old)
-                writer = csv.DictWriter(f, fieldnames=FIELDS)
-                if not old:
-                    writer.writeheader()
-                writer.writerows(rows)
+                writer = csv.DictWriter(f, fieldnames=FIELDS, restval=NOT_RECORDED)
+                writer.writeheader()
+                writer.writerows([*old, *rows])
         write_markdown(csv_path, directory / "README.md")
         return csv_path
+
+
+def ratio_lines(run: list[dict]) -> list[str]:
+    """Where a run timed several variants (stages ``variant: step``), each one's time as a ratio
+    to the first: the only speed claim that carries across machines."""
+    totals: dict[str, float] = {}
+    for r in run:
+        if ": " in r["stage"] and not r["stage"].startswith(("twin:", "load")):
+            name = r["stage"].split(": ", 1)[0]
+            totals[name] = totals.get(name, 0.0) + float(r["wall_s"])
+    if len(totals) < 2:
+        return []
+    base, *others = totals
+    return [f"Same run: `{o}` took {totals[o]:.1f} s, {totals[o] / totals[base]:.3f} of `{base}`'s "
+            f"{totals[base]:.1f} s." for o in others] + [""]
 
 
 def write_markdown(csv_path: Path, md_path: Path) -> Path:
@@ -126,5 +142,8 @@ def write_markdown(csv_path: Path, md_path: Path) -> Path:
             "|---|---:|---:|",
             *[f"| {r['stage']} | {r['wall_s']} | {r['peak_rss_mib']} |" for r in run],
             "",
+            f"CPU: {first.get('cpu') or NOT_RECORDED}.",
+            "",
+            *ratio_lines(run),
         ]
     return write_text_atomic(md_path, "\n".join(lines))

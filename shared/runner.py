@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import nbformat
 import papermill
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from tqdm.auto import tqdm
 
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
@@ -71,6 +73,15 @@ def plan_parameters(notebooks: Sequence[Path], parameters: Mapping[str, Any]) ->
     return plans
 
 
+def coalesce_progress(path: Path) -> None:
+    """Merge each cell's consecutive stream outputs and apply their carriage returns, as a live
+    notebook shows them: a text progress bar (one stream message per update) is saved as its one
+    final line instead of dozens (nbconvert's own preprocessor does exactly this)."""
+    nb = nbformat.read(path, as_version=4)
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
+    nbformat.write(nb, path)
+
+
 def run_notebooks(
     notebooks: Sequence[str | os.PathLike],
     output_dir: str | os.PathLike,
@@ -104,6 +115,9 @@ def run_notebooks(
         except papermill.PapermillExecutionError as exc:
             exc.executed = out  # the executed copy, with the traceback, for the caller's message
             raise
+        finally:
+            if out.exists():
+                coalesce_progress(out)
         outputs.append(out)
     return outputs
 
@@ -119,7 +133,9 @@ def failure_line(track: str, exc: papermill.PapermillExecutionError, executed: P
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tracks", nargs="+")
-    parser.add_argument("--out", required=True, help="folder for executed notebooks (one subfolder per track)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="folder for executed notebooks (one subfolder per track)")
+    where.add_argument("--in-place", action="store_true", help="maintainers: overwrite the committed notebooks")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = parser.parse_args(argv)
     # Values stay strings here; each notebook's declared type converts them (no YAML guessing).
@@ -127,8 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for track in args.tracks:
         print(f"== {track}", flush=True)
         keep_committed(track)  # before this run overwrites submissions/<track>/
+        out = NOTEBOOKS_DIR / track if args.in_place else Path(args.out) / track
         try:
-            run_notebooks(track_notebooks(track), Path(args.out) / track, params)
+            run_notebooks(track_notebooks(track), out, params)
         except papermill.PapermillExecutionError as exc:
             print(failure_line(track, exc, exc.executed), file=sys.stderr)
             return 1

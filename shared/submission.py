@@ -129,11 +129,13 @@ def write_manifest(
     rows: int,
     comparison: Mapping[str, Mapping[str, float]] | None = None,
     tolerance: float = 0.0,
+    data_facts: Mapping[str, float] | None = None,
 ) -> Path:
     """manifest.json beside the submission: what produced it and what it scored (``metrics``; and
     ``comparison``: the same metrics for baselines and variants), what the result depends on
     (``environment``: CPU, pinned dispatch, threads, library versions) and the largest metric
-    change still counted as a reproduction (``tolerance``, see ``shared.reproduce``). No
+    change still counted as a reproduction (``tolerance``, see ``shared.reproduce``), and
+    ``data_facts`` (rates and counts of the data the run saw, to hold a twin against the real). No
     timestamps, so two identical runs on one machine write identical manifests."""
     directory = Path(directory)
     manifest = {
@@ -143,6 +145,7 @@ def write_manifest(
         "data_source": dict(data_source),
         "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
         "files": [{"path": Path(f).name, "rows": int(rows), "sha256": sha256_file(f)} for f in files],
+        **({"data_facts": {k: round(float(v), 6) for k, v in data_facts.items()}} if data_facts else {}),
         "tolerance": float(tolerance),
         "environment": dispatch.describe(),
     }

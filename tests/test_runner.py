@@ -60,3 +60,26 @@ def test_cli_runs_a_track_with_string_parameters(tmp_path, monkeypatch):
     assert out.cells[-1].outputs[0]["text"] == "42 007\n"
     with pytest.raises(ValueError, match="unknown parameter"):
         runner.main(["demo", "--out", str(tmp_path / "out"), "-p", "SCALE", "tiny"])
+
+
+def test_progress_bars_are_saved_as_their_final_line(tmp_path):
+    body = ("import sys, time\n"
+            "for i in range(1, 6):\n"
+            "    sys.stderr.write(f'\\rwork: {i}/5'); sys.stderr.flush(); time.sleep(0.05)\n"
+            "sys.stderr.write('\\n')\nprint('done')")
+    nb = make_notebook(tmp_path / "01_x.ipynb", 'N: int = 1  # an int', body)
+    (out,) = runner.run_notebooks([nb], tmp_path / "out", progress=False)
+    outputs = nbformat.read(out, 4).cells[-1].outputs
+    assert [(o["name"], o["text"]) for o in outputs] == [("stderr", "work: 5/5\n"), ("stdout", "done\n")]
+
+
+def test_a_failing_notebook_is_one_line(tmp_path, monkeypatch, capsys):
+    track = tmp_path / "notebooks" / "demo"
+    track.mkdir(parents=True)
+    make_notebook(track / "01_a.ipynb", 'N: int = 1  # an int', "raise ValueError(f'no such folder: {N}')")
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "notebooks")
+    monkeypatch.chdir(tmp_path)
+    assert runner.main(["demo", "--out", "out"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: demo/01_a.ipynb, cell 2: ValueError: no such folder: 1 "
+                   "(executed notebook: out/demo/01_a.ipynb)"]

@@ -62,3 +62,23 @@ def test_latent_factors_scale():
     dots = np.einsum("ij,ij->i", u, v)
     assert dots.mean() == pytest.approx(0.0, abs=0.05)
     assert (dots**2).mean() == pytest.approx(1.5**4, rel=0.05)
+
+
+def test_bench_records_cpu_and_same_run_ratios(tmp_path):
+    from shared import bench
+
+    rows = [{"stage": s, "wall_s": w} for s, w in
+            [("twin: generate", 9.0), ("load + split", 3.0), ("faithful: als", 10.0), ("faithful: lightgbm", 90.0),
+             ("best: features", 5.0), ("best: lightgbm", 20.0), ("TOTAL", 137.0)]]
+    assert bench.ratio_lines(rows) == ["Same run: `best` took 25.0 s, 0.250 of `faithful`'s 100.0 s.", ""]
+    assert bench.ratio_lines(rows[:4]) == []
+    timer = bench.StageTimer()
+    with timer.stage("a: x"):
+        pass
+    (tmp_path / "results.csv").write_text("date,track,scale,config,stage,wall_s,peak_rss_mib,cores,ram_gib,gpu\n"
+                                          "2026-01-01,t,full,c,TOTAL,1.0,1.0,2,24,none\n")  # an older run
+    timer.write("t", "tiny", "c", tmp_path)
+    text = (tmp_path / "results.csv").read_text().splitlines()
+    assert text[0].endswith(",cpu") and text[1].endswith(",not recorded")
+    assert text[-1].endswith("," + bench.dispatch.cpu_model())
+    assert f"CPU: {bench.dispatch.cpu_model()}." in (tmp_path / "README.md").read_text()

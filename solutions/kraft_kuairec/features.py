@@ -161,3 +161,69 @@ def build_tables(
              "num_categories", *[f"item_als_{k}" for k in range(k_i)], "item_interaction_count"]
     return FeatureTables(index, np.ascontiguousarray(user_table), np.ascontiguousarray(item_table), names,
                          list(range(len(USER_CATEGORICAL))))
+
+
+# --- the `best` variant: a few out-of-sample features whose meaning does not depend on the fit ---
+
+SCALAR_NAMES = ["als_score", "item_rate", "item_positives", "item_log_count", "user_rate", "tag_rate", "tag_lift",
+                "num_categories"]
+
+
+@dataclass
+class HistoryFeatures:
+    """Features of (user, item) pairs computed from a window of past rows only, so that the same
+    code gives out-of-sample features for the ranker's rows (history = the earlier part of train)
+    and for test (history = all of train). Only scalars that keep their meaning across fits: the
+    ALS dot product, not the factor coordinates (another fit is another rotation of them), and
+    rates, not raw counts (a longer window has larger counts). Tables are indexed by raw id."""
+
+    user_factors: np.ndarray  # (max user id + 1, k); zeros for users absent from the history
+    item_factors: np.ndarray
+    item_rate: np.ndarray  # smoothed positive rate of each item in the history
+    item_positives: np.ndarray  # positives of the item / positives of the most liked item (popularity)
+    item_log_count: np.ndarray  # log1p(rows of the item) / log1p(rows of the busiest item)
+    user_rate: np.ndarray
+    tag_rate: np.ndarray  # (users, 31) smoothed positive rate of each user on each tag
+    tags: sp.csr_matrix  # (items, 31), each item's tags with weights 1 / n_tags
+    num_categories: np.ndarray
+
+    @classmethod
+    def fit(cls, history: pl.DataFrame, items: pl.DataFrame, n_users: int, factors: int, regularization: float,
+            iterations: int, alpha: float, seed: int, prior: float = 10.0) -> "HistoryFeatures":
+        n_items = int(items["video_id"].max()) + 1
+        u, i = history["user_id"].to_numpy(), history["video_id"].to_numpy()
+        y = history["label"].to_numpy().astype(np.float64)
+        positives = sp.csr_matrix((y.astype(np.float32), (u, i)), shape=(n_users, n_items))
+        positives.eliminate_zeros()  # negatives as ordinary zeros (the `corrected` matrix)
+        user_f, item_f = fit_als(positives, factors, regularization, iterations, alpha, seed, progress=False)
+
+        base = y.mean()
+        item_pos, item_n = np.bincount(i, y, n_items), np.bincount(i, minlength=n_items).astype(np.float64)
+        user_pos, user_n = np.bincount(u, y, n_users), np.bincount(u, minlength=n_users).astype(np.float64)
+        user_rate = (user_pos + prior * base) / (user_n + prior)
+
+        flat = items.explode("tags", empty_as_null=False)
+        vid, tag = flat["video_id"].to_numpy(), flat["tags"].to_numpy()
+        n_tags = np.bincount(vid, minlength=n_items)
+        tags = sp.csr_matrix((1.0 / n_tags[vid], (vid, tag)), shape=(n_items, 31))
+        seen = sp.csr_matrix((np.ones_like(y), (u, i)), shape=(n_users, n_items))  # one entry per (user, item)
+        tag_pos = (sp.csr_matrix((y, (u, i)), shape=(n_users, n_items)) @ tags).toarray()
+        tag_n = (seen @ tags).toarray()
+        tag_rate = (tag_pos + prior * user_rate[:, None]) / (tag_n + prior)
+        return cls(user_f, item_f, (item_pos + prior * base) / (item_n + prior), item_pos / item_pos.max(),
+                   np.log1p(item_n) / np.log1p(item_n.max()), user_rate, tag_rate.astype(np.float32), tags,
+                   np.diff(tags.indptr).astype(np.float32))
+
+    def matrix(self, user_ids: np.ndarray, video_ids: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+        """float32 (rows, len(SCALAR_NAMES)), filled chunk by chunk."""
+        u, i = np.asarray(user_ids), np.asarray(video_ids)
+        out = np.empty((len(u), len(SCALAR_NAMES)), dtype=np.float32)
+        for start in range(0, len(u), chunk):
+            su, si = u[start:start + chunk], i[start:start + chunk]
+            tag_rate = np.asarray(self.tags[si].multiply(self.tag_rate[su]).sum(axis=1)).ravel()
+            out[start:start + chunk] = np.column_stack([
+                np.einsum("ij,ij->i", self.user_factors[su], self.item_factors[si]),
+                self.item_rate[si], self.item_positives[si], self.item_log_count[si], self.user_rate[su],
+                tag_rate, tag_rate - self.user_rate[su], self.num_categories[si],
+            ])
+        return out

@@ -40,6 +40,7 @@ def write(
     test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
     metrics: Mapping[str, float], directory: str | Path | None = None,
     comparison: Mapping[str, Mapping[str, float]] | None = None,
+    data_facts: Mapping[str, float] | None = None,
 ) -> Path:
     """Write, validate against the test pairs, then write the manifest. Returns the CSV path."""
     directory = Path(directory) if directory else submissions_dir(TRACK)
@@ -48,7 +49,7 @@ def write(
         write_csv(submission_frame(test, scores), tmp)
         validate(tmp, test)
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height, comparison=comparison,
-                   tolerance=TOLERANCE)
+                   tolerance=TOLERANCE, data_facts=data_facts)
     return path
 
 

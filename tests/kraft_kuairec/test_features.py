@@ -119,3 +119,53 @@ def test_lightgbm_params_are_the_seeds():
     p = models.LGB_PARAMS
     assert (p["learning_rate"], p["num_leaves"], p["colsample_bytree"], p["max_bin"]) == (0.05, 31, 0.8, 128)
     assert (p["reg_alpha"], p["reg_lambda"], p["subsample"], p["subsample_freq"]) == (0.1, 0.1, 0.8, 0)
+
+
+def test_history_features_against_a_loop():
+    """Every scalar feature of the `best` variant, recomputed naively from its definition."""
+    history = pl.DataFrame({"user_id": [0, 0, 0, 1, 1, 2], "video_id": [0, 1, 2, 0, 2, 1],
+                            "label": [1, 0, 1, 0, 1, 1]}).with_columns(pl.col("label").cast(pl.Int8))
+    items = pl.DataFrame({"video_id": [0, 1, 2, 3], "tags": [[0], [0, 1], [2], [1]]})
+    prior = 10.0
+    h = features.HistoryFeatures.fit(history, items, n_users=4, factors=4, regularization=0.01, iterations=3,
+                                     alpha=1.0, seed=0, prior=prior)
+    pairs = [(0, 3), (1, 1), (2, 0), (3, 2)]  # includes an item and a user absent from the history
+    X = h.matrix(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+    rows = history.to_dicts()
+    base = np.mean([r["label"] for r in rows])
+    tags = {r["video_id"]: r["tags"] for r in items.to_dicts()}
+
+    def rate(selected, fallback):
+        return (sum(r["label"] for r in selected) + prior * fallback) / (len(selected) + prior)
+
+    busiest = max(sum(r["video_id"] == v for r in rows) for v in tags)
+    most_positives = max(sum(r["label"] for r in rows if r["video_id"] == v) for v in tags)
+    for (u, i), x in zip(pairs, X):
+        f = dict(zip(features.SCALAR_NAMES, x))
+        item_rows = [r for r in rows if r["video_id"] == i]
+        user_rate = rate([r for r in rows if r["user_id"] == u], base)
+        # the user's smoothed rate on each tag, each row weighted by 1 / (tags of its item)
+        tag_rates = []
+        for t in tags[i]:
+            w = [(r["label"], 1 / len(tags[r["video_id"]])) for r in rows if r["user_id"] == u and t in tags[r["video_id"]]]
+            tag_rates.append((sum(y * wt for y, wt in w) + prior * user_rate) / (sum(wt for _, wt in w) + prior))
+        expected = {
+            "als_score": float(h.user_factors[u] @ h.item_factors[i]),
+            "item_rate": rate(item_rows, base),
+            "item_positives": sum(r["label"] for r in item_rows) / most_positives,
+            "item_log_count": np.log1p(len(item_rows)) / np.log1p(busiest),
+            "user_rate": user_rate,
+            "tag_rate": np.mean(tag_rates),
+            "tag_lift": np.mean(tag_rates) - user_rate,
+            "num_categories": len(tags[i]),
+        }
+        assert f == pytest.approx(expected, rel=1e-5, abs=1e-6), (u, i)
+    assert not h.item_factors[3].any() and not h.user_factors[3].any()  # unseen: zero factors, score 0
+
+
+def test_query_sizes():
+    from solutions.kraft_kuairec import models
+
+    assert models.query_sizes(np.array([3, 3, 5, 9, 9, 9])).tolist() == [2, 1, 3]
+    with pytest.raises(ValueError, match="sorted by user"):
+        models.query_sizes(np.array([1, 0]))

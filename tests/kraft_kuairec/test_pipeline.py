@@ -33,12 +33,15 @@ def test_two_runs_give_the_same_submission(tmp_path):
 def test_pipeline_end_to_end(isolated_outputs):
     cfg = pipeline.Config(scale="tiny", n_estimators=40)
     table = pipeline.run(cfg)
-    assert table["model"].to_list() == ["random", "popularity", "als", "faithful", "corrected", "leakfree", "oracle"]
+    assert table["model"].to_list() == ["random", "popularity", "als", "faithful", "corrected", "leakfree", "best",
+                                        "oracle"]
     by = {r["model"]: r for r in table.to_dicts()}
     assert by["oracle"]["test_auc"] > by["random"]["test_auc"] + 0.2
     assert 0.4 < by["random"]["test_auc"] < 0.6
     scores, training = pipeline.load_scores(cfg)
-    assert set(training) == {"config", *pipeline.VARIANTS}
+    assert set(training) == {"config", "data", *pipeline.VARIANTS}
+    assert training["best"]["objective"] in ("lambdarank", "binary")
+    assert training["best"]["n_trees"] <= 40 and training["best"]["n_fit_rows"] < training["faithful"]["n_fit_rows"]
     assert training["config"]["n_estimators"] == 40
     assert training["faithful"]["n_trees"] <= 40
     sub = isolated_outputs / "submissions" / "kraft_kuairec" / "submission.csv"
@@ -49,6 +52,8 @@ def test_pipeline_end_to_end(isolated_outputs):
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
     assert manifest["comparison"]["oracle"]["test_auc"] == pytest.approx(by["oracle"]["test_auc"], abs=1e-6)
     assert set(manifest["comparison"]) == set(pipeline.MODELS)
+    assert manifest["data_facts"]["train_positive_rate"] == pytest.approx(training["data"]["train_positive_rate"], abs=1e-6)
+    assert manifest["tolerance"] == submit.TOLERANCE and manifest["environment"]["threads"]["OPENBLAS_NUM_THREADS"] == "1"
 
 
 def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
