@@ -73,12 +73,17 @@ def plan_parameters(notebooks: Sequence[Path], parameters: Mapping[str, Any]) ->
     return plans
 
 
-def coalesce_progress(path: Path) -> None:
+def tidy_executed(path: Path) -> None:
     """Merge each cell's consecutive stream outputs and apply their carriage returns, as a live
     notebook shows them: a text progress bar (one stream message per update) is saved as its one
-    final line instead of dozens (nbconvert's own preprocessor does exactly this)."""
+    final line instead of dozens (nbconvert's own preprocessor does exactly this). papermill's
+    record of the input and output paths becomes relative to the repository: no local path."""
     nb = nbformat.read(path, as_version=4)
     CoalesceStreamsPreprocessor().preprocess(nb, {})
+    record = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if record.get(key):
+            record[key] = os.path.relpath(record[key], REPO_ROOT)
     nbformat.write(nb, path)
 
 
@@ -117,7 +122,7 @@ def run_notebooks(
             raise
         finally:
             if out.exists():
-                coalesce_progress(out)
+                tidy_executed(out)
         outputs.append(out)
     return outputs
 

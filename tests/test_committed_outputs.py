@@ -24,6 +24,9 @@ def test_committed_notebook_is_executed(path):
     assert code and all(c.execution_count for c in code), "commit it executed (make notebooks)"
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
     assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
+    text = path.read_text()
+    for local in (str(REPO_ROOT), "site-packages", "IProgress not found", "/tmp/"):
+        assert local not in text, f"shows a local path or a progress-bar warning: {local}"
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.parent.name)
