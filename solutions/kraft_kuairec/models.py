@@ -36,7 +36,7 @@ LGB_PARAMS = {
 @dataclass
 class RankerFit:
     booster: lgb.Booster
-    val_auc: float
+    val_score: float  # the early-stopping metric on the validation set (AUC, or NDCG@10 for `best`)
     best_iteration: int
     n_trees: int
 
@@ -87,6 +87,12 @@ def train_ranker(
     """Binary LightGBM with early stopping on the validation AUC."""
     # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it
     params = {**LGB_PARAMS, "seed": seed, "num_threads": num_threads or dispatch.threads(), **overrides}
+    return _boost(params, dfit, dval, n_estimators, early_stopping, "auc")
+
+
+def _boost(params: dict, dfit: lgb.Dataset, dval: lgb.Dataset, n_estimators: int, early_stopping: int,
+           metric: str) -> RankerFit:
+    """lgb.train with early stopping on ``metric`` of the validation set and one progress line."""
     callback, bar = _progress(n_estimators)
     booster = lgb.train(
         params, dfit, num_boost_round=n_estimators, valid_sets=[dval], valid_names=["val"],
@@ -94,7 +100,7 @@ def train_ranker(
     )
     bar.close()
     best = booster.best_iteration or booster.current_iteration()
-    return RankerFit(booster, float(booster.best_score["val"]["auc"]), int(best), booster.current_iteration())
+    return RankerFit(booster, float(booster.best_score["val"][metric]), int(best), booster.current_iteration())
 
 
 def predict(booster: lgb.Booster, X: np.ndarray, best_iteration: int) -> np.ndarray:
@@ -144,14 +150,9 @@ def train_best(X_fit: np.ndarray, y_fit: np.ndarray, users_fit: np.ndarray, X_va
                users_val: np.ndarray, objective: str, feature_names: list[str], n_estimators: int = 1000,
                early_stopping: int = 50, seed: int = 42) -> RankerFit:
     """LightGBM on rows sorted by user, each user one query; early stopping on the validation
-    NDCG@10 of per-user lists (``val_auc`` of the result holds that NDCG@10)."""
+    NDCG@10 of per-user lists (``val_score`` of the result)."""
     params = {**BEST_PARAMS, **BEST_OBJECTIVES[objective], "seed": seed, "num_threads": dispatch.threads()}
     dfit = lgb.Dataset(X_fit, label=y_fit, group=query_sizes(users_fit), feature_name=feature_names,
                        params={"max_bin": params["max_bin"], "verbosity": -1})
     dval = lgb.Dataset(X_val, label=y_val, group=query_sizes(users_val), reference=dfit)
-    callback, bar = _progress(n_estimators)
-    booster = lgb.train(params, dfit, num_boost_round=n_estimators, valid_sets=[dval], valid_names=["val"],
-                        callbacks=[lgb.early_stopping(early_stopping, verbose=False), callback])
-    bar.close()
-    best = booster.best_iteration or booster.current_iteration()
-    return RankerFit(booster, float(booster.best_score["val"]["ndcg@10"]), int(best), booster.current_iteration())
+    return _boost(params, dfit, dval, n_estimators, early_stopping, "ndcg@10")

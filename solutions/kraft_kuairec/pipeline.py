@@ -189,7 +189,7 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
         scores = models.predict(fit.booster, tables.matrix(test_u, test_i), fit.best_iteration)
         als_scores = features.als_scores(index, user_f, item_f, test_u, test_i)
-    return VariantResult(variant, scores, fit.val_auc, fit.best_iteration, fit.n_trees, len(fit_idx),
+    return VariantResult(variant, scores, fit.val_score, fit.best_iteration, fit.n_trees, len(fit_idx),
                          models.feature_importance(fit.booster), als_scores)
 
 
@@ -218,14 +218,14 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         for objective in models.BEST_OBJECTIVES:
             fits[objective] = models.train_best(X_fit, y_fit, u_fit, X_val, y_val, u_val, objective,
                                                 features.SCALAR_NAMES, cfg.n_estimators, cfg.early_stopping, cfg.seed)
-    chosen = max(fits, key=lambda o: fits[o].val_auc)
+    chosen = max(fits, key=lambda o: fits[o].val_score)
     fit = fits[chosen]
     with stage("best: predict test"):
         full = fit_history(train)
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
         X_test = full.matrix(test_u, test_i)
         scores = models.predict(fit.booster, X_test, fit.best_iteration)
-    extra = {"objective": chosen, "val_ndcg@10": {o: round(f.val_auc, 6) for o, f in fits.items()},
+    extra = {"objective": chosen, "val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()},
              "trees": {o: f.n_trees for o, f in fits.items()}}
     val_auc = float(roc_auc_score(y_val, models.predict(fit.booster, X_val, fit.best_iteration)))
     return VariantResult("best", scores, val_auc, fit.best_iteration, fit.n_trees, len(y_fit),
