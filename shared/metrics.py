@@ -111,13 +111,11 @@ def topn_metrics(
     return out
 
 
-def mean_user_roc_auc(users: Sequence, labels: Sequence, scores: Sequence) -> float:
-    """ROC-AUC per user over ordinal labels, averaged over users.
-
-    For one user: over all pairs of rows with different labels, the share where the higher label
-    has the higher score, ties counting 0.5 (for two labels this is the ordinary ROC-AUC).
-    Users whose rows all share one label are skipped.
-    """
+def per_user_roc_auc(users: Sequence, labels: Sequence, scores: Sequence) -> pl.DataFrame:
+    """ROC-AUC of each user over ordinal labels: over all pairs of the user's rows with different
+    labels, the share where the higher label has the higher score, ties counting 0.5 (for two
+    labels this is the ordinary ROC-AUC). Columns ``user``, ``auc``; users whose rows all share
+    one label have no row."""
     df = pl.DataFrame({"u": np.asarray(users), "y": np.asarray(labels), "s": np.asarray(scores, dtype=np.float64)})
     if df.height == 0:
         raise ValueError("no rows to evaluate")
@@ -145,10 +143,21 @@ def mean_user_roc_auc(users: Sequence, labels: Sequence, scores: Sequence) -> fl
     if not parts:
         raise ValueError("every row has the same label: ROC-AUC is undefined")
     per_user = pl.concat(parts).group_by("u").agg(pl.col("u_stat").sum(), pl.col("pairs").sum())
-    per_user = per_user.filter(pl.col("pairs") > 0)
+    return (per_user.filter(pl.col("pairs") > 0).sort("u")
+            .select(user="u", auc=pl.col("u_stat") / pl.col("pairs")))
+
+
+def mean_user_roc_auc(users: Sequence, labels: Sequence, scores: Sequence, single_label: str = "skip") -> float:
+    """``per_user_roc_auc`` averaged over users. Users whose rows all share one label are skipped
+    (``single_label="skip"``), or count as 0 (``"zero"``, the rule of one public implementation of
+    the VK Clips metric)."""
+    if single_label not in ("skip", "zero"):
+        raise ValueError("single_label must be 'skip' or 'zero'")
+    per_user = per_user_roc_auc(users, labels, scores)
     if per_user.height == 0:
         raise ValueError("no user has two different labels: ROC-AUC is undefined")
-    return float((per_user["u_stat"] / per_user["pairs"]).mean())
+    n_users = per_user.height if single_label == "skip" else len(np.unique(np.asarray(users)))
+    return float(per_user["auc"].sum()) / n_users
 
 
 def log_loss(y_true: Sequence, y_prob: Sequence, eps: float = 1e-15) -> float:

@@ -19,6 +19,27 @@ from shared.io import atomic_path, sha256_file, write_text_atomic
 from shared.paths import REPO_ROOT
 
 
+PACKED_AT = 1_704_067_200.0  # 2024-01-01 00:00 UTC: the one timestamp every packed member carries
+
+
+class _StableSevenZip(py7zr.SevenZipFile):
+    """py7zr stamps each member with the file's creation, access and modification times and its
+    mode bits, so one CSV packed twice gives two different archives. Here every member gets one
+    fixed time and plain file attributes: the same CSV always packs to the same bytes, and the
+    manifest's sha256 of the .7z means the same as that of a CSV."""
+
+    @staticmethod
+    def _make_file_info(target, arcname=None, dereference=False):
+        from py7zr.helpers import ArchiveTimestamp
+        from py7zr.member import MemberType
+
+        info = py7zr.SevenZipFile._make_file_info(target, arcname, dereference)
+        stamp = ArchiveTimestamp.from_datetime(PACKED_AT)
+        info.update(creationtime=stamp, lastwritetime=stamp, lastaccesstime=stamp,
+                    attributes=MemberType.FILE.attributes())
+        return info
+
+
 def write_csv(df: pl.DataFrame, path: str | os.PathLike, float_precision: int = 6, pack_7z: bool = False) -> Path:
     """Write ``df`` as CSV atomically (fixed float precision, so files are byte-stable).
     With ``pack_7z`` the CSV is stored inside ``path`` (a .7z archive) under the name ``path.stem``."""
@@ -30,7 +51,7 @@ def write_csv(df: pl.DataFrame, path: str | os.PathLike, float_precision: int = 
             csv_path = Path(scratch) / inner
             df.write_csv(csv_path, float_precision=float_precision)
             with atomic_path(path) as tmp_7z:
-                with py7zr.SevenZipFile(tmp_7z, "w") as archive:
+                with _StableSevenZip(tmp_7z, "w") as archive:
                     archive.write(csv_path, arcname=inner)
         return path
     with atomic_path(path) as tmp:

@@ -10,6 +10,7 @@ import hashlib
 import os
 import zlib
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -50,10 +51,15 @@ def calibrate_intercept(logits: np.ndarray, target_rate: float, tol: float = 1e-
     monotone in b)."""
     if not 0.0 < target_rate < 1.0:
         raise ValueError("target_rate must be in (0, 1)")
-    lo, hi = -50.0, 50.0
+    return bisect_rate(lambda b: float(sigmoid(logits + b).mean()), target_rate, tol=tol)
+
+
+def bisect_rate(rate: Callable[[float], float], target: float, lo: float = -50.0, hi: float = 50.0,
+                tol: float = 1e-10) -> float:
+    """The b for which ``rate(b)`` (increasing in b) equals ``target``, by bisection."""
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
-        if sigmoid(logits + mid).mean() < target_rate:
+        if rate(mid) < target:
             lo = mid
         else:
             hi = mid

@@ -144,6 +144,7 @@ def test_user_auc_ordinal_brute_force():
     n = 600
     users = rng.integers(0, 30, n)
     labels = rng.integers(-1, 2, n)  # dislike < ignore < like
+    labels[users < 4] = 0  # four users with a single label
     scores = np.round(rng.random(n) + 0.2 * labels, 1)
     per_user = []
     for u in np.unique(users):
@@ -154,9 +155,13 @@ def test_user_auc_ordinal_brute_force():
                 if y[i] > y[j]:
                     den += 1
                     num += 1.0 if s[i] > s[j] else 0.5 if s[i] == s[j] else 0.0
-        if den:
-            per_user.append(num / den)
-    assert mean_user_roc_auc(users, labels, scores) == pytest.approx(np.mean(per_user), abs=1e-12)
+        per_user.append(num / den if den else None)
+    scored = [a for a in per_user if a is not None]
+    assert len(scored) < len(per_user)  # single-label users are in the case
+    assert mean_user_roc_auc(users, labels, scores) == pytest.approx(np.mean(scored), abs=1e-12)
+    # the other public rule: single-label users count as 0
+    assert mean_user_roc_auc(users, labels, scores, single_label="zero") == pytest.approx(
+        sum(scored) / len(per_user), abs=1e-12)
 
 
 def test_user_auc_hand_cases():
@@ -165,6 +170,7 @@ def test_user_auc_hand_cases():
     labels = [0, 1, 2, 0, 2, 1, 1]
     scores = [0.1, 0.5, 0.9, 0.3, 0.3, 0.0, 1.0]
     assert mean_user_roc_auc(users, labels, scores) == pytest.approx((1.0 + 0.5) / 2)
+    assert mean_user_roc_auc(users, labels, scores, single_label="zero") == pytest.approx((1.0 + 0.5 + 0.0) / 3)
     with pytest.raises(ValueError):
         mean_user_roc_auc([1, 1], [1, 1], [0.2, 0.3])
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import implicit
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
+from shared.factors import fit_als  # noqa: F401  (features.fit_als, as before)
 from solutions.kraft_kuairec.data import USER_CATEGORICAL, USER_NUMERIC
 
 THRESHOLD = 1.0  # positive: watch_ratio >= 1.0 (watched to the end)
@@ -62,21 +61,6 @@ def interaction_matrix(train: pl.DataFrame, index: Index, explicit_zeros: bool) 
     if not explicit_zeros:
         mat.eliminate_zeros()
     return mat
-
-
-def fit_als(
-    matrix: sp.csr_matrix, factors: int = 64, regularization: float = 0.01, iterations: int = 20,
-    alpha: float = 1.0, seed: int = 42, progress: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """implicit's ALS on the CPU (its GPU build is not deterministic). Returns user and item
-    factors, float32."""
-    # implicit parallelises over users itself; a multi-threaded BLAS underneath only oversubscribes
-    with threadpool_limits(limits=1, user_api="blas"):
-        model = implicit.cpu.als.AlternatingLeastSquares(
-            factors=factors, regularization=regularization, iterations=iterations, alpha=alpha, random_state=seed,
-        )
-        model.fit(matrix, show_progress=progress)
-    return np.asarray(model.user_factors, dtype=np.float32), np.asarray(model.item_factors, dtype=np.float32)
 
 
 def with_zero_row(table: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import functools
 import json
 import sys
@@ -32,13 +31,12 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 
 from shared.bench import StageTimer
+from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_text_atomic
 from shared.metrics import ranking_metrics
-from shared.paths import artifacts_dir, resolve_data_dir
 from shared.seed import seed_everything
-from shared.submission import real_source, twin_source
-from shared.twin import SCALES, check_scale
+from shared.twin import SCALES
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
 VARIANTS = ("faithful", "corrected", "leakfree", "best")
@@ -57,7 +55,7 @@ SEED_VAL_AUC = 0.852
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
     data_dir: str = ""  # folder with the real KuaiRec files; "" = synthetic twin
     seed: int = 42
@@ -72,39 +70,9 @@ class Config:
     leakfree_als_frac: float = 0.5  # share of train (earliest) the leak-free ALS is fitted on
     best_val_frac: float = 0.2  # best: latest share of its ranker rows held out to choose and stop it
 
-    def __post_init__(self) -> None:
-        check_scale(self.scale)
-
-    @property
-    def real_dir(self) -> Path | None:
-        return resolve_data_dir(self.data_dir)
-
-    @property
-    def is_twin(self) -> bool:
-        return self.real_dir is None
-
-    @property
-    def tag(self) -> str:
-        return f"twin-{self.scale}-seed{self.seed}" if self.is_twin else "real"
-
-    @property
-    def artifacts(self) -> Path:
-        return artifacts_dir(TRACK, self.tag)
-
-    def data_folder(self) -> Path:
-        return twin.ensure(self.scale, self.seed) if self.is_twin else self.real_dir
-
-    def data_source(self) -> dict:
-        if self.is_twin:
-            return twin_source(self.scale, self.seed)
-        return real_source(data.resolve_files(self.real_dir))
-
-    def parameters(self) -> dict:
-        params = dataclasses.asdict(self)
-        if not self.is_twin:
-            params.pop("scale")
-        params["data_dir"] = "<real>" if not self.is_twin else ""  # no local paths in manifests
-        return params
+    TRACK = TRACK
+    ensure_twin = staticmethod(twin.ensure)
+    real_files = staticmethod(data.resolve_files)
 
 
 @dataclass

@@ -1,0 +1,65 @@
+"""What every track's ``Config`` shares: the data switch (synthetic twin by default, the real files
+given ``data_dir``), where its artifacts live, and how the data source and parameters are written
+into a manifest (no local path)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+from shared.paths import artifacts_dir, resolve_data_dir
+from shared.submission import real_source, twin_source
+from shared.twin import check_scale
+
+
+class TrackConfig:
+    """Mixin for a frozen dataclass with fields ``scale``, ``data_dir`` and ``seed``. A track sets
+    ``TRACK``, ``ensure_twin`` (scale, seed -> the twin's folder, generated on first use),
+    ``real_files`` (folder -> the official files) and, to key artifacts by its generator,
+    ``twin_version``."""
+
+    TRACK: ClassVar[str]
+    ensure_twin: ClassVar[Callable[[str, int], Path]]
+    real_files: ClassVar[Callable[[Path], Sequence[Path]]]
+    twin_version: ClassVar[str] = ""
+
+    scale: str
+    data_dir: str
+    seed: int
+
+    def __post_init__(self) -> None:
+        check_scale(self.scale)
+
+    @property
+    def real_dir(self) -> Path | None:
+        return resolve_data_dir(self.data_dir)
+
+    @property
+    def is_twin(self) -> bool:
+        return self.real_dir is None
+
+    @property
+    def tag(self) -> str:
+        """The artifacts folder's name; with ``twin_version`` artifacts of an older twin are never read back."""
+        if not self.is_twin:
+            return "real"
+        return f"twin-{self.scale}-seed{self.seed}" + (f"-{self.twin_version}" if self.twin_version else "")
+
+    @property
+    def artifacts(self) -> Path:
+        return artifacts_dir(self.TRACK, self.tag)
+
+    def data_folder(self) -> Path:
+        return type(self).ensure_twin(self.scale, self.seed) if self.is_twin else self.real_dir
+
+    def data_source(self) -> dict:
+        if self.is_twin:
+            return twin_source(self.scale, self.seed)
+        return real_source(type(self).real_files(self.real_dir))
+
+    def parameters(self) -> dict[str, Any]:
+        params = dataclasses.asdict(self)
+        if not self.is_twin:
+            params.pop("scale")
+        params["data_dir"] = "<real>" if not self.is_twin else ""  # no local paths in manifests
+        return params

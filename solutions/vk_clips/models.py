@@ -1,0 +1,441 @@
+"""The models of the comparison table: popularity, the official ALS baseline, DCNv2 as the
+source's code has it, and a sequence model over each user's reaction history.
+
+Every model predicts the three classes (0 dislike, 1 ignore, 2 like) or a score with the same
+order; a class model's score is the expected class, P(ignore) + 2 P(like).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from shared.factors import fit_als
+from shared.seed import seed_everything, torch_device
+from solutions.vk_clips.data import EMBEDDING_DIM
+
+
+def expected_class(probs: np.ndarray | torch.Tensor) -> np.ndarray:
+    """P(ignore) + 2 P(like): the source's score, the expected class."""
+    p = probs.detach().cpu().numpy() if isinstance(probs, torch.Tensor) else np.asarray(probs)
+    return (p[:, 1] + 2.0 * p[:, 2]).astype(np.float64)
+
+
+def popularity_scores(train: pl.DataFrame, test: pl.DataFrame) -> np.ndarray:
+    """Likes minus dislikes of each test item over all of train."""
+    counts = train.group_by("item_id").agg(score=(pl.col("like").cast(pl.Int64) - pl.col("dislike").cast(pl.Int64)).sum())
+    return test.select("item_id").join(counts, on="item_id", how="left", maintain_order="left")["score"].fill_null(0).to_numpy().astype(np.float64)
+
+
+def als_scores(train: pl.DataFrame, test: pl.DataFrame, n_users: int, n_items: int, factors: int = 16,
+               iterations: int = 10, regularization: float = 1.0, alpha: float = 100.0, seed: int = 42) -> np.ndarray:
+    """The organisers' baseline: implicit ALS on the rows with a like or a dislike, weight
+    like - dislike (a dislike is a known negative of confidence alpha), score = <user, item>."""
+    rows = train.filter((pl.col("like") + pl.col("dislike")) >= 1)
+    weight = (rows["like"].cast(pl.Float32) - rows["dislike"].cast(pl.Float32)).to_numpy()
+    matrix = sp.csr_matrix((weight, (rows["user_id"].to_numpy(), rows["item_id"].to_numpy())),
+                           shape=(n_users, n_items), dtype=np.float32)
+    user_f, item_f = fit_als(matrix, factors, regularization, iterations, alpha, seed, progress=False)
+    u, i = test["user_id"].to_numpy(), test["item_id"].to_numpy()
+    return np.einsum("ij,ij->i", user_f[u].astype(np.float64), item_f[i].astype(np.float64))
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Sizes (max id + 1, as the source sized its embedding tables) and per-id lookups."""
+
+    n_users: int
+    n_items: int
+    n_sources: int
+    n_ages: int
+    n_durations: int
+    user_age: torch.Tensor  # age - 18
+    user_gender: torch.Tensor  # {1, 2} -> {0, 1}
+    item_source: torch.Tensor
+    item_duration: torch.Tensor  # duration - 5
+    item_embedding: torch.Tensor  # (n_items + 1, 32), last row zeros (an empty history slot)
+
+    @classmethod
+    def build(cls, users: pl.DataFrame, items: pl.DataFrame, n_users: int, n_items: int) -> "Tables":
+        age = np.zeros(n_users, np.int64)
+        gender = np.zeros(n_users, np.int64)
+        uid = users["user_id"].to_numpy().astype(np.int64)
+        age[uid] = users["age"].to_numpy().astype(np.int64) - 18
+        gender[uid] = users["gender"].to_numpy().astype(np.int64) - 1
+        source = np.zeros(n_items, np.int64)
+        duration = np.zeros(n_items, np.int64)
+        emb = np.zeros((n_items + 1, EMBEDDING_DIM), np.float32)
+        iid = items["item_id"].to_numpy().astype(np.int64)
+        source[iid] = items["source_id"].to_numpy().astype(np.int64)
+        duration[iid] = items["duration"].to_numpy().astype(np.int64) - 5
+        emb[iid] = items["embeddings"].to_numpy()
+        return cls(n_users, n_items, int(source.max()) + 1, int(age.max()) + 1, int(duration.max()) + 1,
+                   torch.from_numpy(age), torch.from_numpy(gender), torch.from_numpy(source),
+                   torch.from_numpy(duration), torch.from_numpy(emb))
+
+    def to(self, device: torch.device) -> "Tables":
+        return Tables(self.n_users, self.n_items, self.n_sources, self.n_ages, self.n_durations,
+                      *(t.to(device) for t in (self.user_age, self.user_gender, self.item_source,
+                                                self.item_duration, self.item_embedding)))
+
+    def categorical(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """(batch, 6): user, item, source, age - 18, duration - 5, gender - 1."""
+        return torch.stack([users, items, self.item_source[items], self.user_age[users],
+                            self.item_duration[items], self.user_gender[users]], dim=1)
+
+    def history(self, slots: torch.Tensor) -> torch.Tensor:
+        """(batch, 96): the slot items' embeddings, zeros for an empty slot (-1)."""
+        idx = torch.where(slots < 0, torch.full_like(slots, self.n_items), slots)
+        return self.item_embedding[idx].reshape(len(slots), -1)
+
+
+class CrossLayer(nn.Module):
+    """DCNv2's full-rank cross layer as the source wrote it: x <- x0 * (x W) + b + x (the bias
+    added outside the product)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.linear = nn.Linear(dim, dim, bias=False)
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x0: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return x0 * self.linear(x) + self.bias + x
+
+
+class DCNv2(nn.Module):
+    """Two independent sets of six embeddings, each concatenated with the item embedding and the
+    history vector; a cross branch (3 layers) and a deep branch (one Linear + ReLU) side by side;
+    a linear head over both to the three classes."""
+
+    def __init__(self, tables: Tables, emb_dim: int = 256, n_cross: int = 3, use_history: bool = True):
+        super().__init__()
+        sizes = [tables.n_users, tables.n_items, tables.n_sources, tables.n_ages, tables.n_durations, 2]
+        self.use_history = use_history
+        dim = len(sizes) * emb_dim + EMBEDDING_DIM + (3 * EMBEDDING_DIM if use_history else 0)
+        self.dim = dim
+        self.cross_embeddings = nn.ModuleList(nn.Embedding(n, emb_dim) for n in sizes)
+        self.deep_embeddings = nn.ModuleList(nn.Embedding(n, emb_dim) for n in sizes)
+        self.cross = nn.ModuleList(CrossLayer(dim) for _ in range(n_cross))
+        self.deep = nn.Sequential(nn.Linear(dim, dim), nn.ReLU())
+        self.head = nn.Linear(2 * dim, 3)
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+
+    def _input(self, embeddings: nn.ModuleList, cat: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        return torch.cat([e(cat[:, k]) for k, e in enumerate(embeddings)] + [dense], dim=1)
+
+    def forward(self, cat: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        x0 = self._input(self.cross_embeddings, cat, dense)
+        x = x0
+        for layer in self.cross:
+            x = layer(x0, x)
+        deep = self.deep(self._input(self.deep_embeddings, cat, dense))
+        return self.head(torch.cat([x, deep], dim=1))
+
+
+@dataclass
+class Fit:
+    model: nn.Module
+    losses: list[float] = field(default_factory=list)  # mean loss of each logged stretch of batches
+    rows_per_s: float = 0.0
+    device: str = "cpu"
+    val_losses: list[float] = field(default_factory=list)  # sequence model: validation loss per epoch
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="row", unit_scale=True, disable=not enabled, mininterval=1.0)
+
+
+def dcn_inputs(tables: Tables, users: torch.Tensor, items: torch.Tensor, slots: torch.Tensor | None) -> tuple:
+    dense = tables.item_embedding[items]
+    if slots is not None:
+        dense = torch.cat([dense, tables.history(slots)], dim=1)
+    return tables.categorical(users, items), dense
+
+
+def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray, slots: np.ndarray | None,
+              emb_dim: int = 256, batch_size: int = 16_384, lr: float = 1e-3, seed: int = 42,
+              progress: bool = True, log_every: int = 1) -> Fit:
+    """One epoch over the rows in file order, no shuffling, as the source trained it."""
+    import time
+
+    seed_everything(seed)
+    device = torch_device()
+    model = DCNv2(tables, emb_dim, use_history=slots is not None).to(device)
+    t = tables.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    n = len(users)
+    u_all, i_all = torch.from_numpy(users.astype(np.int64)), torch.from_numpy(items.astype(np.int64))
+    y_all = torch.from_numpy(target.astype(np.int64))
+    s_all = torch.from_numpy(slots.astype(np.int64)) if slots is not None else None
+    losses, running, seen = [], 0.0, 0
+    start = time.perf_counter()
+    model.train()
+    with _progress(n, "dcnv2", progress) as bar:
+        for b, lo in enumerate(range(0, n, batch_size)):
+            sl = slice(lo, lo + batch_size)
+            u, i, y = u_all[sl].to(device), i_all[sl].to(device), y_all[sl].to(device)
+            cat, dense = dcn_inputs(t, u, i, s_all[sl].to(device) if s_all is not None else None)
+            loss = loss_fn(model(cat, dense), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            running += float(loss.detach()) * len(y)
+            seen += len(y)
+            if (b + 1) % log_every == 0 or lo + batch_size >= n:
+                losses.append(running / seen)
+                running, seen = 0.0, 0
+            if losses:
+                bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
+            bar.update(len(y))
+    elapsed = time.perf_counter() - start
+    return Fit(model, losses, n / elapsed if elapsed > 0 else 0.0, str(device))
+
+
+@torch.no_grad()
+def predict_dcn(fit: Fit, tables: Tables, users: np.ndarray, items: np.ndarray, slots: np.ndarray | None,
+                batch_size: int = 65_536) -> np.ndarray:
+    """Class probabilities (n, 3)."""
+    device = torch.device(fit.device)
+    t = tables.to(device)
+    fit.model.eval()
+    out = []
+    for lo in range(0, len(users), batch_size):
+        sl = slice(lo, lo + batch_size)
+        u = torch.from_numpy(users[sl].astype(np.int64)).to(device)
+        i = torch.from_numpy(items[sl].astype(np.int64)).to(device)
+        s = torch.from_numpy(slots[sl].astype(np.int64)).to(device) if slots is not None else None
+        out.append(torch.softmax(fit.model(*dcn_inputs(t, u, i, s)), dim=1).cpu())
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+# ---------------------------------------------------------------- sequence model
+
+TIMESPENT_BUCKETS = 24  # quarter-octave buckets of timespent / duration, from 1/16 (and below) to 4 (and above)
+
+
+def timespent_bucket(timespent: np.ndarray, duration: np.ndarray) -> np.ndarray:
+    """How much of the clip was watched, bucketed: 4 log2(timespent / duration) shifted to 0..23.
+    The share watched says more about interest than the seconds (a 10 s clip watched for 10 s was
+    watched to the end)."""
+    ratio = np.asarray(timespent, dtype=np.float64) / np.maximum(np.asarray(duration, dtype=np.float64), 1)
+    return np.clip(np.floor(4 * np.log2(ratio)) + 16, 0, TIMESPENT_BUCKETS - 1).astype(np.int64)
+
+
+class SequenceModel(nn.Module):
+    """A causal Transformer encoder (torch's own layers) over a user's past events; each event is
+    its item (projected content embedding, source, duration), reaction (dislike/ignore/like), share and
+    bookmark flags and timespent bucket. The state after the last past event, with the candidate
+    item's content, gives the three class logits, plus a learned per-item bias toward like."""
+
+    def __init__(self, tables: Tables, dim: int = 64, layers: int = 2, heads: int = 4, max_len: int = 64,
+                 dropout: float = 0.1):
+        super().__init__()
+        self.item_bias = nn.Embedding(tables.n_items, 1)  # ids: one number per item (more memorises)
+        nn.init.zeros_(self.item_bias.weight)
+        self.content = nn.Linear(EMBEDDING_DIM, dim)
+        self.source = nn.Embedding(tables.n_sources, dim)
+        self.duration = nn.Embedding(tables.n_durations, dim)
+        self.reaction = nn.Embedding(3 * 4, dim)  # class x (share, bookmarks)
+        self.timespent = nn.Embedding(TIMESPENT_BUCKETS, dim)
+        self.position = nn.Embedding(max_len, dim)
+        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Sequential(nn.Linear(3 * dim, dim), nn.ReLU(), nn.Linear(dim, 3))
+        self.max_len = max_len
+        self.register_buffer("bias_direction", torch.tensor([-1.0, 0.0, 1.0]), persistent=False)
+        self.register_buffer("item_content", tables.item_embedding[:-1].clone(), persistent=False)
+        self.register_buffer("item_source", tables.item_source.clone(), persistent=False)
+        self.register_buffer("item_duration", tables.item_duration.clone(), persistent=False)
+
+    def item_repr(self, items: torch.Tensor) -> torch.Tensor:
+        """An item as its content embedding, source and duration (no id: ids memorise)."""
+        return (self.content(self.item_content[items]) + self.source(self.item_source[items])
+                + self.duration(self.item_duration[items]))
+
+    def encode(self, items, reactions, timespent) -> torch.Tensor:
+        """(B, L) events -> (B, L, dim) states, position j summarising events 0..j."""
+        L = items.shape[1]
+        x = self.item_repr(items) + self.reaction(reactions) + self.timespent(timespent)
+        x = x + self.position(torch.arange(L, device=items.device))[None]
+        mask = nn.Transformer.generate_square_subsequent_mask(L, device=items.device)
+        return self.norm(self.encoder(x, mask=mask, is_causal=True))
+
+    def score(self, state: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        c = self.item_repr(candidates)
+        logits = self.head(torch.cat([state, c, state * c], dim=-1))
+        return logits + self.item_bias(candidates) * self.bias_direction  # the item's own lean to like
+
+
+def user_sequences(users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows grouped by user in file order: (order, start of each user's run, its length)."""
+    order = np.argsort(users, kind="stable")
+    u = users[order]
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+    lengths = np.diff(np.r_[starts, len(u)])
+    return order, starts, lengths
+
+
+def training_windows(users: np.ndarray, max_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of ``max_len`` events with stride max_len / 2 over each user's history. Returns the
+    (W, max_len) row indices (-1 = padding) and a (W, max_len) mask of the positions whose event is
+    predicted in this window: each row except a user's first is predicted exactly once, with at
+    least max_len / 2 - 1 earlier events in view (fewer only at the start of a history)."""
+    half = max_len // 2
+    order, starts, lengths = user_sequences(users)
+    n_win = np.where(lengths <= max_len, 1, -(-(lengths - max_len) // half) + 1)
+    win_user = np.repeat(np.arange(len(starts)), n_win)
+    k = np.arange(len(win_user)) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+    offset = k * half  # window start inside the user's run
+    pos = offset[:, None] + np.arange(max_len)[None]
+    inside = pos < lengths[win_user][:, None]
+    rows = np.where(inside, order[np.minimum(starts[win_user][:, None] + pos, len(order) - 1)], -1)
+    predict = inside & (np.arange(max_len)[None] >= np.where(k == 0, 1, half)[:, None])
+    return rows, predict
+
+
+def _events(rows: torch.Tensor, items, reactions, timespent):
+    safe = rows.clamp(min=0)
+    return items[safe], reactions[safe], timespent[safe]
+
+
+def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray,
+                   share: np.ndarray, bookmarks: np.ndarray, timespent: np.ndarray, dim: int = 64,
+                   layers: int = 2, max_len: int = 64, epochs: int = 20, batch_size: int = 32, lr: float = 1e-3,
+                   val_frac: float = 0.1, patience: int = 2, refit: bool = True, seed: int = 42,
+                   progress: bool = True) -> Fit:
+    """Predict every row's class from the events before it (cross-entropy, the DCN's target).
+    The latest ``val_frac`` of the rows (file order, i.e. time) are only predicted, never trained
+    on: after each epoch their loss decides whether to go on. With ``refit`` the model is then
+    trained again from scratch on every row for the best number of epochs (else the best epoch's
+    weights are kept)."""
+    import copy
+    import time
+
+    seed_everything(seed)
+    device = torch_device()
+    model = SequenceModel(tables, dim, layers, max_len=max_len).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    rows, predict = training_windows(users, max_len)
+    cut = int(len(users) * (1 - val_frac))
+    is_val = predict & (rows >= cut)
+    fit_mask = predict & ~is_val  # a validation row never precedes a fitted row of its user: causal
+    fit_windows = np.flatnonzero(fit_mask.any(axis=1))
+    val_windows = np.flatnonzero(is_val.any(axis=1))
+    ev_items = torch.from_numpy(items.astype(np.int64)).to(device)
+    ev_react = torch.from_numpy((target * 4 + share * 2 + bookmarks).astype(np.int64)).to(device)
+    ev_time = torch.from_numpy(timespent_bucket(timespent, tables.item_duration.numpy()[items] + 5)).to(device)
+    y_all = torch.from_numpy(target.astype(np.int64)).to(device)
+    rows_t = torch.from_numpy(rows).to(device)
+    gen = torch.Generator().manual_seed(seed)
+
+    def batch_loss(w: torch.Tensor, mask_t: torch.Tensor) -> tuple[torch.Tensor, int]:
+        r, m = rows_t[w], mask_t[w][:, 1:]
+        it, re, ts = _events(r, ev_items, ev_react, ev_time)
+        states = model.encode(it, re, ts)
+        # the event at position j is predicted from the state after event j - 1
+        logits = model.score(states[:, :-1], it[:, 1:])
+        return loss_fn(logits[m], y_all[r[:, 1:][m]]), int(m.sum())
+
+    def epoch(windows: np.ndarray, mask_t: torch.Tensor, bar) -> float:
+        """One pass over ``windows`` in a seeded random order; the mean training loss."""
+        model.train()
+        perm = torch.from_numpy(windows)[torch.randperm(len(windows), generator=gen)].to(device)
+        running, seen = 0.0, 0
+        for lo in range(0, len(perm), batch_size):
+            loss, k = batch_loss(perm[lo:lo + batch_size], mask_t)
+            opt.zero_grad(set_to_none=True)
+            (loss / max(k, 1)).backward()
+            opt.step()
+            running += float(loss.detach())
+            seen += k
+            bar.update(k)
+        return running / max(seen, 1)
+
+    fit_t, val_t = torch.from_numpy(fit_mask).to(device), torch.from_numpy(is_val).to(device)
+    losses, val_losses = [], []
+    best, best_state, bad = np.inf, None, 0
+    start = time.perf_counter()
+    with _progress(epochs * int(fit_mask.sum()), "sequence", progress) as bar:
+        for _ in range(epochs):
+            losses.append(epoch(fit_windows, fit_t, bar))
+            model.eval()
+            with torch.no_grad():
+                total, count = 0.0, 0
+                for lo in range(0, len(val_windows), 256):
+                    loss, k = batch_loss(torch.from_numpy(val_windows[lo:lo + 256]).to(device), val_t)
+                    total, count = total + float(loss), count + k
+            val_losses.append(total / max(count, 1))
+            bar.set_postfix_str(f"loss {losses[-1]:.4f} val {val_losses[-1]:.4f}")
+            if val_losses[-1] < best:
+                best, best_state, bad = val_losses[-1], copy.deepcopy(model.state_dict()), 0
+            else:
+                bad += 1
+                if bad >= patience:
+                    break
+    n_rows = len(val_losses) * int(fit_mask.sum())
+    best_epochs = int(np.argmin(val_losses)) + 1
+    if refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
+        seed_everything(seed)
+        model = SequenceModel(tables, dim, layers, max_len=max_len).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        all_t = torch.from_numpy(predict).to(device)
+        all_windows = np.flatnonzero(predict.any(axis=1))
+        losses = []
+        with _progress(best_epochs * int(predict.sum()), "sequence, refit on all rows", progress) as bar:
+            for _ in range(best_epochs):
+                losses.append(epoch(all_windows, all_t, bar))
+                bar.set_postfix_str(f"loss {losses[-1]:.4f}")
+        n_rows += best_epochs * int(predict.sum())
+    else:
+        model.load_state_dict(best_state)
+    elapsed = time.perf_counter() - start
+    return Fit(model, losses, n_rows / elapsed if elapsed > 0 else 0.0, str(device), val_losses)
+
+
+@torch.no_grad()
+def predict_sequence(fit: Fit, tables: Tables, train_users: np.ndarray, items: np.ndarray, target: np.ndarray, share: np.ndarray,
+                     bookmarks: np.ndarray, timespent: np.ndarray, test_users: np.ndarray, test_items: np.ndarray,
+                     batch_size: int = 512) -> np.ndarray:
+    """Class probabilities (n_test, 3) of each test pair from the user's last ``max_len`` train events."""
+    model: SequenceModel = fit.model
+    device = torch.device(fit.device)
+    model.eval()
+    L = model.max_len
+    order, starts, lengths = user_sequences(train_users)
+    run_users = train_users[order[starts]]
+    # each test user's last L events, left-aligned: the state after the last one is read
+    q_users, q_first = np.unique(test_users, return_index=True)
+    run = np.searchsorted(run_users, q_users)
+    if len(run) and (run >= len(run_users)).any() or (run_users[np.minimum(run, len(run_users) - 1)] != q_users).any():
+        raise ValueError("a test user has no train history")
+    n_ev = np.minimum(lengths[run], L)
+    first = starts[run] + lengths[run] - n_ev
+    pos = first[:, None] + np.arange(L)[None]
+    rows = np.where(np.arange(L)[None] < n_ev[:, None], order[np.minimum(pos, len(order) - 1)], -1)
+    ev_items = torch.from_numpy(items.astype(np.int64)).to(device)
+    ev_react = torch.from_numpy((target * 4 + share * 2 + bookmarks).astype(np.int64)).to(device)
+    ev_time = torch.from_numpy(timespent_bucket(timespent, tables.item_duration.numpy()[items] + 5)).to(device)
+    which = np.searchsorted(q_users, test_users)  # test row -> its user's row in `rows`
+    out = np.zeros((len(test_users), 3))
+    for lo in range(0, len(q_users), batch_size):
+        sl = slice(lo, lo + batch_size)
+        r = torch.from_numpy(rows[sl]).to(device)
+        states = model.encode(*_events(r, ev_items, ev_react, ev_time))
+        last = states[torch.arange(len(r), device=device), torch.from_numpy(n_ev[sl] - 1).to(device)]
+        sel = np.flatnonzero((which >= lo) & (which < lo + batch_size))
+        st = last[torch.from_numpy(which[sel] - lo).to(device)]
+        cand = torch.from_numpy(test_items[sel].astype(np.int64)).to(device)
+        out[sel] = torch.softmax(model.score(st, cand), dim=-1).cpu().numpy()
+    return out

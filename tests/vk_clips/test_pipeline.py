@@ -1,0 +1,102 @@
+"""The whole track at tiny: the table's rows, the submission format, determinism."""
+import shutil
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shared.errors import SubmissionError
+from shared.io import sha256_file
+from shared.paths import submissions_dir
+from shared.submission import read_manifest, write_csv
+from solutions.vk_clips import TRACK, pipeline, submit
+
+FAST = dict(scale="tiny", emb_dim=16, batch_size=2048, seq_dim=16, seq_epochs=1, seq_len=16)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    import os
+
+    out = tmp_path_factory.mktemp("vk_run")
+    old = os.environ.get("RECSYS_OUTPUT_DIR")
+    os.environ["RECSYS_OUTPUT_DIR"] = str(out)
+    try:
+        table = pipeline.run(pipeline.Config(**FAST))
+        sub = submissions_dir(TRACK)
+        first = sha256_file(sub / submit.FILENAME)
+        manifest = read_manifest(sub)
+        shutil.rmtree(out / "artifacts")
+        pipeline.run(pipeline.Config(**FAST))
+        second = sha256_file(sub / submit.FILENAME)
+        scores, info = pipeline.load_scores(pipeline.Config(**FAST))
+    finally:
+        if old is None:
+            os.environ.pop("RECSYS_OUTPUT_DIR")
+        else:
+            os.environ["RECSYS_OUTPUT_DIR"] = old
+    return table, first, second, manifest, scores, info
+
+
+def test_every_row_of_the_table(tiny_run):
+    table, *_ = tiny_run
+    assert table["model"].to_list() == list(pipeline.MODELS)
+    auc = dict(zip(table["model"], table["auc"]))
+    assert all(0.0 <= v <= 1.0 for v in auc.values())
+    assert auc["oracle"] > auc["random"] + 0.05  # the planted signal is there
+    assert (table["auc_zero"] <= table["auc"]).all()
+
+
+def test_two_runs_write_identical_submissions(tiny_run):
+    _, first, second, *_ = tiny_run
+    assert first == second
+
+
+def test_manifest(tiny_run):
+    _, first, _, manifest, *_ = tiny_run
+    assert manifest["files"][0] == {"path": submit.FILENAME, "rows": 20 * 150, "sha256": first}
+    assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
+    assert manifest["tolerance"] == submit.TOLERANCE
+    assert set(manifest["comparison"]) == set(pipeline.MODELS)
+    assert manifest["metrics"]["auc"] == manifest["comparison"]["dcn_fixed"]["auc"]
+
+
+def test_submission_validator(tiny_run, tmp_path):
+    *_, scores, _ = tiny_run
+    test = scores.select("user_id", "item_id")
+    good = submit.submission_frame(test, scores["dcn_fixed"].to_numpy())
+    path = write_csv(good, tmp_path / submit.FILENAME, pack_7z=True)
+    assert submit.validate(path, test).height == test.height
+    cases = {
+        "header": (good.rename({"predict": "score"}), r"header \['user_id', 'item_id', 'score'\]"),
+        "order": (good.reverse(), "not in test_pairs.csv's order"),
+        "nan": (good.with_columns(predict=pl.when(pl.int_range(pl.len()) == 3).then(float("nan")).otherwise(pl.col("predict"))),
+                r"NaN values in column\(s\) \['predict'\]"),
+        "rows": (good.head(100), "100 rows"),
+    }
+    for name, (frame, message) in cases.items():
+        bad = write_csv(frame, tmp_path / name / submit.FILENAME, pack_7z=True)
+        with pytest.raises(SubmissionError, match=message):
+            submit.validate(bad, test)
+
+
+def test_corrupt_7z(tmp_path, tiny_run):
+    *_, scores, _ = tiny_run
+    path = tmp_path / submit.FILENAME
+    path.write_bytes(b"7z\xbc\xaf\x27\x1c garbage")
+    with pytest.raises(SubmissionError, match="submission.csv.7z: cannot be read"):
+        submit.validate(path, scores.select("user_id", "item_id"))
+
+
+def test_packing_is_byte_stable(tmp_path):
+    frame = pl.DataFrame({"user_id": [1, 1], "item_id": [2, 3], "predict": [0.5, 0.25]})
+    a = write_csv(frame, tmp_path / "a" / submit.FILENAME, pack_7z=True)
+    b = write_csv(frame, tmp_path / "b" / submit.FILENAME, pack_7z=True)
+    assert sha256_file(a) == sha256_file(b)
+
+
+def test_training_facts(tiny_run):
+    *_, info = tiny_run
+    for row in ("dcn_nohistory", "dcn_faithful", "dcn_fixed", "sequence"):
+        assert info[row]["rows_per_s"] > 0 and len(info[row]["losses"]) >= 1
+    assert 0.0 < info["data"]["like_rate"] < 0.2
