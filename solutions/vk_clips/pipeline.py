@@ -41,7 +41,7 @@ SUBMITTED = "dcn_fixed"
 SOURCE_BATCH, TWIN_BATCH = 16_384, 512
 # make bench at full on a CPU: the data path and the history features for all rows; one DCNv2
 # epoch over 145.7M rows needs a GPU (its throughput on the CPU is measured at small)
-BENCH_FULL_CPU = ("random", "popularity", "als", "history")
+BENCH_FULL_CPU = ("random", "popularity", "als", "history", "oracle")
 # The source's private leaderboard ROC-AUC on the real test set (13th of 465): real-data numbers,
 # not comparable with any twin figure.
 SOURCE_LB = {"DCNv2 + history (faithful)": 0.6666753935, "DCNv2 without history": 0.665494}

@@ -100,3 +100,21 @@ def test_training_facts(tiny_run):
     for row in ("dcn_nohistory", "dcn_faithful", "dcn_fixed", "sequence"):
         assert info[row]["rows_per_s"] > 0 and len(info[row]["losses"]) >= 1
     assert 0.0 < info["data"]["like_rate"] < 0.2
+
+
+def test_real_data_path(tiny_dir, tmp_path, monkeypatch):
+    """The four files alone in a folder (no truth.parquet), as a user downloads them: the pipeline
+    writes a validated submission, with no table (the real test labels are hidden)."""
+    folder = tmp_path / "real"
+    folder.mkdir()
+    for name in ("train_interactions.parquet", "users_meta.parquet", "items_meta.parquet", "test_pairs.csv"):
+        shutil.copy(tiny_dir / name, folder / name)
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path / "out"))
+    fast = {k: v for k, v in FAST.items() if k != "scale"}
+    cfg = pipeline.Config(data_dir=str(folder), **fast)
+    assert pipeline.run(cfg, ("random", "dcn_fixed")) is None
+    manifest = read_manifest(submissions_dir(TRACK))
+    assert manifest["data_source"]["kind"] == "real" and manifest["parameters"]["data_dir"] == "<real>"
+    assert manifest["metrics"] == {} and set(manifest["data_source"]["files"]) == {
+        "train_interactions.parquet", "users_meta.parquet", "items_meta.parquet", "test_pairs.csv"}
+    assert pipeline.Config(data_dir=str(folder)).batch == pipeline.SOURCE_BATCH  # the source's batch on real files
