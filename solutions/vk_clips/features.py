@@ -206,10 +206,3 @@ def history_reference(user, item, cls, embeddings, variant: str = "fixed", windo
     if query_user is not None:
         rows = [slots(u, it) for u, it in zip(np.asarray(query_user).tolist(), np.asarray(query_item).tolist())]
     return np.asarray(rows, dtype=np.int32).reshape(-1, 3)
-
-
-def history_vectors(slots: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
-    """(n, 96) float32: the three slot items' embeddings side by side, zeros for an empty slot."""
-    table = np.vstack([np.asarray(embeddings, dtype=np.float32), np.zeros((1, embeddings.shape[1]), np.float32)])
-    idx = np.where(slots < 0, len(embeddings), slots)
-    return table[idx].reshape(len(slots), -1)

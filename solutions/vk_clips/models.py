@@ -416,9 +416,9 @@ def predict_sequence(fit: Fit, tables: Tables, train_users: np.ndarray, items: n
     order, starts, lengths = user_sequences(train_users)
     run_users = train_users[order[starts]]
     # each test user's last L events, left-aligned: the state after the last one is read
-    q_users, q_first = np.unique(test_users, return_index=True)
-    run = np.searchsorted(run_users, q_users)
-    if len(run) and (run >= len(run_users)).any() or (run_users[np.minimum(run, len(run_users) - 1)] != q_users).any():
+    q_users = np.unique(test_users)
+    run = np.minimum(np.searchsorted(run_users, q_users), len(run_users) - 1)
+    if (run_users[run] != q_users).any():  # the loaders guarantee it; a caller passing other arrays might not
         raise ValueError("a test user has no train history")
     n_ev = np.minimum(lengths[run], L)
     first = starts[run] + lengths[run] - n_ev

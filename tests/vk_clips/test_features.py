@@ -73,8 +73,17 @@ def test_hand_made_case():
 
 
 def test_history_vectors():
+    """The model's 96-d history input: the three slot items' embeddings, zeros for an empty slot."""
+    import polars as pl
+    import torch
+
+    from solutions.vk_clips.models import Tables
+
     emb = np.arange(6 * 32, dtype=np.float32).reshape(6, 32)
-    vec = features.history_vectors(np.array([[1, -1, 5]]), emb)
+    items = pl.DataFrame({"item_id": np.arange(6), "source_id": np.zeros(6), "duration": np.full(6, 5),
+                          "embeddings": emb}).cast({"item_id": pl.UInt32, "source_id": pl.UInt32, "duration": pl.UInt8})
+    users = pl.DataFrame({"user_id": [0], "gender": [1], "age": [18]})
+    vec = Tables.build(users, items, 1, 6).history(torch.tensor([[1, -1, 5]])).numpy()
     assert vec.shape == (1, 96)
     np.testing.assert_array_equal(vec[0, :32], emb[1])
     assert (vec[0, 32:64] == 0).all()
