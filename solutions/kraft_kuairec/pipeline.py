@@ -17,7 +17,6 @@ Ranker variants:
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import json
@@ -31,12 +30,12 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 
 from shared.bench import StageTimer
+from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_text_atomic
 from shared.metrics import ranking_metrics
 from shared.seed import seed_everything
-from shared.twin import SCALES
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
 VARIANTS = ("faithful", "corrected", "leakfree", "best")
@@ -310,16 +309,11 @@ def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="small", choices=SCALES)
-    parser.add_argument("--data-dir", default="")
-    parser.add_argument("--seed", type=int, default=42)
+    parser = pipeline_parser(__doc__)
     parser.add_argument("--n-estimators", type=int, default=1000)
     parser.add_argument("--variants", default=None,
                         help="comma-separated ranker variants (default: all; with --bench: faithful and best, "
                              "timed side by side)")
-    parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
-    parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
@@ -334,10 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table.select("model", "precision@10", "recall@10", "ndcg@10", "ndcg@50", "ndcg@1000", "test_auc"))
     if timer:
         config = "+".join(variants) + ("" if cfg.n_estimators == 1000 else f"-{cfg.n_estimators}trees")
-        path = timer.write(TRACK, cfg.scale if cfg.is_twin else "real", config, args.bench_dir)
-        with pl.Config(tbl_rows=-1):
-            print(pl.DataFrame([*timer.records, timer.total()]))
-        print(f"recorded in {path}")
+        record_bench(timer, TRACK, cfg, config, args.bench_dir)
     return 0
 
 

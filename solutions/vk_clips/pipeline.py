@@ -15,7 +15,6 @@ Rows of the comparison table:
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import sys
@@ -27,12 +26,12 @@ import numpy as np
 import polars as pl
 
 from shared.bench import StageTimer
+from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_text_atomic
 from shared.metrics import mean_user_roc_auc
 from shared.seed import seed_everything, torch_device
-from shared.twin import SCALES
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
 
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}
@@ -293,15 +292,10 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="small", choices=SCALES)
-    parser.add_argument("--data-dir", default="")
-    parser.add_argument("--seed", type=int, default=42)
+    parser = pipeline_parser(__doc__)
     parser.add_argument("--models", default=None,
                         help="comma-separated rows of the table, and 'history' for the history features alone "
                              f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})")
-    parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
-    parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)
@@ -317,10 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with pl.Config(float_precision=4):
             print(table)
     if timer:
-        path = timer.write(TRACK, cfg.scale if cfg.is_twin else "real", "+".join(names), args.bench_dir)
-        with pl.Config(tbl_rows=-1):
-            print(pl.DataFrame([*timer.records, timer.total()]))
-        print(f"recorded in {path}")
+        record_bench(timer, TRACK, cfg, "+".join(names), args.bench_dir)
     return 0
 
 

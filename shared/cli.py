@@ -1,0 +1,30 @@
+"""What every track's pipeline CLI shares: the data switch and bench options, and recording a
+timed run into ``benchmarks/``."""
+from __future__ import annotations
+
+import argparse
+import os
+
+import polars as pl
+
+from shared.bench import StageTimer
+from shared.twin import SCALES
+
+
+def pipeline_parser(doc: str) -> argparse.ArgumentParser:
+    """``--scale --data-dir --seed --bench --bench-dir``; a track adds its own options."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="small", choices=SCALES)
+    parser.add_argument("--data-dir", default="")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
+    parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
+    return parser
+
+
+def record_bench(timer: StageTimer, track: str, cfg, config: str, bench_dir: str | os.PathLike | None) -> None:
+    """Append the run's stages to ``benchmarks/`` (scale ``real`` on the real files) and print them."""
+    path = timer.write(track, cfg.scale if cfg.is_twin else "real", config, bench_dir)
+    with pl.Config(tbl_rows=-1):
+        print(pl.DataFrame([*timer.records, timer.total()]))
+    print(f"recorded in {path}")
