@@ -1,0 +1,11 @@
+"""HSE RecSys Challenge 2024 (MovieLens-1M re-encoded): top-10 next items per user. RePlay
+SASRec and BERT4Rec, classic models on Spark, and a leak-free reranker."""
+import warnings
+
+# RePlay imports pyspark when it is installed; pyspark then warns about its own UDF type hints,
+# naming a file inside site-packages (no local path belongs in a notebook's output)
+warnings.filterwarnings("ignore", message="Cannot infer the eval type from type hints")
+# ... and RePlay about the optional optuna it does not need here, and Spark collecting to the driver
+warnings.filterwarnings("ignore", message=".*(optuna|collected to master).*")
+
+TRACK = "hse_sasrec"

@@ -1,0 +1,392 @@
+"""The HSE RecSys 2024 pipeline in stages, shared by the notebooks, ``make bench`` and the CLI.
+
+    python -m solutions.hse_sasrec.pipeline --scale small            # whole pipeline on the twin
+    python -m solutions.hse_sasrec.pipeline --data-dir ~/data/hse    # on the real (or converted) files
+    python -m solutions.hse_sasrec.pipeline --scale full --bench     # time + peak memory per stage
+
+Each model recommends 10 unseen items per user at three steps: ``val`` (from the train history,
+scored on the second-to-last events), ``test`` (from train + val, scored on the last events: the
+comparison table) and, for the submitted SASRec, ``submit`` (from the whole history; the twin
+scores it on each user's hidden next event).
+
+Rows of the comparison table:
+  random, popularity   seeded noise; most frequent items
+  sasrec               RePlay SASRec (replay.nn), checkpointed on val recall@10 (the submission)
+  bert4rec             RePlay Bert4Rec (legacy replay.models.nn), checkpointed the same way
+  slim, als, itemknn   RePlay's classic models on a local Spark session (skipped, with the reason,
+                       where pyspark or Java is missing)
+  reranker             LightGBM lambdarank over SASRec's top 50: trained on the validation step's
+                       labels, scored on the untouched test step
+  oracle               the twin's true next-item distribution (twin only)
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import polars as pl
+
+from shared.bench import StageTimer
+from shared.cli import pipeline_parser, record_bench
+from shared.config import TrackConfig
+from shared.errors import DataError
+from shared.io import atomic_path, write_text_atomic
+from shared.seed import seed_everything
+from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
+
+CLASSIC = models.CLASSIC
+MODELS = ("random", "popularity", *CLASSIC, "sasrec", "bert4rec", "reranker", "oracle")
+SUBMITTED = "sasrec"
+STEPS = ("val", "test")
+HISTORIES = ("full", "faithful")
+# The team's real-data numbers (local holdout, RePlay 0.18) and leaderboard: not comparable with any
+# twin figure; shown beside the twin's table in the README.
+SOURCE = {
+    "SASRec final (holdout)": {"hitrate": 0.3013, "ndcg": 0.1649, "map": 0.1236},
+    "SASRec first (holdout)": {"hitrate": 0.2916, "ndcg": 0.1596},
+    "BERT4Rec (holdout)": {"hitrate": 0.1957, "ndcg": 0.1032},
+    "SLIM (val)": {"hitrate": 0.0866, "ndcg": 0.0402},
+    "ALS (val)": {"hitrate": 0.0826, "ndcg": 0.0371},
+    "ItemKNN (val)": {"hitrate": 0.0598, "ndcg": 0.0289},
+}
+SOURCE_LB = {"SASRec (the team)": 0.2453, "SASRec (a peer)": 0.2394, "BERT4Rec (a peer)": 0.1769}
+
+
+@dataclass(frozen=True)
+class Config(TrackConfig):
+    scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
+    data_dir: str = ""  # folder with events.csv, item_features.csv, user_features.csv; "" = synthetic twin
+    seed: int = 42
+    sasrec_preset: str = "cpu"  # cpu (default) | first | final (the team's; a GPU job, README)
+    sasrec_epochs: int = 0  # 0: the preset's
+    submit_history: str = "full"  # full: predict from every event | faithful: as the team, without the last
+    bert4rec_preset: str = "cpu"  # cpu (default) | team (the team's configuration; a GPU job)
+    bert4rec_epochs: int = 0  # 0: the preset's
+
+    TRACK = TRACK
+    ensure_twin = staticmethod(twin.ensure)
+    real_files = staticmethod(data.resolve_files)
+    twin_version = twin.VERSION
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.sasrec_preset not in models.SASREC_PRESETS:
+            raise ValueError(f"sasrec_preset must be one of {list(models.SASREC_PRESETS)}, got {self.sasrec_preset!r}")
+        if self.bert4rec_preset not in models.BERT4REC_PRESETS:
+            raise ValueError(f"bert4rec_preset must be one of {list(models.BERT4REC_PRESETS)}, got {self.bert4rec_preset!r}")
+        if self.submit_history not in HISTORIES:
+            raise ValueError(f"submit_history must be one of {HISTORIES}, got {self.submit_history!r}")
+
+    @property
+    def sasrec(self) -> models.SasRecParams:
+        p = models.SASREC_PRESETS[self.sasrec_preset]
+        return p if not self.sasrec_epochs else models.SasRecParams(**{**p.__dict__, "epochs": self.sasrec_epochs})
+
+    @property
+    def bert4rec(self) -> models.BertParams:
+        p = models.BERT4REC_PRESETS[self.bert4rec_preset]
+        return p if not self.bert4rec_epochs else models.BertParams(**{**p.__dict__, "epochs": self.bert4rec_epochs})
+
+
+@dataclass
+class Data:
+    hse: data.HSE
+    split: models.Split
+    world: twin.World | None  # twin only: the generating process (oracle)
+    truth: pl.DataFrame | None  # twin only: each user's hidden next event
+
+    @property
+    def n_users(self) -> int:
+        return self.hse.n_users
+
+    @property
+    def n_items(self) -> int:
+        return self.hse.n_items
+
+    def history(self, step: str) -> pl.DataFrame:
+        return {"val": self.split.train, "test": self.split.test_events, "submit": self.hse.events}[step]
+
+    def ground_truth(self, step: str) -> pl.DataFrame:
+        return {"val": self.split.val_gt, "test": self.split.test_gt}[step]
+
+
+def load_data(cfg: Config) -> Data:
+    """Load and check the three files (generating the twin on first use), then split."""
+    folder = cfg.data_folder()
+    hse = data.load(folder)
+    world = twin.world_for(cfg.scale, cfg.seed) if cfg.is_twin else None
+    truth = pl.read_parquet(folder / twin.TRUTH) if cfg.is_twin else None
+    return Data(hse, models.split(hse.events), world, truth)
+
+
+def describe(d: Data) -> pl.DataFrame:
+    ev = d.hse.events
+    per_user = ev.group_by("user_id").len()["len"]
+    facts = {
+        "events": ev.height,
+        "users": d.n_users,
+        "items": d.n_items,
+        "items with events": ev["item_id"].n_unique(),
+        "events per user (min / median / max)": f"{per_user.min()} / {per_user.median():g} / {per_user.max()}",
+        "mean rating": f"{ev['rating'].mean():.3f}",
+        "train rows": d.split.train.height,
+        "val rows": d.split.val_gt.height,
+        "test rows": d.split.test_gt.height,
+    }
+    return pl.DataFrame({"fact": list(facts), "value": [f"{v:,}" if isinstance(v, int) else v for v in facts.values()]})
+
+
+def data_facts(d: Data) -> dict[str, float]:
+    ev = d.hse.events
+    per_user = ev.group_by("user_id").len()["len"]
+    return {"events": float(ev.height), "users": float(d.n_users), "items": float(d.n_items),
+            "median_events_per_user": float(per_user.median()), "mean_rating": float(ev["rating"].mean()),
+            "train_rows": float(d.split.train.height)}
+
+
+# ---------------------------------------------------------------- recommendations on disk
+
+def recs_path(cfg: Config, model: str, step: str) -> Path:
+    return cfg.artifacts / "recs" / f"{model}-{step}.parquet"
+
+
+def save_recs(cfg: Config, model: str, step: str, recs: pl.DataFrame) -> None:
+    path = recs_path(cfg, model, step)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        recs.write_parquet(tmp)
+
+
+def load_recs(cfg: Config, model: str, step: str) -> pl.DataFrame:
+    path = recs_path(cfg, model, step)
+    if not path.exists():
+        trainer = "sasrec" if model == "sasrec50" else model
+        raise DataError(f"{model}-{step}: no recommendations; run the notebook that trains {trainer} "
+                        f"(or the pipeline) with the same SCALE/DATA_DIR/SEED")
+    return pl.read_parquet(path)
+
+
+def save_training(cfg: Config, d: Data, info: dict) -> dict:
+    path = cfg.artifacts / "training.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    merged = {**old, "config": cfg.parameters(), "data": data_facts(d), **info}
+    write_text_atomic(path, json.dumps(merged, indent=2) + "\n")
+    return merged
+
+
+def load_training(cfg: Config) -> dict:
+    path = cfg.artifacts / "training.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+# ---------------------------------------------------------------- models
+
+def baselines(cfg: Config, d: Data, names: Sequence[str] = ("random", "popularity", "oracle")) -> None:
+    for step in STEPS:
+        hist = d.history(step)
+        if "random" in names:
+            save_recs(cfg, "random", step, models.random_recs(hist, d.n_users, d.n_items, cfg.seed))
+        if "popularity" in names:
+            save_recs(cfg, "popularity", step, models.popularity(hist, d.n_users, d.n_items))
+        if "oracle" in names and d.world is not None:
+            save_recs(cfg, "oracle", step, models.oracle(d.world, hist, d.n_users, d.n_items))
+
+
+def seq_info(fit: models.SeqFit, params) -> dict:
+    return {"params": dict(params.__dict__), "epochs": fit.epochs, "best_epoch": fit.best_epoch,
+            "seconds_per_epoch": round(fit.seconds_per_epoch, 2), "device": fit.device}
+
+
+def _no_stage(name: str):
+    return contextlib.nullcontext()
+
+
+def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -> models.SeqFit:
+    """Train on the train split (checkpoint on val recall@10), then recommend at every step; the
+    ``submit`` step from the whole history, and ``submit_faithful`` as the team did (without the
+    last event, which stays recommendable)."""
+    seed_everything(cfg.seed)
+    p = cfg.sasrec
+    with stage(f"sasrec: train {p.epochs} epoch(s)"):
+        fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress)
+    with stage("sasrec: recommend"):
+        _sasrec_recs(cfg, d, fit)
+    save_training(cfg, d, {"sasrec": seq_info(fit, p)})
+    return fit
+
+
+def _sasrec_recs(cfg: Config, d: Data, fit: models.SeqFit) -> None:
+    for step in STEPS:
+        save_recs(cfg, "sasrec", step, models.predict_sasrec(fit, d.history(step)))
+    for step in STEPS:  # the reranker's candidates
+        save_recs(cfg, "sasrec50", step, models.predict_sasrec(fit, d.history(step), k=models.CANDIDATES))
+    save_recs(cfg, "sasrec", "submit", models.predict_sasrec(fit, d.hse.events))
+    save_recs(cfg, "sasrec", "submit_faithful", models.predict_sasrec(fit, d.split.test_events))
+
+
+def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -> models.SeqFit:
+    seed_everything(cfg.seed)
+    p = cfg.bert4rec
+    with stage(f"bert4rec: train {p.epochs} epoch(s)"):
+        fit = models.train_bert4rec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress)
+    with stage("bert4rec: recommend"):
+        for step in STEPS:
+            save_recs(cfg, "bert4rec", step, models.predict_bert4rec(fit, d.history(step)))
+    save_training(cfg, d, {"bert4rec": seq_info(fit, p)})
+    return fit
+
+
+def train_classic(cfg: Config, d: Data, names: Sequence[str] = CLASSIC) -> str | None:
+    """The classic models on Spark: recommendations at both steps and, where SASRec's candidates
+    exist, their scores of the candidate pairs. Returns None, or why Spark could not run."""
+    problem = models.spark_status()
+    if problem:
+        return problem
+    pairs = {step: load_recs(cfg, "sasrec50", step) for step in STEPS if recs_path(cfg, "sasrec50", step).exists()}
+    info = {}
+    for name in names:
+        out, timing = models.train_classic(name, d.split.train, {s: d.history(s) for s in STEPS}, cfg.seed,
+                                           pairs=pairs)
+        for key, frame in out.items():
+            save_recs(cfg, name, key, frame)
+        info[name] = timing
+    save_training(cfg, d, {"classic": info})
+    return None
+
+
+def reranker_frames(cfg: Config, d: Data) -> dict[str, pl.DataFrame]:
+    """Candidate features at the val step (labelled with the val events) and the test step
+    (unlabelled: the test events are only used to score)."""
+    out = {}
+    for step in STEPS:
+        pair_scores = [load_recs(cfg, m, f"pairs-{step}") for m in CLASSIC if recs_path(cfg, m, f"pairs-{step}").exists()]
+        truth = d.split.val_gt if step == "val" else None
+        out[step] = features.candidate_features(load_recs(cfg, "sasrec50", step), d.history(step), d.hse.items,
+                                                d.hse.users, pair_scores, truth)
+    return out
+
+
+def train_reranker(cfg: Config, d: Data) -> dict:
+    frames = reranker_frames(cfg, d)
+    columns = features.feature_columns(frames["val"].drop("label"))
+    booster = models.train_reranker(frames["val"], columns, cfg.seed)
+    save_recs(cfg, "reranker", "test", models.rerank(booster, frames["test"], columns))
+    gain = booster.feature_importance("gain")
+    importance = dict(sorted(zip(columns, (round(float(g), 2) for g in gain / max(gain.sum(), 1e-12))),
+                             key=lambda kv: -kv[1]))
+    val = frames["val"]
+    info = {"features": columns, "importance": importance,
+            "val_users_with_hit": int(val.group_by("user_id").agg(pl.col("label").max())["label"].sum()),
+            "val_users": int(val["user_id"].n_unique())}
+    save_training(cfg, d, {"reranker": info})
+    return info
+
+
+# ---------------------------------------------------------------- evaluation and submission
+
+def evaluate(cfg: Config, d: Data, names: Sequence[str] = MODELS, step: str = "test") -> pl.DataFrame:
+    """One row per model with recommendations on disk: HitRate/NDCG/MAP/Recall/MRR/Coverage@10.
+    The reranker exists only at the test step (the val step is its training data)."""
+    rows = []
+    for name in names:
+        if not recs_path(cfg, name, step).exists():
+            continue
+        rows.append({"model": name, **models.evaluate(load_recs(cfg, name, step), d.ground_truth(step), d.split.train)})
+    return pl.DataFrame(rows)
+
+
+def hidden_next(cfg: Config, d: Data) -> pl.DataFrame | None:
+    """Twin only: the submission's two histories scored on each user's hidden next event (the twin's
+    stand-in for the leaderboard; not a leaderboard score)."""
+    if d.truth is None:
+        return None
+    rows = []
+    for history, step in (("full", "submit"), ("faithful", "submit_faithful")):
+        m = models.evaluate(load_recs(cfg, SUBMITTED, step), d.truth, d.hse.events)
+        rows.append({"history": history, "hitrate": m["hitrate"], "ndcg": m["ndcg"]})
+    return pl.DataFrame(rows)
+
+
+def write_submission(cfg: Config, d: Data) -> Path:
+    step = "submit" if cfg.submit_history == "full" else "submit_faithful"
+    recs = load_recs(cfg, SUBMITTED, step)
+    table = evaluate(cfg, d) if cfg.is_twin else None
+    rows = {r["model"]: r for r in table.to_dicts()} if table is not None else {}
+    keep = ("hitrate", "ndcg", "map", "recall", "mrr", "coverage")
+    metrics = {f"holdout_{k}@10": rows[SUBMITTED][k] for k in keep} if SUBMITTED in rows else {}
+    hidden = hidden_next(cfg, d)
+    if hidden is not None:
+        mine = hidden.filter(pl.col("history") == cfg.submit_history).row(0, named=True)
+        metrics |= {"twin_hidden_next_hitrate@10": mine["hitrate"], "twin_hidden_next_ndcg@10": mine["ndcg"]}
+    comparison = {m: {k: r[k] for k in ("hitrate", "ndcg")} for m, r in rows.items()}
+    training = load_training(cfg)
+    return submit.write(recs, d.n_users, d.n_items, training.get("config", cfg.parameters()), cfg.data_source(),
+                        metrics, comparison=comparison, data_facts=data_facts(d))
+
+
+def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame | None:
+    """The whole pipeline; returns the test-step comparison table (None on the real files? no: the
+    holdout is cut from the given events, so real files get a table too)."""
+    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    if cfg.is_twin and timer:
+        with stage("twin: generate"):
+            twin.generate(cfg.scale, cfg.seed)
+    with stage("load + split"):
+        d = load_data(cfg)
+    save_training(cfg, d, {})
+    with stage("baselines"):
+        baselines(cfg, d, [n for n in names if n in ("random", "popularity", "oracle")])
+    if "sasrec" in names:
+        train_sasrec(cfg, d, progress, stage)
+    if "bert4rec" in names:
+        train_bert4rec(cfg, d, progress, stage)
+    classic = [n for n in CLASSIC if n in names]
+    if classic:
+        with stage("classic (spark)"):
+            problem = train_classic(cfg, d, classic)
+        if problem:
+            print(f"classic models skipped: {problem}", file=sys.stderr)
+    if "reranker" in names:
+        with stage("reranker"):
+            train_reranker(cfg, d)
+    with stage("evaluate + submit"):
+        table = evaluate(cfg, d, [m for m in MODELS if m in names])
+        if recs_path(cfg, SUBMITTED, "submit").exists():
+            write_submission(cfg, d)
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = pipeline_parser(__doc__)
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated rows of the table")
+    parser.add_argument("--sasrec-preset", default="cpu", choices=list(models.SASREC_PRESETS))
+    parser.add_argument("--sasrec-epochs", type=int, default=0)
+    parser.add_argument("--submit-history", default="full", choices=HISTORIES)
+    parser.add_argument("--bert4rec-preset", default="cpu", choices=list(models.BERT4REC_PRESETS))
+    parser.add_argument("--bert4rec-epochs", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, sasrec_preset=args.sasrec_preset,
+                     sasrec_epochs=args.sasrec_epochs, submit_history=args.submit_history,
+                     bert4rec_preset=args.bert4rec_preset, bert4rec_epochs=args.bert4rec_epochs)
+        timer = StageTimer() if args.bench else None
+        names = tuple(m for m in args.models.split(",") if m)
+        table = run(cfg, names, timer, progress=True)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with pl.Config(float_precision=4):
+        print(table)
+    if timer:
+        presets = f"sasrec={args.sasrec_preset},bert4rec={args.bert4rec_preset}"
+        record_bench(timer, TRACK, cfg, presets + ":" + "+".join(names), args.bench_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
