@@ -135,7 +135,8 @@ def oracle(world, history: pl.DataFrame, n_users: int, n_items: int, k: int = TO
 # ---------------------------------------------------------------- SASRec (replay.nn)
 
 @dataclass(frozen=True)
-class SasRecParams:
+class SeqParams:
+    """A transformer recommender's size and training: every preset sets all of them."""
     blocks: int = 4
     heads: int = 8
     hidden: int = 256
@@ -146,7 +147,10 @@ class SasRecParams:
     epochs: int = 200
 
 
-# The team's two SASRec configurations and the CPU default of this repository (README, "Deviations"):
+SasRecParams = SeqParams
+
+
+# The team's two SASRec configurations and the CPU default of this repository (README, "The solution"):
 # the final one is a GPU job (200 epochs of about 4-10 minutes each on 2 CPU threads at full scale).
 SASREC_PRESETS = {
     "final": SasRecParams(blocks=4, heads=8, hidden=256, dropout=0.2, max_len=200, batch=256, lr=1e-4, epochs=200),
@@ -333,16 +337,8 @@ def predict_sasrec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K, filter_se
 # ---------------------------------------------------------------- BERT4Rec (legacy replay.models.nn)
 
 @dataclass(frozen=True)
-class BertParams:
-    blocks: int = 2
-    heads: int = 4
-    hidden: int = 300
-    dropout: float = 0.5
-    max_len: int = 100
+class BertParams(SeqParams):
     mask_prob: float = 0.15
-    batch: int = 256
-    lr: float = 1e-3
-    epochs: int = 200
 
 
 # The team's configuration (batch and epochs not published: SASRec's final batch and epochs are

@@ -22,6 +22,7 @@ Rows of the comparison table:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_text_atomic
-from shared.seed import seed_everything
+from shared.seed import seed_everything, torch_device
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
 CLASSIC = models.CLASSIC
@@ -85,12 +86,12 @@ class Config(TrackConfig):
     @property
     def sasrec(self) -> models.SasRecParams:
         p = models.SASREC_PRESETS[self.sasrec_preset]
-        return p if not self.sasrec_epochs else models.SasRecParams(**{**p.__dict__, "epochs": self.sasrec_epochs})
+        return dataclasses.replace(p, epochs=self.sasrec_epochs) if self.sasrec_epochs else p
 
     @property
     def bert4rec(self) -> models.BertParams:
         p = models.BERT4REC_PRESETS[self.bert4rec_preset]
-        return p if not self.bert4rec_epochs else models.BertParams(**{**p.__dict__, "epochs": self.bert4rec_epochs})
+        return dataclasses.replace(p, epochs=self.bert4rec_epochs) if self.bert4rec_epochs else p
 
 
 @dataclass
@@ -198,7 +199,7 @@ def baselines(cfg: Config, d: Data, names: Sequence[str] = ("random", "popularit
 
 
 def seq_info(fit: models.SeqFit, params) -> dict:
-    return {"params": dict(params.__dict__), "epochs": fit.epochs, "best_epoch": fit.best_epoch,
+    return {"params": dataclasses.asdict(params), "epochs": fit.epochs, "best_epoch": fit.best_epoch,
             "seconds_per_epoch": round(fit.seconds_per_epoch, 2), "device": fit.device}
 
 
@@ -361,21 +362,35 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     return table
 
 
+# make bench at full on a CPU: one epoch of each of the team's configurations (their time per epoch
+# is the figure; 200 epochs are a GPU job), the baselines and the oracle; Spark's models and the
+# reranker are timed at small by the notebooks
+BENCH_FULL_CPU = {"models": "random,popularity,sasrec,bert4rec,oracle", "sasrec_preset": "final", "sasrec_epochs": 1,
+                  "bert4rec_preset": "team", "bert4rec_epochs": 1}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = pipeline_parser(__doc__)
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated rows of the table")
-    parser.add_argument("--sasrec-preset", default="cpu", choices=list(models.SASREC_PRESETS))
-    parser.add_argument("--sasrec-epochs", type=int, default=0)
+    parser.add_argument("--models", default=None, help=f"comma-separated rows of the table (default: all; with "
+                        f"--bench at full on a CPU: {BENCH_FULL_CPU['models']})")
+    parser.add_argument("--sasrec-preset", default=None, choices=list(models.SASREC_PRESETS),
+                        help="default cpu; with --bench at full on a CPU: final, 1 epoch")
+    parser.add_argument("--sasrec-epochs", type=int, default=None)
     parser.add_argument("--submit-history", default="full", choices=HISTORIES)
-    parser.add_argument("--bert4rec-preset", default="cpu", choices=list(models.BERT4REC_PRESETS))
-    parser.add_argument("--bert4rec-epochs", type=int, default=0)
+    parser.add_argument("--bert4rec-preset", default=None, choices=list(models.BERT4REC_PRESETS),
+                        help="default cpu; with --bench at full on a CPU: team, 1 epoch")
+    parser.add_argument("--bert4rec-epochs", type=int, default=None)
     args = parser.parse_args(argv)
+    gpu = torch_device().type == "cuda"
+    defaults = BENCH_FULL_CPU if (args.bench and not args.data_dir and args.scale == "full" and not gpu) else \
+        {"models": ",".join(MODELS), "sasrec_preset": "cpu", "sasrec_epochs": 0, "bert4rec_preset": "cpu", "bert4rec_epochs": 0}
+    opts = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in defaults.items()}
     try:
-        cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, sasrec_preset=args.sasrec_preset,
-                     sasrec_epochs=args.sasrec_epochs, submit_history=args.submit_history,
-                     bert4rec_preset=args.bert4rec_preset, bert4rec_epochs=args.bert4rec_epochs)
+        cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, sasrec_preset=opts["sasrec_preset"],
+                     sasrec_epochs=opts["sasrec_epochs"], submit_history=args.submit_history,
+                     bert4rec_preset=opts["bert4rec_preset"], bert4rec_epochs=opts["bert4rec_epochs"])
         timer = StageTimer() if args.bench else None
-        names = tuple(m for m in args.models.split(",") if m)
+        names = tuple(m for m in opts["models"].split(",") if m)
         table = run(cfg, names, timer, progress=True)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -383,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with pl.Config(float_precision=4):
         print(table)
     if timer:
-        presets = f"sasrec={args.sasrec_preset},bert4rec={args.bert4rec_preset}"
+        presets = f"sasrec={cfg.sasrec_preset}x{cfg.sasrec.epochs},bert4rec={cfg.bert4rec_preset}x{cfg.bert4rec.epochs}"
         record_bench(timer, TRACK, cfg, presets + ":" + "+".join(names), args.bench_dir)
     return 0
 

@@ -3,7 +3,6 @@ item_id one string of 10 distinct item ids separated by spaces, best first."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -11,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from shared.errors import SubmissionError
+from shared.io import atomic_path
 from shared.paths import submissions_dir
 from shared.submission import SubmissionFormat, validate_submission, write_csv, write_manifest
 from solutions.hse_sasrec import TRACK
@@ -62,12 +62,10 @@ def write(recs: pl.DataFrame, n_users: int, n_items: int, parameters: Mapping[st
           data_facts: Mapping[str, float] | None = None) -> Path:
     """Write, validate, then replace the previous submission and write the manifest."""
     directory = Path(directory) if directory else submissions_dir(TRACK)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / FILENAME
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".new.") as scratch:
-        new = write_csv(submission_frame(recs, n_users), Path(scratch) / FILENAME)
-        validate(new, n_users, n_items)
-        os.replace(new, path)
+    with atomic_path(path) as tmp:  # validated before it replaces the previous submission
+        write_csv(submission_frame(recs, n_users), tmp)
+        validate(tmp, n_users, n_items)
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=n_users,
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts)
     return path
