@@ -167,7 +167,3 @@ def load(data_dir: str | os.PathLike) -> HSE:
     d.users = d.users.drop("row")
     return d
 
-
-def sequences(events: pl.DataFrame) -> pl.DataFrame:
-    """One row per user: the item list in history order (events are ordered by user and position)."""
-    return events.group_by("user_id", maintain_order=True).agg(pl.col("item_id"))

@@ -21,7 +21,8 @@ import polars as pl
 
 from solutions.hse_sasrec.data import TOP_K
 
-METRICS = ("hitrate", "ndcg", "map", "recall", "mrr", "coverage")
+# our metric names -> RePlay's
+METRICS = {"hitrate": "HitRate", "ndcg": "NDCG", "map": "MAP", "recall": "Recall", "mrr": "MRR", "coverage": "Coverage"}
 
 
 # ---------------------------------------------------------------- split and metrics
@@ -61,16 +62,8 @@ def rank_frame(users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pl.D
 
 def top_k(users: np.ndarray, scores: np.ndarray, k: int = TOP_K) -> pl.DataFrame:
     """Top k of each row of a dense (users x items) score matrix; -inf marks excluded items.
-    Ties go to the smaller item id (stable), so results are deterministic."""
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else np.tile(np.arange(scores.shape[1]), (len(users), 1))
-    cand = np.sort(part, axis=1)
-    order = np.argsort(-np.take_along_axis(scores, cand, 1), axis=1, kind="stable")
-    items = np.take_along_axis(cand, order, 1)
-    # argpartition is not stable on ties at the k-th place: redo those rows exactly
-    kth = np.take_along_axis(scores, items[:, -1:], 1)
-    tied = np.flatnonzero((scores == kth).sum(1) > (np.take_along_axis(scores, items, 1) == kth).sum(1))
-    for r in tied:  # rare: only rows with a tie across the cut
-        items[r] = np.argsort(-scores[r], kind="stable")[:k]
+    Ties go to the smaller item id (a stable sort), so results are deterministic."""
+    items = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return rank_frame(users, items, np.take_along_axis(scores, items, 1))
 
 
@@ -91,12 +84,7 @@ def evaluate(recs: pl.DataFrame, truth: pl.DataFrame, train: pl.DataFrame, k: in
         warnings.simplefilter("ignore")
         out = metrics(recs.select("user_id", "item_id", "score").to_pandas(), truth.select("user_id", "item_id").to_pandas(),
                       train.select("user_id", "item_id").to_pandas())
-    return {name: float(out[f"{_replay_name(name)}@{k}"]) for name in METRICS}
-
-
-def _replay_name(name: str) -> str:
-    return {"hitrate": "HitRate", "ndcg": "NDCG", "map": "MAP", "recall": "Recall", "mrr": "MRR",
-            "coverage": "Coverage"}[name]
+    return {name: float(out[f"{replay}@{k}"]) for name, replay in METRICS.items()}
 
 
 # ---------------------------------------------------------------- baselines
@@ -181,11 +169,14 @@ def _ranked(result: pd.DataFrame) -> pl.DataFrame:
 
 
 def _quiet_lightning() -> None:
+    """Lightning's and RePlay's chatter off: info logs and known warnings (calling it again adds
+    nothing: ``warnings`` keeps one copy of an identical filter)."""
     for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning", "replay", "py4j"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="lightning")
     warnings.filterwarnings("ignore", message=".*(IterableDataset|treespec|num_workers|LeafSpec|does not have many "
-                                              "workers|dataset paths aren't provided).*")
+                                              "workers|dataset paths aren't provided|class is deprecated|"
+                                              "Use `replay.nn).*")
 
 
 def sequence_frame(history: pl.DataFrame, length: int, seen: bool = False) -> pl.DataFrame:
@@ -351,15 +342,13 @@ BERT4REC_PRESETS = {
 }
 
 
-def _legacy_sequences(history: pl.DataFrame, n_items: int, users: np.ndarray | None = None):
+def _legacy_sequences(history: pl.DataFrame, n_items: int):
     """A RePlay ``PandasSequentialDataset`` of each user's whole history (ids are already 0..n-1:
     no tokenizer needed). Its padding value is 0: the legacy model embeds exactly ``n_items`` rows
     and masks padded positions, so the padding must be a valid row (below the item count)."""
     from replay.data.nn import PandasSequentialDataset
 
     seqs = history.group_by("user_id", maintain_order=True).agg(pl.col("item_id")).sort("user_id")
-    if users is not None:
-        seqs = seqs.filter(pl.col("user_id").is_in(users.tolist()))
     frame = pd.DataFrame({"user_id": seqs["user_id"].to_numpy(),
                           "item_id": [np.asarray(s, np.int64) for s in seqs["item_id"].to_list()]})
     return PandasSequentialDataset(_legacy_schema(n_items, 1), "user_id", "item_id", frame)
@@ -383,8 +372,7 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
     from lightning.pytorch.callbacks import ModelCheckpoint
     from torch.utils.data import DataLoader
 
-    _quiet_lightning()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)  # the legacy module is marked deprecated
+    _quiet_lightning()  # the legacy module's classes are marked deprecated
     from replay.models.nn.optimizer_utils import FatOptimizerFactory
     from replay.models.nn.sequential import Bert4Rec
     from replay.models.nn.sequential.bert4rec import Bert4RecTrainingDataset, Bert4RecValidationDataset
@@ -424,7 +412,6 @@ def predict_bert4rec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K) -> pl.D
     from torch.utils.data import DataLoader
 
     _quiet_lightning()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
     from replay.models.nn.sequential.bert4rec import Bert4RecPredictionDataset
     from replay.models.nn.sequential.callbacks import PandasPredictionCallback
     from replay.models.nn.sequential.postprocessors import RemoveSeenItems

@@ -222,12 +222,15 @@ def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -
 
 
 def _sasrec_recs(cfg: Config, d: Data, fit: models.SeqFit) -> None:
+    """Three predictions: the top 50 at each step (the reranker's candidates; their first 10 are
+    SASRec's row), and the top 10 after the whole history. The team's faithful submission is the
+    test step's top 10: the same history (without the last event), the same seen items."""
     for step in STEPS:
-        save_recs(cfg, "sasrec", step, models.predict_sasrec(fit, d.history(step)))
-    for step in STEPS:  # the reranker's candidates
-        save_recs(cfg, "sasrec50", step, models.predict_sasrec(fit, d.history(step), k=models.CANDIDATES))
+        top50 = models.predict_sasrec(fit, d.history(step), k=models.CANDIDATES)
+        save_recs(cfg, "sasrec50", step, top50)
+        save_recs(cfg, "sasrec", step, top50.filter(pl.col("rank") <= data.TOP_K))
     save_recs(cfg, "sasrec", "submit", models.predict_sasrec(fit, d.hse.events))
-    save_recs(cfg, "sasrec", "submit_faithful", models.predict_sasrec(fit, d.split.test_events))
+    save_recs(cfg, "sasrec", "submit_faithful", load_recs(cfg, "sasrec", "test"))
 
 
 def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -> models.SeqFit:
@@ -313,13 +316,14 @@ def hidden_next(cfg: Config, d: Data) -> pl.DataFrame | None:
     return pl.DataFrame(rows)
 
 
-def write_submission(cfg: Config, d: Data) -> Path:
+def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) -> Path:
+    """The submission and its manifest; ``table`` (the test-step comparison, computed if not given)
+    supplies the holdout metrics, on the twin and on real files alike."""
     step = "submit" if cfg.submit_history == "full" else "submit_faithful"
     recs = load_recs(cfg, SUBMITTED, step)
-    table = evaluate(cfg, d) if cfg.is_twin else None
-    rows = {r["model"]: r for r in table.to_dicts()} if table is not None else {}
-    keep = ("hitrate", "ndcg", "map", "recall", "mrr", "coverage")
-    metrics = {f"holdout_{k}@10": rows[SUBMITTED][k] for k in keep} if SUBMITTED in rows else {}
+    table = evaluate(cfg, d) if table is None else table
+    rows = {r["model"]: r for r in table.to_dicts()}
+    metrics = {f"holdout_{k}@10": rows[SUBMITTED][k] for k in models.METRICS} if SUBMITTED in rows else {}
     hidden = hidden_next(cfg, d)
     if hidden is not None:
         mine = hidden.filter(pl.col("history") == cfg.submit_history).row(0, named=True)
@@ -330,9 +334,9 @@ def write_submission(cfg: Config, d: Data) -> Path:
                         metrics, comparison=comparison, data_facts=data_facts(d))
 
 
-def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame | None:
-    """The whole pipeline; returns the test-step comparison table (None on the real files? no: the
-    holdout is cut from the given events, so real files get a table too)."""
+def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
+    """The whole pipeline; returns the test-step comparison table (real files get one too: the
+    holdout is cut from the given events)."""
     stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
     if cfg.is_twin and timer:
         with stage("twin: generate"):
@@ -358,7 +362,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     with stage("evaluate + submit"):
         table = evaluate(cfg, d, [m for m in MODELS if m in names])
         if recs_path(cfg, SUBMITTED, "submit").exists():
-            write_submission(cfg, d)
+            write_submission(cfg, d, table)
     return table
 
 
