@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,spark]"
+	$(PY) -m pip install --quiet --no-deps natasha==1.6.0  # only its Navec vectors (vklab_posts)
 	touch $@
 
 setup: $(VENV)/.installed ## create .venv and install the pinned packages (idempotent)

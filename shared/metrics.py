@@ -171,3 +171,13 @@ def log_loss(y_true: Sequence, y_prob: Sequence, eps: float = 1e-15) -> float:
     if np.isnan(p).any() or np.isnan(y).any():
         raise ValueError("NaN in y_true or y_prob")
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def rate_metrics(y_true: Sequence, y_pred: Sequence, eps: float = 1e-6) -> dict[str, float]:
+    """How well predicted rates match observed ones: log loss (binary cross-entropy with the
+    observed rate as the soft target, predictions clipped to [eps, 1 - eps]), MAE and R^2."""
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    return {"logloss": log_loss(y, p, eps=eps), "mae": float(mean_absolute_error(y, p)), "r2": float(r2_score(y, p))}

@@ -14,6 +14,8 @@ import polars as pl
 
 from shared.errors import DataError
 
+INDEX_NAMES = ("", "Unnamed: 0")  # the header pandas gives its index column
+
 
 def read_header(path: Path) -> list[str]:
     with open(path, newline="", encoding="utf-8-sig") as f:  # a BOM (spreadsheet re-saves) is fine
@@ -44,13 +46,17 @@ def read_csv_checked(
     path: str | os.PathLike,
     schema: Mapping[str, pl.DataType],
     nullable: Collection[str] = (),
+    drop_index: bool = False,
 ) -> pl.DataFrame:
     """Read ``path`` with exactly the columns of ``schema`` (any order; returned in schema order),
-    each cast to its dtype; columns outside ``nullable`` may not hold missing values."""
+    each cast to its dtype; columns outside ``nullable`` may not hold missing values. With
+    ``drop_index`` a leading unnamed column (what ``pandas.to_csv`` writes by default) is dropped."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     header = read_header(path)
+    if drop_index and header and header[0] in INDEX_NAMES:
+        header = header[1:]
     missing = [c for c in schema if c not in header]
     extra = [c for c in header if c not in schema]
     if missing or extra:

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
 
-from shared.metrics import log_loss, mean_user_roc_auc, ranking_metrics, topn_metrics
+from shared.metrics import log_loss, mean_user_roc_auc, ranking_metrics, rate_metrics, topn_metrics
 
 
 def brute_ranking(users, scores, labels, k):
@@ -186,3 +186,12 @@ def test_log_loss():
         log_loss([1, 0], [0.5])
     with pytest.raises(ValueError):
         log_loss([1], [np.nan])
+
+
+def test_rate_metrics_hand_computed():
+    y, p = np.array([0.1, 0.0, 0.3]), np.array([0.2, 0.0, 0.3])
+    m = rate_metrics(y, p, eps=1e-6)
+    q = np.array([0.2, 1e-6, 0.3])  # the zero prediction is clipped to eps
+    assert m["logloss"] == pytest.approx(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+    assert m["mae"] == pytest.approx(0.1 / 3)
+    assert m["r2"] == pytest.approx(1 - 0.01 / np.sum((y - y.mean()) ** 2))

@@ -1,0 +1,183 @@
+"""The two sources' models, on frozen encoder features.
+
+(a) open_photo / view: a head on the image embedding (``cnn``) or on the image and text
+    embeddings concatenated (``fusion``): Linear -> sigmoid, as the source's fusion. Five losses:
+    BCE, MSE and exp(alpha * y)-weighted BCE with alpha 2, 3, 4. AdamW, gradient clip 1.0, seed 42;
+    the epoch kept is the one with the lowest validation log loss on a split carved from train (the
+    source kept the last epoch and printed BCE with prediction and target swapped).
+(b) like, comment and share_to_message rates: CatBoost MultiRMSE (1000 iterations, depth 5, lr 0.2,
+    l2_leaf_reg 9), 5-fold KFold with early stopping on each held-out fold, test predictions
+    averaged over the folds; leak-free features only (no other activity counts, nothing fitted on
+    test rows).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from shared import dispatch
+from shared.metrics import log_loss
+from shared.seed import seed_everything, torch_device
+
+LOSSES = ("bce", "mse", "wbce2", "wbce3", "wbce4")
+HEADS = ("cnn", "fusion")
+EPS = 1e-6  # predictions are clipped to [EPS, 1 - EPS] wherever a log loss is taken
+
+
+@dataclass(frozen=True)
+class HeadParams:
+    epochs: int = 40
+    batch: int = 256
+    lr: float = 3e-4  # 1e-3 (AdamW default) peaked at epoch 2 on the small twin, then overfit
+    weight_decay: float = 1e-2
+    clip: float = 1.0  # gradient-norm clip, as the source
+
+
+@dataclass
+class HeadFit:
+    weight: np.ndarray  # (d,) on standardised inputs
+    bias: float
+    mean: np.ndarray
+    std: np.ndarray
+    best_epoch: int  # 0: the initial constant (the mean rate) was never beaten
+    val_logloss: list[float] = field(default_factory=list)  # after each epoch, [0] = before training
+    seconds: float = 0.0
+    rows_per_s: float = 0.0
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean) / self.std) @ self.weight + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def loss_value(name: str, p, y):
+    """The training loss of one batch (torch tensors). BCE takes the prediction first and the
+    target second: ``binary_cross_entropy(p, y)``; the source passed them the other way round."""
+    import torch.nn.functional as F
+
+    if name == "mse":
+        return F.mse_loss(p, y)
+    bce = F.binary_cross_entropy(p, y, reduction="none")
+    if name == "bce":
+        return bce.mean()
+    if name.startswith("wbce"):
+        import torch
+
+        return (torch.exp(float(name.removeprefix("wbce")) * y) * bce).mean()
+    raise ValueError(f"unknown loss {name!r}: one of {LOSSES}")
+
+
+def train_head(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, loss: str,
+               params: HeadParams = HeadParams(), seed: int = 42) -> HeadFit:
+    """Linear -> sigmoid on standardised features, started at the constant mean rate (zero weights,
+    bias logit(mean)), so epoch 0 is the constant baseline; keeps the epoch with the lowest
+    validation log loss."""
+    import torch
+
+    seed_everything(seed)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    dev = torch_device()
+    xt = torch.tensor((x - mean) / std, dtype=torch.float32, device=dev)
+    yt = torch.tensor(y, dtype=torch.float32, device=dev)
+    xv = torch.tensor((x_val - mean) / std, dtype=torch.float32, device=dev)
+    head = torch.nn.Linear(x.shape[1], 1).to(dev)
+    torch.nn.init.zeros_(head.weight)
+    m = float(np.clip(y.mean(), EPS, 1 - EPS))
+    torch.nn.init.constant_(head.bias, np.log(m / (1 - m)))
+    opt = torch.optim.AdamW(head.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            return log_loss(y_val, torch.sigmoid(head(xv)).squeeze(1).cpu().numpy(), eps=EPS)
+
+    def snapshot():
+        return head.weight.detach().cpu().numpy()[0].astype(np.float64).copy(), float(head.bias.item())
+
+    history, best, best_epoch = [val_loss()], snapshot(), 0
+    start = time.perf_counter()
+    for epoch in range(1, params.epochs + 1):
+        for idx in torch.randperm(len(yt), generator=gen).split(params.batch):
+            opt.zero_grad()
+            p = torch.sigmoid(head(xt[idx])).squeeze(1).clamp(EPS, 1 - EPS)
+            loss_value(loss, p, yt[idx]).backward()
+            torch.nn.utils.clip_grad_norm_(head.parameters(), params.clip)
+            opt.step()
+        history.append(val_loss())
+        if history[-1] < history[best_epoch]:
+            best, best_epoch = snapshot(), epoch
+    seconds = time.perf_counter() - start
+    return HeadFit(best[0], best[1], mean, std, best_epoch, history, seconds,
+                   len(y) * params.epochs / max(seconds, 1e-9))
+
+
+# ---------------------------------------------------------------- (b) CatBoost MultiRMSE
+
+@dataclass(frozen=True)
+class BoostParams:
+    iterations: int = 1000
+    depth: int = 5
+    learning_rate: float = 0.2
+    l2_leaf_reg: float = 9.0
+    folds: int = 5
+    early_stopping: int = 50  # rounds without improvement on the held-out fold
+
+
+@dataclass
+class BoostFit:
+    test: np.ndarray  # (n_test, n_targets), the folds' mean
+    oof: np.ndarray  # (n_train, n_targets), each row predicted by the fold that did not see it
+    best_iterations: list[int]
+    importance: dict[str, float]
+    seconds: float
+
+
+def catboost_kfold(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cat_features: list[str],
+                   params: BoostParams = BoostParams(), seed: int = 42) -> BoostFit:
+    """MultiRMSE on ``y`` (n, n_targets) with KFold(shuffle, seed): each fold early-stops on its
+    held-out part; the test predictions are averaged over the folds."""
+    from catboost import CatBoostRegressor, Pool
+    from sklearn.model_selection import KFold
+
+    start = time.perf_counter()
+    oof = np.zeros_like(y, dtype=np.float64)
+    test = np.zeros((len(x_test), y.shape[1]))
+    best, importance = [], np.zeros(x.shape[1])
+    test_pool = Pool(x_test, cat_features=cat_features)
+    for fit_idx, hold_idx in KFold(params.folds, shuffle=True, random_state=seed).split(x):
+        model = CatBoostRegressor(loss_function="MultiRMSE", iterations=params.iterations, depth=params.depth,
+                                  learning_rate=params.learning_rate, l2_leaf_reg=params.l2_leaf_reg,
+                                  random_seed=seed, thread_count=dispatch.threads(), verbose=False,
+                                  allow_writing_files=False, od_type="Iter", od_wait=params.early_stopping,
+                                  use_best_model=True)
+        model.fit(Pool(x.iloc[fit_idx], y[fit_idx], cat_features=cat_features),
+                  eval_set=Pool(x.iloc[hold_idx], y[hold_idx], cat_features=cat_features))
+        oof[hold_idx] = model.predict(Pool(x.iloc[hold_idx], cat_features=cat_features))
+        test += model.predict(test_pool) / params.folds
+        best.append(int(model.get_best_iteration()))
+        importance += model.get_feature_importance() / params.folds
+    order = np.argsort(-importance)
+    return BoostFit(test, oof, best, {x.columns[i]: round(float(importance[i]), 3) for i in order},
+                    time.perf_counter() - start)
+
+
+def pca_columns(train: np.ndarray, other: np.ndarray, k: int, prefix: str, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The first ``k`` principal components of an embedding, fitted on the train rows only."""
+    from sklearn.decomposition import PCA
+
+    k = min(k, train.shape[1], train.shape[0])
+    pca = PCA(n_components=k, random_state=seed, svd_solver="full").fit(train)
+    cols = [f"{prefix}{i}" for i in range(k)]
+    return pd.DataFrame(pca.transform(train), columns=cols), pd.DataFrame(pca.transform(other), columns=cols)
+
+
+def swapped_bce(y: np.ndarray, p: np.ndarray) -> float:
+    """Source (a)'s printed "LogLoss": torch's BCELoss called as ``BCELoss()(target, prediction)``,
+    i.e. the observed rate used as the probability and the prediction as the target (torch clamps
+    each log at -100). Kept only to read the source's number; never used to choose a model."""
+    import torch
+    import torch.nn.functional as F
+
+    return float(F.binary_cross_entropy(torch.tensor(np.asarray(y, np.float64)), torch.tensor(np.asarray(p, np.float64))))

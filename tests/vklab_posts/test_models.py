@@ -1,0 +1,61 @@
+"""Losses, the heads' epoch choice, the swapped BCE of source (a), CatBoost folds."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from shared.metrics import log_loss, rate_metrics
+from solutions.vklab_posts import models
+
+
+def test_bce_takes_prediction_then_target():
+    p, y = torch.tensor([0.1, 0.3]), torch.tensor([0.02, 0.5])
+    hand = -np.mean([0.02 * math.log(0.1) + 0.98 * math.log(0.9), 0.5 * math.log(0.3) + 0.5 * math.log(0.7)])
+    assert float(models.loss_value("bce", p, y)) == pytest.approx(hand, rel=1e-6)
+    assert float(models.loss_value("wbce2", p, y)) == pytest.approx(
+        -np.mean([math.exp(0.04) * (0.02 * math.log(0.1) + 0.98 * math.log(0.9)),
+                  math.exp(1.0) * (0.5 * math.log(0.3) + 0.5 * math.log(0.7))]), rel=1e-6)
+    assert float(models.loss_value("mse", p, y)) == pytest.approx(np.mean([0.08**2, 0.2**2]), rel=1e-6)
+
+
+def test_swapped_bce_is_not_the_log_loss():
+    """Source (a)'s error, on a hand-computed case: BCELoss(target, prediction) scores the observed
+    rate under the prediction instead of the prediction under the observed rate."""
+    y, p = np.array([0.1, 0.02]), np.array([0.01, 0.01])
+    true = -np.mean([0.1 * math.log(0.01) + 0.9 * math.log(0.99), 0.02 * math.log(0.01) + 0.98 * math.log(0.99)])
+    swapped = -np.mean([0.01 * math.log(0.1) + 0.99 * math.log(0.9), 0.01 * math.log(0.02) + 0.99 * math.log(0.98)])
+    assert rate_metrics(y, p)["logloss"] == pytest.approx(true, rel=1e-12)
+    assert models.swapped_bce(y, p) == pytest.approx(swapped, rel=1e-12)
+    assert swapped < true / 2  # an under-predicting model looks twice as good
+
+
+def test_head_keeps_the_best_validation_epoch():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 8))
+    y = 1 / (1 + np.exp(-(x[:, 0] - 3)))
+    fit = models.train_head(x[:500], y[:500], x[500:], y[500:], "bce", models.HeadParams(epochs=15, lr=1e-2))
+    assert len(fit.val_logloss) == 16
+    assert fit.val_logloss[0] == pytest.approx(log_loss(y[500:], np.full(100, y[:500].mean())), rel=1e-5)
+    assert fit.best_epoch == int(np.argmin(fit.val_logloss)) > 0
+    assert log_loss(y[500:], fit.predict(x[500:])) == pytest.approx(fit.val_logloss[fit.best_epoch], rel=1e-4)
+    again = models.train_head(x[:500], y[:500], x[500:], y[500:], "bce", models.HeadParams(epochs=15, lr=1e-2))
+    assert np.array_equal(fit.weight, again.weight)
+
+
+def test_catboost_kfold_multi_target():
+    rng = np.random.default_rng(2)
+    x = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400),
+                      "c": rng.choice(["cat", "dog"], 400)})
+    y = np.column_stack([0.01 + 0.005 * (x["a"] > 0), 0.002 + 0.001 * (x["c"] == "dog")])
+    params = models.BoostParams(iterations=60, folds=3)
+    fit = models.catboost_kfold(x[:300], y[:300], x[300:], ["c"], params, seed=42)
+    assert fit.test.shape == (100, 2) and fit.oof.shape == (300, 2) and len(fit.best_iterations) == 3
+    assert rate_metrics(y[300:, 0], fit.test[:, 0])["r2"] > 0.8
+    assert np.array_equal(fit.test, models.catboost_kfold(x[:300], y[:300], x[300:], ["c"], params, seed=42).test)
+
+
+def test_unknown_loss():
+    with pytest.raises(ValueError, match="unknown loss"):
+        models.loss_value("hinge", torch.tensor([0.5]), torch.tensor([0.5]))
