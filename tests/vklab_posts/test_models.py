@@ -59,3 +59,21 @@ def test_catboost_kfold_multi_target():
 def test_unknown_loss():
     with pytest.raises(ValueError, match="unknown loss"):
         models.loss_value("hinge", torch.tensor([0.5]), torch.tensor([0.5]))
+
+
+def test_finetune_learns_a_colour_and_keeps_the_best_epoch():
+    """End to end on 32 tiny pictures: red ones are opened 5x as often as blue ones."""
+    rng = np.random.default_rng(3)
+    red = rng.random(32) < 0.5
+    pixels = np.zeros((32, 224, 224, 3), np.uint8)
+    pixels[red, ..., 0] = 220
+    pixels[~red, ..., 2] = 220
+    pixels += rng.integers(0, 30, pixels.shape, dtype=np.uint8)
+    y = np.where(red, 0.1, 0.02)
+    params = models.FinetuneParams(epochs=2, batch=8, lr=1e-3)
+    fit = models.finetune_cnn(pixels, y, np.arange(24), np.arange(24, 32), params, seed=42)
+    assert fit.predict_all.shape == (32,) and len(fit.val_logloss) == 3
+    assert fit.val_logloss[0] == pytest.approx(log_loss(y[24:], np.full(8, y[:24].mean())), rel=1e-5)
+    assert fit.best_epoch == int(np.argmin(fit.val_logloss))
+    assert log_loss(y[24:], fit.predict_all[24:]) == pytest.approx(fit.val_logloss[fit.best_epoch], rel=1e-4)
+    assert fit.best_epoch > 0 and fit.predict_all[red].mean() > fit.predict_all[~red].mean()

@@ -9,7 +9,7 @@ from shared.errors import SubmissionError
 from shared.io import sha256_file
 from shared.paths import submissions_dir
 from shared.submission import read_manifest
-from solutions.vklab_posts import data, pipeline, submit
+from solutions.vklab_posts import data, features, pipeline, submit
 
 CFG = pipeline.Config(scale="tiny", head_epochs=5, boost_iterations=40)
 
@@ -84,3 +84,13 @@ def test_source_reading(ran):
     assert r["true BCE"] == pytest.approx(
         ran[0].filter((pl.col("model") == pipeline.chosen_head(CFG)) & (pl.col("target") == "open_photo"))["logloss"][0])
     assert abs(r["swapped BCE (as printed)"] - r["true BCE"]) > 1e-4
+
+
+def test_photo_categories_without_an_imagenet_head():
+    rng = np.random.default_rng(0)
+    image = np.vstack([rng.normal(0, 0.1, (40, 4)) + k for k in range(20)])
+    f = pipeline.Features(image, np.full(len(image), -1), np.zeros((len(image), 2)), pl.DataFrame())
+    cats = pipeline.photo_categories(f, np.arange(0, len(image), 2), seed=42)
+    assert len(set(cats)) == pipeline.CLUSTERS and all(c.startswith("cluster ") for c in cats)
+    f.image_class = np.arange(len(image)) % 3
+    assert pipeline.photo_categories(f, np.arange(10), 42)[:3] == features.imagenet_names([0, 1, 2])
