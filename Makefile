@@ -18,7 +18,7 @@ $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
 help: ## list the targets and variables
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: TRACKS='$(TRACKS)' SCALE=tiny|small|full DATA_DIR=<real data folder, unset = synthetic twin>"
+	@echo "  variables: TRACKS='$(TRACKS)' SCALE=tiny|small|full DATA_DIR=<real data folder, unset = synthetic twin> ARGS=<more pipeline options, make bench>"
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,10 @@ reproduce: setup ## run every track's notebooks (default SCALE=small), regenerat
 test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
 	$(PY) -m pytest
 
-bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/
+bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/; ARGS: more pipeline options
 	for t in $(TRACKS); do \
 	  RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) \
-	    --data-dir "$(DATA_DIR)" --bench --bench-dir $(CURDIR)/benchmarks || exit 1; \
+	    --data-dir "$(DATA_DIR)" --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
 	done
 
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters

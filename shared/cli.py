@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+from pathlib import Path
 
 import polars as pl
 
 from shared.bench import StageTimer
+from shared.paths import benchmarks_dir
+from shared.submission import write_csv
 from shared.twin import SCALES
 
 
@@ -28,3 +32,16 @@ def record_bench(timer: StageTimer, track: str, cfg, config: str, bench_dir: str
     with pl.Config(tbl_rows=-1):
         print(pl.DataFrame([*timer.records, timer.total()]))
     print(f"recorded in {path}")
+
+
+def record_table(table: pl.DataFrame, track: str, cfg, config: str, bench_dir: str | os.PathLike | None) -> Path:
+    """Write the run's comparison table beside the timings, as ``<track>-<scale>-<config>.csv``
+    (scale ``real`` on the real files), so every figure a README quotes comes from a file a make
+    target wrote."""
+    directory = Path(bench_dir) if bench_dir else benchmarks_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-zA-Z0-9_.=-]+", "_", config)
+    path = directory / f"{track}-{cfg.scale if cfg.is_twin else 'real'}-{slug}.csv"
+    write_csv(table, path, float_precision=6)
+    print(f"table recorded in {path.name}")
+    return path

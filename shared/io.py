@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -39,3 +40,24 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def write_parquet_atomic(path: str | os.PathLike, frame) -> Path:
+    """A polars frame as parquet, atomically (the folder is created)."""
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp)
+    return Path(path)
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """The JSON object at ``path``; {} when there is none yet."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def merge_json(path: str | os.PathLike, updates: dict) -> dict:
+    """Update the JSON object at ``path`` with ``updates`` (top-level keys replaced), atomically;
+    returns the merged object. A pipeline's stages record what they trained this way."""
+    merged = {**read_json(path), **updates}
+    write_text_atomic(path, json.dumps(merged, indent=2) + "\n")
+    return merged

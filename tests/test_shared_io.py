@@ -170,3 +170,18 @@ def test_summary_report(tmp_path, monkeypatch):
     p.write_text("a\n2\n")  # the submission changed after the manifest was written
     with pytest.raises(SystemExit, match="does not match"):
         report.summary(["t"], tmp_path / "executed")
+
+
+def test_merge_json_and_parquet(tmp_path):
+    import polars as pl
+
+    from shared.io import merge_json, read_json, write_parquet_atomic
+
+    path = tmp_path / "a" / "training.json"
+    assert read_json(path) == {}
+    assert merge_json(path, {"x": 1, "heads": {"a": 1}}) == {"x": 1, "heads": {"a": 1}}
+    assert merge_json(path, {"heads": {"b": 2}}) == {"x": 1, "heads": {"b": 2}}  # top-level keys replaced
+    assert read_json(path) == {"x": 1, "heads": {"b": 2}}
+    frame = pl.DataFrame({"row": [2, 1]})
+    assert pl.read_parquet(write_parquet_atomic(tmp_path / "b" / "p.parquet", frame)).equals(frame)
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["p.parquet"]  # no temp file left

@@ -82,3 +82,19 @@ def test_bench_records_cpu_and_same_run_ratios(tmp_path):
     assert text[0].endswith(",cpu") and text[1].endswith(",not recorded")
     assert text[-1].endswith("," + bench.dispatch.cpu_model())
     assert f"CPU: {bench.dispatch.cpu_model()}." in (tmp_path / "README.md").read_text()
+
+
+def test_record_table_writes_the_comparison_beside_the_timings(tmp_path):
+    import polars as pl
+
+    from shared.cli import record_table
+
+    class Cfg:
+        scale, is_twin = "full", True
+
+    table = pl.DataFrame({"model": ["constant", "cnn-bce"], "logloss": [0.1621341, 0.15574]})
+    path = record_table(table, "vklab_posts", Cfg(), "table-finetune3", tmp_path)
+    assert path.name == "vklab_posts-full-table-finetune3.csv"
+    assert path.read_text() == "model,logloss\nconstant,0.162134\ncnn-bce,0.155740\n"
+    Cfg.is_twin = False
+    assert record_table(table, "t", Cfg(), "a b/c", tmp_path).name == "t-real-a_b_c.csv"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
-from shared.io import atomic_path, write_text_atomic
+from shared.io import merge_json, read_json, write_parquet_atomic
 from shared.seed import seed_everything, torch_device
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
@@ -157,10 +156,7 @@ def recs_path(cfg: Config, model: str, step: str) -> Path:
 
 
 def save_recs(cfg: Config, model: str, step: str, recs: pl.DataFrame) -> None:
-    path = recs_path(cfg, model, step)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        recs.write_parquet(tmp)
+    write_parquet_atomic(recs_path(cfg, model, step), recs)
 
 
 def load_recs(cfg: Config, model: str, step: str) -> pl.DataFrame:
@@ -173,16 +169,11 @@ def load_recs(cfg: Config, model: str, step: str) -> pl.DataFrame:
 
 
 def save_training(cfg: Config, d: Data, info: dict) -> dict:
-    path = cfg.artifacts / "training.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    merged = {**old, "config": cfg.parameters(), "data": data_facts(d), **info}
-    write_text_atomic(path, json.dumps(merged, indent=2) + "\n")
-    return merged
+    return merge_json(cfg.artifacts / "training.json", {"config": cfg.parameters(), "data": data_facts(d), **info})
 
 
 def load_training(cfg: Config) -> dict:
-    path = cfg.artifacts / "training.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return read_json(cfg.artifacts / "training.json")
 
 
 # ---------------------------------------------------------------- models

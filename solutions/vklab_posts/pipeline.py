@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import shutil
 import sys
 from dataclasses import dataclass
@@ -33,10 +32,10 @@ import polars as pl
 from sklearn.model_selection import train_test_split
 
 from shared.bench import StageTimer
-from shared.cli import pipeline_parser, record_bench
+from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
-from shared.io import atomic_path, write_text_atomic
+from shared.io import merge_json, read_json, write_parquet_atomic
 from shared.metrics import rate_metrics
 from shared.seed import torch_device
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
@@ -145,11 +144,13 @@ class Features:
     hand: pl.DataFrame  # hand-made text counts
 
 
-def encode(cfg: Config, d: Data, progress: bool = False) -> Features:
+def encode(cfg: Config, d: Data, progress: bool = False, stage=lambda name: contextlib.nullcontext()) -> Features:
     """Frozen-encoder features of every row, from the cache where it has them."""
     cache = cfg.artifacts / "cache"
-    image, image_class = features.image_embeddings(d.frame, cache, cfg.image_encoder, progress)
-    text = features.text_embeddings(d.frame, cache, cfg.text_encoder, progress)
+    with stage(f"encode photos: {cfg.image_encoder} ({d.frame['photo'].n_unique():,} distinct)"):
+        image, image_class = features.image_embeddings(d.frame, cache, cfg.image_encoder, progress)
+    with stage(f"encode texts: {cfg.text_encoder} ({d.frame['text'].n_unique():,} distinct)"):
+        text = features.text_embeddings(d.frame, cache, cfg.text_encoder, progress)
     return Features(image, image_class, text, features.text_features(d.frame["text"]))
 
 
@@ -160,10 +161,7 @@ def preds_path(cfg: Config, model: str) -> Path:
 
 
 def save_preds(cfg: Config, model: str, preds: pl.DataFrame) -> None:
-    path = preds_path(cfg, model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        preds.write_parquet(tmp)
+    write_parquet_atomic(preds_path(cfg, model), preds)
 
 
 def load_preds(cfg: Config, model: str) -> pl.DataFrame:
@@ -175,16 +173,11 @@ def load_preds(cfg: Config, model: str) -> pl.DataFrame:
 
 
 def save_training(cfg: Config, d: Data, info: dict) -> dict:
-    path = cfg.artifacts / "training.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    merged = {**old, "config": cfg.parameters(), "data": data_facts(d), **info}
-    write_text_atomic(path, json.dumps(merged, indent=2) + "\n")
-    return merged
+    return merge_json(cfg.artifacts / "training.json", {"config": cfg.parameters(), "data": data_facts(d), **info})
 
 
 def load_training(cfg: Config) -> dict:
-    path = cfg.artifacts / "training.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return read_json(cfg.artifacts / "training.json")
 
 
 # ---------------------------------------------------------------- models
@@ -360,12 +353,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
         baselines(cfg, d)
     if timer:  # a timed run encodes every row: the cache would time a parquet read
         shutil.rmtree(cfg.artifacts / "cache", ignore_errors=True)
-    cache = cfg.artifacts / "cache"
-    with stage(f"encode photos: {cfg.image_encoder} ({d.frame['photo'].n_unique():,} distinct)"):
-        image, image_class = features.image_embeddings(d.frame, cache, cfg.image_encoder, progress)
-    with stage(f"encode texts: {cfg.text_encoder} ({d.frame['text'].n_unique():,} distinct)"):
-        text = features.text_embeddings(d.frame, cache, cfg.text_encoder, progress)
-    f = Features(image, image_class, text, features.text_features(d.frame["text"]))
+    f = encode(cfg, d, progress, stage)
     heads = [n for n in names if n in HEAD_MODELS]
     if heads:
         with stage(f"heads ({len(heads)})"):
@@ -401,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      finetune_epochs=args.finetune_epochs, finetune_loss=args.finetune_loss,
                      boost_iterations=args.boost_iterations)
         timer = StageTimer() if args.bench else None
-        names = tuple(m for m in args.models.split(",") if m)
+        names = tuple(m for m in args.models.split(",") if m and (cfg.finetune_epochs or m not in FINETUNE_MODELS))
         table = run(cfg, names, timer, progress=True)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -410,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table)
     if timer:
         record_bench(timer, TRACK, cfg, f"{cfg.image_encoder}+{cfg.text_encoder}:" + "+".join(names), args.bench_dir)
+        finetuned = f"-finetune{cfg.finetune_epochs}" if cfg.finetune_epochs else ""
+        record_table(table, TRACK, cfg, f"table{finetuned}", args.bench_dir)
         photos = next(r for r in timer.records if r["stage"].startswith("encode photos"))
         n = int(photos["stage"].rsplit("(", 1)[1].split()[0].replace(",", ""))
         print(f"{cfg.image_encoder}: {1000 * photos['wall_s'] / n:.1f} s per 1,000 photos "
