@@ -94,3 +94,19 @@ def test_photo_categories_without_an_imagenet_head():
     assert len(set(cats)) == pipeline.CLUSTERS and all(c.startswith("cluster ") for c in cats)
     f.image_class = np.arange(len(image)) % 3
     assert pipeline.photo_categories(f, np.arange(10), 42)[:3] == features.imagenet_names([0, 1, 2])
+
+
+def test_real_files_path(tiny_dir, tmp_path, monkeypatch):
+    """DATA_DIR: the same pipeline without truth.parquet: no oracle row, no gap, a 'real' manifest."""
+    import shutil
+
+    real = tmp_path / "real"
+    real.mkdir()
+    shutil.copy(tiny_dir / data.FILENAME, real / data.FILENAME)
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path / "out"))
+    cfg = pipeline.Config(data_dir=str(real), head_epochs=3, boost_iterations=20)
+    table = pipeline.run(cfg, ("constant", "cnn-bce", "fusion-bce", "catboost"))
+    assert "oracle" not in table["model"].to_list() and "gap_closed" not in table.columns
+    manifest = read_manifest(submissions_dir("vklab_posts"))
+    assert manifest["data_source"]["kind"] == "real" and manifest["parameters"]["data_dir"] == "<real>"
+    assert str(tmp_path) not in (submissions_dir("vklab_posts") / "manifest.json").read_text()
