@@ -235,11 +235,24 @@ class SequenceModel(nn.Module):
     """A causal Transformer encoder (torch's own layers) over a user's past events; each event is
     its item (projected content embedding, source, duration), reaction (dislike/ignore/like), share and
     bookmark flags and timespent bucket. The state after the last past event, with the candidate
-    item's content, gives the three class logits, plus a learned per-item bias toward like."""
+    item's content, gives the three class logits, plus a learned per-item bias toward like.
+    Collaborative signal enters through two small id embeddings, each behind dropout 0.5: an
+    ``id_dim``-d item embedding added to the item's content, and a ``user_dim``-d user embedding
+    added to the state (0 turns either off; a 64-d item embedding without dropout memorised)."""
 
     def __init__(self, tables: Tables, dim: int = 64, layers: int = 2, heads: int = 4, max_len: int = 64,
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, id_dim: int = 8, user_dim: int = 16):
         super().__init__()
+        self.id_dim, self.user_dim = id_dim, user_dim
+        if id_dim:
+            self.item_id = nn.Embedding(tables.n_items, id_dim)
+            nn.init.normal_(self.item_id.weight, 0.0, 0.01)
+            self.item_id_proj = nn.Linear(id_dim, dim, bias=False)
+        if user_dim:
+            self.user = nn.Embedding(tables.n_users, user_dim)
+            nn.init.normal_(self.user.weight, 0.0, 0.01)
+            self.user_proj = nn.Linear(user_dim, dim, bias=False)
+        self.id_dropout = nn.Dropout(0.5)
         self.item_bias = nn.Embedding(tables.n_items, 1)  # ids: one number per item (more memorises)
         nn.init.zeros_(self.item_bias.weight)
         self.content = nn.Linear(EMBEDDING_DIM, dim)
@@ -259,9 +272,12 @@ class SequenceModel(nn.Module):
         self.register_buffer("item_duration", tables.item_duration.clone(), persistent=False)
 
     def item_repr(self, items: torch.Tensor) -> torch.Tensor:
-        """An item as its content embedding, source and duration (no id: ids memorise)."""
-        return (self.content(self.item_content[items]) + self.source(self.item_source[items])
-                + self.duration(self.item_duration[items]))
+        """An item as its content embedding, source and duration, plus its small id embedding."""
+        out = (self.content(self.item_content[items]) + self.source(self.item_source[items])
+               + self.duration(self.item_duration[items]))
+        if self.id_dim:
+            out = out + self.item_id_proj(self.id_dropout(self.item_id(items)))
+        return out
 
     def encode(self, items, reactions, timespent) -> torch.Tensor:
         """(B, L) events -> (B, L, dim) states, position j summarising events 0..j."""
@@ -271,7 +287,10 @@ class SequenceModel(nn.Module):
         mask = nn.Transformer.generate_square_subsequent_mask(L, device=items.device)
         return self.norm(self.encoder(x, mask=mask, is_causal=True))
 
-    def score(self, state: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    def score(self, state: torch.Tensor, candidates: torch.Tensor, users: torch.Tensor) -> torch.Tensor:
+        """Class logits of ``candidates`` for ``users`` (same shape) after their history ``state``."""
+        if self.user_dim:
+            state = state + self.user_proj(self.id_dropout(self.user(users)))
         c = self.item_repr(candidates)
         logits = self.head(torch.cat([state, c, state * c], dim=-1))
         return logits + self.item_bias(candidates) * self.bias_direction  # the item's own lean to like
@@ -313,7 +332,7 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
                    share: np.ndarray, bookmarks: np.ndarray, timespent: np.ndarray, dim: int = 64,
                    layers: int = 2, max_len: int = 64, epochs: int = 20, batch_size: int = 32, lr: float = 1e-3,
                    val_frac: float = 0.1, patience: int = 2, refit: bool = True, seed: int = 42,
-                   progress: bool = True) -> Fit:
+                   progress: bool = True, id_dim: int = 8, user_dim: int = 16) -> Fit:
     """Predict every row's class from the events before it (cross-entropy, the DCN's target).
     The latest ``val_frac`` of the rows (file order, i.e. time) are only predicted, never trained
     on: after each epoch their loss decides whether to go on. With ``refit`` the model is then
@@ -324,7 +343,7 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
 
     seed_everything(seed)
     device = torch_device()
-    model = SequenceModel(tables, dim, layers, max_len=max_len).to(device)
+    model = SequenceModel(tables, dim, layers, max_len=max_len, id_dim=id_dim, user_dim=user_dim).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     rows, predict = training_windows(users, max_len)
@@ -337,6 +356,7 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
     ev_react = torch.from_numpy((target * 4 + share * 2 + bookmarks).astype(np.int64)).to(device)
     ev_time = torch.from_numpy(timespent_bucket(timespent, tables.item_duration.numpy()[items] + 5)).to(device)
     y_all = torch.from_numpy(target.astype(np.int64)).to(device)
+    ev_users = torch.from_numpy(users.astype(np.int64)).to(device)
     rows_t = torch.from_numpy(rows).to(device)
     gen = torch.Generator().manual_seed(seed)
 
@@ -345,7 +365,8 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
         it, re, ts = _events(r, ev_items, ev_react, ev_time)
         states = model.encode(it, re, ts)
         # the event at position j is predicted from the state after event j - 1
-        logits = model.score(states[:, :-1], it[:, 1:])
+        u = ev_users[r[:, 0].clamp(min=0)][:, None].expand(-1, r.shape[1] - 1)  # one user per window
+        logits = model.score(states[:, :-1], it[:, 1:], u)
         return loss_fn(logits[m], y_all[r[:, 1:][m]]), int(m.sum())
 
     def epoch(windows: np.ndarray, mask_t: torch.Tensor, bar) -> float:
@@ -388,7 +409,7 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
     best_epochs = int(np.argmin(val_losses)) + 1
     if refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
         seed_everything(seed)
-        model = SequenceModel(tables, dim, layers, max_len=max_len).to(device)
+        model = SequenceModel(tables, dim, layers, max_len=max_len, id_dim=id_dim, user_dim=user_dim).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         all_t = torch.from_numpy(predict).to(device)
         all_windows = np.flatnonzero(predict.any(axis=1))
@@ -437,5 +458,6 @@ def predict_sequence(fit: Fit, tables: Tables, train_users: np.ndarray, items: n
         sel = np.flatnonzero((which >= lo) & (which < lo + batch_size))
         st = last[torch.from_numpy(which[sel] - lo).to(device)]
         cand = torch.from_numpy(test_items[sel].astype(np.int64)).to(device)
-        out[sel] = torch.softmax(model.score(st, cand), dim=-1).cpu().numpy()
+        who = torch.from_numpy(q_users[which[sel]].astype(np.int64)).to(device)
+        out[sel] = torch.softmax(model.score(st, cand, who), dim=-1).cpu().numpy()
     return out

@@ -64,6 +64,8 @@ class Config(TrackConfig):
     seq_len: int = 64
     seq_epochs: int = 20  # at most; early-stopped on the latest 10 % of train
     seq_batch: int = 32
+    seq_id_dim: int = 8  # item-id embedding of the sequence model (behind dropout 0.5; 0: none)
+    seq_user_dim: int = 16  # user embedding added to its state (behind dropout 0.5; 0: none)
 
     TRACK = TRACK
     ensure_twin = staticmethod(twin.ensure)
@@ -194,7 +196,8 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True):
     cols = {c: t[c].to_numpy().astype(np.int64) for c in ("user_id", "item_id", "share", "bookmarks", "timespent")}
     fit = models.train_sequence(d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
                                 cols["timespent"], cfg.seq_dim, cfg.seq_layers, cfg.seq_len, cfg.seq_epochs,
-                                cfg.seq_batch, seed=cfg.seed, progress=progress)
+                                cfg.seq_batch, seed=cfg.seed, progress=progress, id_dim=cfg.seq_id_dim,
+                                user_dim=cfg.seq_user_dim)
     probs = models.predict_sequence(fit, d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
                                     cols["timespent"], d.test_users, d.test_items)
     return models.expected_class(probs), fit
