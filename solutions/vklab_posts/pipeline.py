@@ -201,7 +201,7 @@ def train_heads(cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_M
     best epoch, validation log loss and throughput."""
     y = d.rates([TARGET_A])[:, 0]
     info = {}
-    bar = features._bar(len(names), "heads", progress, unit="head")
+    bar = features.progress_bar(len(names), "heads", progress, unit="head")
     for name in names:
         head, loss = name.split("-")
         x = head_inputs(f, head)
