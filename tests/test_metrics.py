@@ -7,7 +7,8 @@ import pytest
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
 
-from shared.metrics import log_loss, mean_user_roc_auc, ranking_metrics, rate_metrics, topn_metrics
+from shared.metrics import (log_loss, mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
+                            ranking_metrics, rate_metrics, topn_metrics)
 
 
 def brute_ranking(users, scores, labels, k):
@@ -173,6 +174,49 @@ def test_user_auc_hand_cases():
     assert mean_user_roc_auc(users, labels, scores, single_label="zero") == pytest.approx((1.0 + 0.5 + 0.0) / 3)
     with pytest.raises(ValueError):
         mean_user_roc_auc([1, 1], [1, 1], [0.2, 0.3])
+
+
+def test_expected_user_auc_brute_force_over_every_labelling():
+    """Enumerate every joint labelling of each user's rows (independent draws): the expected
+    correct-pair count over the expected differing-pair count, per user."""
+    import itertools
+
+    rng = np.random.default_rng(8)
+    users = np.array([3, 3, 3, 3, 1, 1, 1, 7, 7, 3])  # unsorted, groups of 5, 3 and 2 rows
+    probs = rng.dirichlet([1.0, 3.0, 1.0], len(users))
+    scores = np.round(rng.random(len(users)), 1)
+    scores[[0, 9]] = 0.5  # a tie inside user 3
+    expected = {}
+    for u in np.unique(users):
+        idx = np.flatnonzero(users == u)
+        num = den = 0.0
+        for lab in itertools.product(range(3), repeat=len(idx)):
+            w = np.prod(probs[idx, lab])
+            for a in range(len(idx)):
+                for b in range(len(idx)):
+                    if lab[a] > lab[b]:
+                        den += w
+                        s_a, s_b = scores[idx[a]], scores[idx[b]]
+                        num += w * (1.0 if s_a > s_b else 0.5 if s_a == s_b else 0.0)
+        expected[u] = num / den
+    got = per_user_expected_roc_auc(users, probs, scores, max_cells=40)  # several user chunks
+    assert got["user"].to_list() == [1, 3, 7]
+    assert got["auc"].to_list() == pytest.approx([expected[1], expected[3], expected[7]], abs=1e-12)
+    assert mean_user_expected_roc_auc(users, probs, scores) == pytest.approx(np.mean(list(expected.values())))
+
+
+def test_expected_user_auc_certain_labels_is_the_plain_metric():
+    rng = np.random.default_rng(9)
+    users = rng.integers(0, 40, 500)
+    labels = rng.integers(0, 3, 500)
+    labels[users < 3] = 1  # single-label users: no pair can differ, skipped by both
+    scores = np.round(rng.random(500) + 0.3 * labels, 1)
+    one_hot = np.eye(3)[labels]
+    assert mean_user_expected_roc_auc(users, one_hot, scores) == pytest.approx(
+        mean_user_roc_auc(users, labels, scores), abs=1e-12)
+    assert per_user_expected_roc_auc(users, one_hot, scores).height == len(np.unique(users[users >= 3]))
+    with pytest.raises(ValueError):
+        per_user_expected_roc_auc(users, one_hot[:10], scores)
 
 
 def test_log_loss():

@@ -3,6 +3,8 @@
     python -m solutions.vk_clips.pipeline --scale small            # whole pipeline on the twin
     python -m solutions.vk_clips.pipeline --data-dir ~/vk_clips    # on the real files
     python -m solutions.vk_clips.pipeline --scale full --bench     # time + peak memory per stage
+    python -m solutions.vk_clips.pipeline --bench --model-seeds 1,2,3   # + DCNv2 fixed and the
+                                                # sequence model retrained with three more seeds
 
 Rows of the comparison table:
   random, popularity   seeded noise; likes minus dislikes of the item
@@ -18,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -26,17 +28,20 @@ import numpy as np
 import polars as pl
 
 from shared.bench import StageTimer
-from shared.cli import pipeline_parser, record_bench
+from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_text_atomic
-from shared.metrics import mean_user_roc_auc
+from shared.metrics import (mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
+                            per_user_roc_auc)
 from shared.seed import seed_everything, torch_device
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
 
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}
 MODELS = ("random", "popularity", "als", *DCN_ROWS, "sequence", "oracle")
 SUBMITTED = "dcn_fixed"
+SEED_ROWS = ("dcn_fixed", "sequence")  # the two rows the target compares, retrained per model seed
+TRUE_PROBS = ("p_dislike", "p_ignore", "p_like")  # twin: columns of truth.parquet
 SOURCE_BATCH, TWIN_BATCH = 16_384, 512
 # make bench at full on a CPU: the data path and the history features for all rows; one DCNv2
 # epoch over 145.7M rows needs a GPU (its throughput on the CPU is measured at small)
@@ -210,8 +215,8 @@ def save_scores(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | N
     training.json; returns the whole table."""
     path = cfg.artifacts / "scores.parquet"
     frame = pl.read_parquet(path) if path.exists() else d.vk.test.select("user_id", "item_id")
-    if d.truth is not None and "target" not in frame.columns:
-        frame = frame.with_columns(target=d.truth["target"])
+    if d.truth is not None:
+        frame = frame.with_columns(*d.truth.select("target", *TRUE_PROBS).get_columns())
     frame = frame.with_columns(**{k: pl.Series(k, v, dtype=pl.Float64) for k, v in new.items()})
     cfg.artifacts.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -241,22 +246,43 @@ def fit_info(fit: models.Fit) -> dict:
 def evaluate(scores: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
     """Per-user ROC-AUC of each model on the test pairs (twin: drawn classes). ``auc`` skips the
     users whose 20 pairs share one class (our rule); ``auc_zero`` counts them as 0 (the rule of one
-    public implementation), shown once for comparison."""
+    public implementation), shown once for comparison. ``auc_expected`` (twin only) is the same
+    ranking scored against the true class probabilities instead of one drawn class per pair: far
+    less noisy, the column to compare two models by."""
     if "target" not in scores.columns:
         raise DataError("the test labels are hidden in the real data: only the leaderboard scores a submission")
     users, y = scores["user_id"].to_numpy(), scores["target"].to_numpy()
+    probs = scores.select(TRUE_PROBS).to_numpy() if set(TRUE_PROBS) <= set(scores.columns) else None
     rows = []
     for name in names:
         s = scores[name].to_numpy()
-        rows.append({"model": name, "auc": mean_user_roc_auc(users, y, s),
-                     "auc_zero": mean_user_roc_auc(users, y, s, single_label="zero")})
+        row = {"model": name, "auc": mean_user_roc_auc(users, y, s),
+               "auc_zero": mean_user_roc_auc(users, y, s, single_label="zero")}
+        if probs is not None:
+            row["auc_expected"] = mean_user_expected_roc_auc(users, probs, s)
+        rows.append(row)
     return pl.DataFrame(rows)
+
+
+def paired_difference(scores: pl.DataFrame, a: str, b: str) -> dict[str, float]:
+    """Model ``a`` minus model ``b`` on the same test users: the mean per-user difference and its
+    standard error, for ``auc`` (drawn classes, users with two or more classes) and ``auc_expected``
+    (true probabilities). Pairing by user removes the spread between users that both models share."""
+    users, y = scores["user_id"].to_numpy(), scores["target"].to_numpy()
+    probs = scores.select(TRUE_PROBS).to_numpy()
+    out = {}
+    for metric, per_user in (("auc", lambda s: per_user_roc_auc(users, y, s)),
+                             ("auc_expected", lambda s: per_user_expected_roc_auc(users, probs, s))):
+        diff = (per_user(scores[a].to_numpy())["auc"] - per_user(scores[b].to_numpy())["auc"]).to_numpy()
+        out[metric] = float(diff.mean())
+        out[f"{metric}_se"] = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    return out
 
 
 def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: pl.DataFrame | None) -> Path:
     rows = {r["model"]: r for r in table.to_dicts()} if table is not None else {}
     metrics = {"auc": rows[SUBMITTED]["auc"]} if SUBMITTED in rows else {}
-    comparison = {m: {"auc": r["auc"]} for m, r in rows.items()}
+    comparison = {m: {k: r[k] for k in ("auc", "auc_expected") if k in r} for m, r in rows.items()}
     return submit.write(scores.select("user_id", "item_id"), scores[SUBMITTED].to_numpy(), training["config"],
                         cfg.data_source(), metrics, comparison=comparison, data_facts=training.get("data"))
 
@@ -294,11 +320,43 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     return table
 
 
+def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """DCNv2 fixed and the sequence model trained again with other model seeds on the same data
+    (the twin of ``cfg.seed``; the run's own seed is read from scores.parquet): how much of a gap
+    between the two is the training seed's. Returns (one row per model and seed, with rows/s; the
+    mean and standard deviation over seeds)."""
+    d = load_data(cfg)
+    hist = history(cfg, d)
+    scores, training = load_scores(cfg)
+    base = scores.select("user_id", "item_id", "target", *TRUE_PROBS)
+    rows = []
+    for seed in seeds:
+        run_cfg = replace(cfg, seed=seed)  # a model seed only: `d` is the twin of cfg.seed
+        for row in SEED_ROWS:
+            if seed == cfg.seed and row in scores.columns:
+                s, speed = scores[row].to_numpy(), training[row]["rows_per_s"]
+            else:
+                trainer = train_sequence if row == "sequence" else (lambda c, dd, p: train_dcn(c, dd, row, hist, p))
+                s, fit = trainer(run_cfg, d, progress)
+                speed = fit_info(fit)["rows_per_s"]
+            one = evaluate(base.with_columns(pl.Series(row, s)), [row]).to_dicts()[0]
+            rows.append({"model": row, "seed": seed, "auc": one["auc"], "auc_expected": one["auc_expected"],
+                         "rows_per_s": speed})
+    per_seed = pl.DataFrame(rows)
+    summary = (per_seed.group_by("model", maintain_order=True)
+               .agg(seeds=pl.len(), auc_mean=pl.col("auc").mean(), auc_sd=pl.col("auc").std(),
+                    auc_expected_mean=pl.col("auc_expected").mean(), auc_expected_sd=pl.col("auc_expected").std()))
+    return per_seed, summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = pipeline_parser(__doc__)
     parser.add_argument("--models", default=None,
                         help="comma-separated rows of the table, and 'history' for the history features alone "
                              f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})")
+    parser.add_argument("--model-seeds", default="",
+                        help="after the run, retrain " + " and ".join(SEED_ROWS) + " with these comma-separated "
+                             "model seeds on the same twin; with --bench the tables go to benchmarks/")
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)
@@ -315,6 +373,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(table)
     if timer:
         record_bench(timer, TRACK, cfg, "+".join(names), args.bench_dir)
+        if table is not None:  # with each model's training speed (rows/s) of this run
+            _, training = load_scores(cfg)
+            speed = [training.get(m, {}).get("rows_per_s") for m in table["model"]]
+            record_table(table.with_columns(rows_per_s=pl.Series(speed, dtype=pl.Float64)), TRACK, cfg,
+                         "+".join(names), args.bench_dir)
+    if args.model_seeds and table is not None:
+        seeds = [cfg.seed] + [int(x) for x in args.model_seeds.split(",") if x and int(x) != cfg.seed]
+        per_seed, summary = seed_study(cfg, seeds, progress=True)
+        with pl.Config(float_precision=4, tbl_rows=-1):
+            print(per_seed, summary, sep="\n")
+        if timer:
+            record_table(per_seed, TRACK, cfg, "seeds", args.bench_dir)
+            record_table(summary, TRACK, cfg, "seeds-summary", args.bench_dir)
     return 0
 
 

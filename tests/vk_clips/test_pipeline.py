@@ -30,12 +30,13 @@ def tiny_run(tmp_path_factory):
         pipeline.run(pipeline.Config(**FAST))
         second = sha256_file(sub / submit.FILENAME)
         scores, info = pipeline.load_scores(pipeline.Config(**FAST))
+        study = pipeline.seed_study(pipeline.Config(**FAST), [42, 7])
     finally:
         if old is None:
             os.environ.pop("RECSYS_OUTPUT_DIR")
         else:
             os.environ["RECSYS_OUTPUT_DIR"] = old
-    return table, first, second, manifest, scores, info
+    return table, first, second, manifest, scores, info, study
 
 
 def test_every_row_of_the_table(tiny_run):
@@ -45,6 +46,36 @@ def test_every_row_of_the_table(tiny_run):
     assert all(0.0 <= v <= 1.0 for v in auc.values())
     assert auc["oracle"] > auc["random"] + 0.05  # the planted signal is there
     assert (table["auc_zero"] <= table["auc"]).all()
+    expected = dict(zip(table["model"], table["auc_expected"]))
+    assert expected["oracle"] == max(expected.values())  # the true expected class ranks best by far here
+    assert abs(expected["random"] - 0.5) < 0.05
+
+
+def test_seed_study(tiny_run):
+    table, *_, (per_seed, summary) = tiny_run
+    assert per_seed.select("model", "seed").rows() == [("dcn_fixed", 42), ("sequence", 42), ("dcn_fixed", 7), ("sequence", 7)]
+    run = table.filter(pl.col("model").is_in(pipeline.SEED_ROWS)).sort("model")
+    own = per_seed.filter(pl.col("seed") == 42).sort("model")
+    assert own["auc"].to_list() == run["auc"].to_list()  # the run's seed is read back, not retrained
+    assert own["auc_expected"].to_list() == pytest.approx(run["auc_expected"].to_list(), abs=1e-12)
+    other = per_seed.filter(pl.col("seed") == 7).sort("model")
+    assert other["auc_expected"].to_list() != own["auc_expected"].to_list()  # another seed, another model
+    assert (per_seed["rows_per_s"] > 0).all()
+    dcn = per_seed.filter(pl.col("model") == "dcn_fixed")["auc_expected"]
+    row = summary.filter(pl.col("model") == "dcn_fixed").to_dicts()[0]
+    assert row["seeds"] == 2 and row["auc_expected_mean"] == pytest.approx(dcn.mean())
+    assert row["auc_expected_sd"] == pytest.approx(abs(dcn[0] - dcn[1]) / np.sqrt(2))
+
+
+def test_paired_difference(tiny_run):
+    *_, scores, _, _ = tiny_run
+    same = pipeline.paired_difference(scores, "oracle", "oracle")
+    assert same["auc"] == same["auc_expected"] == same["auc_se"] == 0.0
+    diff = pipeline.paired_difference(scores, "oracle", "random")
+    table = pipeline.evaluate(scores, ["oracle", "random"])
+    gap = table["auc_expected"][0] - table["auc_expected"][1]
+    assert diff["auc_expected"] == pytest.approx(gap, abs=1e-12)  # every user is in both means
+    assert 0 < diff["auc_expected_se"] < diff["auc_expected"]
 
 
 def test_two_runs_write_identical_submissions(tiny_run):
@@ -59,10 +90,11 @@ def test_manifest(tiny_run):
     assert manifest["tolerance"] == submit.TOLERANCE
     assert set(manifest["comparison"]) == set(pipeline.MODELS)
     assert manifest["metrics"]["auc"] == manifest["comparison"]["dcn_fixed"]["auc"]
+    assert set(manifest["comparison"]["oracle"]) == {"auc", "auc_expected"}
 
 
 def test_submission_validator(tiny_run, tmp_path):
-    *_, scores, _ = tiny_run
+    *_, scores, _, _ = tiny_run
     test = scores.select("user_id", "item_id")
     good = submit.submission_frame(test, scores["dcn_fixed"].to_numpy())
     path = write_csv(good, tmp_path / submit.FILENAME, pack_7z=True)
@@ -81,7 +113,7 @@ def test_submission_validator(tiny_run, tmp_path):
 
 
 def test_corrupt_7z(tmp_path, tiny_run):
-    *_, scores, _ = tiny_run
+    *_, scores, _, _ = tiny_run
     path = tmp_path / submit.FILENAME
     path.write_bytes(b"7z\xbc\xaf\x27\x1c garbage")
     with pytest.raises(SubmissionError, match="submission.csv.7z: cannot be read"):
@@ -96,7 +128,7 @@ def test_packing_is_byte_stable(tmp_path):
 
 
 def test_training_facts(tiny_run):
-    *_, info = tiny_run
+    *_, info, _ = tiny_run
     for row in ("dcn_nohistory", "dcn_faithful", "dcn_fixed", "sequence"):
         assert info[row]["rows_per_s"] > 0 and len(info[row]["losses"]) >= 1
     assert 0.0 < info["data"]["like_rate"] < 0.2
