@@ -336,8 +336,8 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
             if seed == cfg.seed and row in scores.columns:
                 s, speed = scores[row].to_numpy(), training[row]["rows_per_s"]
             else:
-                trainer = train_sequence if row == "sequence" else (lambda c, dd, p: train_dcn(c, dd, row, hist, p))
-                s, fit = trainer(run_cfg, d, progress)
+                s, fit = (train_sequence(run_cfg, d, progress) if row == "sequence"
+                          else train_dcn(run_cfg, d, row, hist, progress))
                 speed = fit_info(fit)["rows_per_s"]
             one = evaluate(base.with_columns(pl.Series(row, s)), [row]).to_dicts()[0]
             rows.append({"model": row, "seed": seed, "auc": one["auc"], "auc_expected": one["auc_expected"],
