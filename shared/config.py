@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
+from shared.io import merge_json, read_json
 from shared.paths import artifacts_dir, resolve_data_dir
 from shared.submission import real_source, twin_source
 from shared.twin import check_scale
@@ -63,3 +64,12 @@ class TrackConfig:
             params.pop("scale")
         params["data_dir"] = "<real>" if not self.is_twin else ""  # no local paths in manifests
         return params
+
+    def save_training(self, data_facts: dict, info: dict) -> dict:
+        """Record what a stage trained in the run's ``training.json`` (top-level keys of ``info``
+        replaced), with the parameters and the data facts; returns the whole record."""
+        return merge_json(self.artifacts / "training.json", {"config": self.parameters(), "data": data_facts, **info})
+
+    def load_training(self) -> dict:
+        """The run's ``training.json``; {} before any stage has written it."""
+        return read_json(self.artifacts / "training.json")

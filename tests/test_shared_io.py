@@ -185,3 +185,28 @@ def test_merge_json_and_parquet(tmp_path):
     frame = pl.DataFrame({"row": [2, 1]})
     assert pl.read_parquet(write_parquet_atomic(tmp_path / "b" / "p.parquet", frame)).equals(frame)
     assert [p.name for p in (tmp_path / "b").iterdir()] == ["p.parquet"]  # no temp file left
+
+
+def test_track_config_training_record(tmp_path, monkeypatch):
+    """TrackConfig.save_training merges a stage's record with the parameters and data facts."""
+    from dataclasses import dataclass
+
+    from shared.config import TrackConfig
+
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path))
+
+    @dataclass(frozen=True)
+    class Cfg(TrackConfig):
+        scale: str = "tiny"
+        data_dir: str = ""
+        seed: int = 7
+        TRACK = "t"
+
+    cfg = Cfg()
+    assert cfg.load_training() == {}
+    cfg.save_training({"rows": 3}, {"a": {"loss": 1.0}})
+    merged = cfg.save_training({"rows": 4}, {"b": 2})
+    assert merged == {"config": {"scale": "tiny", "data_dir": "", "seed": 7}, "data": {"rows": 4},
+                      "a": {"loss": 1.0}, "b": 2}
+    assert cfg.load_training() == merged
+    assert (tmp_path / "artifacts" / "t" / "twin-tiny-seed7" / "training.json").exists()

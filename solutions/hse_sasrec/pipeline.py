@@ -28,14 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import polars as pl
 
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
-from shared.io import merge_json, read_json, write_parquet_atomic
+from shared.io import write_parquet_atomic
 from shared.seed import seed_everything, torch_device
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
@@ -168,14 +167,6 @@ def load_recs(cfg: Config, model: str, step: str) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-def save_training(cfg: Config, d: Data, info: dict) -> dict:
-    return merge_json(cfg.artifacts / "training.json", {"config": cfg.parameters(), "data": data_facts(d), **info})
-
-
-def load_training(cfg: Config) -> dict:
-    return read_json(cfg.artifacts / "training.json")
-
-
 # ---------------------------------------------------------------- models
 
 def baselines(cfg: Config, d: Data, names: Sequence[str] = ("random", "popularity", "oracle")) -> None:
@@ -208,7 +199,7 @@ def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -
         fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress)
     with stage("sasrec: recommend"):
         _sasrec_recs(cfg, d, fit)
-    save_training(cfg, d, {"sasrec": seq_info(fit, p)})
+    cfg.save_training(data_facts(d), {"sasrec": seq_info(fit, p)})
     return fit
 
 
@@ -232,7 +223,7 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage)
     with stage("bert4rec: recommend"):
         for step in STEPS:
             save_recs(cfg, "bert4rec", step, models.predict_bert4rec(fit, d.history(step)))
-    save_training(cfg, d, {"bert4rec": seq_info(fit, p)})
+    cfg.save_training(data_facts(d), {"bert4rec": seq_info(fit, p)})
     return fit
 
 
@@ -250,7 +241,7 @@ def train_classic(cfg: Config, d: Data, names: Sequence[str] = CLASSIC) -> str |
         for key, frame in out.items():
             save_recs(cfg, name, key, frame)
         info[name] = timing
-    save_training(cfg, d, {"classic": info})
+    cfg.save_training(data_facts(d), {"classic": info})
     return None
 
 
@@ -278,7 +269,7 @@ def train_reranker(cfg: Config, d: Data) -> dict:
     info = {"features": columns, "importance": importance,
             "val_users_with_hit": int(val.group_by("user_id").agg(pl.col("label").max())["label"].sum()),
             "val_users": int(val["user_id"].n_unique())}
-    save_training(cfg, d, {"reranker": info})
+    cfg.save_training(data_facts(d), {"reranker": info})
     return info
 
 
@@ -320,7 +311,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
         mine = hidden.filter(pl.col("history") == cfg.submit_history).row(0, named=True)
         metrics |= {"twin_hidden_next_hitrate@10": mine["hitrate"], "twin_hidden_next_ndcg@10": mine["ndcg"]}
     comparison = {m: {k: r[k] for k in ("hitrate", "ndcg")} for m, r in rows.items()}
-    training = load_training(cfg)
+    training = cfg.load_training()
     return submit.write(recs, d.n_users, d.n_items, training.get("config", cfg.parameters()), cfg.data_source(),
                         metrics, comparison=comparison, data_facts=data_facts(d))
 
@@ -334,7 +325,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
             twin.generate(cfg.scale, cfg.seed)
     with stage("load + split"):
         d = load_data(cfg)
-    save_training(cfg, d, {})
+    cfg.save_training(data_facts(d), {})
     with stage("baselines"):
         baselines(cfg, d, [n for n in names if n in ("random", "popularity", "oracle")])
     if "sasrec" in names:

@@ -18,7 +18,6 @@ Rows of the comparison table:
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,7 +30,7 @@ from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
-from shared.io import atomic_path, write_text_atomic
+from shared.io import atomic_path, write_parquet_atomic
 from shared.metrics import (mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
                             per_user_roc_auc)
 from shared.seed import seed_everything, torch_device
@@ -218,13 +217,8 @@ def save_scores(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | N
     if d.truth is not None:
         frame = frame.with_columns(*d.truth.select("target", *TRUE_PROBS).get_columns())
     frame = frame.with_columns(**{k: pl.Series(k, v, dtype=pl.Float64) for k, v in new.items()})
-    cfg.artifacts.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        frame.write_parquet(tmp)
-    info_path = cfg.artifacts / "training.json"
-    old = json.loads(info_path.read_text()) if info_path.exists() else {}
-    merged = {**old, "config": cfg.parameters(), "data": data_facts(d), **(info or {})}
-    write_text_atomic(info_path, json.dumps(merged, indent=2) + "\n")
+    write_parquet_atomic(path, frame)
+    cfg.save_training(data_facts(d), info or {})
     return frame
 
 
@@ -232,7 +226,7 @@ def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
     path = cfg.artifacts / "scores.parquet"
     if not path.exists():
         raise DataError(f"{path.name}: not found; run notebooks 02 to 04 (or the pipeline) with the same SCALE/DATA_DIR/SEED")
-    return pl.read_parquet(path), json.loads((cfg.artifacts / "training.json").read_text())
+    return pl.read_parquet(path), cfg.load_training()
 
 
 def fit_info(fit: models.Fit) -> dict:
@@ -313,7 +307,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
             info["sequence"] = fit_info(fit)
     with stage("evaluate + submit"):
         scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names}, info)
-        _, training = load_scores(cfg)
+        training = cfg.load_training()
         table = evaluate(scores, [m for m in MODELS if m in scores.columns]) if cfg.is_twin else None
         if SUBMITTED in scores.columns:
             write_submission(cfg, scores, training, table)
@@ -374,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if timer:
         record_bench(timer, TRACK, cfg, "+".join(names), args.bench_dir)
         if table is not None:  # with each model's training speed (rows/s) of this run
-            _, training = load_scores(cfg)
+            training = cfg.load_training()
             speed = [training.get(m, {}).get("rows_per_s") for m in table["model"]]
             record_table(table.with_columns(rows_per_s=pl.Series(speed, dtype=pl.Float64)), TRACK, cfg,
                          "+".join(names), args.bench_dir)

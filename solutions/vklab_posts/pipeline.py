@@ -35,7 +35,7 @@ from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
-from shared.io import merge_json, read_json, write_parquet_atomic
+from shared.io import write_parquet_atomic
 from shared.metrics import rate_metrics
 from shared.seed import torch_device
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
@@ -172,14 +172,6 @@ def load_preds(cfg: Config, model: str) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-def save_training(cfg: Config, d: Data, info: dict) -> dict:
-    return merge_json(cfg.artifacts / "training.json", {"config": cfg.parameters(), "data": data_facts(d), **info})
-
-
-def load_training(cfg: Config) -> dict:
-    return read_json(cfg.artifacts / "training.json")
-
-
 # ---------------------------------------------------------------- models
 
 def baselines(cfg: Config, d: Data) -> None:
@@ -213,7 +205,7 @@ def train_heads(cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_M
             bar.update()
     if bar:
         bar.close()
-    save_training(cfg, d, {"heads": {**load_training(cfg).get("heads", {}), **info}})
+    cfg.save_training(data_facts(d), {"heads": {**cfg.load_training().get("heads", {}), **info}})
     return pl.DataFrame([{"model": k, **{m: v for m, v in i.items() if m != "val_curve"}} for k, i in info.items()])
 
 
@@ -221,12 +213,12 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     """(a) fine-tuned end to end when ``finetune_epochs`` > 0; otherwise removes an earlier run's
     fine-tuned predictions, so they are neither shown nor submitted. Returns the run's summary."""
     name = f"finetune-{cfg.finetune_loss}"
-    training = load_training(cfg)
+    training = cfg.load_training()
     heads = {k: v for k, v in training.get("heads", {}).items() if not k.startswith("finetune-")}
     for stale in FINETUNE_MODELS:
         preds_path(cfg, stale).unlink(missing_ok=True)
     if cfg.finetune_epochs <= 0:
-        save_training(cfg, d, {"heads": heads})
+        cfg.save_training(data_facts(d), {"heads": heads})
         return None
     frame = d.frame
     images = [data.decode_photo(frame["photo"][i], int(frame["row"][i])) for i in range(frame.height)]  # per photo
@@ -237,13 +229,13 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     info = {"best_epoch": fit.best_epoch, "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
             "val_curve": [round(v, 6) for v in fit.val_logloss], "rows_per_s": round(fit.rows_per_s, 1),
             "device": fit.device, "seconds": round(fit.seconds, 1)}
-    save_training(cfg, d, {"heads": {**heads, name: info}})
+    cfg.save_training(data_facts(d), {"heads": {**heads, name: info}})
     return {"model": name, **{k: v for k, v in info.items() if k != "val_curve"}}
 
 
 def chosen_head(cfg: Config) -> str:
     """The submitted head: the lowest validation log loss (never a test score)."""
-    heads = load_training(cfg).get("heads", {})
+    heads = cfg.load_training().get("heads", {})
     if not heads:
         raise DataError("no trained heads; run notebook 02 (or the pipeline) first")
     return min(heads, key=lambda k: (heads[k]["val_logloss"], k))
@@ -283,7 +275,7 @@ def train_catboost(cfg: Config, d: Data, f: Features) -> models.BoostFit:
     pred[d.train], pred[d.test] = fit.oof, fit.test
     save_preds(cfg, "catboost", pl.DataFrame({"row": d.frame["row"], **dict(zip(TARGETS_B, pred.T))}))
     top = dict(list(fit.importance.items())[:15])
-    save_training(cfg, d, {"catboost": {"best_iterations": fit.best_iterations, "importance_top15": top,
+    cfg.save_training(data_facts(d), {"catboost": {"best_iterations": fit.best_iterations, "importance_top15": top,
                                         "seconds": round(fit.seconds, 1)}})
     return fit
 
@@ -335,7 +327,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
         metrics[f"test_logloss_{t}"] = get(t, m)["logloss"][0]
         metrics[f"test_logloss_{t}_constant"] = get(t, "constant")["logloss"][0]
     comparison = {f"{r['target']}/{r['model']}": {k: r[k] for k in ("logloss", "mae", "r2")} for r in table.to_dicts()}
-    training = load_training(cfg)
+    training = cfg.load_training()
     params = {**training.get("config", cfg.parameters()), "submitted_head": head}
     return submit.write(frame, d.frame["row"].to_numpy()[d.test], params, cfg.data_source(), metrics,
                         comparison=comparison, data_facts=data_facts(d))
@@ -348,7 +340,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
             twin.generate(cfg.scale, cfg.seed)
     with stage("load + split"):
         d = load_data(cfg)
-    save_training(cfg, d, {})
+    cfg.save_training(data_facts(d), {})
     with stage("baselines"):
         baselines(cfg, d)
     if timer:  # a timed run encodes every row: the cache would time a parquet read
