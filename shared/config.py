@@ -10,14 +10,17 @@ from typing import Any, Callable, ClassVar, Sequence
 from shared.io import merge_json, read_json
 from shared.paths import artifacts_dir, resolve_data_dir
 from shared.submission import real_source, twin_source
-from shared.twin import check_scale
+from shared.twin import check_scale, params_key
 
 
 class TrackConfig:
     """Mixin for a frozen dataclass with fields ``scale``, ``data_dir`` and ``seed``. A track sets
     ``TRACK``, ``ensure_twin`` (scale, seed -> the twin's folder, generated on first use),
     ``real_files`` (folder -> the official files) and, to key artifacts by its generator,
-    ``twin_version``."""
+    ``twin_version``. A track whose twin has global parameters (``twin.Params``, fitted by its
+    calibration) adds a field ``twin_params``; its ``ensure_twin`` then takes them as a third
+    argument, and a run with other than the calibrated values gets its own twin and artifacts
+    folders and says so in its manifest."""
 
     TRACK: ClassVar[str]
     ensure_twin: ClassVar[Callable[[str, int], Path]]
@@ -44,18 +47,31 @@ class TrackConfig:
         """The artifacts folder's name; with ``twin_version`` artifacts of an older twin are never read back."""
         if not self.is_twin:
             return "real"
-        return f"twin-{self.scale}-seed{self.seed}" + (f"-{self.twin_version}" if self.twin_version else "")
+        return (f"twin-{self.scale}-seed{self.seed}" + (f"-{self.twin_version}" if self.twin_version else "")
+                + (f"-p{self.twin_key}" if self.twin_key else ""))
+
+    @property
+    def twin_key(self) -> str:
+        """"" on the calibrated twin (or the real files), else the key of the other parameters."""
+        return params_key(getattr(self, "twin_params", None)) if self.is_twin else ""
 
     @property
     def artifacts(self) -> Path:
         return artifacts_dir(self.TRACK, self.tag)
 
     def data_folder(self) -> Path:
-        return type(self).ensure_twin(self.scale, self.seed) if self.is_twin else self.real_dir
+        if not self.is_twin:
+            return self.real_dir
+        if self.twin_key:
+            return type(self).ensure_twin(self.scale, self.seed, self.twin_params)
+        return type(self).ensure_twin(self.scale, self.seed)
 
     def data_source(self) -> dict:
         if self.is_twin:
-            return twin_source(self.scale, self.seed)
+            source = twin_source(self.scale, self.seed)
+            if self.twin_key:
+                source["twin_params"] = dataclasses.asdict(self.twin_params)
+            return source
         return real_source(type(self).real_files(self.real_dir))
 
     def parameters(self) -> dict[str, Any]:
@@ -63,6 +79,8 @@ class TrackConfig:
         if not self.is_twin:
             params.pop("scale")
         params["data_dir"] = "<real>" if not self.is_twin else ""  # no local paths in manifests
+        if "twin_params" in params and not self.twin_key:
+            params.pop("twin_params")  # the calibrated twin: its parameters are the code's constants
         return params
 
     def save_training(self, data_facts: dict, info: dict) -> dict:

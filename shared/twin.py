@@ -6,11 +6,13 @@ not shift the random numbers of another, and ``tiny``/``small``/``full`` are one
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -30,6 +32,15 @@ def code_version(*paths: str | os.PathLike) -> str:
     for path in paths:
         h.update(Path(path).read_bytes())
     return h.hexdigest()[:12]
+
+
+def params_key(params: Any) -> str:
+    """"" for a twin's calibrated parameters (its ``Params()`` defaults), else 8 hex digits naming
+    the other values: the suffix that keeps a calibration trial's twin and artifacts apart."""
+    if params is None or params == type(params)():
+        return ""
+    text = json.dumps(dataclasses.asdict(params), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def stream(seed: int, name: str) -> np.random.Generator:

@@ -210,3 +210,14 @@ def test_track_config_training_record(tmp_path, monkeypatch):
                       "a": {"loss": 1.0}, "b": 2}
     assert cfg.load_training() == merged
     assert (tmp_path / "artifacts" / "t" / "twin-tiny-seed7" / "training.json").exists()
+
+
+def test_atomic_write_has_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from shared.io import write_text_atomic
+    path = write_text_atomic(tmp_path / "x.csv", "a\n")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("a\n")  # what open() gives under this process's umask (0644 under 022, not mkstemp's 0600)
+    assert stat.S_IMODE(os.stat(path).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)

@@ -68,10 +68,12 @@ class Config(TrackConfig):
     val_frac: float = 0.2
     leakfree_als_frac: float = 0.5  # share of train (earliest) the leak-free ALS is fitted on
     best_val_frac: float = 0.2  # best: latest share of its ranker rows held out to choose and stop it
+    twin_params: twin.Params = twin.Params()  # the calibrated twin; calibrate.py tries others
 
     TRACK = TRACK
     ensure_twin = staticmethod(twin.ensure)
     real_files = staticmethod(data.resolve_files)
+    twin_version = twin.VERSION  # artifacts of another twin generator are never read back
 
 
 @dataclass
@@ -295,7 +297,7 @@ def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | Non
     stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
     if cfg.is_twin:
         with stage("twin: generate"):  # always regenerated when timed, so the stage means one thing
-            twin.generate(cfg.scale, cfg.seed) if timer else cfg.data_folder()
+            twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params) if timer else cfg.data_folder()
     with stage("load + split"):
         split = prepare(cfg)
     results = [train_variant(cfg, split, v, timer) for v in variants]

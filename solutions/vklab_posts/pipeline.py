@@ -37,6 +37,7 @@ from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
 from shared.metrics import rate_metrics
+from shared.paths import artifacts_dir
 from shared.seed import torch_device
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
 
@@ -63,6 +64,7 @@ class Config(TrackConfig):
     finetune_loss: str = "wbce2"
     boost_iterations: int = 1000
     components: int = 32  # principal components of each embedding given to CatBoost
+    twin_params: twin.Params = twin.Params()  # the calibrated twin; calibrate.py tries others
 
     TRACK = TRACK
     ensure_twin = staticmethod(twin.ensure)
@@ -144,9 +146,16 @@ class Features:
     hand: pl.DataFrame  # hand-made text counts
 
 
+def embedding_cache() -> Path:
+    """One embedding cache for every run of the track (twin scales, calibration trials, real files):
+    it is keyed by each cell's sha256 and the encoder's name, so a photo is encoded once wherever
+    it appears."""
+    return artifacts_dir(TRACK, "embeddings")
+
+
 def encode(cfg: Config, d: Data, progress: bool = False, stage=lambda name: contextlib.nullcontext()) -> Features:
     """Frozen-encoder features of every row, from the cache where it has them."""
-    cache = cfg.artifacts / "cache"
+    cache = embedding_cache()
     with stage(f"encode photos: {cfg.image_encoder} ({d.frame['photo'].n_unique():,} distinct)"):
         image, image_class = features.image_embeddings(d.frame, cache, cfg.image_encoder, progress)
     with stage(f"encode texts: {cfg.text_encoder} ({d.frame['text'].n_unique():,} distinct)"):
@@ -337,14 +346,14 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
     if cfg.is_twin and timer:
         with stage("twin: generate"):
-            twin.generate(cfg.scale, cfg.seed)
+            twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params)
     with stage("load + split"):
         d = load_data(cfg)
     cfg.save_training(data_facts(d), {})
     with stage("baselines"):
         baselines(cfg, d)
     if timer:  # a timed run encodes every row: the cache would time a parquet read
-        shutil.rmtree(cfg.artifacts / "cache", ignore_errors=True)
+        shutil.rmtree(embedding_cache(), ignore_errors=True)
     f = encode(cfg, d, progress, stage)
     heads = [n for n in names if n in HEAD_MODELS]
     if heads:

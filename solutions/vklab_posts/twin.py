@@ -12,7 +12,10 @@ Each post has hidden traits, drawn per row from named seeded streams:
     quality an unobservable log-normal factor per activity (no model can see it; the oracle can)
 
 True rates are logistic in these traits, each activity's intercept set so its mean rate is
-``MEAN_RATES``. The photo drives ``open_photo`` (colour, texture, shapes, caption), the text drives
+``MEAN_RATES``; ``Params.photo_scale`` scales what the photo says about ``open_photo`` against the
+unobservable quality, fitted (``python -m solutions.vklab_posts.calibrate``, every trial in
+``benchmarks/calibration-vklab_posts.csv``) so that source (a)'s heads gain over a constant what they
+gained on the real file. The photo drives ``open_photo`` (colour, texture, shapes, caption), the text drives
 ``like`` (topic, emoji), ``comment`` (topic, question) and ``share_to_message`` (topic, link); views
 are heavy-tailed (1,000 + log-normal; median near 7,333, maximum near 7M at full size) and each
 count is Binomial(view, rate). ``truth.parquet`` keeps every row's true rates: the oracle.
@@ -35,7 +38,7 @@ from PIL import Image, ImageDraw, ImageFont
 import shared.twin as shared_twin
 from shared.io import atomic_path
 from shared.paths import twin_dir
-from shared.twin import calibrate_intercept, check_scale, code_version, stream
+from shared.twin import calibrate_intercept, check_scale, code_version, params_key, stream
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import ACTIVITIES, COUNTS, FILENAME, N_ROWS
 
@@ -47,6 +50,15 @@ MEAN_RATES = {"like": 0.012, "comment": 0.0009, "hide": 0.0004, "expand": 0.006,
               "open": 0.004, "share_to_message": 0.0015}
 VIEW_MEDIAN_EXTRA, VIEW_SIGMA = 6_333.0, 1.8  # view = 1,000 + LogNormal: median ~7,333, max ~7M at 23,527 rows
 QUALITY_SD = 0.35  # the unobservable part of each logit
+
+
+@dataclass(frozen=True)
+class Params:
+    """The twin's global parameters; the defaults are the calibrated values (every trial, and the
+    ``--final`` run of these, in ``benchmarks/calibration-vklab_posts.csv``)."""
+
+    photo_scale: float = 0.65  # strength of the photo's traits in the open_photo logit
+    open_photo_rate: float = MEAN_RATES["open_photo"]  # mean true open_photo rate (the constant's log loss)
 
 HUES = np.array([[220, 60, 50], [240, 150, 40], [235, 215, 60], [70, 170, 80], [50, 110, 220], [150, 70, 190],
                  [128, 128, 128]], float)  # red orange yellow green blue purple grey
@@ -120,14 +132,16 @@ def draw_traits(n: int, seed: int) -> Traits:
         link=has_text & (rng.random(n) < 0.1), caps=has_text & (rng.random(n) < 0.12))
 
 
-def true_rates(t: Traits, seed: int) -> dict[str, np.ndarray]:
+def true_rates(t: Traits, seed: int, params: Params = Params()) -> dict[str, np.ndarray]:
     """Each activity's true rate per row: logistic in the traits plus unobservable quality."""
     rng = stream(seed, "vklab/quality")
     text = t.has_text.astype(float)
     length = np.where(t.has_text, np.log(t.n_words) - np.log(18), 0.0)
+    means = MEAN_RATES | {"open_photo": params.open_photo_rate}
     logits = {
-        "open_photo": HUE_EFFECT[t.hue] + TEXTURE_EFFECT[t.texture] + SHAPE_EFFECT[t.shape] * np.log1p(t.n_shapes)
-        + CAPTION_EFFECT * t.caption - 0.15 * length,
+        "open_photo": params.photo_scale * (
+            HUE_EFFECT[t.hue] + TEXTURE_EFFECT[t.texture] + SHAPE_EFFECT[t.shape] * np.log1p(t.n_shapes)
+            + CAPTION_EFFECT * t.caption - 0.15 * length),
         "like": text * TOPIC_LIKE[t.topic] + 0.25 * np.minimum(t.n_emoji, 4) + 0.3 * HUE_EFFECT[t.hue],
         "comment": text * TOPIC_COMMENT[t.topic] + 1.0 * t.question + 0.3 * t.mention,
         "share_to_message": text * TOPIC_SHARE[t.topic] + 0.4 * t.link + 0.3 * t.hashtag,
@@ -138,7 +152,7 @@ def true_rates(t: Traits, seed: int) -> dict[str, np.ndarray]:
     out = {}
     for name in ACTIVITIES:
         z = logits[name] + rng.normal(0.0, QUALITY_SD, t.n)
-        out[name] = shared_twin.sigmoid(z + calibrate_intercept(z, MEAN_RATES[name]))
+        out[name] = shared_twin.sigmoid(z + calibrate_intercept(z, means[name]))
     return out
 
 
@@ -220,13 +234,21 @@ def views(n: int, seed: int) -> np.ndarray:
     return 1_000 + np.round(stream(seed, "vklab/views").lognormal(np.log(VIEW_MEDIAN_EXTRA), VIEW_SIGMA, n)).astype(np.int64)
 
 
-def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None) -> Path:
+def folder(scale: str, seed: int, params: Params = Params()) -> Path:
+    """Where the twin of (scale, seed) lives: keyed by the generator's version, and by the
+    parameters where they are not the calibrated ones."""
+    key = params_key(params)
+    return twin_dir(TRACK, scale, seed, VERSION + (f"-p{key}" if key else ""))
+
+
+def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None,
+             params: Params = Params()) -> Path:
     """Write post2ctr_dataset.csv and truth.parquet (row, each activity's true rate)."""
     n = SCALES[check_scale(scale)]
-    out = Path(out_dir) if out_dir else twin_dir(TRACK, scale, seed, VERSION)
+    out = Path(out_dir) if out_dir else folder(scale, seed, params)
     out.mkdir(parents=True, exist_ok=True)
     t = draw_traits(n, seed)
-    rates = true_rates(t, seed)
+    rates = true_rates(t, seed, params)
     view = views(n, seed)
     counts = stream(seed, "vklab/counts")
     table = {"view": view, **{a: counts.binomial(view, rates[a]).astype(np.int64) for a in ACTIVITIES}}
@@ -250,8 +272,8 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     return out
 
 
-def ensure(scale: str, seed: int) -> Path:
-    out = twin_dir(TRACK, scale, seed, VERSION)
+def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
+    out = folder(scale, seed, params)
     if not all((out / f).exists() for f in (FILENAME, TRUTH)):
-        generate(scale, seed, out)
+        generate(scale, seed, out, params)
     return out
