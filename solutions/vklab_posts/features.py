@@ -13,8 +13,9 @@ Encoders are named by a string, so a notebook switches them with one parameter:
            hf:<model>     e.g. hf:bert-base-multilingual-cased (the source's; needs transformers
            and its weights; mean-pooled last hidden state)
 
-Embeddings are cached as parquet under the run's artifacts, keyed by the sha256 of the cell they
-come from, so a rerun (or another model on the same rows) encodes nothing twice.
+Embeddings are cached as parquet in one folder per track (``pipeline.embedding_cache``), keyed by
+the sha256 of the cell they come from and the encoder's name, so a rerun (or another model, scale or
+calibration trial on the same photos) encodes nothing twice.
 """
 from __future__ import annotations
 
