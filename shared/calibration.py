@@ -11,15 +11,17 @@ track README and notebook 1 show that table (``render_markdown`` / ``update_read
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import itertools
 import math
 import os
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import polars as pl
 
@@ -72,12 +74,14 @@ def param_columns(params) -> dict[str, float]:
 
 
 def record_trial(track: str, scale: str, config: str, params, metrics: Mapping[str, float], wall_s: float,
-                 directory: str | os.PathLike | None = None, version: str = "") -> pl.DataFrame:
+                 directory: str | os.PathLike | None = None, version: str = "", fingerprint: str = "") -> pl.DataFrame:
     """Append one trial to the track's record (columns are the union over trials) and return it.
-    ``version`` is the twin generator's (``twin.VERSION``): a trial of an older generator is kept
-    in the record but never stands for the current twin."""
+    ``version`` is the twin generator's code version (``twin.VERSION``, for information);
+    ``fingerprint`` names the data it generates (``tiny_fingerprint``): the tests check that the
+    calibrated trial's fingerprint is the one the code generates now."""
     row = {"date": dt.date.today().isoformat(), "cpu": dispatch.cpu_model(), "cores": os.cpu_count(),
-           "scale": scale, "config": config, "twin_version": version, "wall_s": round(float(wall_s), 1),
+           "scale": scale, "config": config, "twin_version": version, "twin_fingerprint": fingerprint,
+           "wall_s": round(float(wall_s), 1),
            **param_columns(params),
            **{k: round(float(v), 6) for k, v in metrics.items()}}
     path = record_path(track, directory)
@@ -96,20 +100,18 @@ def read_record(track: str, directory: str | os.PathLike | None = None) -> pl.Da
     return pl.read_csv(path, infer_schema_length=None)
 
 
-def calibrated_trial(record: pl.DataFrame, params, scale: str, config: str, version: str = "") -> dict:
-    """The latest trial at ``scale`` with ``config`` of the generator ``version`` whose parameters
-    equal ``params`` (the twin's constants): the run behind every twin number the track shows."""
+def calibrated_trial(record: pl.DataFrame, params, scale: str, config: str) -> dict:
+    """The latest trial at ``scale`` with ``config`` whose parameters equal ``params`` (the twin's
+    constants): the run behind every twin number the track shows."""
     cols = param_columns(params)
     missing = [c for c in cols if c not in record.columns]
     if missing:
         raise LookupError(f"the calibration record has no column {missing[0]}")
-    same_version = pl.col("twin_version").cast(pl.String).fill_null("") == version if version else pl.lit(True)
-    match = record.filter(pl.col("scale") == scale, pl.col("config") == config, same_version,
+    match = record.filter(pl.col("scale") == scale, pl.col("config") == config,
                           *[(pl.col(c) - v).abs() < 1e-9 for c, v in cols.items()])
     if match.height == 0:
         shown = ", ".join(f"{k.removeprefix(PARAM)}={v:g}" for k, v in cols.items())
-        raise LookupError(f"no {config!r} trial at scale {scale} with {shown}"
-                          + (f" of twin version {version}" if version else "") + ": run the calibration with --final")
+        raise LookupError(f"no {config!r} trial at scale {scale} with {shown}: run the calibration with --final")
     return match.row(-1, named=True)
 
 
@@ -165,18 +167,48 @@ class Spec:
     targets: tuple[Target, ...]
     scale: str
     config: str
-    version: str = ""  # the twin generator's version (twin.VERSION)
+    version: str = ""  # the twin generator's code version (twin.VERSION), recorded for information
+    fingerprint: Callable[[Any], str] | None = None  # params -> the data they generate (tiny_fingerprint)
     readme_path: Path | None = None  # default: solutions/<track>/README.md
 
     @property
     def readme(self) -> Path:
         return self.readme_path or REPO_ROOT / "solutions" / self.track / "README.md"
 
+    def trial(self, directory: str | os.PathLike = REPO_ROOT / "benchmarks") -> dict:
+        """The calibrated trial, from the committed record (by default)."""
+        return calibrated_trial(read_record(self.track, directory), self.params(), self.scale, self.config)
+
     def table(self, directory: str | os.PathLike = REPO_ROOT / "benchmarks") -> pl.DataFrame:
         """The calibrated twin against the targets, from the committed record (by default)."""
-        trial = calibrated_trial(read_record(self.track, directory), self.params(), self.scale, self.config,
-                                 self.version)
-        return twin_vs_real(self.targets, trial)
+        return twin_vs_real(self.targets, self.trial(directory))
+
+
+@contextlib.contextmanager
+def scratch(cfg: Any, twin_folder: Path) -> Iterator[Any]:
+    """Run a trial on ``cfg``; afterwards, where its twin parameters are not the calibrated ones
+    (``cfg.twin_key``), delete its twin and artifacts: of a trial only the record stays."""
+    try:
+        yield cfg
+    finally:
+        if cfg.twin_key:
+            shutil.rmtree(twin_folder, ignore_errors=True)
+            shutil.rmtree(cfg.artifacts, ignore_errors=True)
+
+
+def tiny_fingerprint(generate: Callable[..., Path], files: Sequence[str], params: Any) -> str:
+    """16 hex digits of the sha256 of ``files`` of the ``tiny`` twin (seed 42) that ``generate``
+    writes with ``params``: what a trial ran on, by its data rather than by its code, so a
+    refactor of the generator keeps the record valid and a change of what it draws does not."""
+    import hashlib
+    import tempfile
+
+    h = hashlib.sha256()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = generate("tiny", 42, tmp, params)
+        for name in files:
+            h.update((Path(folder) / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def grid(params_cls: type, specs: Sequence[str], base: Any = None) -> list:
@@ -217,7 +249,8 @@ def command(spec: Spec, doc: str, run: Callable[[argparse.Namespace, Any], dict[
         start = time.perf_counter()
         metrics = run(args, params)
         wall = time.perf_counter() - start
-        record_trial(spec.track, args.scale, config, params, metrics, wall, record_dir, spec.version)
+        fingerprint = spec.fingerprint(params) if spec.fingerprint else ""
+        record_trial(spec.track, args.scale, config, params, metrics, wall, record_dir, spec.version, fingerprint)
         shown = " ".join(f"{k.removeprefix(PARAM)}={v:g}" for k, v in param_columns(params).items())
         print(f"{shown} ({wall:.0f} s): " + " ".join(f"{k} {metrics[k]:.4f}" for k in show if k in metrics))
     if args.table or (args.final and args.scale == spec.scale and config == spec.config):

@@ -43,6 +43,15 @@ def params_key(params: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
+def params_folder(track: str, scale: str, seed: int, version: str, params: Any) -> Path:
+    """A twin's cache folder: keyed by its generator's ``version``, and by its parameters where
+    they are not the calibrated ones (a calibration trial's twin never overwrites the real one)."""
+    from shared.paths import twin_dir
+
+    key = params_key(params)
+    return twin_dir(track, scale, seed, version + (f"-p{key}" if key else ""))
+
+
 def stream(seed: int, name: str) -> np.random.Generator:
     """An independent generator for (seed, name): same inputs, same numbers, on any machine."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]))

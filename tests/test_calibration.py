@@ -1,6 +1,6 @@
 import math
+from pathlib import Path
 
-import polars as pl
 import pytest
 
 from shared import calibration
@@ -84,9 +84,11 @@ def test_command_records_every_trial_and_writes_the_readme_table(tmp_path, capsy
     assert "strength=3 noise=2" in capsys.readouterr().out
 
 
-def test_a_trial_of_another_generator_version_never_stands_for_the_twin(tmp_path):
-    calibration.record_trial("t", "full", "faithful", {"a": 1.0}, {"m": 0.5}, 1.0, tmp_path, version="old")
-    record = calibration.read_record("t", tmp_path)
-    assert calibration.calibrated_trial(record, {"a": 1.0}, "full", "faithful", "old")["m"] == 0.5
-    with pytest.raises(LookupError, match="of twin version new"):
-        calibration.calibrated_trial(record, {"a": 1.0}, "full", "faithful", "new")
+def test_tiny_fingerprint_follows_the_data_not_the_code(tmp_path):
+    def generate(scale, seed, out, params):  # a stand-in generator: one file whose bytes follow params
+        (Path(out) / "data.csv").write_text(f"x\n{params['level'] * seed}\n")
+        return Path(out)
+
+    a = calibration.tiny_fingerprint(generate, ["data.csv"], {"level": 1})
+    assert a == calibration.tiny_fingerprint(generate, ["data.csv"], {"level": 1}) and len(a) == 16
+    assert a != calibration.tiny_fingerprint(generate, ["data.csv"], {"level": 2})

@@ -66,6 +66,7 @@ class Config(TrackConfig):
     submit_history: str = "full"  # full: predict from every event | faithful: as the team, without the last
     bert4rec_preset: str = "cpu"  # cpu (default) | team (the team's configuration; a GPU job)
     bert4rec_epochs: int = 0  # 0: the preset's
+    twin_params: twin.Params = twin.Params()  # the twin's global parameters; calibrate.py tries others
 
     TRACK = TRACK
     ensure_twin = staticmethod(twin.ensure)
@@ -118,7 +119,7 @@ def load_data(cfg: Config) -> Data:
     """Load and check the three files (generating the twin on first use), then split."""
     folder = cfg.data_folder()
     hse = data.load(folder)
-    world = twin.world_for(cfg.scale, cfg.seed) if cfg.is_twin else None
+    world = twin.world_for(cfg.scale, cfg.seed, cfg.twin_params) if cfg.is_twin else None
     truth = pl.read_parquet(folder / twin.TRUTH) if cfg.is_twin else None
     return Data(hse, models.split(hse.events), world, truth)
 
@@ -322,7 +323,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
     if cfg.is_twin and timer:
         with stage("twin: generate"):
-            twin.generate(cfg.scale, cfg.seed)
+            twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params)
     with stage("load + split"):
         d = load_data(cfg)
     cfg.save_training(data_facts(d), {})

@@ -13,7 +13,6 @@ about 10-16 minutes on 2 cores). ``--final`` runs the twin's own constants and w
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from typing import Sequence
@@ -22,13 +21,15 @@ import polars as pl
 
 from shared import calibration
 from shared.calibration import Target
-from solutions.kraft_kuairec import TRACK, pipeline, twin
+from solutions.kraft_kuairec import TRACK, data, pipeline, twin
 
 SEED_README = "KRAFT README (seed table)"
 # The seed's published real-data figures, and how close the faithful pipeline on the calibrated
 # `full` twin must land (the issue "Twins that behave like the real data").
 SPEC = calibration.Spec(
-    track=TRACK, params=twin.Params, version=twin.VERSION, scale="full", config="faithful",
+    track=TRACK, params=twin.Params, version=twin.VERSION, fingerprint=lambda p: calibration.tiny_fingerprint(
+        twin.generate, [data.SMALL_MATRIX], p),
+    scale="full", config="faithful",
     targets=(
         *[Target.around(f"precision@{k}", f"faithful P@{k}", pipeline.SEED_REPORTED[f"precision@{k}"], 0.02,
                         SEED_README) for k in (10, 20, 50, 100)],
@@ -66,12 +67,8 @@ def run_trial(cfg: pipeline.Config, faithful: bool, with_best: bool = False) -> 
 
 def _trial(args: argparse.Namespace, params: twin.Params) -> dict[str, float]:
     cfg = pipeline.Config(scale=args.scale, seed=args.seed, n_estimators=args.n_estimators, twin_params=params)
-    try:
+    with calibration.scratch(cfg, twin.folder(cfg.scale, cfg.seed, params)):
         return run_trial(cfg, not args.screen, args.with_best)
-    finally:
-        if cfg.twin_key:  # a trial's twin and artifacts are scratch: only the record stays
-            shutil.rmtree(twin.folder(cfg.scale, cfg.seed, params), ignore_errors=True)
-            shutil.rmtree(cfg.artifacts, ignore_errors=True)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,9 +29,9 @@ import numpy as np
 import polars as pl
 
 from shared.io import atomic_path
-from shared.paths import REPO_ROOT, twin_dir
+from shared.paths import REPO_ROOT
 import shared.twin as shared_twin
-from shared.twin import calibrate_intercept, check_scale, code_version, latent_factors, params_key, sigmoid, stream
+from shared.twin import calibrate_intercept, check_scale, code_version, latent_factors, params_folder, sigmoid, stream
 from solutions.kraft_kuairec import TRACK, features
 from solutions.kraft_kuairec.data import (ITEM_CATEGORIES, SMALL_MATRIX, USER_FEATURES, load_item_categories,
                                           load_user_features)
@@ -211,10 +211,8 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
 
 def folder(scale: str, seed: int, params: Params = Params()) -> Path:
-    """Where the twin of (scale, seed) lives: keyed by the generator's version, and by the
-    parameters where they are not the calibrated ones."""
-    key = params_key(params)
-    return twin_dir(TRACK, scale, seed, VERSION + (f"-p{key}" if key else ""))
+    """Where the twin of (scale, seed) with ``params`` lives."""
+    return params_folder(TRACK, scale, seed, VERSION, params)
 
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:

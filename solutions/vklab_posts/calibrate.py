@@ -13,17 +13,18 @@ filled, 12 the first time.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from typing import Sequence
 
 from shared import calibration
 from shared.calibration import Target
-from solutions.vklab_posts import TRACK, pipeline, twin
+from solutions.vklab_posts import TRACK, data, pipeline, twin
 
 SOURCE_A = "source (a), held-out BCE on open_photo/view (corrected)"
 SPEC = calibration.Spec(
-    track=TRACK, params=twin.Params, version=twin.VERSION, scale="full", config="heads",
+    track=TRACK, params=twin.Params, version=twin.VERSION, fingerprint=lambda p: calibration.tiny_fingerprint(
+        twin.generate, [data.FILENAME], p),
+    scale="full", config="heads",
     targets=(
         Target.around("constant.logloss", "constant, log loss", 0.161, 0.002, SOURCE_A),
         Target("best_head.gain", "best frozen-encoder head, gain over the constant", 0.0025, 0.0015, 0.005, SOURCE_A),
@@ -51,12 +52,8 @@ def run_trial(cfg: pipeline.Config) -> dict[str, float]:
 
 def _trial(args: argparse.Namespace, params: twin.Params) -> dict[str, float]:
     cfg = pipeline.Config(scale=args.scale, seed=args.seed, twin_params=params)
-    try:
+    with calibration.scratch(cfg, twin.folder(cfg.scale, cfg.seed, params)):
         return run_trial(cfg)
-    finally:
-        if cfg.twin_key:  # a trial's twin and artifacts are scratch: only the record stays
-            shutil.rmtree(twin.folder(cfg.scale, cfg.seed, params), ignore_errors=True)
-            shutil.rmtree(cfg.artifacts, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,8 +37,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import shared.twin as shared_twin
 from shared.io import atomic_path
-from shared.paths import twin_dir
-from shared.twin import calibrate_intercept, check_scale, code_version, params_key, stream
+from shared.twin import calibrate_intercept, check_scale, code_version, params_folder, stream
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import ACTIVITIES, COUNTS, FILENAME, N_ROWS
 
@@ -235,10 +234,8 @@ def views(n: int, seed: int) -> np.ndarray:
 
 
 def folder(scale: str, seed: int, params: Params = Params()) -> Path:
-    """Where the twin of (scale, seed) lives: keyed by the generator's version, and by the
-    parameters where they are not the calibrated ones."""
-    key = params_key(params)
-    return twin_dir(TRACK, scale, seed, VERSION + (f"-p{key}" if key else ""))
+    """Where the twin of (scale, seed) with ``params`` lives."""
+    return params_folder(TRACK, scale, seed, VERSION, params)
 
 
 def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None,

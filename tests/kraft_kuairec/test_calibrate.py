@@ -69,3 +69,14 @@ def test_skewed_noise_keeps_mean_and_variance():
     left = twin.skewed(z, -0.8)
     assert abs(left.std() - 1) < 0.02 and np.mean(left**3) < -1.0  # left tail
     assert (np.argsort(left) == np.argsort(z)).all()  # the same order as the draws
+
+
+def test_top_readme_states_how_many_targets_the_twin_meets():
+    table = calibrate.SPEC.table()
+    met = f"| `kraft_kuairec` | `{calibrate.SPEC.scale}` | {(table['within'] == 'yes').sum()} of {table.height} "
+    assert met in (REPO_ROOT / "README.md").read_text()
+
+
+def test_the_calibrated_trial_ran_on_the_twin_the_code_generates_now():
+    """A change to what the twin draws (not a refactor) makes the record stale: rerun --final."""
+    assert calibrate.SPEC.trial()["twin_fingerprint"] == calibrate.SPEC.fingerprint(twin.Params())

@@ -41,3 +41,14 @@ def test_committed_record_holds_the_calibrated_twin_and_the_readme_shows_it():
     assert table.height == len(calibrate.SPEC.targets)
     readme = (REPO_ROOT / "solutions" / "vklab_posts" / "README.md").read_text()
     assert calibration.render_markdown(table.drop("source")) in readme
+
+
+def test_top_readme_states_how_many_targets_the_twin_meets():
+    table = calibrate.SPEC.table()
+    met = f"| `vklab_posts` | `{calibrate.SPEC.scale}` | {(table['within'] == 'yes').sum()} of {table.height} "
+    assert met in (REPO_ROOT / "README.md").read_text()
+
+
+def test_the_calibrated_trial_ran_on_the_twin_the_code_generates_now():
+    """A change to what the twin draws (not a refactor) makes the record stale: rerun --final."""
+    assert calibrate.SPEC.trial()["twin_fingerprint"] == calibrate.SPEC.fingerprint(twin.Params())
