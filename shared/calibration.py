@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import math
 import os
@@ -170,6 +171,13 @@ class Spec:
     version: str = ""  # the twin generator's code version (twin.VERSION), recorded for information
     fingerprint: Callable[[Any], str] | None = None  # params -> the data they generate (tiny_fingerprint)
     readme_path: Path | None = None  # default: solutions/<track>/README.md
+
+    @classmethod
+    def of_twin(cls, track: str, twin: Any, files: Sequence[str], **fields_: Any) -> "Spec":
+        """The spec of a track's twin module (its ``Params``, ``VERSION`` and ``generate``), whose
+        data is fingerprinted by its official ``files``."""
+        return cls(track=track, params=twin.Params, version=twin.VERSION,
+                   fingerprint=functools.partial(tiny_fingerprint, twin.generate, tuple(files)), **fields_)
 
     @property
     def readme(self) -> Path:

@@ -22,10 +22,8 @@ from solutions.hse_sasrec import TRACK, data, pipeline, twin
 
 TEAM = "team write-up, last-item holdout (RePlay 0.18)"
 TEAM_VAL = "team write-up, validation step"
-SPEC = calibration.Spec(
-    track=TRACK, params=twin.Params, version=twin.VERSION, fingerprint=lambda p: calibration.tiny_fingerprint(
-        twin.generate, [data.EVENTS], p),
-    scale="full", config="ladder",
+SPEC = calibration.Spec.of_twin(
+    TRACK, twin, [data.EVENTS], scale="full", config="ladder",
     targets=(
         Target.around("sasrec.hitrate", "SASRec HitRate@10", 0.3013, 0.03, TEAM, centre=0.30),
         Target.around("bert4rec.hitrate", "BERT4Rec HitRate@10", 0.1957, 0.04, TEAM, centre=0.20),

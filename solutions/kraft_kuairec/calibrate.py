@@ -26,10 +26,8 @@ from solutions.kraft_kuairec import TRACK, data, pipeline, twin
 SEED_README = "KRAFT README (seed table)"
 # The seed's published real-data figures, and how close the faithful pipeline on the calibrated
 # `full` twin must land (the issue "Twins that behave like the real data").
-SPEC = calibration.Spec(
-    track=TRACK, params=twin.Params, version=twin.VERSION, fingerprint=lambda p: calibration.tiny_fingerprint(
-        twin.generate, [data.SMALL_MATRIX], p),
-    scale="full", config="faithful",
+SPEC = calibration.Spec.of_twin(
+    TRACK, twin, [data.SMALL_MATRIX], scale="full", config="faithful",
     targets=(
         *[Target.around(f"precision@{k}", f"faithful P@{k}", pipeline.SEED_REPORTED[f"precision@{k}"], 0.02,
                         SEED_README) for k in (10, 20, 50, 100)],

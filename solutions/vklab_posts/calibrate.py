@@ -21,10 +21,8 @@ from shared.calibration import Target
 from solutions.vklab_posts import TRACK, data, pipeline, twin
 
 SOURCE_A = "source (a), held-out BCE on open_photo/view (corrected)"
-SPEC = calibration.Spec(
-    track=TRACK, params=twin.Params, version=twin.VERSION, fingerprint=lambda p: calibration.tiny_fingerprint(
-        twin.generate, [data.FILENAME], p),
-    scale="full", config="heads",
+SPEC = calibration.Spec.of_twin(
+    TRACK, twin, [data.FILENAME], scale="full", config="heads",
     targets=(
         Target.around("constant.logloss", "constant, log loss", 0.161, 0.002, SOURCE_A),
         Target("best_head.gain", "best frozen-encoder head, gain over the constant", 0.0025, 0.0015, 0.005, SOURCE_A),
