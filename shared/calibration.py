@@ -14,11 +14,13 @@ import argparse
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import itertools
 import math
 import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
@@ -88,8 +90,7 @@ def record_trial(track: str, scale: str, config: str, params, metrics: Mapping[s
     path = record_path(track, directory)
     new = pl.DataFrame([row])
     record = pl.concat([read_record(track, directory), new], how="diagonal_relaxed") if path.exists() else new
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:  # creates the folder
         record.write_csv(tmp)
     return record
 
@@ -208,9 +209,6 @@ def tiny_fingerprint(generate: Callable[..., Path], files: Sequence[str], params
     """16 hex digits of the sha256 of ``files`` of the ``tiny`` twin (seed 42) that ``generate``
     writes with ``params``: what a trial ran on, by its data rather than by its code, so a
     refactor of the generator keeps the record valid and a change of what it draws does not."""
-    import hashlib
-    import tempfile
-
     h = hashlib.sha256()
     with tempfile.TemporaryDirectory() as tmp:
         folder = generate("tiny", 42, tmp, params)

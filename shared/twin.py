@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from shared.paths import twin_dir
+
 SCALES = ("tiny", "small", "full")
 
 
@@ -46,8 +48,6 @@ def params_key(params: Any) -> str:
 def params_folder(track: str, scale: str, seed: int, version: str, params: Any) -> Path:
     """A twin's cache folder: keyed by its generator's ``version``, and by its parameters where
     they are not the calibrated ones (a calibration trial's twin never overwrites the real one)."""
-    from shared.paths import twin_dir
-
     key = params_key(params)
     return twin_dir(track, scale, seed, version + (f"-p{key}" if key else ""))
 

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from shared import calibration
+from shared.paths import REPO_ROOT
 from shared.calibration import Target
 
 
@@ -92,3 +93,36 @@ def test_tiny_fingerprint_follows_the_data_not_the_code(tmp_path):
     a = calibration.tiny_fingerprint(generate, ["data.csv"], {"level": 1})
     assert a == calibration.tiny_fingerprint(generate, ["data.csv"], {"level": 1}) and len(a) == 16
     assert a != calibration.tiny_fingerprint(generate, ["data.csv"], {"level": 2})
+
+
+# Every calibrated track: the committed record holds the final run of the twin's constants, on the
+# data the code generates now, and the READMEs show what it measured.
+CALIBRATED = ["kraft_kuairec", "vklab_posts"]
+
+
+def _spec(track):
+    import importlib
+
+    return importlib.import_module(f"solutions.{track}.calibrate").SPEC
+
+
+@pytest.mark.parametrize("track", CALIBRATED)
+def test_committed_record_holds_the_calibrated_twin_and_the_readme_shows_it(track):
+    table = _spec(track).table()
+    assert table.height == len(_spec(track).targets)
+    readme = (REPO_ROOT / "solutions" / track / "README.md").read_text()
+    assert calibration.render_markdown(table.drop("source")) in readme
+
+
+@pytest.mark.parametrize("track", CALIBRATED)
+def test_top_readme_states_how_many_targets_the_twin_meets(track):
+    table = _spec(track).table()
+    met = f"| `{track}` | `{_spec(track).scale}` | {(table['within'] == 'yes').sum()} of {table.height} "
+    assert met in (REPO_ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("track", CALIBRATED)
+def test_the_calibrated_trial_ran_on_the_twin_the_code_generates_now(track):
+    """A change to what the twin draws (not a refactor) makes the record stale: rerun --final."""
+    spec = _spec(track)
+    assert spec.trial()["twin_fingerprint"] == spec.fingerprint(spec.params())

@@ -3,7 +3,6 @@ import polars as pl
 import pytest
 
 from shared import calibration
-from shared.paths import REPO_ROOT
 from solutions.kraft_kuairec import calibrate, pipeline, twin
 
 
@@ -53,13 +52,6 @@ def test_calibration_command_at_tiny(tmp_path, capsys):
     assert final["precision@10"] is not None
 
 
-def test_committed_record_holds_the_calibrated_twin_and_the_readme_shows_it():
-    table = calibrate.SPEC.table()
-    assert table.height == len(calibrate.SPEC.targets)
-    readme = (REPO_ROOT / "solutions" / "kraft_kuairec" / "README.md").read_text()
-    assert calibration.render_markdown(table.drop("source")) in readme
-
-
 def test_skewed_noise_keeps_mean_and_variance():
     z = np.random.default_rng(0).normal(size=400_000)
     assert np.array_equal(twin.skewed(z, 0.0), z)
@@ -69,14 +61,3 @@ def test_skewed_noise_keeps_mean_and_variance():
     left = twin.skewed(z, -0.8)
     assert abs(left.std() - 1) < 0.02 and np.mean(left**3) < -1.0  # left tail
     assert (np.argsort(left) == np.argsort(z)).all()  # the same order as the draws
-
-
-def test_top_readme_states_how_many_targets_the_twin_meets():
-    table = calibrate.SPEC.table()
-    met = f"| `kraft_kuairec` | `{calibrate.SPEC.scale}` | {(table['within'] == 'yes').sum()} of {table.height} "
-    assert met in (REPO_ROOT / "README.md").read_text()
-
-
-def test_the_calibrated_trial_ran_on_the_twin_the_code_generates_now():
-    """A change to what the twin draws (not a refactor) makes the record stale: rerun --final."""
-    assert calibrate.SPEC.trial()["twin_fingerprint"] == calibrate.SPEC.fingerprint(twin.Params())
