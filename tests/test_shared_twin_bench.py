@@ -34,6 +34,9 @@ def test_check_scale():
     assert check_scale("tiny") == "tiny"
     with pytest.raises(ValueError, match="SCALE"):
         check_scale("huge")
+    assert check_scale("medium") == "medium"  # some track has it
+    with pytest.raises(ValueError, match=r"\('tiny', 'full'\), got 'medium'"):
+        check_scale("medium", {"tiny": 1, "full": 2})  # a track's own scales
 
 
 def test_stage_timer_records_peak_memory(tmp_path):

@@ -133,6 +133,7 @@ class SeqParams:
     batch: int = 256
     lr: float = 1e-4
     epochs: int = 200
+    patience: int = 0  # stop after this many epochs without a better val recall@10 (0: never)
 
 
 SasRecParams = SeqParams
@@ -237,10 +238,13 @@ def _epoch_line(total: int, desc: str, progress: bool):
     return EpochLine()
 
 
-def _trainer(max_epochs: int, callbacks: list, seed: int):
+def _trainer(max_epochs: int, callbacks: list, seed: int, patience: int = 0):
     import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping
 
     _quiet_lightning()
+    if patience:
+        callbacks = [*callbacks, EarlyStopping(monitor="recall@10", mode="max", patience=patience, verbose=False)]
     L.seed_everything(seed, workers=True, verbose=False)
     return L.Trainer(max_epochs=max_epochs, callbacks=callbacks, logger=False, enable_progress_bar=False,
                      enable_model_summary=False, deterministic=True, accelerator="auto", devices=1,
@@ -289,7 +293,7 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Sas
         ckpt = ModelCheckpoint(dirpath=tmp / "ckpt", monitor="recall@10", mode="max", save_top_k=1)
         metrics = ComputeMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K],
                                          postprocessors=[SeenItemsFilter(n_items)], verbose=False)
-        trainer = _trainer(p.epochs, [metrics, ckpt, line], seed)
+        trainer = _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience)
         trainer.fit(module, datamodule=data)
         line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
@@ -395,7 +399,7 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
         ckpt = ModelCheckpoint(dirpath=tmp, monitor="recall@10", mode="max", save_top_k=1)
         metrics = ValidationMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K], item_count=n_items,
                                             postprocessors=[RemoveSeenItems(seq_train)])
-        trainer = _trainer(p.epochs, [metrics, ckpt, line], seed)
+        trainer = _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience)
         with contextlib.redirect_stdout(io.StringIO()):  # the legacy callback prints a table every epoch
             trainer.fit(model, train_loader, val_loader)
         line.close()

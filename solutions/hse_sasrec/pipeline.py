@@ -66,6 +66,7 @@ class Config(TrackConfig):
     submit_history: str = "full"  # full: predict from every event | faithful: as the team, without the last
     bert4rec_preset: str = "cpu"  # cpu (default) | team (the team's configuration; a GPU job)
     bert4rec_epochs: int = 0  # 0: the preset's
+    patience: int = 0  # early stopping of both sequence models on val recall@10 (0: the presets', none)
     twin_params: twin.Params = twin.Params()  # the twin's global parameters; calibrate.py tries others
 
     TRACK = TRACK
@@ -85,12 +86,14 @@ class Config(TrackConfig):
     @property
     def sasrec(self) -> models.SasRecParams:
         p = models.SASREC_PRESETS[self.sasrec_preset]
-        return dataclasses.replace(p, epochs=self.sasrec_epochs) if self.sasrec_epochs else p
+        p = dataclasses.replace(p, epochs=self.sasrec_epochs) if self.sasrec_epochs else p
+        return dataclasses.replace(p, patience=self.patience) if self.patience else p
 
     @property
     def bert4rec(self) -> models.BertParams:
         p = models.BERT4REC_PRESETS[self.bert4rec_preset]
-        return dataclasses.replace(p, epochs=self.bert4rec_epochs) if self.bert4rec_epochs else p
+        p = dataclasses.replace(p, epochs=self.bert4rec_epochs) if self.bert4rec_epochs else p
+        return dataclasses.replace(p, patience=self.patience) if self.patience else p
 
 
 @dataclass

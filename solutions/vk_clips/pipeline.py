@@ -52,7 +52,7 @@ SOURCE_LB = {"DCNv2 + history (faithful)": 0.6666753935, "DCNv2 without history"
 
 @dataclass(frozen=True)
 class Config(TrackConfig):
-    scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
+    scale: str = "small"  # twin size: tiny | small | medium | full (ignored with data_dir)
     data_dir: str = ""  # folder with the real VK Clips files; "" = synthetic twin
     seed: int = 42
     emb_dim: int = 256
@@ -70,6 +70,7 @@ class Config(TrackConfig):
     seq_batch: int = 32
     seq_id_dim: int = 8  # item-id embedding of the sequence model (behind dropout 0.5; 0: none)
     seq_user_dim: int = 16  # user embedding added to its state (behind dropout 0.5; 0: none)
+    twin_params: twin.Params = twin.Params()  # the twin's global parameters; calibrate.py tries others
 
     TRACK = TRACK
     ensure_twin = staticmethod(twin.ensure)
@@ -286,7 +287,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
     if cfg.is_twin and timer:
         with stage("twin: generate"):
-            twin.generate(cfg.scale, cfg.seed, progress=progress)
+            twin.generate(cfg.scale, cfg.seed, progress=progress, params=cfg.twin_params)
     seed_everything(cfg.seed)
     with stage("load"):
         d = load_data(cfg)
