@@ -69,13 +69,13 @@ EXACT_AFTER = 12  # rejection rounds before a row is drawn from the exact distri
 
 @dataclass(frozen=True)
 class Params:
-    """The twin's global parameters, fitted by ``python -m solutions.hse_sasrec.calibrate`` (every
-    trial in ``benchmarks/calibration-hse_sasrec.csv``). chain_scale: SASRec (`cpu` preset, early
-    stopping) on `full` scored HitRate@10 0.169 / 0.248 / 0.324 at 0.2 / 0.4 / 0.6 (real: 0.30);
-    0.55 by interpolation, checked by the whole ladder (``--final``). 1.0 was the twin as first
-    built, whose next item was far too easy (SASRec 0.55 on `small`)."""
+    """The twin's global parameters, to be fitted by ``python -m solutions.hse_sasrec.calibrate``
+    (every trial in ``benchmarks/calibration-hse_sasrec.csv``). Not calibrated yet: 1.0 is the twin
+    as first built, whose next item is too easy (SASRec 0.55 on `small` against 0.30 on the real
+    data). On `full` SASRec (`cpu` preset, early stopping) scored HitRate@10 0.169 / 0.248 / 0.324
+    at chain_scale 0.2 / 0.4 / 0.6: about 0.55 is the SASRec level, pending the whole ladder."""
 
-    chain_scale: float = 0.55  # users' chain affinity q_u (sequels and series next) times this, at most 1
+    chain_scale: float = 1.0  # users' chain affinity q_u (sequels and series next) times this, at most 1
     stick_scale: float = 1.0  # users' stickiness s_u (stay in the last item's genre) times this, at most 1
 
 

@@ -18,7 +18,7 @@ def test_params_scale_the_affinity_and_the_item_effect():
     # without both, a user's like logit differs between items only by the duration effect
     likers = np.isfinite(flat.like_bias[users])  # never-likers: -inf
     assert likers.sum() > 10
-    assert np.allclose((like - flat.like_bias[users])[likers], flat.duration_effect[items][likers])
+    assert np.allclose(like[likers] - flat.like_bias[users][likers], flat.duration_effect[items][likers])
     half = twin.make_world(sc, 1, twin.Params(affinity_scale=0.5))
     _, _, a_half = twin.logits(half, users, items, np.ones(20))
     _, _, a_base = twin.logits(base, users, items, np.ones(20))
