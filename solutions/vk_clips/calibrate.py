@@ -8,7 +8,7 @@ The targets are the source's private leaderboard: DCNv2 with the faithful histor
 per-user ROC-AUC, the same model without them 0.6655 (the history adds 0.0012). The full twin has
 the real 145.7M rows, and one DCNv2 epoch over them takes about 40 hours on 2 CPU cores, so the
 targets' scale is ``medium`` (3.0M rows with the real rows per user and per item): one trial trains
-DCNv2 twice, about 50 minutes each on 2 cores. ``small`` screens in about 4 minutes a trial, with
+DCNv2 twice, about 50 minutes each on 2 cores. ``small`` screens in about 3 minutes a trial, with
 far less data per item than the real file: its AUCs are lower and say only which way a parameter
 moves them. Not calibrated yet: the record holds what has been tried (README, "The twin against the
 real data").
