@@ -465,8 +465,19 @@ def spark_session():
                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "localhost")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.local.dir", tempfile.gettempdir())
-               .getOrCreate())
+               .config("spark.local.dir", tempfile.gettempdir()))
+    # The JVM writes its start-up banner, log4j warnings and netlib's fallback notices straight to
+    # file descriptor 2, past Python's sys.stderr and log levels; the JVM inherits the descriptor
+    # when it starts, so it starts with fd 2 on /dev/null (Python's own stderr is restored at once;
+    # Spark's errors still reach Python as exceptions through py4j).
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            session = session.getOrCreate()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     session.sparkContext.setLogLevel("ERROR")
     State(session)
     return session
