@@ -137,7 +137,17 @@ def describe() -> dict:
             pass
     out["libraries"] = versions
     out["python"] = platform.python_version()
+    out["accelerator"] = accelerator()
     return out
+
+
+def accelerator() -> dict:
+    """The device torch computed on: a run that never imported torch ran on the CPU."""
+    if "torch" not in sys.modules:
+        return {"device": "cpu"}
+    from shared.seed import device_facts
+
+    return device_facts()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ manifest (from git's HEAD when the checkout has one, else the file on disk) unde
 - not comparable: another data source or other parameters (the verdict says which);
 - differs: the largest change of any metric the manifests share (headline and comparison
   rows), within or outside the track's tolerance (``tolerance`` in its manifest, stated in its
-  README). Outside the tolerance the run fails.
+  README). Outside the tolerance the run fails. A run on another device (a GPU's kernels against
+  a CPU submission: never bit for bit) says so and is judged by the same tolerance.
 """
 from __future__ import annotations
 
@@ -101,6 +102,14 @@ def verdict(committed: Mapping[str, Any] | None, new: Mapping[str, Any]) -> Verd
     tolerance = float(committed.get("tolerance", new.get("tolerance", 0.0)))
     within = change <= tolerance
     where = f" ({worst}: {float(old_m[worst]):.6f} -> {float(new_m[worst]):.6f})" if worst else " (no shared metric)"
-    text = (f"differs: sha256 {sha[:16]}… (committed {committed['files'][0]['sha256'][:16]}…), largest metric change "
-            f"{change:.6f}{where}, {'within' if within else 'outside'} tolerance {tolerance:g}")
+    old_dev, new_dev = _device(committed), _device(new)
+    device = "" if old_dev == new_dev else f" on another device (committed: {old_dev}; this run: {new_dev})"
+    text = (f"differs{device}: sha256 {sha[:16]}… (committed {committed['files'][0]['sha256'][:16]}…), largest "
+            f"metric change {change:.6f}{where}, {'within' if within else 'outside'} tolerance {tolerance:g}")
     return Verdict("differs", text, within)
+
+
+def _device(manifest: Mapping[str, Any]) -> str:
+    """cpu, or the GPU's name (manifests from before the field existed ran on the CPU)."""
+    acc = manifest.get("environment", {}).get("accelerator", {})
+    return acc.get("gpu", acc.get("device", "cpu")) if acc.get("device") == "cuda" else "cpu"

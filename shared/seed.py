@@ -1,8 +1,10 @@
 """The one seed helper every track calls first."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from typing import Iterator
 
 import numpy as np
 
@@ -19,9 +21,59 @@ def seed_everything(seed: int) -> np.random.Generator:
 
     torch.manual_seed(seed)
     torch.set_num_threads(dispatch.threads())  # sums depend on the thread count: pinned
+    gpu_settings()
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
     return np.random.default_rng(seed)
+
+
+CUBLAS_WORKSPACE = ":4096:8"  # what cuBLAS needs to pick deterministic kernels (CUDA's docs)
+
+
+def gpu_settings() -> dict[str, object]:
+    """The same arithmetic on a GPU as the CPU run asks for, set before any CUDA work: no TF32 in
+    matrix products or cuDNN convolutions (TF32 keeps 10 mantissa bits: results drift about 1e-3
+    from the CPU's), cuDNN's deterministic kernels without autotuning, and cuBLAS's fixed workspace
+    (``use_deterministic_algorithms`` raises on CUDA without it). Harmless on a CPU-only machine.
+    Returns the settings, for the manifest. (The legacy flags, not ``fp32_precision``: mixing the two
+    APIs raises, and Lightning reads the legacy ones.)"""
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    torch.set_float32_matmul_precision("highest")
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    return {"CUBLAS_WORKSPACE_CONFIG": os.environ["CUBLAS_WORKSPACE_CONFIG"],
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "cudnn.allow_tf32": torch.backends.cudnn.allow_tf32, "cudnn.deterministic": torch.backends.cudnn.deterministic}
+
+
+@contextlib.contextmanager
+def deterministic_algorithms() -> Iterator[None]:
+    """``torch.use_deterministic_algorithms(True)`` inside the block and the previous setting after
+    it. Lightning's ``Trainer(deterministic=True)`` switches it on for the whole process and never
+    back, so a later CUDA step in the same kernel (another model, a notebook's next cell) would run
+    other kernels, or raise, depending on what ran before it."""
+    import torch
+
+    before, warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=warn)
+
+
+def device_facts() -> dict[str, object]:
+    """What the manifest must say about the accelerator: a GPU run is compared with a CPU
+    submission as another device, never as the same one."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"device": "cpu"}
+    props = torch.cuda.get_device_properties(0)
+    return {"device": "cuda", "gpu": props.name, "gpu_memory_gib": round(props.total_memory / 2**30, 1),
+            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}
 
 
 def torch_device():

@@ -43,6 +43,21 @@ def test_outside_the_tolerance_fails(tmp_path):
     assert "outside tolerance 0.01" in v.text
 
 
+def test_a_gpu_run_is_judged_as_another_device(tmp_path):
+    a = manifest(tmp_path, "a", [0.1, 0.2, 0.3])
+    assert a["environment"]["accelerator"]["device"] in {"cpu", "cuda"}
+    b = manifest(tmp_path, "b", [0.1, 0.2, 0.300001])
+    b["environment"]["accelerator"] = {"device": "cuda", "gpu": "NVIDIA H200", "cuda": "12.8"}
+    a["environment"]["accelerator"] = {"device": "cpu"}
+    v = reproduce.verdict(a, b)
+    assert v.status == "differs" and v.ok
+    assert v.text.startswith("differs on another device (committed: cpu; this run: NVIDIA H200): ")
+    del a["environment"]["accelerator"]  # a manifest from before the field: the CPU
+    assert "committed: cpu; this run: NVIDIA H200" in reproduce.verdict(a, b).text
+    b["environment"]["accelerator"] = {"device": "cpu"}
+    assert "another device" not in reproduce.verdict(a, b).text
+
+
 def test_not_comparable(tmp_path):
     a = manifest(tmp_path, "a", [0.1, 0.2, 0.3])
     v = reproduce.verdict(a, manifest(tmp_path, "b", [0.3, 0.2, 0.1], source=twin_source("tiny", 42)))

@@ -6,7 +6,6 @@ order; a class model's score is the expected class, P(ignore) + 2 P(like).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -360,44 +359,49 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
     rows_t = torch.from_numpy(rows).to(device)
     gen = torch.Generator().manual_seed(seed)
 
-    def batch_loss(w: torch.Tensor, mask_t: torch.Tensor) -> tuple[torch.Tensor, int]:
-        r, m = rows_t[w], mask_t[w][:, 1:]
+    # Which positions a batch predicts is known on the host (numpy masks): the flat indices of the
+    # predicted positions select the same elements, in the same order, as boolean indexing, without
+    # the device-to-host syncs of a boolean mask and its count; the loss is summed on the device
+    # (in float64, as Python's floats did) and read once an epoch.
+    def batch_loss(w: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, int]:
+        idx = np.flatnonzero(mask[w][:, 1:])
+        r = rows_t[torch.from_numpy(w).to(device)]
         it, re, ts = _events(r, ev_items, ev_react, ev_time)
         states = model.encode(it, re, ts)
         # the event at position j is predicted from the state after event j - 1
         u = ev_users[r[:, 0].clamp(min=0)][:, None].expand(-1, r.shape[1] - 1)  # one user per window
         logits = model.score(states[:, :-1], it[:, 1:], u)
-        return loss_fn(logits[m], y_all[r[:, 1:][m]]), int(m.sum())
+        sel = torch.from_numpy(idx).to(device)
+        return loss_fn(logits.reshape(-1, 3)[sel], y_all[r[:, 1:].reshape(-1)[sel]]), len(idx)
 
-    def epoch(windows: np.ndarray, mask_t: torch.Tensor, bar) -> float:
+    def epoch(windows: np.ndarray, mask: np.ndarray, bar) -> float:
         """One pass over ``windows`` in a seeded random order; the mean training loss."""
         model.train()
-        perm = torch.from_numpy(windows)[torch.randperm(len(windows), generator=gen)].to(device)
-        running, seen = 0.0, 0
+        perm = windows[torch.randperm(len(windows), generator=gen).numpy()]
+        running, seen = torch.zeros((), dtype=torch.float64, device=device), 0
         for lo in range(0, len(perm), batch_size):
-            loss, k = batch_loss(perm[lo:lo + batch_size], mask_t)
+            loss, k = batch_loss(perm[lo:lo + batch_size], mask)
             opt.zero_grad(set_to_none=True)
             (loss / max(k, 1)).backward()
             opt.step()
-            running += float(loss.detach())
+            running += loss.detach().double()
             seen += k
             bar.update(k)
-        return running / max(seen, 1)
+        return float(running) / max(seen, 1)
 
-    fit_t, val_t = torch.from_numpy(fit_mask).to(device), torch.from_numpy(is_val).to(device)
     losses, val_losses = [], []
     best, best_state, bad = np.inf, None, 0
     start = time.perf_counter()
     with _progress(epochs * int(fit_mask.sum()), "sequence", progress) as bar:
         for _ in range(epochs):
-            losses.append(epoch(fit_windows, fit_t, bar))
+            losses.append(epoch(fit_windows, fit_mask, bar))
             model.eval()
             with torch.no_grad():
-                total, count = 0.0, 0
+                total, count = torch.zeros((), dtype=torch.float64, device=device), 0
                 for lo in range(0, len(val_windows), 256):
-                    loss, k = batch_loss(torch.from_numpy(val_windows[lo:lo + 256]).to(device), val_t)
-                    total, count = total + float(loss), count + k
-            val_losses.append(total / max(count, 1))
+                    loss, k = batch_loss(val_windows[lo:lo + 256], is_val)
+                    total, count = total + loss.double(), count + k
+            val_losses.append(float(total) / max(count, 1))
             bar.set_postfix_str(f"loss {losses[-1]:.4f} val {val_losses[-1]:.4f}")
             if val_losses[-1] < best:
                 best, best_state, bad = val_losses[-1], copy.deepcopy(model.state_dict()), 0
@@ -411,12 +415,11 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
         seed_everything(seed)
         model = SequenceModel(tables, dim, layers, max_len=max_len, id_dim=id_dim, user_dim=user_dim).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
-        all_t = torch.from_numpy(predict).to(device)
         all_windows = np.flatnonzero(predict.any(axis=1))
         losses = []
         with _progress(best_epochs * int(predict.sum()), "sequence, refit on all rows", progress) as bar:
             for _ in range(best_epochs):
-                losses.append(epoch(all_windows, all_t, bar))
+                losses.append(epoch(all_windows, predict, bar))
                 bar.set_postfix_str(f"loss {losses[-1]:.4f}")
         n_rows += best_epochs * int(predict.sum())
     else:

@@ -295,6 +295,14 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]+", "_", name)
 
 
+def cache_name(kind: str, encoder: str, device=None) -> str:
+    """The cache file of ``kind`` (image | text) embeddings by ``encoder`` computed on ``device``
+    (a name or a torch.device; default: where torch computes here). A GPU's kernels differ from the
+    CPU's in the last digits, so their embeddings go to another file; the CPU's keep the plain name."""
+    device = str(getattr(device, "type", device) or torch_device().type)
+    return f"{kind}-{_slug(encoder)}" + ("" if device == "cpu" else f"-{_slug(device)}") + ".parquet"
+
+
 def image_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = IMAGE_ENCODER,
                      progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(n, dim) float32 image embeddings and (n,) ImageNet top-1 classes (-1 where the encoder has
@@ -306,7 +314,7 @@ def image_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = IMAGE_
         emb, top = enc([decode_photo(photos[i], int(rows[i]), FILENAME) for i in idx])
         return {"emb": emb, "top_class": top}
 
-    out = _cached(cache_dir / f"image-{_slug(enc.name)}.parquet", photos, encode, f"image: {enc.name}", progress, BATCH)
+    out = _cached(cache_dir / cache_name("image", enc.name, enc.device), photos, encode, f"image: {enc.name}", progress, BATCH)
     return out["emb"].astype(np.float32), out["top_class"].astype(np.int64)
 
 
@@ -314,7 +322,7 @@ def text_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = TEXT_EN
                     progress: bool = False) -> np.ndarray:
     enc = text_encoder(encoder)
     texts = frame["text"]
-    out = _cached(cache_dir / f"text-{_slug(enc.name)}.parquet", texts,
+    out = _cached(cache_dir / cache_name("text", enc.name, getattr(enc, "device", "cpu")), texts,
                   lambda idx: {"emb": enc([texts[i] for i in idx])}, f"text: {enc.name}", progress, 1024)
     return out["emb"].astype(np.float32)
 

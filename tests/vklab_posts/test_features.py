@@ -31,9 +31,9 @@ def test_tf_lite_scaling_matters():
 
     enc = features.image_encoder()
     img = data.decode_photo(_frame([IMAGES / "flower.jpg"])["photo"][0], 0)
-    x = torch.from_numpy(enc.pixels([img])).permute(0, 3, 1, 2).float()
-    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None] * 255
-    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None] * 255
+    x = torch.from_numpy(enc.pixels([img])).permute(0, 3, 1, 2).float().to(enc.device)  # the encoder's device
+    mean = torch.tensor([0.485, 0.456, 0.406], device=enc.device)[:, None, None] * 255
+    std = torch.tensor([0.229, 0.224, 0.225], device=enc.device)[:, None, None] * 255
     daisy = features.imagenet_names(range(1000)).index("daisy")
     with torch.inference_mode():
         tf_lite = enc.model((x - 127) / 128).softmax(1)[0, daisy]
@@ -48,7 +48,7 @@ def test_cache_reuses_and_extends(tmp_path, monkeypatch):
     enc = features.image_encoder()
 
     class Counting:
-        name, dim = enc.name, enc.dim
+        name, dim, device = enc.name, enc.dim, enc.device
 
         def __call__(self, imgs):
             calls.append(len(imgs))
@@ -58,7 +58,14 @@ def test_cache_reuses_and_extends(tmp_path, monkeypatch):
     emb, _ = features.image_embeddings(frame[::-1], tmp_path)
     assert calls == [1]  # only the new photo was encoded
     assert np.array_equal(emb[1], first[0])
-    assert pl.read_parquet(tmp_path / "image-efficientnet_lite0.parquet").height == 2
+    assert pl.read_parquet(tmp_path / features.cache_name("image", "efficientnet_lite0")).height == 2
+
+
+def test_cache_files_are_kept_apart_by_device():
+    """GPU kernels give other last digits than the CPU's: one parquet must never mix the two."""
+    assert features.cache_name("image", "timm:convnext_tiny", "cpu") == "image-timm_convnext_tiny.parquet"
+    assert features.cache_name("image", "timm:convnext_tiny", "cuda") == "image-timm_convnext_tiny-cuda.parquet"
+    assert features.cache_name("text", "navec", "cuda") == "text-navec-cuda.parquet"
 
 
 def test_navec_mean_of_clean_tokens(tmp_path):
