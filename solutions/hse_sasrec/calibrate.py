@@ -8,7 +8,7 @@
 predictable the next item is); without it a trial is the whole published ladder: SASRec and BERT4Rec
 (the `cpu` presets, scored on the team's last-item holdout, the test step) and SLIM, ALS and ItemKNN on
 Spark (scored on the validation step, where the team reported them). The targets' scale is ``full``.
-Not calibrated yet: the record holds what has been tried (README, "The twin against the real data").
+The calibrated values are `twin.Params` (README, "The twin against the real data").
 """
 from __future__ import annotations
 

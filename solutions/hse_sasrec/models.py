@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from shared.seed import deterministic_algorithms
 from solutions.hse_sasrec.data import TOP_K
 
 # our metric names -> RePlay's
@@ -239,6 +240,8 @@ def _epoch_line(total: int, desc: str, progress: bool):
 
 
 def _trainer(max_epochs: int, callbacks: list, seed: int, patience: int = 0):
+    """Lightning's Trainer, deterministic: build and use it inside ``deterministic_algorithms()``,
+    which switches torch's deterministic mode back off afterwards."""
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
 
@@ -293,8 +296,8 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Sas
         ckpt = ModelCheckpoint(dirpath=tmp / "ckpt", monitor="recall@10", mode="max", save_top_k=1)
         metrics = ComputeMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K],
                                          postprocessors=[SeenItemsFilter(n_items)], verbose=False)
-        trainer = _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience)
-        trainer.fit(module, datamodule=data)
+        with deterministic_algorithms():
+            _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience).fit(module, datamodule=data)
         line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
@@ -325,7 +328,8 @@ def predict_sasrec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K, filter_se
                              predict_path=_write(frame, Path(tmp) / "predict.parquet"))
         top = PandasTopItemsCallback(top_k=k, query_column="user_id", item_column="item_id", rating_column="score",
                                      postprocessors=[SeenItemsFilter(fit.n_items)])
-        _trainer(1, [top], 0).predict(fit.module, datamodule=data, return_predictions=False)
+        with deterministic_algorithms():
+            _trainer(1, [top], 0).predict(fit.module, datamodule=data, return_predictions=False)
     return _ranked(top.get_result())
 
 
@@ -399,9 +403,9 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
         ckpt = ModelCheckpoint(dirpath=tmp, monitor="recall@10", mode="max", save_top_k=1)
         metrics = ValidationMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K], item_count=n_items,
                                             postprocessors=[RemoveSeenItems(seq_train)])
-        trainer = _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience)
-        with contextlib.redirect_stdout(io.StringIO()):  # the legacy callback prints a table every epoch
-            trainer.fit(model, train_loader, val_loader)
+        # the legacy callback prints a table every epoch
+        with deterministic_algorithms(), contextlib.redirect_stdout(io.StringIO()):
+            _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience).fit(model, train_loader, val_loader)
         line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         model.load_state_dict(best["state_dict"])
@@ -424,7 +428,8 @@ def predict_bert4rec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K) -> pl.D
     loader = DataLoader(Bert4RecPredictionDataset(seqs, fit.max_len, padding_value=0), batch_size=512, num_workers=0)
     top = PandasPredictionCallback(top_k=k, query_column="user_id", item_column="item_id", rating_column="score",
                                    postprocessors=[RemoveSeenItems(seqs)])
-    _trainer(1, [top], 0).predict(fit.module, loader, return_predictions=False)
+    with deterministic_algorithms():
+        _trainer(1, [top], 0).predict(fit.module, loader, return_predictions=False)
     return _ranked(top.get_result())
 
 
@@ -538,6 +543,9 @@ def train_classic(name: str, train: pl.DataFrame, histories: dict[str, pl.DataFr
                 pl.col("user_id").cast(pl.Int64), pl.col("item_id").cast(pl.Int64),
                 pl.col("rating").cast(pl.Float64).alias(f"{name}_score"))
     timing["total_s"] = round(time.perf_counter() - started, 2)
+    # The model's cached item-item matrix would stay in the JVM's memory after it: with SLIM's and
+    # ALS's still there, ItemKNN's 366M-pair self-join at `full` spills and stalls (53 minutes, not 4)
+    session.catalog.clearCache()
     return out, timing
 
 

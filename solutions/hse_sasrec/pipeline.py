@@ -231,6 +231,24 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage)
     return fit
 
 
+def gpu_checks(scale: str = "full", epochs: int = 2) -> dict:
+    """``make gpu-check`` (``shared.gpu_check``): SASRec and BERT4Rec (the `cpu` presets) for
+    ``epochs`` epochs on the train split, then their recommendations at every step. Each run
+    returns the train events it went through."""
+    cfg = Config(scale=scale, sasrec_epochs=epochs, bert4rec_epochs=epochs)
+    d = load_data(cfg)
+
+    def sasrec() -> int:
+        train_sasrec(cfg, d, progress=False)
+        return epochs * d.split.train.height
+
+    def bert4rec() -> int:
+        train_bert4rec(cfg, d, progress=False)
+        return epochs * d.split.train.height
+
+    return {"sasrec": sasrec, "bert4rec": bert4rec}
+
+
 def train_classic(cfg: Config, d: Data, names: Sequence[str] = CLASSIC) -> str | None:
     """The classic models on Spark: recommendations at both steps and, where SASRec's candidates
     exist, their scores of the candidate pairs. Returns None, or why Spark could not run."""
