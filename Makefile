@@ -14,7 +14,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup reproduce test bench notebooks clean
+.PHONY: help setup reproduce test bench gpu-check notebooks clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ bench: setup ## time and peak memory per stage (default SCALE=full) into benchma
 	  RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) \
 	    --data-dir "$(DATA_DIR)" --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
 	done
+
+gpu-check: setup ## each torch model a few hundred steps on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (no GPU: one line, exit 0)
+	@$(PY) -m shared.gpu_check $(TRACKS) $(if $(SCALE),--scale $(SCALE))
 
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
 	@$(PY) -m shared.runner $(TRACKS) --in-place

@@ -145,6 +145,7 @@ class Fit:
     rows_per_s: float = 0.0
     device: str = "cpu"
     val_losses: list[float] = field(default_factory=list)  # sequence model: validation loss per epoch
+    rows: int = 0  # training rows over all steps
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -197,7 +198,7 @@ def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.n
                 bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
             bar.update(len(y))
     elapsed = time.perf_counter() - start
-    return Fit(model, losses, n / elapsed if elapsed > 0 else 0.0, str(device))
+    return Fit(model, losses, n / elapsed if elapsed > 0 else 0.0, str(device), rows=n)
 
 
 @torch.no_grad()
@@ -425,7 +426,7 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
     else:
         model.load_state_dict(best_state)
     elapsed = time.perf_counter() - start
-    return Fit(model, losses, n_rows / elapsed if elapsed > 0 else 0.0, str(device), val_losses)
+    return Fit(model, losses, n_rows / elapsed if elapsed > 0 else 0.0, str(device), val_losses, n_rows)
 
 
 @torch.no_grad()

@@ -208,6 +208,24 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True):
     return models.expected_class(probs), fit
 
 
+def gpu_checks(scale: str = "medium") -> dict:
+    """``make gpu-check`` (``shared.gpu_check``): DCNv2 with the faithful history, one epoch in file
+    order (at ``medium``: 3.0M rows, 183 steps of 16,384), and the sequence model for one epoch and
+    its refit; each predicts the test pairs. Each run returns the rows it trained on."""
+    cfg = Config(scale=scale)
+    d = load_data(cfg)
+    hist = history(cfg, d)
+
+    def dcn() -> int:
+        train_dcn(cfg, d, "dcn_faithful", hist, progress=False)
+        return d.vk.train.height
+
+    def sequence() -> int:
+        return train_sequence(replace(cfg, seq_epochs=1), d, progress=False)[1].rows
+
+    return {"dcnv2": dcn, "sequence": sequence}
+
+
 # ---------------------------------------------------------------- scores, metrics, submission
 
 def save_scores(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | None = None) -> pl.DataFrame:

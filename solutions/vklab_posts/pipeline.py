@@ -242,6 +242,31 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     return {"model": name, **{k: v for k, v in info.items() if k != "val_curve"}}
 
 
+def gpu_checks(scale: str = "full", epochs: int = 2) -> dict:
+    """``make gpu-check`` (``shared.gpu_check``): the image encoder over every photo (into a fresh
+    cache), the ten frozen-encoder heads for ``epochs`` epochs, and EfficientNet-Lite0 fine-tuned end
+    to end for one epoch; each predicts every row. Each run returns the rows it went through."""
+    import tempfile
+
+    cfg = Config(scale=scale, head_epochs=epochs, finetune_epochs=1)
+    d = load_data(cfg)
+
+    def encoder() -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            features.image_embeddings(d.frame, Path(tmp), cfg.image_encoder)
+        return d.posts.n
+
+    def heads() -> int:
+        train_heads(cfg, d, encode(cfg, d))
+        return len(HEAD_MODELS) * epochs * len(d.fit)
+
+    def fine_tuning() -> int:
+        finetune(cfg, d)
+        return len(d.fit)
+
+    return {"image-encoder": encoder, "heads": heads, "finetune": fine_tuning}
+
+
 def chosen_head(cfg: Config) -> str:
     """The submitted head: the lowest validation log loss (never a test score)."""
     heads = cfg.load_training().get("heads", {})
