@@ -35,3 +35,26 @@ def test_screening_command_at_tiny(tmp_path):
     assert row["config"] == "sasrec-1epochs-patience10" and row["param.chain_scale"] == 0.5
     assert 0 <= row["sasrec.hitrate"] <= 1 and row["oracle.hitrate"] > row["random.hitrate"]
     assert row["events"] == twin.SCALES["tiny"].n_events
+
+
+def test_taste_concentration_sharpens_the_genre_taste_only():
+    sc = twin.SCALES["small"]
+    sharp, diffuse = twin.make_world(sc, 42), twin.make_world(sc, 42, twin.Params(taste_concentration=6.0))
+    assert twin.Params().taste_concentration == 2.0  # the calibrated value (README)
+    # the user's favourite genre: about 56 % of the taste at 2.0, 40 % at 6.0 (Dirichlet around the group mix)
+    assert sharp.taste.max(axis=1).mean() == pytest.approx(0.559, abs=0.01)
+    assert diffuse.taste.max(axis=1).mean() == pytest.approx(0.401, abs=0.01)
+    assert np.allclose(sharp.taste.sum(axis=1), 1.0)
+    for kept in ("lengths", "cluster", "successors", "pop_in_cluster"):
+        assert np.array_equal(getattr(sharp, kept), getattr(diffuse, kept)), kept
+    # the taste's gamma draws use the users' stream by rejection, so stickiness and chain affinity are
+    # other draws of the same distributions, not the same numbers
+    assert sharp.chain.mean() == pytest.approx(diffuse.chain.mean(), abs=0.01)
+    assert sharp.stick.mean() == pytest.approx(diffuse.stick.mean(), abs=0.01)
+
+
+def test_the_calibrated_chain_affinity():
+    world = twin.make_world(twin.SCALES["small"], 42)
+    assert twin.Params().chain_scale == 0.55
+    # q_u = 0.55 x Beta(3, 3): mean 0.275, never above 0.55
+    assert world.chain.mean() == pytest.approx(0.275, abs=0.01) and world.chain.max() <= 0.55
