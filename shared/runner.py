@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import nbformat
 import papermill
+from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from tqdm.auto import tqdm
 
@@ -117,7 +118,7 @@ def run_notebooks(
                 progress_bar=False,
                 log_output=False,
             )
-        except papermill.PapermillExecutionError as exc:
+        except (papermill.PapermillExecutionError, DeadKernelError) as exc:
             exc.executed = out  # the executed copy, with the traceback, for the caller's message
             raise
         finally:
@@ -127,12 +128,30 @@ def run_notebooks(
     return outputs
 
 
-def failure_line(track: str, exc: papermill.PapermillExecutionError, executed: Path) -> str:
+def running_cell(executed: Path) -> int | None:
+    """The 1-based number, among code cells, of the cell that was running when the kernel died:
+    the last one papermill started (it stamps ``start_time`` as a cell starts; the cells after it
+    stay pending). None when the executed copy cannot be read."""
+    try:
+        nb = nbformat.read(executed, 4)
+    except (OSError, ValueError):
+        return None
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    started = [k for k, c in enumerate(code, 1) if c.metadata.get("papermill", {}).get("start_time")]
+    return started[-1] if started else None
+
+
+def failure_line(track: str, exc: Exception, executed: Path) -> str:
     """One line for a failing notebook: track, notebook, cell, the error's own message, and where
-    the executed notebook (with the full traceback) is."""
+    the executed notebook (with the full traceback) is. A dead kernel (killed, out of memory) has
+    no traceback: the line names the cell that was running."""
+    where = f"(executed notebook: {os.path.relpath(executed)})"
+    if isinstance(exc, DeadKernelError):
+        cell = running_cell(executed)
+        return (f"error: {track}/{executed.name}, code cell {cell if cell else '?'}: the kernel died (killed, or out "
+                f"of memory) {where}")
     message = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
-    return (f"error: {track}/{executed.name}, cell {exc.exec_count}: {exc.ename}: {message} "
-            f"(executed notebook: {os.path.relpath(executed)})")
+    return f"error: {track}/{executed.name}, cell {exc.exec_count}: {exc.ename}: {message} {where}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = NOTEBOOKS_DIR / track if args.in_place else Path(args.out) / track
         try:
             run_notebooks(track_notebooks(track), out, params)
-        except papermill.PapermillExecutionError as exc:
+        except (papermill.PapermillExecutionError, DeadKernelError) as exc:
             print(failure_line(track, exc, exc.executed), file=sys.stderr)
             return 1
     return 0

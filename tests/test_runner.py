@@ -85,3 +85,17 @@ def test_a_failing_notebook_is_one_line(tmp_path, monkeypatch, capsys):
     bar, error, rest = err.split("\n")  # the runner's progress line (updated by \r), then one line
     assert bar.startswith("\rnotebooks:") and rest == "" and "Traceback" not in err
     assert error == "error: demo/01_a.ipynb, cell 2: ValueError: no such folder: 1 (executed notebook: out/demo/01_a.ipynb)"
+
+
+def test_a_killed_kernel_is_one_line_naming_the_cell(tmp_path, monkeypatch, capsys):
+    """A real SIGKILL of the kernel process (what the OOM killer does), not a mock."""
+    track = tmp_path / "notebooks" / "demo"
+    track.mkdir(parents=True)
+    make_notebook(track / "01_a.ipynb", 'N: int = 1  # an int', "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "notebooks")
+    monkeypatch.chdir(tmp_path)
+    assert runner.main(["demo", "--out", "out"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.endswith("\n") and "DeadKernelError" not in err
+    assert err.splitlines()[-1] == ("error: demo/01_a.ipynb, code cell 2: the kernel died (killed, or out of memory) "
+                                    "(executed notebook: out/demo/01_a.ipynb)")
