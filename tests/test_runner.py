@@ -74,13 +74,18 @@ def test_progress_bars_are_saved_as_their_final_line(tmp_path):
     assert text == {"stderr": "work: 5/5\n", "stdout": "done\n"}  # not five lines of progress
 
 
-def test_a_failing_notebook_is_one_line(tmp_path, monkeypatch, capsys):
+def run_failing_demo(tmp_path, monkeypatch, body):
+    """A one-notebook track `demo` whose second cell is ``body``, run by the CLI: it must fail."""
     track = tmp_path / "notebooks" / "demo"
     track.mkdir(parents=True)
-    make_notebook(track / "01_a.ipynb", 'N: int = 1  # an int', "raise ValueError(f'no such folder: {N}')")
+    make_notebook(track / "01_a.ipynb", 'N: int = 1  # an int', body)
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "notebooks")
     monkeypatch.chdir(tmp_path)
     assert runner.main(["demo", "--out", "out"]) == 1
+
+
+def test_a_failing_notebook_is_one_line(tmp_path, monkeypatch, capsys):
+    run_failing_demo(tmp_path, monkeypatch, "raise ValueError(f'no such folder: {N}')")
     err = capsys.readouterr().err
     bar, error, rest = err.split("\n")  # the runner's progress line (updated by \r), then one line
     assert bar.startswith("\rnotebooks:") and rest == "" and "Traceback" not in err
@@ -89,12 +94,7 @@ def test_a_failing_notebook_is_one_line(tmp_path, monkeypatch, capsys):
 
 def test_a_killed_kernel_is_one_line_naming_the_cell(tmp_path, monkeypatch, capsys):
     """A real SIGKILL of the kernel process (what the OOM killer does), not a mock."""
-    track = tmp_path / "notebooks" / "demo"
-    track.mkdir(parents=True)
-    make_notebook(track / "01_a.ipynb", 'N: int = 1  # an int', "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
-    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "notebooks")
-    monkeypatch.chdir(tmp_path)
-    assert runner.main(["demo", "--out", "out"]) == 1
+    run_failing_demo(tmp_path, monkeypatch, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.endswith("\n") and "DeadKernelError" not in err
     assert err.splitlines()[-1] == ("error: demo/01_a.ipynb, code cell 2: the kernel died (killed, or out of memory) "
