@@ -27,14 +27,9 @@ NOT_RECORDED = "not recorded"  # rows written before the CPU model was
 
 
 def machine() -> dict[str, str]:
-    gpu = "none"
-    try:
-        import torch
+    from shared.seed import device_facts
 
-        if torch.cuda.is_available():
-            gpu = torch.cuda.get_device_name(0)
-    except ImportError:
-        pass
+    gpu = device_facts().get("gpu", "none")
     return {
         "cores": str(os.cpu_count()),
         "ram_gib": f"{psutil.virtual_memory().total / 2**30:.0f}",

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import polars as pl
 
 from shared import dispatch
-from shared.io import atomic_path, write_text_atomic
+from shared.io import append_csv, write_text_atomic
 from shared.paths import REPO_ROOT, benchmarks_dir
 from shared.twin import SCALES
 
@@ -87,12 +87,7 @@ def record_trial(track: str, scale: str, config: str, params, metrics: Mapping[s
            "wall_s": round(float(wall_s), 1),
            **param_columns(params),
            **{k: round(float(v), 6) for k, v in metrics.items()}}
-    path = record_path(track, directory)
-    new = pl.DataFrame([row])
-    record = pl.concat([read_record(track, directory), new], how="diagonal_relaxed") if path.exists() else new
-    with atomic_path(path) as tmp:  # creates the folder
-        record.write_csv(tmp)
-    return record
+    return append_csv(record_path(track, directory), [row])
 
 
 def read_record(track: str, directory: str | os.PathLike | None = None) -> pl.DataFrame:

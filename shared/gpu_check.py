@@ -19,19 +19,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
-
-import polars as pl
+from typing import Callable, Sequence
 
 from shared import dispatch
-from shared.io import atomic_path
-from shared.paths import OUTPUT_ENV, REPO_ROOT
+from shared.io import append_csv
+from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
+from shared.seed import device_facts
 
 RECORD = "gpu-check.csv"
 
 
 def _tracks() -> list[str]:
-    return sorted(p.name for p in (REPO_ROOT / "notebooks").iterdir() if p.is_dir())
+    return sorted(p.name for p in NOTEBOOKS_DIR.iterdir() if p.is_dir())
 
 
 def measure(name: str, run: Callable[[], int], cuda: bool) -> dict:
@@ -56,14 +55,6 @@ def measure(name: str, run: Callable[[], int], cuda: bool) -> dict:
             "peak_gpu_gib": round(peak, 3), "error": error}
 
 
-def record(rows: Sequence[Mapping], path: Path) -> pl.DataFrame:
-    new = pl.DataFrame(list(rows))
-    frame = pl.concat([pl.read_csv(path), new], how="diagonal_relaxed") if path.exists() else new
-    with atomic_path(path) as tmp:
-        frame.write_csv(tmp)
-    return frame
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tracks", nargs="*", help="default: every track")
@@ -80,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gpu-check: no CUDA device on this machine (torch {torch.__version__}, {dispatch.cpu_model()}): nothing to check")
         return 0
     out = Path(args.out) if args.out else (REPO_ROOT / "benchmarks" / RECORD if cuda else None)
-    device = dispatch.accelerator() if cuda else {"device": "cpu"}
+    device = device_facts()
     rows, failed = [], 0
     # twins and artifacts of the checks go to a scratch folder: never over a teaching run's artifacts
     os.environ.setdefault(OUTPUT_ENV, str(REPO_ROOT / ".bench" / "gpu-check"))
@@ -100,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{row['rows']:,} rows in {row['seconds']:.1f} s ({row['rows_per_s']:,.0f} rows/s, peak {row['peak_gpu_gib']:.2f} GiB)"
             print(f"gpu-check {track} {name}: {shown}", flush=True)
     if out and rows:
-        record(rows, out)
+        append_csv(out, rows)
         print(f"gpu-check: {len(rows)} rows appended to {out.name} ({device.get('gpu', 'cpu')})")
     return 1 if failed else 0
 

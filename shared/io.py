@@ -43,6 +43,19 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def append_csv(path: str | os.PathLike, rows):
+    """Append ``rows`` (dicts) to the CSV at ``path`` (created with its folder if missing); the
+    columns are the union over old and new rows. Written atomically; returns the whole table."""
+    import polars as pl
+
+    path = Path(path)
+    new = pl.DataFrame(list(rows))
+    frame = pl.concat([pl.read_csv(path, infer_schema_length=None), new], how="diagonal_relaxed") if path.exists() else new
+    with atomic_path(path) as tmp:  # creates the folder
+        frame.write_csv(tmp)
+    return frame
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """Streamed sha256, so multi-GB files are hashed without loading them."""
     h = hashlib.sha256()

@@ -30,13 +30,13 @@ def seed_everything(seed: int) -> np.random.Generator:
 CUBLAS_WORKSPACE = ":4096:8"  # what cuBLAS needs to pick deterministic kernels (CUDA's docs)
 
 
-def gpu_settings() -> dict[str, object]:
+def gpu_settings() -> None:
     """The same arithmetic on a GPU as the CPU run asks for, set before any CUDA work: no TF32 in
     matrix products or cuDNN convolutions (TF32 keeps 10 mantissa bits: results drift about 1e-3
     from the CPU's), cuDNN's deterministic kernels without autotuning, and cuBLAS's fixed workspace
     (``use_deterministic_algorithms`` raises on CUDA without it). Harmless on a CPU-only machine.
-    Returns the settings, for the manifest. (The legacy flags, not ``fp32_precision``: mixing the two
-    APIs raises, and Lightning reads the legacy ones.)"""
+    (The legacy flags, not ``fp32_precision``: mixing the two APIs raises, and Lightning reads the
+    legacy ones.)"""
     import torch
 
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
@@ -44,9 +44,6 @@ def gpu_settings() -> dict[str, object]:
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
-    return {"CUBLAS_WORKSPACE_CONFIG": os.environ["CUBLAS_WORKSPACE_CONFIG"],
-            "float32_matmul_precision": torch.get_float32_matmul_precision(),
-            "cudnn.allow_tf32": torch.backends.cudnn.allow_tf32, "cudnn.deterministic": torch.backends.cudnn.deterministic}
 
 
 @contextlib.contextmanager

@@ -239,9 +239,10 @@ def _epoch_line(total: int, desc: str, progress: bool):
     return EpochLine()
 
 
+@contextlib.contextmanager
 def _trainer(max_epochs: int, callbacks: list, seed: int, patience: int = 0):
-    """Lightning's Trainer, deterministic: build and use it inside ``deterministic_algorithms()``,
-    which switches torch's deterministic mode back off afterwards."""
+    """``with _trainer(...) as trainer:`` Lightning's deterministic Trainer, built and used inside
+    ``deterministic_algorithms()``, which switches torch's deterministic mode back off afterwards."""
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
 
@@ -249,9 +250,10 @@ def _trainer(max_epochs: int, callbacks: list, seed: int, patience: int = 0):
     if patience:
         callbacks = [*callbacks, EarlyStopping(monitor="recall@10", mode="max", patience=patience, verbose=False)]
     L.seed_everything(seed, workers=True, verbose=False)
-    return L.Trainer(max_epochs=max_epochs, callbacks=callbacks, logger=False, enable_progress_bar=False,
-                     enable_model_summary=False, deterministic=True, accelerator="auto", devices=1,
-                     num_sanity_val_steps=0)
+    with deterministic_algorithms():
+        yield L.Trainer(max_epochs=max_epochs, callbacks=callbacks, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, deterministic=True, accelerator="auto", devices=1,
+                        num_sanity_val_steps=0)
 
 
 def _write(frame: pl.DataFrame, path: Path) -> str:
@@ -296,8 +298,8 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Sas
         ckpt = ModelCheckpoint(dirpath=tmp / "ckpt", monitor="recall@10", mode="max", save_top_k=1)
         metrics = ComputeMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K],
                                          postprocessors=[SeenItemsFilter(n_items)], verbose=False)
-        with deterministic_algorithms():
-            _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience).fit(module, datamodule=data)
+        with _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience) as trainer:
+            trainer.fit(module, datamodule=data)
         line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
@@ -328,8 +330,8 @@ def predict_sasrec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K, filter_se
                              predict_path=_write(frame, Path(tmp) / "predict.parquet"))
         top = PandasTopItemsCallback(top_k=k, query_column="user_id", item_column="item_id", rating_column="score",
                                      postprocessors=[SeenItemsFilter(fit.n_items)])
-        with deterministic_algorithms():
-            _trainer(1, [top], 0).predict(fit.module, datamodule=data, return_predictions=False)
+        with _trainer(1, [top], 0) as trainer:
+            trainer.predict(fit.module, datamodule=data, return_predictions=False)
     return _ranked(top.get_result())
 
 
@@ -404,8 +406,9 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
         metrics = ValidationMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K], item_count=n_items,
                                             postprocessors=[RemoveSeenItems(seq_train)])
         # the legacy callback prints a table every epoch
-        with deterministic_algorithms(), contextlib.redirect_stdout(io.StringIO()):
-            _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience).fit(model, train_loader, val_loader)
+        with _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience) as trainer, \
+                contextlib.redirect_stdout(io.StringIO()):
+            trainer.fit(model, train_loader, val_loader)
         line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         model.load_state_dict(best["state_dict"])
@@ -428,8 +431,8 @@ def predict_bert4rec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K) -> pl.D
     loader = DataLoader(Bert4RecPredictionDataset(seqs, fit.max_len, padding_value=0), batch_size=512, num_workers=0)
     top = PandasPredictionCallback(top_k=k, query_column="user_id", item_column="item_id", rating_column="score",
                                    postprocessors=[RemoveSeenItems(seqs)])
-    with deterministic_algorithms():
-        _trainer(1, [top], 0).predict(fit.module, loader, return_predictions=False)
+    with _trainer(1, [top], 0) as trainer:
+        trainer.predict(fit.module, loader, return_predictions=False)
     return _ranked(top.get_result())
 
 

@@ -217,8 +217,7 @@ def gpu_checks(scale: str = "medium") -> dict:
     hist = history(cfg, d)
 
     def dcn() -> int:
-        train_dcn(cfg, d, "dcn_faithful", hist, progress=False)
-        return d.vk.train.height
+        return train_dcn(cfg, d, "dcn_faithful", hist, progress=False)[1].rows
 
     def sequence() -> int:
         return train_sequence(replace(cfg, seq_epochs=1), d, progress=False)[1].rows
