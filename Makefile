@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 TRACKS ?= $(notdir $(wildcard notebooks/*))
 SCALE ?=
 DATA_DIR ?=
+PROFILE ?= teach
 EXECUTED := reports/executed
 
 export PYTHONHASHSEED := 0
@@ -18,7 +19,13 @@ $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
 help: ## list the targets and variables
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: TRACKS='$(TRACKS)' SCALE=tiny|small|full DATA_DIR=<real data folder, unset = synthetic twin> ARGS=<more pipeline options, make bench>"
+	@echo "  variables: TRACKS='$(TRACKS)' SCALE=tiny|small|full DATA_DIR=<real data folder, unset = synthetic twin>"
+	@echo "             PROFILE=teach|source (source: each track's own configuration, notebooks/<track>/source.yaml) ARGS=<more pipeline options, make bench>"
+	@echo "  the sources' own submissions on the real files:"
+	@echo "    make reproduce PROFILE=source TRACKS=kraft_kuairec DATA_DIR=~/data/kuairec"
+	@echo "    make reproduce PROFILE=source TRACKS=vk_clips DATA_DIR=~/data/vk_clips"
+	@echo "    make reproduce PROFILE=source TRACKS=hse_sasrec DATA_DIR=~/data/hse"
+	@echo "    make reproduce PROFILE=source TRACKS=vklab_posts DATA_DIR=~/data/vklab"
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +36,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 setup: $(VENV)/.installed ## create .venv and install the pinned packages (idempotent)
 
-reproduce: setup ## run every track's notebooks (default SCALE=small), regenerate + validate submissions, write reports/summary.md
-	@$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"
-	@$(PY) -m shared.report $(TRACKS) --executed $(EXECUTED)
+reproduce: setup ## run every track's notebooks (default SCALE=small, PROFILE=teach), regenerate + validate submissions, write reports/summary.md
+	@$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) --profile $(PROFILE) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"
+	@$(PY) -m shared.report $(TRACKS) --executed $(EXECUTED) --profile $(PROFILE)
 
 test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
 	$(PY) -m pytest
@@ -39,7 +46,7 @@ test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
 bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/; ARGS: more pipeline options
 	for t in $(TRACKS); do \
 	  RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) \
-	    --data-dir "$(DATA_DIR)" --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
+	    --data-dir "$(DATA_DIR)" --profile $(PROFILE) --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
 	done
 
 gpu-check: setup ## each torch model a few hundred steps on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (no GPU: one line, exit 0)

@@ -11,6 +11,7 @@ import polars as pl
 
 from shared.bench import StageTimer
 from shared.paths import benchmarks_dir
+from shared.profiles import PROFILES
 from shared.submission import write_csv
 from shared.twin import SCALES
 
@@ -21,6 +22,9 @@ def pipeline_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--scale", default="small", choices=SCALES)
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--profile", default="teach", choices=PROFILES,
+                        help="source: the source's own configuration (notebooks/<track>/source.yaml); "
+                             "options given here override it")
     parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
     parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
     return parser
@@ -28,6 +32,7 @@ def pipeline_parser(doc: str) -> argparse.ArgumentParser:
 
 def record_bench(timer: StageTimer, track: str, cfg, config: str, bench_dir: str | os.PathLike | None) -> None:
     """Append the run's stages to ``benchmarks/`` (scale ``real`` on the real files) and print them."""
+    config = config if cfg.profile == "teach" else f"profile {cfg.profile}: {config}"
     path = timer.write(track, cfg.scale if cfg.is_twin else "real", config, bench_dir)
     with pl.Config(tbl_rows=-1):
         print(pl.DataFrame([*timer.records, timer.total()]))

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 from shared.io import merge_json, read_json
-from shared.paths import artifacts_dir, resolve_data_dir
+from shared.paths import artifacts_dir, resolve_data_dir, submissions_dir
+from shared.profiles import PROFILES
 from shared.submission import real_source, twin_source
 from shared.twin import check_scale, params_key
 
@@ -20,7 +21,9 @@ class TrackConfig:
     ``twin_version``. A track whose twin has global parameters (``twin.Params``, fitted by its
     calibration) adds a field ``twin_params``; its ``ensure_twin`` then takes them as a third
     argument, and a run with other than the calibrated values gets its own twin and artifacts
-    folders and says so in its manifest."""
+    folders and says so in its manifest. ``profile`` (a field too: ``teach`` or ``source``, see
+    ``shared.profiles``) keeps each profile's artifacts and submission apart; the manifest records it
+    beside the parameters, not among them."""
 
     TRACK: ClassVar[str]
     ensure_twin: ClassVar[Callable[[str, int], Path]]
@@ -30,9 +33,12 @@ class TrackConfig:
     scale: str
     data_dir: str
     seed: int
+    profile: str
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {list(PROFILES)}, got {self.profile!r}")
 
     @property
     def real_dir(self) -> Path | None:
@@ -45,10 +51,11 @@ class TrackConfig:
     @property
     def tag(self) -> str:
         """The artifacts folder's name; with ``twin_version`` artifacts of an older twin are never read back."""
+        profile = "" if self.profile == "teach" else f"-{self.profile}"
         if not self.is_twin:
-            return "real"
+            return "real" + profile
         return (f"twin-{self.scale}-seed{self.seed}" + (f"-{self.twin_version}" if self.twin_version else "")
-                + (f"-p{self.twin_key}" if self.twin_key else ""))
+                + (f"-p{self.twin_key}" if self.twin_key else "") + profile)
 
     @property
     def twin_key(self) -> str:
@@ -58,6 +65,10 @@ class TrackConfig:
     @property
     def artifacts(self) -> Path:
         return artifacts_dir(self.TRACK, self.tag)
+
+    @property
+    def submissions(self) -> Path:
+        return submissions_dir(self.TRACK, self.profile)
 
     def data_folder(self) -> Path:
         if not self.is_twin:
@@ -76,6 +87,7 @@ class TrackConfig:
 
     def parameters(self) -> dict[str, Any]:
         params = dataclasses.asdict(self)
+        params.pop("profile")  # the manifest's own field
         if not self.is_twin:
             params.pop("scale")
         params["data_dir"] = "<real>" if not self.is_twin else ""  # no local paths in manifests

@@ -32,8 +32,11 @@ def artifacts_dir(track: str, tag: str) -> Path:
     return output_root() / "artifacts" / track / tag
 
 
-def submissions_dir(track: str) -> Path:
-    return output_root() / "submissions" / track
+def submissions_dir(track: str, profile: str = "teach") -> Path:
+    """``submissions/<track>/``; a run of another profile (``shared.profiles``) writes beside it, in
+    ``submissions/<track>/<profile>/``, so the lessons' and the source's submissions are both kept."""
+    base = output_root() / "submissions" / track
+    return base if profile == "teach" else base / profile
 
 
 def reports_dir() -> Path:

@@ -13,11 +13,13 @@ from typing import Sequence
 
 from shared.io import sha256_file, write_text_atomic
 from shared.paths import reports_dir, submissions_dir
+from shared.profiles import PROFILES
 from shared.reproduce import Verdict, load_committed, verdict
 
 
-def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> tuple[str, dict[str, Verdict]]:
-    """The summary's markdown, and each track's reproduction verdict."""
+def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
+            profile: str = "teach") -> tuple[str, dict[str, Verdict]]:
+    """The summary's markdown, and each track's reproduction verdict (runs of ``profile``)."""
     executed_dir = Path(executed_dir)
     verdicts: dict[str, Verdict] = {}
     out = reports_dir()
@@ -29,14 +31,14 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> tuple[str
         "",
     ]
     for track in tracks:
-        manifest_path = submissions_dir(track) / "manifest.json"
-        lines += [f"## {track}", ""]
+        manifest_path = submissions_dir(track, profile) / "manifest.json"
+        lines += [f"## {track}" + ("" if profile == "teach" else f" (profile `{profile}`)"), ""]
         if not manifest_path.exists():
             verdicts[track] = Verdict("failed", "no manifest: the track did not finish", False)
             lines += ["No manifest: the track did not finish.", ""]
             continue
         m = json.loads(manifest_path.read_text())
-        verdicts[track] = verdict(load_committed(track), m)
+        verdicts[track] = verdict(load_committed(track, profile), m)
         env = m.get("environment", {})
         lines += [f"**Reproduction: {verdicts[track].text}.**", "",
                   f"CPU: {env.get('cpu', 'unknown')}; dispatch: {env.get('dispatch', 'unknown')}; "
@@ -54,7 +56,7 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike) -> tuple[str
                       for name, vals in m["comparison"].items()]
             lines += [""]
         for f in m["files"]:
-            path = submissions_dir(track) / f["path"]
+            path = submissions_dir(track, profile) / f["path"]
             if not path.exists() or sha256_file(path) != f["sha256"]:
                 raise SystemExit(f"{path}: missing or does not match its manifest's sha256")
             rel = os.path.relpath(path, out)
@@ -69,8 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("tracks", nargs="+")
     parser.add_argument("--executed", required=True, help="folder the runner wrote executed notebooks to")
+    parser.add_argument("--profile", default="teach", choices=PROFILES)
     args = parser.parse_args(argv)
-    text, verdicts = summary(args.tracks, args.executed)
+    text, verdicts = summary(args.tracks, args.executed, args.profile)
     path = write_text_atomic(reports_dir() / "summary.md", text)
     print(f"wrote {os.path.relpath(path)}")
     for track, v in verdicts.items():

@@ -5,6 +5,8 @@ manifest (from git's HEAD when the checkout has one, else the file on disk) unde
 ``reports/committed/<track>/``. ``verdict`` then compares the new manifest with it:
 
 - identical: same submission sha256;
+- not comparable: another profile (``shared.profiles``): a ``source`` run is compared only with a
+  committed ``source`` run (``submissions/<track>/source/``), and says so where none is committed;
 - not comparable: another data source or other parameters (the verdict says which);
 - differs: the largest change of any metric the manifests share (headline and comparison
   rows), within or outside the track's tolerance (``tolerance`` in its manifest, stated in its
@@ -25,12 +27,13 @@ from shared.paths import REPO_ROOT, reports_dir
 MANIFEST = "manifest.json"
 
 
-def committed_dir(track: str) -> Path:
-    return reports_dir() / "committed" / track
+def committed_dir(track: str, profile: str = "teach") -> Path:
+    folder = reports_dir() / "committed" / track
+    return folder if profile == "teach" else folder / profile
 
 
-def _committed_text(track: str) -> str | None:
-    rel = f"submissions/{track}/{MANIFEST}"
+def _committed_text(track: str, profile: str) -> str | None:
+    rel = f"submissions/{track}/{'' if profile == 'teach' else profile + '/'}{MANIFEST}"
     try:
         out = subprocess.run(["git", "show", f"HEAD:{rel}"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
         if out.returncode == 0:
@@ -41,18 +44,19 @@ def _committed_text(track: str) -> str | None:
     return path.read_text() if path.is_file() else None
 
 
-def keep_committed(track: str) -> Path | None:
-    """Save the committed manifest of ``track`` before a run replaces it; None when there is none."""
-    text = _committed_text(track)
-    target = committed_dir(track) / MANIFEST
+def keep_committed(track: str, profile: str = "teach") -> Path | None:
+    """Save the committed manifest of ``track`` (and ``profile``) before a run replaces it; None when
+    there is none."""
+    text = _committed_text(track, profile)
+    target = committed_dir(track, profile) / MANIFEST
     if text is None:
         target.unlink(missing_ok=True)
         return None
     return write_text_atomic(target, text)
 
 
-def load_committed(track: str) -> dict[str, Any] | None:
-    path = committed_dir(track) / MANIFEST
+def load_committed(track: str, profile: str = "teach") -> dict[str, Any] | None:
+    path = committed_dir(track, profile) / MANIFEST
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -83,8 +87,13 @@ def _parameter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
 
 def verdict(committed: Mapping[str, Any] | None, new: Mapping[str, Any]) -> Verdict:
     sha = new["files"][0]["sha256"]
+    profile = new.get("profile", "teach")
     if committed is None:
-        return Verdict("not comparable", "not comparable: no committed manifest to compare with", True)
+        what = "manifest" if profile == "teach" else f"{profile}-profile run"
+        return Verdict("not comparable", f"not comparable: no committed {what} to compare with; sha256 {sha[:16]}…", True)
+    if committed.get("profile", "teach") != profile:
+        return Verdict("not comparable", f"not comparable: profile {profile}, the committed run's is "
+                       f"{committed.get('profile', 'teach')}; sha256 {sha[:16]}…", True)
     if committed["files"][0]["sha256"] == sha:
         return Verdict("identical", f"identical to the committed submission (sha256 {sha[:16]}…)", True)
     if committed.get("data_source") != new.get("data_source"):

@@ -5,23 +5,30 @@ parameters its ``parameters`` cell declares, converted to the declared type (pap
 parses ``-p 001`` as the integer 1); a parameter no notebook declares is refused instead of
 papermill's silent warning.
 
-CLI: ``python -m shared.runner TRACK [TRACK ...] --out DIR -p NAME VALUE ...``
+With ``--profile source`` each track's ``notebooks/<track>/source.yaml`` supplies the parameters
+(``shared.profiles``); ``-p`` values override them. Before a track runs, one line estimates its wall
+time on this device; after it, the time is recorded (``shared.timing``).
+
+CLI: ``python -m shared.runner TRACK [TRACK ...] --out DIR [--profile P] [-f YAML] -p NAME VALUE ...``
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import nbformat
 import papermill
+import yaml
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from tqdm.auto import tqdm
 
-from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared import profiles, timing
+from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, submissions_dir
 from shared.reproduce import keep_committed
 
 _CASTS = {"int": int, "float": float, "str": str}
@@ -160,19 +167,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", help="folder for executed notebooks (one subfolder per track)")
     where.add_argument("--in-place", action="store_true", help="maintainers: overwrite the committed notebooks")
+    parser.add_argument("--profile", default="teach", choices=profiles.PROFILES,
+                        help="teach: the notebooks' defaults; source: notebooks/<track>/source.yaml")
+    parser.add_argument("-f", dest="files", action="append", default=[], metavar="YAML",
+                        help="a parameters file over the profile's (e.g. notebooks/<track>/tiny.yaml)")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = parser.parse_args(argv)
-    # Values stay strings here; each notebook's declared type converts them (no YAML guessing).
-    params = dict(args.p)
+    files = {}
+    for name in args.files:
+        files |= yaml.safe_load(Path(name).read_text()) or {}
+    if args.in_place and args.profile != "teach":
+        parser.error("--in-place rewrites the committed notebooks, which run the teach profile")
     for track in args.tracks:
-        print(f"== {track}", flush=True)
-        keep_committed(track)  # before this run overwrites submissions/<track>/
+        # -p values stay strings; each notebook's declared type converts them (no YAML guessing)
+        params = {**profiles.parameters(track, args.profile), **files, **dict(args.p)}
+        print(f"== {track}" + ("" if args.profile == "teach" else f" (profile {args.profile})"), flush=True)
+        key = timing.run_key(track, args.profile, params)
+        before = timing.recorded(key)
+        print(timing.estimate_line(key, before), flush=True)
+        keep_committed(track, args.profile)  # before this run overwrites submissions/<track>/
         out = NOTEBOOKS_DIR / track if args.in_place else Path(args.out) / track
+        start = time.perf_counter()
         try:
             run_notebooks(track_notebooks(track), out, params)
         except (papermill.PapermillExecutionError, DeadKernelError) as exc:
             print(failure_line(track, exc, exc.executed), file=sys.stderr)
             return 1
+        timing.record(key, time.perf_counter() - start, before and float(before["wall_s"]),
+                      submissions_dir(track, args.profile) / "manifest.json")
     return 0
 
 

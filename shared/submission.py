@@ -151,16 +151,20 @@ def write_manifest(
     comparison: Mapping[str, Mapping[str, float]] | None = None,
     tolerance: float = 0.0,
     data_facts: Mapping[str, float] | None = None,
+    profile: str = "teach",
 ) -> Path:
     """manifest.json beside the submission: what produced it and what it scored (``metrics``; and
     ``comparison``: the same metrics for baselines and variants), what the result depends on
     (``environment``: CPU, pinned dispatch, threads, library versions) and the largest metric
     change still counted as a reproduction (``tolerance``, see ``shared.reproduce``), and
-    ``data_facts`` (rates and counts of the data the run saw, to hold a twin against the real). No
-    timestamps, so two identical runs on one machine write identical manifests."""
+    ``data_facts`` (rates and counts of the data the run saw, to hold a twin against the real) and
+    the ``profile`` it ran (``shared.profiles``; manifests without one ran ``teach``). No
+    timestamps, so two identical runs on one machine write identical manifests (``make reproduce``
+    then adds ``timing``, the estimated and actual wall time: ``shared.timing``)."""
     directory = Path(directory)
     manifest = {
         "track": track,
+        "profile": profile,
         "git_commit": git_commit(),
         "parameters": dict(parameters),
         "data_source": dict(data_source),

@@ -11,12 +11,12 @@ from shared import dispatch, paths, reproduce
 from shared.submission import twin_source, write_csv, write_manifest
 
 
-def manifest(tmp_path, name, scores, params=None, source=None, metrics=None, tolerance=0.01):
+def manifest(tmp_path, name, scores, params=None, source=None, metrics=None, tolerance=0.01, profile="teach"):
     folder = tmp_path / name
     path = write_csv(pl.DataFrame({"user_id": [1, 1, 2], "score": scores}), folder / "s.csv")
     write_manifest(folder, "t", params or {"n": 1}, source or twin_source("small", 42),
                    metrics or {"ndcg@10": 0.5}, [path], rows=3,
-                   comparison={"random": {"ndcg@10": 0.25}}, tolerance=tolerance)
+                   comparison={"random": {"ndcg@10": 0.25}}, tolerance=tolerance, profile=profile)
     return json.loads((folder / "manifest.json").read_text())
 
 
@@ -68,12 +68,34 @@ def test_not_comparable(tmp_path):
     assert reproduce.verdict(None, a).status == "not comparable"
 
 
+def test_a_profile_is_compared_only_with_its_own_committed_run(tmp_path):
+    teach = manifest(tmp_path, "a", [0.1, 0.2, 0.3])
+    source = manifest(tmp_path, "b", [0.1, 0.2, 0.3], profile="source")
+    assert teach["profile"] == "teach" and source["profile"] == "source"
+    v = reproduce.verdict(None, source)
+    assert v.status == "not comparable" and v.ok
+    assert v.text.startswith("not comparable: no committed source-profile run to compare with")
+    # the same bits, but a teach manifest is not the committed source run
+    v = reproduce.verdict(teach, source)
+    assert v.status == "not comparable" and "profile source, the committed run's is teach" in v.text
+    del teach["profile"]  # manifests from before the field ran the teach profile
+    assert reproduce.verdict(teach, manifest(tmp_path, "c", [0.1, 0.2, 0.3])).status == "identical"
+    assert reproduce.verdict(source, manifest(tmp_path, "d", [0.1, 0.2, 0.3], profile="source")).status == "identical"
+
+
 def test_keep_committed_reads_the_repository(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
     kept = reproduce.keep_committed("kraft_kuairec")
     assert kept == tmp_path / "reports" / "committed" / "kraft_kuairec" / "manifest.json"
     assert reproduce.load_committed("kraft_kuairec")["track"] == "kraft_kuairec"
     assert reproduce.keep_committed("no_such_track") is None and reproduce.load_committed("no_such_track") is None
+    # no committed source-profile run of this track: nothing kept, and the teach one is left alone
+    (tmp_path / "reports" / "committed" / "kraft_kuairec" / "source").mkdir()
+    (tmp_path / "reports" / "committed" / "kraft_kuairec" / "source" / "manifest.json").write_text("{}")
+    if not (paths.REPO_ROOT / "submissions" / "kraft_kuairec" / "source" / "manifest.json").exists():
+        assert reproduce.keep_committed("kraft_kuairec", "source") is None
+        assert reproduce.load_committed("kraft_kuairec", "source") is None
+    assert reproduce.load_committed("kraft_kuairec")["track"] == "kraft_kuairec"
 
 
 def test_pin_sets_and_overrides(monkeypatch):

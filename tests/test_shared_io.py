@@ -164,9 +164,16 @@ def test_summary_report(tmp_path, monkeypatch):
     (tmp_path / "executed" / "t" / "01_x.ipynb").write_text("{}")
     text, verdicts = report.summary(["t", "missing"], tmp_path / "executed")
     assert verdicts["t"].status == "not comparable" and not verdicts["missing"].ok
-    assert "**Reproduction: not comparable: no committed manifest to compare with.**" in text
+    assert "**Reproduction: not comparable: no committed manifest to compare with; sha256 " in text
     assert "| ndcg@10 | 0.5000 |" in text and "| random | 0.2500 |" in text
     assert "[01_x.ipynb](../executed/t/01_x.ipynb)" in text and "No manifest" in text
+    # a source-profile run: its own folder, its own heading and verdict
+    src = paths.submissions_dir("t", "source")
+    q = write_csv(pl.DataFrame({"a": [3]}), src / "s.csv")
+    write_manifest(src, "t", {}, twin_source("tiny", 1), {"ndcg@10": 0.6}, [q], rows=1, profile="source")
+    text, verdicts = report.summary(["t"], tmp_path / "executed", profile="source")
+    assert src == sub / "source" and "## t (profile `source`)" in text and "| ndcg@10 | 0.6000 |" in text
+    assert verdicts["t"].text.startswith("not comparable: no committed source-profile run")
     p.write_text("a\n2\n")  # the submission changed after the manifest was written
     with pytest.raises(SystemExit, match="does not match"):
         report.summary(["t"], tmp_path / "executed")
@@ -200,6 +207,7 @@ def test_track_config_training_record(tmp_path, monkeypatch):
         scale: str = "tiny"
         data_dir: str = ""
         seed: int = 7
+        profile: str = "teach"
         TRACK = "t"
 
     cfg = Cfg()
@@ -210,6 +218,8 @@ def test_track_config_training_record(tmp_path, monkeypatch):
                       "a": {"loss": 1.0}, "b": 2}
     assert cfg.load_training() == merged
     assert (tmp_path / "artifacts" / "t" / "twin-tiny-seed7" / "training.json").exists()
+    source = Cfg(profile="source")  # its own artifacts; the manifest, not the parameters, names the profile
+    assert source.artifacts.name == "twin-tiny-seed7-source" and source.parameters() == merged["config"]
 
 
 def test_atomic_write_has_the_usual_permissions(tmp_path):

@@ -30,6 +30,7 @@ from typing import Sequence
 
 import polars as pl
 
+from shared import profiles
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
@@ -61,6 +62,7 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
     data_dir: str = ""  # folder with events.csv, item_features.csv, user_features.csv; "" = synthetic twin
     seed: int = 42
+    profile: str = "teach"  # teach | source (shared.profiles: notebooks/hse_sasrec/source.yaml)
     sasrec_preset: str = "cpu"  # cpu (default) | first | final (the team's; a GPU job, README)
     sasrec_epochs: int = 0  # 0: the preset's
     submit_history: str = "full"  # full: predict from every event | faithful: as the team, without the last
@@ -335,7 +337,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
     comparison = {m: {k: r[k] for k in ("hitrate", "ndcg")} for m, r in rows.items()}
     training = cfg.load_training()
     return submit.write(recs, d.n_users, d.n_items, training.get("config", cfg.parameters()), cfg.data_source(),
-                        metrics, comparison=comparison, data_facts=data_facts(d))
+                        metrics, comparison=comparison, data_facts=data_facts(d), profile=cfg.profile)
 
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
@@ -397,6 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, sasrec_preset=opts["sasrec_preset"],
                      sasrec_epochs=opts["sasrec_epochs"], submit_history=args.submit_history,
                      bert4rec_preset=opts["bert4rec_preset"], bert4rec_epochs=opts["bert4rec_epochs"])
+        cfg = profiles.apply(cfg, args.profile, argv)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in opts["models"].split(",") if m)
         table = run(cfg, names, timer, progress=True)

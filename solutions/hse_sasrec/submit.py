@@ -59,13 +59,13 @@ def validate(path: str | os.PathLike, n_users: int, n_items: int, k: int = TOP_K
 def write(recs: pl.DataFrame, n_users: int, n_items: int, parameters: Mapping[str, Any],
           data_source: Mapping[str, Any], metrics: Mapping[str, float], directory: str | Path | None = None,
           comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None) -> Path:
+          data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
     """Write, validate, then replace the previous submission and write the manifest."""
-    directory = Path(directory) if directory else submissions_dir(TRACK)
+    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
     path = directory / FILENAME
     with atomic_path(path) as tmp:  # validated before it replaces the previous submission
         write_csv(submission_frame(recs, n_users), tmp)
         validate(tmp, n_users, n_items)
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=n_users,
-                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts)
+                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path

@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
+from shared import profiles
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
@@ -58,6 +59,7 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
     data_dir: str = ""  # folder with the real KuaiRec files; "" = synthetic twin
     seed: int = 42
+    profile: str = "teach"  # teach | source (shared.profiles: notebooks/kraft_kuairec/source.yaml)
     als_factors: int = 64
     als_regularization: float = 0.01
     als_iterations: int = 20
@@ -261,7 +263,8 @@ def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, tra
     rows = {r["model"]: r for r in table.to_dicts()}
     comparison = {m: headline(r) for m, r in rows.items()}
     return submit.write(test, scores["faithful"].to_numpy(), training["config"], cfg.data_source(),
-                        headline(rows["faithful"], training), comparison=comparison, data_facts=training.get("data"))
+                        headline(rows["faithful"], training), comparison=comparison, data_facts=training.get("data"),
+                        profile=cfg.profile)
 
 
 def data_facts(split: Split) -> dict[str, float]:
@@ -319,6 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
+        cfg = profiles.apply(cfg, args.profile, argv)
         timer = StageTimer() if args.bench else None
         default = "faithful,best" if args.bench else ",".join(VARIANTS)
         variants = tuple(v for v in (args.variants or default).split(",") if v)

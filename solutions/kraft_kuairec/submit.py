@@ -41,15 +41,16 @@ def write(
     metrics: Mapping[str, float], directory: str | Path | None = None,
     comparison: Mapping[str, Mapping[str, float]] | None = None,
     data_facts: Mapping[str, float] | None = None,
+    profile: str = "teach",
 ) -> Path:
     """Write, validate against the test pairs, then write the manifest. Returns the CSV path."""
-    directory = Path(directory) if directory else submissions_dir(TRACK)
+    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
     path = directory / FILENAME
     with atomic_path(path) as tmp:  # validated before it replaces the previous submission
         write_csv(submission_frame(test, scores), tmp)
         validate(tmp, test)
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height, comparison=comparison,
-                   tolerance=TOLERANCE, data_facts=data_facts)
+                   tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path
 
 

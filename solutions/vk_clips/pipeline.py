@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
+from shared import profiles
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
@@ -55,6 +56,7 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | medium | full (ignored with data_dir)
     data_dir: str = ""  # folder with the real VK Clips files; "" = synthetic twin
     seed: int = 42
+    profile: str = "teach"  # teach | source (shared.profiles: notebooks/vk_clips/source.yaml)
     emb_dim: int = 256
     batch_size: int = 0  # 0: the source's 16,384 on the real files and `full`, 512 on `small`/`tiny` (README)
     lr: float = 1e-3
@@ -70,12 +72,18 @@ class Config(TrackConfig):
     seq_batch: int = 32
     seq_id_dim: int = 8  # item-id embedding of the sequence model (behind dropout 0.5; 0: none)
     seq_user_dim: int = 16  # user embedding added to its state (behind dropout 0.5; 0: none)
+    submitted: str = SUBMITTED  # the DCNv2 row written as the submission (the source profile: dcn_faithful)
     twin_params: twin.Params = twin.Params()  # the twin's global parameters; calibrate.py tries others
 
     TRACK = TRACK
     ensure_twin = staticmethod(twin.ensure)
     real_files = staticmethod(data.resolve_files)
     twin_version = twin.VERSION
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.submitted not in DCN_ROWS:
+            raise ValueError(f"submitted must be one of {list(DCN_ROWS)}, got {self.submitted!r}")
 
     @property
     def batch(self) -> int:
@@ -293,10 +301,11 @@ def paired_difference(scores: pl.DataFrame, a: str, b: str) -> dict[str, float]:
 
 def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: pl.DataFrame | None) -> Path:
     rows = {r["model"]: r for r in table.to_dicts()} if table is not None else {}
-    metrics = {"auc": rows[SUBMITTED]["auc"]} if SUBMITTED in rows else {}
+    metrics = {"auc": rows[cfg.submitted]["auc"]} if cfg.submitted in rows else {}
     comparison = {m: {k: r[k] for k in ("auc", "auc_expected") if k in r} for m, r in rows.items()}
-    return submit.write(scores.select("user_id", "item_id"), scores[SUBMITTED].to_numpy(), training["config"],
-                        cfg.data_source(), metrics, comparison=comparison, data_facts=training.get("data"))
+    return submit.write(scores.select("user_id", "item_id"), scores[cfg.submitted].to_numpy(), training["config"],
+                        cfg.data_source(), metrics, comparison=comparison, data_facts=training.get("data"),
+                        profile=cfg.profile)
 
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame | None:
@@ -327,7 +336,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
         scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names}, info)
         training = cfg.load_training()
         table = evaluate(scores, [m for m in MODELS if m in scores.columns]) if cfg.is_twin else None
-        if SUBMITTED in scores.columns:
+        if cfg.submitted in scores.columns:
             write_submission(cfg, scores, training, table)
     return table
 
@@ -372,6 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)
+        cfg = profiles.apply(cfg, args.profile, argv)
         timer = StageTimer() if args.bench else None
         gpu = torch_device().type == "cuda"
         default = BENCH_FULL_CPU if (args.bench and cfg.is_twin and cfg.scale == "full" and not gpu) else MODELS

@@ -48,9 +48,9 @@ def validate(path: str | os.PathLike, test: pl.DataFrame) -> pl.DataFrame:
 def write(test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
           metrics: Mapping[str, float], directory: str | Path | None = None,
           comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None) -> Path:
+          data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
     """Pack, validate, then replace the previous submission and write the manifest."""
-    directory = Path(directory) if directory else submissions_dir(TRACK)
+    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / FILENAME
     with tempfile.TemporaryDirectory(dir=directory, prefix=".new.") as scratch:
@@ -58,5 +58,5 @@ def write(test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any],
         validate(packed, test)
         os.replace(packed, path)
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height,
-                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts)
+                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path

@@ -31,6 +31,7 @@ import pandas as pd
 import polars as pl
 from sklearn.model_selection import train_test_split
 
+from shared import profiles
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
@@ -57,11 +58,13 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
     data_dir: str = ""  # folder with post2ctr_dataset.csv; "" = synthetic twin
     seed: int = 42
+    profile: str = "teach"  # teach | source (shared.profiles: notebooks/vklab_posts/source.yaml)
     image_encoder: str = features.IMAGE_ENCODER  # efficientnet_lite0 (offline) | timm:<model>
     text_encoder: str = features.TEXT_ENCODER  # navec (offline) | hf:<model>
     head_epochs: int = 40
     finetune_epochs: int = 0  # 0: off (the CPU default); fine-tune EfficientNet-Lite0 end to end
     finetune_loss: str = "wbce2"
+    finetune_batch: int = 32  # the source trained with 8 (the source profile); 32 keeps a CPU epoch shorter
     boost_iterations: int = 1000
     components: int = 32  # principal components of each embedding given to CatBoost
     twin_params: twin.Params = twin.Params()  # the calibrated twin; calibrate.py tries others
@@ -82,7 +85,8 @@ class Config(TrackConfig):
 
     @property
     def finetune(self) -> models.FinetuneParams:
-        return dataclasses.replace(models.FinetuneParams(), epochs=self.finetune_epochs, loss=self.finetune_loss)
+        return dataclasses.replace(models.FinetuneParams(), epochs=self.finetune_epochs, loss=self.finetune_loss,
+                                   batch=self.finetune_batch)
 
     @property
     def boost(self) -> models.BoostParams:
@@ -364,7 +368,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
     training = cfg.load_training()
     params = {**training.get("config", cfg.parameters()), "submitted_head": head}
     return submit.write(frame, d.frame["row"].to_numpy()[d.test], params, cfg.data_source(), metrics,
-                        comparison=comparison, data_facts=data_facts(d))
+                        comparison=comparison, data_facts=data_facts(d), profile=cfg.profile)
 
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
@@ -407,13 +411,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--finetune-epochs", type=int, default=Config.finetune_epochs,
                         help="fine-tune EfficientNet-Lite0 end to end (default 0: off; a GPU job)")
     parser.add_argument("--finetune-loss", default=Config.finetune_loss, choices=models.LOSSES)
+    parser.add_argument("--finetune-batch", type=int, default=Config.finetune_batch)
     parser.add_argument("--boost-iterations", type=int, default=Config.boost_iterations)
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, image_encoder=args.image_encoder,
                      text_encoder=args.text_encoder, head_epochs=args.head_epochs,
                      finetune_epochs=args.finetune_epochs, finetune_loss=args.finetune_loss,
-                     boost_iterations=args.boost_iterations)
+                     finetune_batch=args.finetune_batch, boost_iterations=args.boost_iterations)
+        cfg = profiles.apply(cfg, args.profile, argv)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in args.models.split(",") if m and (cfg.finetune_epochs or m not in FINETUNE_MODELS))
         table = run(cfg, names, timer, progress=True)

@@ -44,14 +44,14 @@ def validate(path: str | os.PathLike, test_rows: np.ndarray) -> pl.DataFrame:
 def write(preds: pl.DataFrame, test_rows: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
           metrics: Mapping[str, float], directory: str | Path | None = None,
           comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None) -> Path:
+          data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
     """Write, validate, then replace the previous file and write the manifest."""
-    directory = Path(directory) if directory else submissions_dir(TRACK)
+    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
     path = directory / FILENAME
     frame = preds.select("row", *TARGETS).sort("row")
     with atomic_path(path) as tmp:  # validated before it replaces the previous file
         write_csv(frame, tmp, float_precision=PRECISION)
         validate(tmp, test_rows)
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=frame.height,
-                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts)
+                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path

@@ -1,0 +1,37 @@
+"""`make reproduce PROFILE=source` at `tiny`: every track's source configuration runs end to end
+through the runner and the report, as a user's command would (epochs and sizes overridden only by
+tiny.yaml), prints its estimate line, and writes its own submission folder."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.notebook
+TRACKS = sorted(p.parent.name for p in NOTEBOOKS_DIR.glob("*/source.yaml"))
+
+
+def test_every_track_has_a_source_profile():
+    assert TRACKS == sorted(p.name for p in NOTEBOOKS_DIR.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("track", TRACKS)
+def test_source_profile_runs_at_tiny(track, tmp_path):
+    env = {**os.environ, "RECSYS_OUTPUT_DIR": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "shared.runner", track, "--out", str(tmp_path / "executed"), "--profile", "source",
+         "-f", str(NOTEBOOKS_DIR / track / "tiny.yaml"), "-p", "DATA_DIR", ""],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"estimate: {track}, profile source, twin tiny, on " in run.stdout
+    manifest = json.loads((tmp_path / "submissions" / track / "source" / "manifest.json").read_text())
+    assert manifest["profile"] == "source" and manifest["data_source"]["scale"] == "tiny"
+    assert manifest["timing"]["estimate_s"] is None and manifest["timing"]["wall_s"] > 0
+    assert not (tmp_path / "submissions" / track / "manifest.json").exists()  # the teach run is untouched
+    report = subprocess.run([sys.executable, "-m", "shared.report", track, "--executed", str(tmp_path / "executed"),
+                             "--profile", "source"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr
+    assert f"{track}: not comparable: no committed source-profile run to compare with" in report.stdout
