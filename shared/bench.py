@@ -104,7 +104,7 @@ def ratio_lines(run: list[dict]) -> list[str]:
     to the first: the only speed claim that carries across machines."""
     totals: dict[str, float] = {}
     for r in run:
-        if ": " in r["stage"] and not r["stage"].startswith(("twin:", "load")):
+        if ": " in r["stage"] and not r["stage"].startswith(("twin:", "load", "history:")):
             name = r["stage"].split(": ", 1)[0]
             totals[name] = totals.get(name, 0.0) + float(r["wall_s"])
     if len(totals) < 2:

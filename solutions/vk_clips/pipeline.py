@@ -174,6 +174,25 @@ def history(cfg: Config, d: Data, progress: bool = False, stage=None) -> dict[st
     return out
 
 
+RATIO_ROWS = 200_000  # make bench: the source's loop and ours on the first rows of train
+
+
+def history_ratio(d: Data, stage, rows: int = RATIO_ROWS) -> None:
+    """``make bench``: the source's per-row history loop (``features.history_reference``, the shape
+    of its notebook, in Python) and ours on the same first ``rows`` train rows, one after the other
+    in one run, so ``benchmarks/README.md`` states the ratio; both compute the source's own variant
+    (like, dislike, dislike again) and must agree row for row."""
+    t = d.vk.train.head(rows)
+    u, i, cls = t["user_id"].to_numpy(), t["item_id"].to_numpy(), d.target[:rows]
+    emb = d.tables.item_embedding[:-1].numpy()
+    with stage(f"source loop: faithful history, first {len(u):,} train rows"):
+        slow = features.history_reference(u, i, cls, emb, "faithful")
+    with stage(f"ours: faithful history, first {len(u):,} train rows"):
+        fast = features.history_slots(u, i, cls, emb, "faithful")
+    if not np.array_equal(slow, fast):
+        raise AssertionError("the source's loop and ours disagree on the benchmark slice")
+
+
 def slots(hist: dict[str, np.ndarray], split: str, variant: str) -> np.ndarray:
     return features.assemble({c: hist[f"{split}_{features.CLASS_NAMES[c]}"] for c in features.CLASS_NAMES}, variant)
 
@@ -323,6 +342,8 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     hist = None
     if "history" in names or any(DCN_ROWS.get(n) for n in names):
         hist = history(cfg, d, progress, stage)
+        if timer:
+            history_ratio(d, stage)
     for row in DCN_ROWS:
         if row in names:
             with stage(row):

@@ -150,3 +150,21 @@ def test_real_data_path(tiny_dir, tmp_path, monkeypatch):
     assert manifest["metrics"] == {} and set(manifest["data_source"]["files"]) == {
         "train_interactions.parquet", "users_meta.parquet", "items_meta.parquet", "test_pairs.csv"}
     assert pipeline.Config(data_dir=str(folder)).batch == pipeline.SOURCE_BATCH  # the source's batch on real files
+
+
+def test_bench_times_the_source_loop_beside_ours(tmp_path, monkeypatch):
+    """make bench: two stages on the same slice, named so the bench states their ratio; the two
+    computations are checked to agree."""
+    from shared.bench import StageTimer, ratio_lines
+
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path))
+    timer = StageTimer()
+    d = pipeline.load_data(pipeline.Config(**FAST))
+    with timer.stage("history: like + dislike"):  # the full-run stages are not a variant of anything
+        pass
+    pipeline.history_ratio(d, timer.stage, rows=3000)
+    names = [r["stage"] for r in timer.records]
+    assert names[1:] == ["source loop: faithful history, first 3,000 train rows",
+                         "ours: faithful history, first 3,000 train rows"]
+    (line, _) = ratio_lines([{**r, "wall_s": str(r["wall_s"])} for r in timer.records])
+    assert line.startswith("Same run: `ours` took ") and " of `source loop`'s " in line
