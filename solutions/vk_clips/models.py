@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from shared.checkpoint import Checkpoint
 from shared.factors import fit_als
 from shared.seed import seed_everything, torch_device
 from solutions.vk_clips.data import EMBEDDING_DIM
@@ -163,8 +164,10 @@ def dcn_inputs(tables: Tables, users: torch.Tensor, items: torch.Tensor, slots: 
 
 def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray, slots: np.ndarray | None,
               emb_dim: int = 256, batch_size: int = 16_384, lr: float = 1e-3, seed: int = 42,
-              progress: bool = True, log_every: int = 1) -> Fit:
-    """One epoch over the rows in file order, no shuffling, as the source trained it."""
+              progress: bool = True, log_every: int = 1, checkpoint: Checkpoint | None = None) -> Fit:
+    """One epoch over the rows in file order, no shuffling, as the source trained it. With a
+    ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes and a rerun
+    continues from the last one, to the same bits on the CPU."""
     import time
 
     seed_everything(seed)
@@ -177,11 +180,20 @@ def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.n
     u_all, i_all = torch.from_numpy(users.astype(np.int64)), torch.from_numpy(items.astype(np.int64))
     y_all = torch.from_numpy(target.astype(np.int64))
     s_all = torch.from_numpy(slots.astype(np.int64)) if slots is not None else None
-    losses, running, seen = [], 0.0, 0
+    losses, running, seen, first = [], 0.0, 0, 0
+    saved = checkpoint.load() if checkpoint else None
+    if saved:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        losses, running, seen, first = saved["losses"], saved["running"], saved["seen"], saved["step"]
+        if progress:
+            print(f"dcnv2: resumed from its checkpoint at step {first:,} of {-(-n // batch_size):,}", flush=True)
     start = time.perf_counter()
     model.train()
     with _progress(n, "dcnv2", progress) as bar:
-        for b, lo in enumerate(range(0, n, batch_size)):
+        bar.update(min(first * batch_size, n))
+        for b in range(first, -(-n // batch_size)):
+            lo = b * batch_size
             sl = slice(lo, lo + batch_size)
             u, i, y = u_all[sl].to(device), i_all[sl].to(device), y_all[sl].to(device)
             cat, dense = dcn_inputs(t, u, i, s_all[sl].to(device) if s_all is not None else None)
@@ -197,8 +209,14 @@ def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.n
             if losses:
                 bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
             bar.update(len(y))
+            if checkpoint and lo + batch_size < n and checkpoint.due(b + 1):
+                checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": b + 1,
+                                 "losses": losses, "running": running, "seen": seen})
+    if checkpoint:
+        checkpoint.clear()
     elapsed = time.perf_counter() - start
-    return Fit(model, losses, n / elapsed if elapsed > 0 else 0.0, str(device), rows=n)
+    trained = n - min(first * batch_size, n)
+    return Fit(model, losses, trained / elapsed if elapsed > 0 else 0.0, str(device), rows=n)
 
 
 @torch.no_grad()

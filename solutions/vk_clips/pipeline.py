@@ -28,6 +28,7 @@ import polars as pl
 
 from shared import profiles
 from shared.bench import StageTimer
+from shared.checkpoint import Checkpoint
 from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
@@ -216,8 +217,10 @@ def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None
     variant = DCN_ROWS[row]
     t = d.vk.train
     tr_slots = slots(hist, "train", variant) if variant else None
+    key = f"{row} emb {cfg.emb_dim} batch {cfg.batch} lr {cfg.lr} seed {cfg.seed} rows {t.height} {cfg.tag}"
+    ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{row}.pt", key)
     fit = models.train_dcn(d.tables, t["user_id"].to_numpy(), t["item_id"].to_numpy(), d.target, tr_slots,
-                           cfg.emb_dim, cfg.batch, cfg.lr, cfg.seed, progress)
+                           cfg.emb_dim, cfg.batch, cfg.lr, cfg.seed, progress, checkpoint=ckpt)
     te_slots = slots(hist, "test", variant) if variant else None
     probs = models.predict_dcn(fit, d.tables, d.test_users, d.test_items, te_slots)
     return models.expected_class(probs), fit

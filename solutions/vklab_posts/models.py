@@ -18,9 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from typing import TYPE_CHECKING
+
 from shared import dispatch
 from shared.metrics import log_loss
 from shared.seed import seed_everything, torch_device
+
+if TYPE_CHECKING:  # torch is imported where it is used: the frozen-encoder lessons start faster
+    from shared.checkpoint import Checkpoint
 
 LOSSES = ("bce", "mse", "wbce2", "wbce3", "wbce4")
 HEADS = ("cnn", "fusion")
@@ -210,10 +215,13 @@ class FinetuneFit:
 
 
 def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray,
-                 params: FinetuneParams, seed: int = 42, progress: bool = False) -> FinetuneFit:
+                 params: FinetuneParams, seed: int = 42, progress: bool = False,
+                 checkpoint: Checkpoint | None = None) -> FinetuneFit:
     """Fine-tune the ImageNet EfficientNet-Lite0 with a Linear -> sigmoid head on ``pixels`` (n, 224,
     224, 3) uint8 rows ``fit_idx``; keep the epoch with the lowest log loss on ``val_idx``; return
-    the kept model's predictions for all n rows. The head starts at the constant, as ``train_head``."""
+    the kept model's predictions for all n rows. The head starts at the constant, as ``train_head``.
+    With a ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes, mid-epoch
+    included, and a rerun continues from the last one, to the same bits on the CPU."""
     import copy
 
     import torch
@@ -244,26 +252,50 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
 
     history = [log_loss(y[val_idx], predict(val_idx), eps=EPS)]
     best, best_epoch = copy.deepcopy(model.state_dict()), 0
+    first_epoch, first_pos, order, steps = 1, 0, None, 0
+    saved = checkpoint.load() if checkpoint else None
+    if saved:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        gen.set_state(saved["generator"])
+        history, best, best_epoch = saved["history"], saved["best"], saved["best_epoch"]
+        first_epoch, first_pos, order, steps = saved["epoch"], saved["pos"], saved["order"], saved["steps"]
+        if progress:
+            print(f"fine-tune: resumed from its checkpoint in epoch {first_epoch}, row {first_pos:,} of "
+                  f"{len(fit_idx):,}", flush=True)
+    done = (first_epoch - 1) * len(fit_idx) + first_pos  # rows trained before this process
     bar = progress_bar(params.epochs * len(fit_idx), f"fine-tune ({params.loss})", progress)
+    if bar:
+        bar.update(done)
     yt = torch.as_tensor(y, dtype=torch.float32)
     start = time.perf_counter()
-    for epoch in range(1, params.epochs + 1):
+    for epoch in range(first_epoch, params.epochs + 1):
         model.train()
-        order = fit_idx[torch.randperm(len(fit_idx), generator=gen).numpy()]
-        for s in range(0, len(order), params.batch):
+        if order is None:
+            order = fit_idx[torch.randperm(len(fit_idx), generator=gen).numpy()]
+        for s in range(first_pos, len(order), params.batch):
             idx = order[s:s + params.batch]
             opt.zero_grad()
             loss_value(params.loss, forward(idx).clamp(EPS, 1 - EPS), yt[idx].to(dev)).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), params.clip)
             opt.step()
+            steps += 1
             if bar:
                 bar.update(len(idx))
+            if checkpoint and checkpoint.due(steps):
+                checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                 "generator": gen.get_state(), "history": history, "best": best,
+                                 "best_epoch": best_epoch, "epoch": epoch, "pos": s + params.batch, "order": order,
+                                 "steps": steps})
+        first_pos, order = 0, None
         history.append(log_loss(y[val_idx], predict(val_idx), eps=EPS))
         if history[-1] < history[best_epoch]:
             best, best_epoch = copy.deepcopy(model.state_dict()), epoch
+    if checkpoint:
+        checkpoint.clear()
     seconds = time.perf_counter() - start
     if bar:
         bar.close()
     model.load_state_dict(best)
-    return FinetuneFit(predict(np.arange(len(y))), best_epoch, history, seconds,
-                       params.epochs * len(fit_idx) / max(seconds, 1e-9), dev.type)
+    rows_per_s = (params.epochs * len(fit_idx) - done) / max(seconds, 1e-9)
+    return FinetuneFit(predict(np.arange(len(y))), best_epoch, history, seconds, rows_per_s, dev.type)

@@ -33,6 +33,7 @@ from sklearn.model_selection import train_test_split
 
 from shared import profiles
 from shared.bench import StageTimer
+from shared.checkpoint import Checkpoint
 from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
@@ -237,7 +238,10 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     images = [data.decode_photo(frame["photo"][i], int(frame["row"][i])) for i in range(frame.height)]  # per photo
     pixels = features.EfficientNetLite0.pixels(images)
     del images
-    fit = models.finetune_cnn(pixels, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.finetune, cfg.seed, progress)
+    key = f"{name} {cfg.finetune} seed {cfg.seed} rows {len(d.fit)}+{len(d.val)} {cfg.tag}"
+    ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", key)
+    fit = models.finetune_cnn(pixels, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.finetune, cfg.seed, progress,
+                              checkpoint=ckpt)
     save_preds(cfg, name, pl.DataFrame({"row": frame["row"], TARGET_A: fit.predict_all}))
     info = {"best_epoch": fit.best_epoch, "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
             "val_curve": [round(v, 6) for v in fit.val_logloss], "rows_per_s": round(fit.rows_per_s, 1),
