@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import shutil
 import tempfile
 import time
 import warnings
@@ -233,10 +234,71 @@ def _epoch_line(total: int, desc: str, progress: bool):
             self.bar.update(1)
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
 
+        def state_dict(self):  # kept in the resume checkpoint: a resumed run's curve is the whole curve
+            return {"rows": self.rows, "seconds": self.seconds}
+
+        def load_state_dict(self, state):
+            self.rows, self.seconds = state["rows"], state["seconds"]
+            self.bar.update(len(self.rows))
+
         def close(self):
             self.bar.close()
 
     return EpochLine()
+
+
+def _resume(directory: Path | None, key: str, generators=tuple):
+    """Resumable training through Lightning's own checkpoints: (callback, ckpt_path for
+    ``trainer.fit``). The callback writes ``last.ckpt`` in ``directory`` after every epoch (after
+    the epoch line and the best-epoch checkpoint have taken the epoch in), with the torch, numpy
+    and Python random states and those of ``generators()`` (the data loaders' own, which exist once
+    the trainer has set the data up), which Lightning does not keep, so that a
+    resumed run is bit for bit the uninterrupted one on the CPU. ``ckpt_path`` is that file when a
+    run of the same ``key`` left one, else None (a folder of another key is emptied first). With
+    ``directory`` None nothing is kept. ``RECSYS_KILL_AT_CHECKPOINT=N`` (``shared.checkpoint``)
+    kills the process right after the N-th write: the resume test."""
+    import os
+    import shutil
+    import signal
+
+    import lightning as L
+
+    from shared.checkpoint import KILL_ENV, rng_state, set_rng_state
+
+    class Resume(L.Callback):
+        written = 0
+        restored = None
+
+        def state_dict(self):
+            return {"rng": rng_state(), "generators": [g.get_state() for g in generators()]}
+
+        def load_state_dict(self, state):
+            self.restored = state  # applied when the next epoch starts: restoring the data draws again
+
+        def on_train_epoch_start(self, trainer, pl_module):
+            if self.restored:
+                set_rng_state(self.restored["rng"])
+                for g, st in zip(generators(), self.restored["generators"], strict=True):
+                    g.set_state(st)
+                self.restored = None
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            if directory is None:
+                return
+            trainer.save_checkpoint(directory / "last.ckpt")
+            self.written += 1
+            if self.written == int(os.environ.get(KILL_ENV, "0") or 0):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    if directory is None:
+        return Resume(), None
+    key_file = directory / "key.txt"
+    if directory.exists() and (not key_file.is_file() or key_file.read_text() != key):
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key)
+    last = directory / "last.ckpt"
+    return Resume(), (str(last) if last.is_file() else None)
 
 
 @contextlib.contextmanager
@@ -262,10 +324,11 @@ def _write(frame: pl.DataFrame, path: Path) -> str:
 
 
 def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: SasRecParams, seed: int = 42,
-                 progress: bool = True, scratch: Path | None = None) -> SeqFit:
+                 progress: bool = True, scratch: Path | None = None, resume_dir: Path | None = None) -> SeqFit:
     """RePlay's SasRec (``replay.nn``) with full-softmax CE, trained on each user's last
     ``max_len + 1`` train items; the epoch with the best validation recall@10 (seen items removed)
-    is kept, as the team's checkpointing did."""
+    is kept, as the team's checkpointing did. With ``resume_dir`` a killed run continues from its
+    last finished epoch (``_resume``)."""
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
     from replay.data.nn import ParquetModule
@@ -295,15 +358,20 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Sas
                                    max_sequence_length=p.max_len, dropout=p.dropout)
         module = LightningModule(model, optimizer_factory=OptimizerFactory(learning_rate=p.lr, betas=(0.9, 0.98)))
         line = _epoch_line(p.epochs, "SASRec", progress)
-        ckpt = ModelCheckpoint(dirpath=tmp / "ckpt", monitor="recall@10", mode="max", save_top_k=1)
+        # ParquetModule shuffles with a copy of torch's default generator made in its setup
+        resume, last = _resume(resume_dir, f"sasrec {p} seed {seed} rows {train.height} {val_gt.height}",
+                               lambda: (data.datasets["train"].raw_dataset.generator,))
+        ckpt = ModelCheckpoint(dirpath=resume_dir or tmp / "ckpt", monitor="recall@10", mode="max", save_top_k=1)
         metrics = ComputeMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K],
                                          postprocessors=[SeenItemsFilter(n_items)], verbose=False)
-        with _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience) as trainer:
-            trainer.fit(module, datamodule=data)
+        with _trainer(p.epochs, [metrics, ckpt, line, resume], seed, p.patience) as trainer:
+            trainer.fit(module, datamodule=data, ckpt_path=last, weights_only=False)  # our own file
         line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
         best_epoch = int(best["epoch"]) + 1
+        if resume_dir:
+            shutil.rmtree(resume_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return SeqFit(module, n_items, p.max_len, line.rows, best_epoch, float(np.mean(line.seconds)) if line.seconds else 0.0,
                   device, "sasrec")
@@ -375,9 +443,10 @@ def _legacy_schema(n_items: int, hidden: int):
 
 
 def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: BertParams, seed: int = 42,
-                   progress: bool = True) -> SeqFit:
+                   progress: bool = True, resume_dir: Path | None = None) -> SeqFit:
     """RePlay's legacy Bert4Rec (no ``replay.nn`` BERT4Rec exists) with its masked-item CE loss; the
-    epoch with the best validation recall@10 (seen items removed) is kept."""
+    epoch with the best validation recall@10 (seen items removed) is kept. With ``resume_dir`` a
+    killed run continues from its last finished epoch (``_resume``)."""
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
     from torch.utils.data import DataLoader
@@ -401,17 +470,21 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
                      hidden_size=p.hidden, max_seq_len=p.max_len, dropout_rate=p.dropout, loss_type="CE",
                      optimizer_factory=FatOptimizerFactory(learning_rate=p.lr))
     line = _epoch_line(p.epochs, "BERT4Rec", progress)
+    resume, last = _resume(resume_dir, f"bert4rec {p} seed {seed} rows {train.height} {val_gt.height}",
+                           lambda: (gen,))
     with tempfile.TemporaryDirectory(prefix="bert4rec.") as tmp:
-        ckpt = ModelCheckpoint(dirpath=tmp, monitor="recall@10", mode="max", save_top_k=1)
+        ckpt = ModelCheckpoint(dirpath=resume_dir or tmp, monitor="recall@10", mode="max", save_top_k=1)
         metrics = ValidationMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K], item_count=n_items,
                                             postprocessors=[RemoveSeenItems(seq_train)])
         # the legacy callback prints a table every epoch
-        with _trainer(p.epochs, [metrics, ckpt, line], seed, p.patience) as trainer, \
+        with _trainer(p.epochs, [metrics, ckpt, line, resume], seed, p.patience) as trainer, \
                 contextlib.redirect_stdout(io.StringIO()):
-            trainer.fit(model, train_loader, val_loader)
+            trainer.fit(model, train_loader, val_loader, ckpt_path=last, weights_only=False)
         line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         model.load_state_dict(best["state_dict"])
+        if resume_dir:
+            shutil.rmtree(resume_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return SeqFit(model, n_items, p.max_len, line.rows, int(best["epoch"]) + 1,
                   float(np.mean(line.seconds)) if line.seconds else 0.0, device, "bert4rec")

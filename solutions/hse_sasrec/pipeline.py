@@ -202,7 +202,8 @@ def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -
     seed_everything(cfg.seed)
     p = cfg.sasrec
     with stage(f"sasrec: train {p.epochs} epoch(s)"):
-        fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress)
+        fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
+                                  resume_dir=cfg.artifacts / "checkpoints" / "sasrec")
     with stage("sasrec: recommend"):
         _sasrec_recs(cfg, d, fit)
     cfg.save_training(data_facts(d), {"sasrec": seq_info(fit, p)})
@@ -225,7 +226,8 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage)
     seed_everything(cfg.seed)
     p = cfg.bert4rec
     with stage(f"bert4rec: train {p.epochs} epoch(s)"):
-        fit = models.train_bert4rec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress)
+        fit = models.train_bert4rec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
+                                    resume_dir=cfg.artifacts / "checkpoints" / "bert4rec")
     with stage("bert4rec: recommend"):
         for step in STEPS:
             save_recs(cfg, "bert4rec", step, models.predict_bert4rec(fit, d.history(step)))

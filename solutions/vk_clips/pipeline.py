@@ -345,8 +345,8 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     hist = None
     if "history" in names or any(DCN_ROWS.get(n) for n in names):
         hist = history(cfg, d, progress, stage)
-        if timer:
-            history_ratio(d, stage)
+    if timer:  # every timed run states the ratio, whichever rows it trains
+        history_ratio(d, stage)
     for row in DCN_ROWS:
         if row in names:
             with stage(row):
