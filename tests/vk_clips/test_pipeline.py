@@ -162,9 +162,10 @@ def test_bench_times_the_source_loop_beside_ours(tmp_path, monkeypatch):
     d = pipeline.load_data(pipeline.Config(**FAST))
     with timer.stage("history: like + dislike"):  # the full-run stages are not a variant of anything
         pass
-    pipeline.history_ratio(d, timer.stage, rows=3000)
+    pipeline.history_ratio(d, timer.stage, rows=d.vk.train.height // 4)
+    every_4th = int((d.vk.train["user_id"].to_numpy() % 4 == 0).sum())
     names = [r["stage"] for r in timer.records]
-    assert names[1:] == ["source loop: faithful history, first 3,000 train rows",
-                         "ours: faithful history, first 3,000 train rows"]
+    assert names[1:] == [f"source loop: faithful history, the {every_4th:,} rows of one user in 4",
+                         f"ours: faithful history, the {every_4th:,} rows of one user in 4"]
     (line, _) = ratio_lines([{**r, "wall_s": str(r["wall_s"])} for r in timer.records])
     assert line.startswith("Same run: `ours` took ") and " of `source loop`'s " in line
