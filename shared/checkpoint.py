@@ -48,6 +48,12 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def kill_if_asked(written: int) -> None:
+    """SIGKILL this process when ``written`` checkpoints are the ``RECSYS_KILL_AT_CHECKPOINT`` asked for."""
+    if written == int(os.environ.get(KILL_ENV, "0") or 0):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Checkpoint:
     """One training loop's checkpoint file at ``path`` for the run described by ``key``."""
 
@@ -56,7 +62,6 @@ class Checkpoint:
         self.key = key
         self.every_s = every_s
         self.every_steps = int(os.environ.get(STEPS_ENV, "0") or 0)
-        self.kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
         self.saved = 0
         self._last = time.monotonic()
 
@@ -83,8 +88,7 @@ class Checkpoint:
             torch.save({**state, "key": self.key, "rng": rng_state()}, tmp)
         self._last = time.monotonic()
         self.saved += 1
-        if self.kill_at and self.saved == self.kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
+        kill_if_asked(self.saved)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -257,13 +257,11 @@ def _resume(directory: Path | None, key: str, generators=tuple):
     run of the same ``key`` left one, else None (a folder of another key is emptied first). With
     ``directory`` None nothing is kept. ``RECSYS_KILL_AT_CHECKPOINT=N`` (``shared.checkpoint``)
     kills the process right after the N-th write: the resume test."""
-    import os
     import shutil
-    import signal
 
     import lightning as L
 
-    from shared.checkpoint import KILL_ENV, rng_state, set_rng_state
+    from shared.checkpoint import kill_if_asked, rng_state, set_rng_state
 
     class Resume(L.Callback):
         written = 0
@@ -287,8 +285,7 @@ def _resume(directory: Path | None, key: str, generators=tuple):
                 return
             trainer.save_checkpoint(directory / "last.ckpt")
             self.written += 1
-            if self.written == int(os.environ.get(KILL_ENV, "0") or 0):
-                os.kill(os.getpid(), signal.SIGKILL)
+            kill_if_asked(self.written)
 
     if directory is None:
         return Resume(), None
