@@ -1,5 +1,5 @@
-"""Resumable torch training loops (DCNv2's single epoch, VK-Lab's fine-tuning; RePlay's models go
-through Lightning's own checkpoints).
+"""Resumable torch training loops (DCNv2's single epoch, the VK Clips sequence model, VK-Lab's
+fine-tuning; RePlay's models go through Lightning's own checkpoints).
 
 A loop asks ``ckpt.due(step)`` after each optimiser step and, when due, saves everything the rest of
 the run depends on: model and optimiser state, the torch, numpy and Python random states, its

@@ -19,6 +19,8 @@ from shared.factors import fit_als
 from shared.seed import seed_everything, torch_device
 from solutions.vk_clips.data import EMBEDDING_DIM
 
+DURATION_MIN = 5  # the shortest clip (seconds): durations are embedded as duration - 5, as the source did
+
 
 def expected_class(probs: np.ndarray | torch.Tensor) -> np.ndarray:
     """P(ignore) + 2 P(like): the source's score, the expected class."""
@@ -57,7 +59,7 @@ class Tables:
     user_age: torch.Tensor  # age - 18
     user_gender: torch.Tensor  # {1, 2} -> {0, 1}
     item_source: torch.Tensor
-    item_duration: torch.Tensor  # duration - 5
+    item_duration: torch.Tensor  # duration - DURATION_MIN
     item_embedding: torch.Tensor  # (n_items + 1, 32), last row zeros (an empty history slot)
 
     @classmethod
@@ -72,7 +74,7 @@ class Tables:
         emb = np.zeros((n_items + 1, EMBEDDING_DIM), np.float32)
         iid = items["item_id"].to_numpy().astype(np.int64)
         source[iid] = items["source_id"].to_numpy().astype(np.int64)
-        duration[iid] = items["duration"].to_numpy().astype(np.int64) - 5
+        duration[iid] = items["duration"].to_numpy().astype(np.int64) - DURATION_MIN
         emb[iid] = items["embeddings"].to_numpy()
         return cls(n_users, n_items, int(source.max()) + 1, int(age.max()) + 1, int(duration.max()) + 1,
                    torch.from_numpy(age), torch.from_numpy(gender), torch.from_numpy(source),
@@ -341,110 +343,184 @@ def training_windows(users: np.ndarray, max_len: int) -> tuple[np.ndarray, np.nd
     return rows, predict
 
 
-def _events(rows: torch.Tensor, items, reactions, timespent):
-    safe = rows.clamp(min=0)
-    return items[safe], reactions[safe], timespent[safe]
+@dataclass(frozen=True)
+class Events:
+    """Every train row as the sequence model reads it, on the device: its item, reaction (class x
+    share x bookmarks), timespent bucket, class and user. Training and prediction share it."""
+
+    items: torch.Tensor
+    reactions: torch.Tensor
+    timespent: torch.Tensor
+    target: torch.Tensor
+    users: torch.Tensor
+
+    @classmethod
+    def of(cls, tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray, share: np.ndarray,
+           bookmarks: np.ndarray, timespent: np.ndarray, device: torch.device) -> "Events":
+        seconds = tables.item_duration.numpy()[items] + DURATION_MIN
+        cols = (items, target * 4 + share * 2 + bookmarks, timespent_bucket(timespent, seconds), target, users)
+        return cls(*(torch.from_numpy(np.asarray(c).astype(np.int64)).to(device) for c in cols))
+
+    def at(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The model's inputs for (B, L) row indices, -1 = padding (read as row 0, masked by position)."""
+        safe = rows.clamp(min=0)
+        return self.items[safe], self.reactions[safe], self.timespent[safe]
+
+
+class _SequenceTraining:
+    """One ``train_sequence`` call: the windows, the model and optimiser, and in ``state`` everything
+    else the rest of the run depends on (phase, epoch, position inside it, losses, early-stopping
+    record), so that one checkpoint holds all of it."""
+
+    def __init__(self, tables: Tables, events: Events, rows: np.ndarray, model_args: dict, lr: float, seed: int,
+                 batch_size: int, checkpoint: Checkpoint | None):
+        self.tables, self.events, self.model_args = tables, events, model_args
+        self.lr, self.seed, self.batch_size, self.checkpoint = lr, seed, batch_size, checkpoint
+        self.device = events.items.device
+        self.rows = torch.from_numpy(rows).to(self.device)
+        self.gen = torch.Generator().manual_seed(seed)  # the window order of every epoch
+        self.loss_fn = nn.CrossEntropyLoss(reduction="sum")
+        self.trained = 0  # rows trained on by this process (the rate)
+        self.state = {"phase": "search", "epoch": 0, "perm": None, "lo": 0, "running": None, "seen": 0,
+                      "step": 0, "done": 0, "losses": [], "val_losses": [], "best": np.inf, "best_state": None,
+                      "bad": 0, "best_epochs": 0}
+        self.fresh()
+
+    def fresh(self) -> None:
+        """A new model and optimiser from the seed (the search and the refit start alike)."""
+        seed_everything(self.seed)
+        self.model = SequenceModel(self.tables, **self.model_args).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+
+    def resume(self) -> bool:
+        saved = self.checkpoint.load() if self.checkpoint else None
+        if not saved:
+            return False
+        self.model.load_state_dict(saved["model"])
+        self.opt.load_state_dict(saved["optimizer"])
+        self.gen.set_state(saved["generator"])
+        self.state = saved["state"]
+        return True
+
+    def _save_if_due(self) -> None:
+        st = self.state
+        if self.checkpoint and self.checkpoint.due(st["step"]):
+            self.checkpoint.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                                  "generator": self.gen.get_state(), "state": st})
+
+    # Which positions a batch predicts is known on the host (numpy masks): the flat indices of the
+    # predicted positions select the same elements, in the same order, as boolean indexing, without
+    # the device-to-host syncs of a boolean mask and its count; the loss is summed on the device
+    # (in float64, as Python's floats did) and read once an epoch.
+    def batch_loss(self, w: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, int]:
+        idx = np.flatnonzero(mask[w][:, 1:])
+        r = self.rows[torch.from_numpy(w).to(self.device)]
+        it, re, ts = self.events.at(r)
+        states = self.model.encode(it, re, ts)
+        # the event at position j is predicted from the state after event j - 1
+        u = self.events.users[r[:, 0].clamp(min=0)][:, None].expand(-1, r.shape[1] - 1)  # one user per window
+        logits = self.model.score(states[:, :-1], it[:, 1:], u)
+        sel = torch.from_numpy(idx).to(self.device)
+        return self.loss_fn(logits.reshape(-1, 3)[sel], self.events.target[r[:, 1:].reshape(-1)[sel]]), len(idx)
+
+    def epoch(self, windows: np.ndarray, mask: np.ndarray, bar) -> float:
+        """One pass over ``windows`` in a seeded random order (or the rest of one a checkpoint
+        interrupted); the mean training loss."""
+        st = self.state
+        if st["perm"] is None:
+            st["perm"] = windows[torch.randperm(len(windows), generator=self.gen).numpy()]
+            st["lo"], st["running"], st["seen"] = 0, torch.zeros((), dtype=torch.float64, device=self.device), 0
+        self.model.train()
+        perm = st["perm"]
+        while st["lo"] < len(perm):
+            loss, k = self.batch_loss(perm[st["lo"]:st["lo"] + self.batch_size], mask)
+            self.opt.zero_grad(set_to_none=True)
+            (loss / max(k, 1)).backward()
+            self.opt.step()
+            st["running"] += loss.detach().double()
+            st["lo"] += self.batch_size
+            st["seen"] += k
+            st["step"] += 1
+            st["done"] += k
+            self.trained += k
+            bar.update(k)
+            self._save_if_due()
+        st["perm"] = None
+        return float(st["running"]) / max(st["seen"], 1)
+
+    @torch.no_grad()
+    def validation_loss(self, windows: np.ndarray, mask: np.ndarray) -> float:
+        self.model.eval()
+        total, count = torch.zeros((), dtype=torch.float64, device=self.device), 0
+        for lo in range(0, len(windows), 256):
+            loss, k = self.batch_loss(windows[lo:lo + 256], mask)
+            total, count = total + loss.double(), count + k
+        return float(total) / max(count, 1)
 
 
 def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray,
                    share: np.ndarray, bookmarks: np.ndarray, timespent: np.ndarray, dim: int = 64,
                    layers: int = 2, max_len: int = 64, epochs: int = 20, batch_size: int = 32, lr: float = 1e-3,
                    val_frac: float = 0.1, patience: int = 2, refit: bool = True, seed: int = 42,
-                   progress: bool = True, id_dim: int = 8, user_dim: int = 16) -> Fit:
+                   progress: bool = True, id_dim: int = 8, user_dim: int = 16,
+                   checkpoint: Checkpoint | None = None) -> Fit:
     """Predict every row's class from the events before it (cross-entropy, the DCN's target).
     The latest ``val_frac`` of the rows (file order, i.e. time) are only predicted, never trained
     on: after each epoch their loss decides whether to go on. With ``refit`` the model is then
     trained again from scratch on every row for the best number of epochs (else the best epoch's
-    weights are kept)."""
+    weights are kept). With a ``checkpoint`` it saves its state at least every 15 minutes and a
+    rerun continues from the last one, to the same bits on the CPU."""
     import copy
     import time
 
-    seed_everything(seed)
-    device = torch_device()
-    model = SequenceModel(tables, dim, layers, max_len=max_len, id_dim=id_dim, user_dim=user_dim).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
     rows, predict = training_windows(users, max_len)
     cut = int(len(users) * (1 - val_frac))
     is_val = predict & (rows >= cut)
     fit_mask = predict & ~is_val  # a validation row never precedes a fitted row of its user: causal
-    fit_windows = np.flatnonzero(fit_mask.any(axis=1))
-    val_windows = np.flatnonzero(is_val.any(axis=1))
-    ev_items = torch.from_numpy(items.astype(np.int64)).to(device)
-    ev_react = torch.from_numpy((target * 4 + share * 2 + bookmarks).astype(np.int64)).to(device)
-    ev_time = torch.from_numpy(timespent_bucket(timespent, tables.item_duration.numpy()[items] + 5)).to(device)
-    y_all = torch.from_numpy(target.astype(np.int64)).to(device)
-    ev_users = torch.from_numpy(users.astype(np.int64)).to(device)
-    rows_t = torch.from_numpy(rows).to(device)
-    gen = torch.Generator().manual_seed(seed)
-
-    # Which positions a batch predicts is known on the host (numpy masks): the flat indices of the
-    # predicted positions select the same elements, in the same order, as boolean indexing, without
-    # the device-to-host syncs of a boolean mask and its count; the loss is summed on the device
-    # (in float64, as Python's floats did) and read once an epoch.
-    def batch_loss(w: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, int]:
-        idx = np.flatnonzero(mask[w][:, 1:])
-        r = rows_t[torch.from_numpy(w).to(device)]
-        it, re, ts = _events(r, ev_items, ev_react, ev_time)
-        states = model.encode(it, re, ts)
-        # the event at position j is predicted from the state after event j - 1
-        u = ev_users[r[:, 0].clamp(min=0)][:, None].expand(-1, r.shape[1] - 1)  # one user per window
-        logits = model.score(states[:, :-1], it[:, 1:], u)
-        sel = torch.from_numpy(idx).to(device)
-        return loss_fn(logits.reshape(-1, 3)[sel], y_all[r[:, 1:].reshape(-1)[sel]]), len(idx)
-
-    def epoch(windows: np.ndarray, mask: np.ndarray, bar) -> float:
-        """One pass over ``windows`` in a seeded random order; the mean training loss."""
-        model.train()
-        perm = windows[torch.randperm(len(windows), generator=gen).numpy()]
-        running, seen = torch.zeros((), dtype=torch.float64, device=device), 0
-        for lo in range(0, len(perm), batch_size):
-            loss, k = batch_loss(perm[lo:lo + batch_size], mask)
-            opt.zero_grad(set_to_none=True)
-            (loss / max(k, 1)).backward()
-            opt.step()
-            running += loss.detach().double()
-            seen += k
-            bar.update(k)
-        return float(running) / max(seen, 1)
-
-    losses, val_losses = [], []
-    best, best_state, bad = np.inf, None, 0
+    fit_windows, val_windows = np.flatnonzero(fit_mask.any(axis=1)), np.flatnonzero(is_val.any(axis=1))
+    events = Events.of(tables, users, items, target, share, bookmarks, timespent, torch_device())
+    run = _SequenceTraining(tables, events, rows, dict(dim=dim, layers=layers, max_len=max_len, id_dim=id_dim,
+                                                       user_dim=user_dim), lr, seed, batch_size, checkpoint)
+    if run.resume() and progress:
+        print(f"sequence: resumed from its checkpoint ({run.state['phase']}, epoch {run.state['epoch'] + 1})",
+              flush=True)
+    st = run.state
     start = time.perf_counter()
-    with _progress(epochs * int(fit_mask.sum()), "sequence", progress) as bar:
-        for _ in range(epochs):
-            losses.append(epoch(fit_windows, fit_mask, bar))
-            model.eval()
-            with torch.no_grad():
-                total, count = torch.zeros((), dtype=torch.float64, device=device), 0
-                for lo in range(0, len(val_windows), 256):
-                    loss, k = batch_loss(val_windows[lo:lo + 256], is_val)
-                    total, count = total + loss.double(), count + k
-            val_losses.append(float(total) / max(count, 1))
-            bar.set_postfix_str(f"loss {losses[-1]:.4f} val {val_losses[-1]:.4f}")
-            if val_losses[-1] < best:
-                best, best_state, bad = val_losses[-1], copy.deepcopy(model.state_dict()), 0
-            else:
-                bad += 1
-                if bad >= patience:
-                    break
-    n_rows = len(val_losses) * int(fit_mask.sum())
-    best_epochs = int(np.argmin(val_losses)) + 1
-    if refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
-        seed_everything(seed)
-        model = SequenceModel(tables, dim, layers, max_len=max_len, id_dim=id_dim, user_dim=user_dim).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if st["phase"] == "search":
+        with _progress(epochs * int(fit_mask.sum()), "sequence", progress) as bar:
+            bar.update(st["done"])
+            while st["epoch"] < epochs:
+                st["losses"].append(run.epoch(fit_windows, fit_mask, bar))
+                st["val_losses"].append(run.validation_loss(val_windows, is_val))
+                st["epoch"] += 1
+                bar.set_postfix_str(f"loss {st['losses'][-1]:.4f} val {st['val_losses'][-1]:.4f}")
+                if st["val_losses"][-1] < st["best"]:
+                    st["best"], st["best_state"], st["bad"] = st["val_losses"][-1], copy.deepcopy(run.model.state_dict()), 0
+                else:
+                    st["bad"] += 1
+                    if st["bad"] >= patience:
+                        break
+        st["best_epochs"] = int(np.argmin(st["val_losses"])) + 1
+        if refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
+            run.fresh()
+            st.update(phase="refit", epoch=0, done=0, losses=[])
+    n_rows = len(st["val_losses"]) * int(fit_mask.sum())
+    if st["phase"] == "refit":
         all_windows = np.flatnonzero(predict.any(axis=1))
-        losses = []
-        with _progress(best_epochs * int(predict.sum()), "sequence, refit on all rows", progress) as bar:
-            for _ in range(best_epochs):
-                losses.append(epoch(all_windows, predict, bar))
-                bar.set_postfix_str(f"loss {losses[-1]:.4f}")
-        n_rows += best_epochs * int(predict.sum())
+        with _progress(st["best_epochs"] * int(predict.sum()), "sequence, refit on all rows", progress) as bar:
+            bar.update(st["done"])
+            while st["epoch"] < st["best_epochs"]:
+                st["losses"].append(run.epoch(all_windows, predict, bar))
+                st["epoch"] += 1
+                bar.set_postfix_str(f"loss {st['losses'][-1]:.4f}")
+        n_rows += st["best_epochs"] * int(predict.sum())
     else:
-        model.load_state_dict(best_state)
+        run.model.load_state_dict(st["best_state"])
+    if checkpoint:
+        checkpoint.clear()
     elapsed = time.perf_counter() - start
-    return Fit(model, losses, n_rows / elapsed if elapsed > 0 else 0.0, str(device), val_losses, n_rows)
+    return Fit(run.model, st["losses"], run.trained / elapsed if elapsed > 0 else 0.0, str(run.device),
+               st["val_losses"], n_rows)
 
 
 @torch.no_grad()
@@ -467,15 +543,13 @@ def predict_sequence(fit: Fit, tables: Tables, train_users: np.ndarray, items: n
     first = starts[run] + lengths[run] - n_ev
     pos = first[:, None] + np.arange(L)[None]
     rows = np.where(np.arange(L)[None] < n_ev[:, None], order[np.minimum(pos, len(order) - 1)], -1)
-    ev_items = torch.from_numpy(items.astype(np.int64)).to(device)
-    ev_react = torch.from_numpy((target * 4 + share * 2 + bookmarks).astype(np.int64)).to(device)
-    ev_time = torch.from_numpy(timespent_bucket(timespent, tables.item_duration.numpy()[items] + 5)).to(device)
+    events = Events.of(tables, train_users, items, target, share, bookmarks, timespent, device)
     which = np.searchsorted(q_users, test_users)  # test row -> its user's row in `rows`
     out = np.zeros((len(test_users), 3))
     for lo in range(0, len(q_users), batch_size):
         sl = slice(lo, lo + batch_size)
         r = torch.from_numpy(rows[sl]).to(device)
-        states = model.encode(*_events(r, ev_items, ev_react, ev_time))
+        states = model.encode(*events.at(r))
         last = states[torch.arange(len(r), device=device), torch.from_numpy(n_ev[sl] - 1).to(device)]
         sel = np.flatnonzero((which >= lo) & (which < lo + batch_size))
         st = last[torch.from_numpy(which[sel] - lo).to(device)]

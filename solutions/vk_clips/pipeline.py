@@ -234,10 +234,13 @@ def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None
 def train_sequence(cfg: Config, d: Data, progress: bool = True):
     t = d.vk.train
     cols = {c: t[c].to_numpy().astype(np.int64) for c in ("user_id", "item_id", "share", "bookmarks", "timespent")}
+    key = (f"sequence dim {cfg.seq_dim} layers {cfg.seq_layers} len {cfg.seq_len} epochs {cfg.seq_epochs} "
+           f"batch {cfg.seq_batch} ids {cfg.seq_id_dim} {cfg.seq_user_dim} seed {cfg.seed} rows {t.height} {cfg.tag}")
     fit = models.train_sequence(d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
                                 cols["timespent"], cfg.seq_dim, cfg.seq_layers, cfg.seq_len, cfg.seq_epochs,
                                 cfg.seq_batch, seed=cfg.seed, progress=progress, id_dim=cfg.seq_id_dim,
-                                user_dim=cfg.seq_user_dim)
+                                user_dim=cfg.seq_user_dim,
+                                checkpoint=Checkpoint(cfg.artifacts / "checkpoints" / "sequence.pt", key))
     probs = models.predict_sequence(fit, d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
                                     cols["timespent"], d.test_users, d.test_items)
     return models.expected_class(probs), fit

@@ -40,3 +40,52 @@ def test_killed_run_resumes_to_the_same_bits(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "dcnv2: resumed from its checkpoint at step 6 of " in resumed.stdout
     assert sha256_file(previous) == expected and not ckpt.exists()
+
+
+SEQUENCE_CHILD = """
+import sys
+import numpy as np, torch
+from shared.checkpoint import Checkpoint
+from solutions.vk_clips import models
+rng = np.random.default_rng(0)
+n_users, n_items, n = 20, 30, 600
+torch.set_num_threads(1)
+tables = models.Tables(n_users, n_items, 3, 2, 4, torch.zeros(n_users, dtype=torch.int64),
+                       torch.zeros(n_users, dtype=torch.int64), torch.from_numpy(rng.integers(0, 3, n_items)),
+                       torch.from_numpy(rng.integers(0, 4, n_items)),
+                       torch.from_numpy(rng.normal(size=(n_items + 1, 32)).astype(np.float32)))
+users, items = rng.integers(0, n_users, n), rng.integers(0, n_items, n)
+target = (items % 3 + rng.integers(0, 2, n)).clip(0, 2)
+zeros = np.zeros(n, np.int64)
+fit = models.train_sequence(tables, users, items, target, zeros, zeros, rng.integers(1, 60, n), dim=16, layers=1,
+                            max_len=16, epochs=3, batch_size=8, patience=5, seed=1, progress=True,
+                            checkpoint=Checkpoint(sys.argv[2], "test"))
+torch.save({"state": fit.model.state_dict(), "losses": fit.losses, "val": fit.val_losses}, sys.argv[1])
+"""
+
+
+def sequence_run(tmp_path, name, **env):
+    return subprocess.run([sys.executable, "-c", SEQUENCE_CHILD, str(tmp_path / f"{name}.pt"), str(tmp_path / "ckpt.pt")],
+                          cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+
+
+def test_sequence_model_killed_in_search_and_in_refit_resumes_to_the_same_weights(tmp_path):
+    """Killed twice (once while searching the epoch count, once in the refit on every row), the
+    sequence model ends with the uninterrupted run's weights and losses, bit for bit."""
+    import torch
+
+    whole = sequence_run(tmp_path, "whole")
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    for kill_at in ("5", "8"):  # at step 10 (the search's 2nd epoch of 8 steps), then step 26 (the refit)
+        killed = sequence_run(tmp_path, "resumed", **{STEPS_ENV: "2", KILL_ENV: kill_at})
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+        assert (tmp_path / "ckpt.pt").is_file()
+    phase = torch.load(tmp_path / "ckpt.pt", weights_only=False)["state"]["phase"]
+    resumed = sequence_run(tmp_path, "resumed")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "sequence: resumed from its checkpoint (refit" in resumed.stdout and phase == "refit"
+    a, b = (torch.load(tmp_path / f"{n}.pt", weights_only=False) for n in ("whole", "resumed"))
+    assert a["losses"] == b["losses"] and a["val"] == b["val"] and len(a["val"]) == 3
+    assert a["state"].keys() == b["state"].keys()
+    assert all(torch.equal(a["state"][k], b["state"][k]) for k in a["state"])
+    assert not (tmp_path / "ckpt.pt").exists()
