@@ -2,7 +2,6 @@
 resolves, every figure of every notebook is embedded, nothing is loaded from the network, and the
 pages come in reading order with working previous/next links."""
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
