@@ -29,6 +29,27 @@ def test_committed_notebook_is_executed(path):
         assert local not in text, f"shows a local path or a progress-bar warning: {local}"
 
 
+NOISE = re.compile(r"WARN|dlopen|Traceback|Warning:")
+BAR = re.compile(r"\|\s*([\d.]+[kMG]?)/([\d.]+[kMG]?) \[")  # tqdm's "| 219/1000 [" (unit_scale: "1.78M")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_notebook_shows_no_noise(path):
+    """No warnings or JVM/log lines on stderr, no bare reprs (a value with only a text/plain form:
+    a Config object, a tuple, a list), no progress bar frozen short of its total."""
+    for k, cell in enumerate(nbformat.read(path, 4).cells):
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream" and out.name == "stderr":
+                noisy = [line for line in out.text.splitlines() if NOISE.search(line)]
+                assert not noisy, f"cell {k}: stderr noise: {noisy[0][:120]}"
+            if out.output_type == "stream":
+                for part in re.split(r"[\r\n]+", out.text):
+                    bar = BAR.search(part)
+                    assert not bar or bar.group(1) == bar.group(2), f"cell {k}: a bar frozen at {part.strip()[:100]}"
+            if out.output_type == "execute_result":
+                assert set(out.data) - {"text/plain"}, f"cell {k}: a bare repr: {out.data['text/plain'][:80]}"
+
+
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.parent.name)
 def test_manifest_matches_submission_and_notebook(path):
     manifest = json.loads(path.read_text())
@@ -44,3 +65,13 @@ def test_manifest_matches_submission_and_notebook(path):
     assert found, f"{last.name} prints no 'rows N sha256 X' line"
     assert int(found.group(1)) == manifest["files"][0]["rows"]
     assert manifest["files"][0]["sha256"].startswith(found.group(2))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_parameter_is_read(path):
+    """A parameters cell lists only what its notebook reads (papermill would accept anything)."""
+    code = [c for c in nbformat.read(path, 4).cells if c.cell_type == "code"]
+    params = next(c for c in code if "parameters" in c.metadata.get("tags", []))
+    rest = "\n".join(c.source for c in code if c is not params)
+    names = re.findall(r"^([A-Z_][A-Z0-9_]*)\s*[:=]", params.source, re.M)
+    assert names and not [n for n in names if not re.search(rf"\b{n}\b", rest)]

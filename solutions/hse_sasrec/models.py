@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from shared import progress as progress_line
 from shared.seed import deterministic_algorithms
 from solutions.hse_sasrec.data import TOP_K
 
@@ -212,11 +213,10 @@ def _meta(n_items: int, length: int, extra: dict[str, int] | None = None) -> dic
 def _epoch_line(total: int, desc: str, progress: bool):
     """One updating line over the epochs (Lightning's own per-step bars are off)."""
     import lightning as L
-    from tqdm.auto import tqdm
 
     class EpochLine(L.Callback):
         def __init__(self):
-            self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=not progress)
+            self.bar = progress_line.line(total, desc, unit="epoch", enabled=progress)
             self.rows: list[dict] = []
             self.started = 0.0
             self.seconds: list[float] = []
@@ -241,8 +241,10 @@ def _epoch_line(total: int, desc: str, progress: bool):
             self.rows, self.seconds = state["rows"], state["seconds"]
             self.bar.update(len(self.rows))
 
-        def close(self):
-            self.bar.close()
+        def close(self, best_epoch: int):
+            done = len(self.rows)
+            progress_line.stop(self.bar, done, ("stopped early after " if done < total else "")
+                               + f"{done} epochs, best {best_epoch}")
 
     return EpochLine()
 
@@ -363,10 +365,10 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Sas
                                          postprocessors=[SeenItemsFilter(n_items)], verbose=False)
         with _trainer(p.epochs, [metrics, ckpt, line, resume], seed, p.patience) as trainer:
             trainer.fit(module, datamodule=data, ckpt_path=last, weights_only=False)  # our own file
-        line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
         best_epoch = int(best["epoch"]) + 1
+        line.close(best_epoch)
         if resume_dir:
             shutil.rmtree(resume_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -477,9 +479,9 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
         with _trainer(p.epochs, [metrics, ckpt, line, resume], seed, p.patience) as trainer, \
                 contextlib.redirect_stdout(io.StringIO()):
             trainer.fit(model, train_loader, val_loader, ckpt_path=last, weights_only=False)
-        line.close()
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         model.load_state_dict(best["state_dict"])
+        line.close(int(best["epoch"]) + 1)
         if resume_dir:
             shutil.rmtree(resume_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"

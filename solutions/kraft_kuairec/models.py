@@ -7,9 +7,8 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 from sklearn.model_selection import train_test_split
-from tqdm.auto import tqdm
 
-from shared import dispatch
+from shared import dispatch, progress
 
 # The seed's LGBMClassifier. Its subsample=0.8 does nothing: LightGBM bags rows only when
 # subsample_freq > 0, and the seed left it at 0. Kept, inert, to stay faithful.
@@ -42,7 +41,7 @@ class RankerFit:
 
 
 def _progress(total: int):
-    bar = tqdm(total=total, desc="lightgbm", unit="tree", mininterval=1.0)
+    bar = progress.line(total, "lightgbm", unit="tree")
 
     def callback(env: lgb.callback.CallbackEnv) -> None:
         bar.update(1)
@@ -50,7 +49,7 @@ def _progress(total: int):
             _, metric, value, _ = env.evaluation_result_list[0]
             bar.set_postfix_str(f"val {metric} {value:.4f}", refresh=False)
 
-    callback.order = 100  # after early stopping
+    callback.order = 100  # after early stopping (whose last round raises before this runs)
     return callback, bar
 
 
@@ -98,8 +97,10 @@ def _boost(params: dict, dfit: lgb.Dataset, dval: lgb.Dataset, n_estimators: int
         params, dfit, num_boost_round=n_estimators, valid_sets=[dval], valid_names=["val"],
         callbacks=[lgb.early_stopping(early_stopping, verbose=False), callback],
     )
-    bar.close()
     best = booster.best_iteration or booster.current_iteration()
+    trees = booster.current_iteration()
+    progress.stop(bar, trees, ("stopped early at " if trees < n_estimators else "")
+                  + f"{trees} trees, best {best}: val {metric} {booster.best_score['val'][metric]:.4f}")
     return RankerFit(booster, float(booster.best_score["val"][metric]), int(best), booster.current_iteration())
 
 

@@ -28,6 +28,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from shared import progress as progress_line
 from solutions.vk_clips.data import DISLIKE, IGNORE, LIKE
 
 GRID = 2.0**20
@@ -131,11 +132,7 @@ def history_by_class(user: np.ndarray, item: np.ndarray, cls: np.ndarray, embedd
         rows = rows[np.argsort(user[rows], kind="stable")]
         cu = user[rows]
         ids = np.full(len(q_user), -1, dtype=np.int32)
-        groups = range(len(bounds) - 1)
-        if progress:
-            from tqdm.auto import tqdm
-            groups = tqdm(groups, desc=f"history: {CLASS_NAMES[c]}", unit="group")
-        for g in groups:
+        for g in progress_line.over(range(len(bounds) - 1), f"history: {CLASS_NAMES[c]}", "group", progress):
             qs, qe = bounds[g], bounds[g + 1]
             sel = q_order[qs:qe]
             cs, ce = np.searchsorted(cu, qu[qs], side="left"), np.searchsorted(cu, qu[qe - 1], side="right")

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from shared import progress as progress_line
 from shared.checkpoint import Checkpoint
 from shared.factors import fit_als
 from shared.seed import seed_everything, torch_device
@@ -152,9 +153,7 @@ class Fit:
 
 
 def _progress(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="row", unit_scale=True, disable=not enabled, mininterval=1.0)
+    return progress_line.line(total, desc, "row", enabled, unit_scale=True)
 
 
 def dcn_inputs(tables: Tables, users: torch.Tensor, items: torch.Tensor, slots: torch.Tensor | None) -> tuple:
@@ -500,7 +499,10 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
                     st["bad"] += 1
                     if st["bad"] >= patience:
                         break
-        st["best_epochs"] = int(np.argmin(st["val_losses"])) + 1
+            st["best_epochs"] = int(np.argmin(st["val_losses"])) + 1
+            done = len(st["val_losses"])
+            progress_line.stop(bar, bar.n, ("stopped early after " if done < epochs else "")
+                               + f"{done} epochs, best {st['best_epochs']}: val {st['best']:.4f}")
         if refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
             run.fresh()
             st.update(phase="refit", epoch=0, done=0, losses=[])

@@ -31,6 +31,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 import shared.twin as shared_twin
+from shared import progress as progress_line
 from shared.io import atomic_path
 from shared.twin import bisect_rate, check_scale, code_version, params_folder, sample_categorical, stream
 from solutions.vk_clips import TRACK
@@ -241,11 +242,7 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     seen = np.zeros(sc.n_users, dtype=bool)
     with atomic_path(out / TRAIN) as tmp:
         writer = None
-        chunks = range(n_chunks)
-        if progress:
-            from tqdm.auto import tqdm
-            chunks = tqdm(chunks, desc="twin: train_interactions", unit="chunk")
-        for k in chunks:
+        for k in progress_line.over(range(n_chunks), "twin: train_interactions", "chunk", progress):
             table = chunk(world, sc, seed, k)
             seen[table["user_id"].to_numpy()] = True
             arrow = table.to_arrow()

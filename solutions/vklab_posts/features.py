@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 import polars as pl
 
+from shared import progress as progress_line
 from shared.errors import DataError
 from shared.io import atomic_path
 from shared.seed import torch_device
@@ -271,16 +272,14 @@ def _cached(path: Path, cells: pl.Series, encode: Callable[[list[int]], dict[str
     known = set(cache["key"].to_list()) if cache is not None else set()
     todo = sorted({key: i for i, key in enumerate(k) if key not in known}.values())
     if todo:
-        bar = progress_bar(len(todo), desc, progress)
+        bar = progress_line.line(len(todo), desc, "row", progress)
         parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(todo), batch):
             rows = todo[start:start + batch]
             for name, arr in encode(rows).items():
                 parts.setdefault(name, []).append(arr)
-            if bar:
-                bar.update(len(rows))
-        if bar:
-            bar.close()
+            bar.update(len(rows))
+        bar.close()
         new = pl.DataFrame({"key": [k[i] for i in todo],
                             **{name: np.concatenate(a) for name, a in parts.items()}})
         cache = new if cache is None else pl.concat([cache, new])
@@ -325,15 +324,6 @@ def text_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = TEXT_EN
     out = _cached(cache_dir / cache_name("text", enc.name, getattr(enc, "device", "cpu")), texts,
                   lambda idx: {"emb": enc([texts[i] for i in idx])}, f"text: {enc.name}", progress, 1024)
     return out["emb"].astype(np.float32)
-
-
-def progress_bar(total: int, desc: str, enabled: bool, unit: str = "row"):
-    """One updating progress line (None when disabled)."""
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, mininterval=1.0)
 
 
 def imagenet_names(classes: Sequence[int]) -> list[str]:

@@ -21,6 +21,7 @@ import pandas as pd
 from typing import TYPE_CHECKING
 
 from shared import dispatch
+from shared import progress as progress_line
 from shared.metrics import log_loss
 from shared.seed import seed_everything, torch_device
 
@@ -226,7 +227,7 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
 
     import torch
 
-    from solutions.vklab_posts.features import load_efficientnet_lite0, progress_bar
+    from solutions.vklab_posts.features import load_efficientnet_lite0
 
     seed_everything(seed)
     dev = torch_device()
@@ -264,9 +265,8 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
             print(f"fine-tune: resumed from its checkpoint in epoch {first_epoch}, row {first_pos:,} of "
                   f"{len(fit_idx):,}", flush=True)
     done = (first_epoch - 1) * len(fit_idx) + first_pos  # rows trained before this process
-    bar = progress_bar(params.epochs * len(fit_idx), f"fine-tune ({params.loss})", progress)
-    if bar:
-        bar.update(done)
+    bar = progress_line.line(params.epochs * len(fit_idx), f"fine-tune ({params.loss})", "row", progress)
+    bar.update(done)
     yt = torch.as_tensor(y, dtype=torch.float32)
     start = time.perf_counter()
     for epoch in range(first_epoch, params.epochs + 1):
@@ -280,8 +280,7 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
             torch.nn.utils.clip_grad_norm_(model.parameters(), params.clip)
             opt.step()
             steps += 1
-            if bar:
-                bar.update(len(idx))
+            bar.update(len(idx))
             if checkpoint and checkpoint.due(steps):
                 checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                  "generator": gen.get_state(), "history": history, "best": best,
@@ -294,8 +293,7 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
     if checkpoint:
         checkpoint.clear()
     seconds = time.perf_counter() - start
-    if bar:
-        bar.close()
+    bar.close()
     model.load_state_dict(best)
     rows_per_s = (params.epochs * len(fit_idx) - done) / max(seconds, 1e-9)
     return FinetuneFit(predict(np.arange(len(y))), best_epoch, history, seconds, rows_per_s, dev.type)

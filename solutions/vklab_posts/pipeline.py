@@ -32,6 +32,7 @@ import polars as pl
 from sklearn.model_selection import train_test_split
 
 from shared import profiles
+from shared import progress as progress_line
 from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
 from shared.cli import pipeline_parser, record_bench, record_table
@@ -207,7 +208,7 @@ def train_heads(cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_M
     best epoch, validation log loss and throughput."""
     y = d.rates([TARGET_A])[:, 0]
     info = {}
-    bar = features.progress_bar(len(names), "heads", progress, unit="head")
+    bar = progress_line.line(len(names), "heads", "head", progress)
     for name in names:
         head, loss = name.split("-")
         x = head_inputs(f, head)
@@ -215,10 +216,8 @@ def train_heads(cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_M
         save_preds(cfg, name, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict(x)}))
         info[name] = {"best_epoch": fit.best_epoch, "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
                       "val_curve": [round(v, 6) for v in fit.val_logloss], "rows_per_s": round(fit.rows_per_s)}
-        if bar:
-            bar.update()
-    if bar:
-        bar.close()
+        bar.update()
+    bar.close()
     cfg.save_training(data_facts(d), {"heads": {**cfg.load_training().get("heads", {}), **info}})
     return pl.DataFrame([{"model": k, **{m: v for m, v in i.items() if m != "val_curve"}} for k, i in info.items()])
 
