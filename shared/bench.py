@@ -38,6 +38,16 @@ def machine() -> dict[str, str]:
     }
 
 
+def no_stage(name: str) -> contextlib.AbstractContextManager:
+    """A stage that records nothing: what a pipeline runs its stages in without ``--bench``."""
+    return contextlib.nullcontext()
+
+
+def stages(timer: "StageTimer | None"):
+    """``timer.stage``, or ``no_stage`` when there is no timer."""
+    return timer.stage if timer else no_stage
+
+
 @dataclass
 class StageTimer:
     """``with timer.stage("als"): ...`` records (stage, wall seconds, peak RSS MiB)."""

@@ -1,4 +1,4 @@
-"""Matrix factorisation every track uses: implicit's ALS, held to one deterministic CPU setup."""
+"""Matrix factorisation for kraft_kuairec and vk_clips: implicit's ALS, held to one deterministic CPU setup."""
 from __future__ import annotations
 
 import numpy as np

@@ -4,25 +4,22 @@ redistribution) and convert it into the HSE RecSys 2024 schema.
     python -m solutions.hse_sasrec.download ~/data/hse
     make reproduce TRACKS=hse_sasrec DATA_DIR=~/data/hse
 
-Never called by the tests (they have no internet).
+Offline: download the archive by hand into DEST and run the same command; it checks and converts it.
 """
 from __future__ import annotations
 
 import sys
-import zipfile
 from pathlib import Path
 
-from shared.download import fetch, main
+from shared.download import fetch_zip, main
 from solutions.hse_sasrec.from_movielens import convert
 
 URL = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"
+MD5 = "c4d9eecfca2ab87c1945afe126590906"  # GroupLens's ml-1m.zip.md5
 
 
 def download(dest: Path, url: str = URL) -> Path:
-    archive = fetch(url, dest / "ml-1m.zip")
-    with zipfile.ZipFile(archive) as zf:
-        zf.extractall(dest)
-    return convert(dest / "ml-1m", dest)
+    return convert(fetch_zip(url, dest, "ml-1m.zip", MD5) / "ml-1m", dest)
 
 
 if __name__ == "__main__":

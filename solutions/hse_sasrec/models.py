@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from shared import dispatch
 from shared import progress as progress_line
 from shared.seed import deterministic_algorithms
 from solutions.hse_sasrec.data import TOP_K
@@ -139,16 +140,13 @@ class SeqParams:
     patience: int = 0  # stop after this many epochs without a better val recall@10 (0: never)
 
 
-SasRecParams = SeqParams
-
-
 # The team's two SASRec configurations and the CPU default of this repository (README, "The solution"):
-# the final one is a GPU job (200 epochs of about 4-10 minutes each on 2 CPU threads at full scale).
+# the final one is a GPU job (one epoch of the full twin took 970 s on 2 CPU cores: benchmarks/results.csv).
 SASREC_PRESETS = {
-    "final": SasRecParams(blocks=4, heads=8, hidden=256, dropout=0.2, max_len=200, batch=256, lr=1e-4, epochs=200),
+    "final": SeqParams(blocks=4, heads=8, hidden=256, dropout=0.2, max_len=200, batch=256, lr=1e-4, epochs=200),
     # the first fit: epochs and max length not published; the final fit's are used
-    "first": SasRecParams(blocks=2, heads=2, hidden=300, dropout=0.5, max_len=200, batch=1024, lr=1e-3, epochs=200),
-    "cpu": SasRecParams(blocks=2, heads=2, hidden=64, dropout=0.2, max_len=50, batch=128, lr=1e-3, epochs=30),
+    "first": SeqParams(blocks=2, heads=2, hidden=300, dropout=0.5, max_len=200, batch=1024, lr=1e-3, epochs=200),
+    "cpu": SeqParams(blocks=2, heads=2, hidden=64, dropout=0.2, max_len=50, batch=128, lr=1e-3, epochs=30),
 }
 
 
@@ -322,7 +320,7 @@ def _write(frame: pl.DataFrame, path: Path) -> str:
     return str(path)
 
 
-def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: SasRecParams, seed: int = 42,
+def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: SeqParams, seed: int = 42,
                  progress: bool = True, scratch: Path | None = None, resume_dir: Path | None = None) -> SeqFit:
     """RePlay's SasRec (``replay.nn``) with full-softmax CE, trained on each user's last
     ``max_len + 1`` train items; the epoch with the best validation recall@10 (seen items removed)
@@ -630,7 +628,7 @@ CANDIDATES = 50
 RERANK_PARAMS = {
     "objective": "lambdarank", "metric": "ndcg", "eval_at": [TOP_K], "learning_rate": 0.05, "num_leaves": 31,
     "min_data_in_leaf": 20, "feature_fraction": 0.9, "lambdarank_truncation_level": CANDIDATES,
-    "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbose": -1,
+    "deterministic": True, "force_row_wise": True, "verbose": -1,
 }
 RERANK_ROUNDS = 200
 
@@ -645,7 +643,9 @@ def train_reranker(train_frame: pl.DataFrame, columns: list[str], seed: int = 42
     groups = frame.group_by("user_id", maintain_order=True).len()["len"].to_numpy()
     data = lgb.Dataset(frame.select(columns).to_numpy().astype(np.float64), label=frame["label"].to_numpy(),
                        group=groups, feature_name=columns, free_raw_data=False)
-    return lgb.train({**RERANK_PARAMS, "seed": seed}, data, num_boost_round=rounds)
+    # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it
+    params = {**RERANK_PARAMS, "seed": seed, "num_threads": dispatch.threads()}
+    return lgb.train(params, data, num_boost_round=rounds)
 
 
 def rerank(booster, frame: pl.DataFrame, columns: list[str], k: int = TOP_K) -> pl.DataFrame:

@@ -21,7 +21,6 @@ Rows of the comparison table:
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import sys
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Sequence
 
 import polars as pl
 
-from shared import profiles
+from shared import bench, profiles
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
@@ -86,7 +85,7 @@ class Config(TrackConfig):
             raise ValueError(f"submit_history must be one of {HISTORIES}, got {self.submit_history!r}")
 
     @property
-    def sasrec(self) -> models.SasRecParams:
+    def sasrec(self) -> models.SeqParams:
         p = models.SASREC_PRESETS[self.sasrec_preset]
         p = dataclasses.replace(p, epochs=self.sasrec_epochs) if self.sasrec_epochs else p
         return dataclasses.replace(p, patience=self.patience) if self.patience else p
@@ -191,11 +190,7 @@ def seq_info(fit: models.SeqFit, params) -> dict:
             "seconds_per_epoch": round(fit.seconds_per_epoch, 2), "device": fit.device}
 
 
-def _no_stage(name: str):
-    return contextlib.nullcontext()
-
-
-def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -> models.SeqFit:
+def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
     """Train on the train split (checkpoint on val recall@10), then recommend at every step; the
     ``submit`` step from the whole history, and ``submit_faithful`` as the team did (without the
     last event, which stays recommendable)."""
@@ -222,7 +217,7 @@ def _sasrec_recs(cfg: Config, d: Data, fit: models.SeqFit) -> None:
     save_recs(cfg, "sasrec", "submit_faithful", load_recs(cfg, "sasrec", "test"))
 
 
-def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=_no_stage) -> models.SeqFit:
+def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
     seed_everything(cfg.seed)
     p = cfg.bert4rec
     with stage(f"bert4rec: train {p.epochs} epoch(s)"):
@@ -345,7 +340,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
     """The whole pipeline; returns the test-step comparison table (real files get one too: the
     holdout is cut from the given events)."""
-    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    stage = bench.stages(timer)
     if cfg.is_twin and timer:
         with stage("twin: generate"):
             twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params)

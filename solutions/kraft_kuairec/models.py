@@ -26,7 +26,7 @@ LGB_PARAMS = {
     # reproducibility: same threads, same seed -> same trees
     "deterministic": True,
     # Speed, not the model: row-wise histograms over rows stored user-major (see user_major) cut the
-    # full twin's 1,000 trees from 917 s (col-wise, time order) to 557 s on 2 cores (benchmarks/).
+    # full twin's tree loop by about 40 % on 2 cores (README, "Speed and memory"; benchmarks/results.csv).
     "force_row_wise": True,
     "verbosity": -1,
 }
@@ -120,7 +120,7 @@ def feature_importance(booster: lgb.Booster) -> pl.DataFrame:
     ).sort("gain", descending=True)
 
 
-# The `best` ranker: few features, a higher learning rate and early stopping that stops.
+# The `best` ranker: few features, larger leaves and an L2 penalty, and early stopping that stops.
 BEST_PARAMS = {
     "learning_rate": 0.05,
     "num_leaves": 31,

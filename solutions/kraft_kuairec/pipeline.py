@@ -17,9 +17,7 @@ Ranker variants:
 """
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +27,12 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from shared import profiles
+from shared import bench, profiles
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
-from shared.io import atomic_path, write_text_atomic
+from shared.io import atomic_path
 from shared.metrics import ranking_metrics
 from shared.seed import seed_everything
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
@@ -129,7 +127,7 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
     """ALS factors -> feature tables -> LightGBM on train -> scores for every test row."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}")
-    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    stage = bench.stages(timer)
     seed_everything(cfg.seed)
     if variant == "best":
         return train_best(cfg, split, stage)
@@ -223,10 +221,9 @@ def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> 
     frame = frame.with_columns(**baseline_scores(cfg, split), **als, **{r.name: r.test_scores for r in results})
     with atomic_path(cfg.artifacts / "scores.parquet") as tmp:
         frame.write_parquet(tmp)
-    info = {"config": cfg.parameters(), "data": data_facts(split)}
-    info |= {r.name: {"val_auc": round(r.val_auc, 6), "best_iteration": r.best_iteration, "n_trees": r.n_trees,
-                      "n_fit_rows": r.n_fit_rows, **r.extra} for r in results}
-    write_text_atomic(cfg.artifacts / "training.json", json.dumps(info, indent=2) + "\n")
+    info = cfg.save_training(data_facts(split), {
+        r.name: {"val_auc": round(r.val_auc, 6), "best_iteration": r.best_iteration, "n_trees": r.n_trees,
+                 "n_fit_rows": r.n_fit_rows, **r.extra} for r in results})
     return frame, info
 
 
@@ -234,7 +231,7 @@ def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
     path = cfg.artifacts / "scores.parquet"
     if not path.exists():
         raise DataError(f"{path}: not found; run notebook 02 (or pipeline.train_variant + save_scores) first")
-    return pl.read_parquet(path), json.loads((cfg.artifacts / "training.json").read_text())
+    return pl.read_parquet(path), cfg.load_training()
 
 
 def evaluate(scores: pl.DataFrame, models_: Sequence[str], ks: Sequence[int] = KS) -> pl.DataFrame:
@@ -297,7 +294,7 @@ def describe(split: Split) -> pl.DataFrame:
 
 def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | None = None) -> pl.DataFrame:
     """The whole pipeline; returns the comparison table."""
-    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    stage = bench.stages(timer)
     if cfg.is_twin:
         with stage("twin: generate"):  # always regenerated when timed, so the stage means one thing
             twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params) if timer else cfg.data_folder()

@@ -17,7 +17,6 @@ Rows of the comparison table:
 """
 from __future__ import annotations
 
-import contextlib
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
-from shared import profiles
+from shared import bench, profiles
 from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
 from shared.cli import pipeline_parser, record_bench, record_table
@@ -151,10 +150,9 @@ def data_facts(d: Data) -> dict[str, float]:
 
 # ---------------------------------------------------------------- history features
 
-def history(cfg: Config, d: Data, progress: bool = False, stage=None) -> dict[str, np.ndarray]:
+def history(cfg: Config, d: Data, progress: bool = False, stage=bench.no_stage) -> dict[str, np.ndarray]:
     """Nearest earlier like, dislike and ignore of every train row and every test pair, cached
     in the artifacts (keys ``train_<class>`` and ``test_<class>``)."""
-    stage = stage or (lambda name: contextlib.nullcontext())
     train_file = d.vk.files[0]  # the cache is keyed by the train file's size too (real files replaced in place)
     path = cfg.artifacts / f"history-w{cfg.ignore_window}-{train_file.stat().st_size}.npz"
     if path.exists():
@@ -340,7 +338,7 @@ def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: p
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame | None:
     """The whole pipeline; returns the comparison table (None on the real files: hidden labels)."""
-    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    stage = bench.stages(timer)
     if cfg.is_twin and timer:
         with stage("twin: generate"):
             twin.generate(cfg.scale, cfg.seed, progress=progress, params=cfg.twin_params)

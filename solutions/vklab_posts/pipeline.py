@@ -18,7 +18,6 @@ Rows of the comparison table, per target (test rows; log loss, MAE, R^2):
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import shutil
 import sys
@@ -31,7 +30,7 @@ import pandas as pd
 import polars as pl
 from sklearn.model_selection import train_test_split
 
-from shared import profiles
+from shared import bench, profiles
 from shared import progress as progress_line
 from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
@@ -159,7 +158,7 @@ def embedding_cache() -> Path:
     return artifacts_dir(TRACK, "embeddings")
 
 
-def encode(cfg: Config, d: Data, progress: bool = False, stage=lambda name: contextlib.nullcontext()) -> Features:
+def encode(cfg: Config, d: Data, progress: bool = False, stage=bench.no_stage) -> Features:
     """Frozen-encoder features of every row, from the cache where it has them."""
     cache = embedding_cache()
     with stage(f"encode photos: {cfg.image_encoder} ({d.frame['photo'].n_unique():,} distinct)"):
@@ -375,7 +374,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
 
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
-    stage = timer.stage if timer else (lambda name: contextlib.nullcontext())
+    stage = bench.stages(timer)
     if cfg.is_twin and timer:
         with stage("twin: generate"):
             twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params)

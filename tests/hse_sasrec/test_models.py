@@ -68,7 +68,7 @@ def test_metrics_on_a_hand_computed_case():
 
 def test_sasrec_never_recommends_a_seen_item_and_faithful_keeps_the_last(tiny, tmp_path):
     d, sp = tiny
-    p = models.SasRecParams(blocks=1, heads=1, hidden=16, dropout=0.0, max_len=20, batch=64, lr=1e-2, epochs=2)
+    p = models.SeqParams(blocks=1, heads=1, hidden=16, dropout=0.0, max_len=20, batch=64, lr=1e-2, epochs=2)
     fit = models.train_sasrec(sp.train, sp.val_gt, d.n_items, p, progress=False)
     assert len(fit.epochs) == 2 and 1 <= fit.best_epoch <= 2 and "recall@10" in fit.epochs[0]
     recs = models.predict_sasrec(fit, d.events)
