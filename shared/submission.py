@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import polars as pl
 import py7zr
@@ -56,6 +56,20 @@ def write_csv(df: pl.DataFrame, path: str | os.PathLike, float_precision: int = 
         return path
     with atomic_path(path) as tmp:
         df.write_csv(tmp, float_precision=float_precision)
+    return path
+
+
+def publish(frame: pl.DataFrame, path: str | os.PathLike, check: Callable[[Path], object],
+            float_precision: int = 6) -> Path:
+    """Write ``frame`` to a scratch file beside ``path`` (packed as .7z when ``path`` ends so), run
+    ``check`` on it (it raises on a bad file) and only then move it onto ``path``: a submission in
+    place is replaced whole by a checked one, or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".new.") as scratch:
+        new = write_csv(frame, Path(scratch) / path.name, float_precision, pack_7z=path.suffix == ".7z")
+        check(new)
+        os.replace(new, path)
     return path
 
 

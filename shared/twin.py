@@ -12,7 +12,7 @@ import json
 import os
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -54,6 +54,14 @@ def params_folder(track: str, scale: str, seed: int, version: str, params: Any) 
     they are not the calibrated ones (a calibration trial's twin never overwrites the real one)."""
     key = params_key(params)
     return twin_dir(track, scale, seed, version + (f"-p{key}" if key else ""))
+
+
+def ensure(out: Path, files: Sequence[str], generate: Callable[[Path], object]) -> Path:
+    """The twin folder ``out``, generated (``generate(out)``) unless every one of ``files`` is there:
+    each file is written atomically, so a file present is a whole one."""
+    if not all((out / f).exists() for f in files):
+        generate(out)
+    return out
 
 
 def stream(seed: int, name: str) -> np.random.Generator:

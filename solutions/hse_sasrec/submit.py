@@ -10,9 +10,8 @@ import numpy as np
 import polars as pl
 
 from shared.errors import SubmissionError
-from shared.io import atomic_path
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, validate_submission, write_csv, write_manifest
+from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
 from solutions.hse_sasrec import TRACK
 from solutions.hse_sasrec.data import TOP_K
 
@@ -62,10 +61,7 @@ def write(recs: pl.DataFrame, n_users: int, n_items: int, parameters: Mapping[st
           data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
     """Write, validate, then replace the previous submission and write the manifest."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    path = directory / FILENAME
-    with atomic_path(path) as tmp:  # validated before it replaces the previous submission
-        write_csv(submission_frame(recs, n_users), tmp)
-        validate(tmp, n_users, n_items)
+    path = publish(submission_frame(recs, n_users), directory / FILENAME, lambda new: validate(new, n_users, n_items))
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=n_users,
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path

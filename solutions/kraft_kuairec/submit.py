@@ -7,9 +7,8 @@ from typing import Any, Mapping
 import numpy as np
 import polars as pl
 
-from shared.io import atomic_path
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, validate_submission, write_csv, write_manifest
+from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
 from solutions.kraft_kuairec import TRACK
 
 FORMAT = SubmissionFormat(
@@ -45,10 +44,7 @@ def write(
 ) -> Path:
     """Write, validate against the test pairs, then write the manifest. Returns the CSV path."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    path = directory / FILENAME
-    with atomic_path(path) as tmp:  # validated before it replaces the previous submission
-        write_csv(submission_frame(test, scores), tmp)
-        validate(tmp, test)
+    path = publish(submission_frame(test, scores), directory / FILENAME, lambda new: validate(new, test))
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height, comparison=comparison,
                    tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path

@@ -217,7 +217,5 @@ def folder(scale: str, seed: int, params: Params = Params()) -> Path:
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
     """The twin's folder, generated on first use."""
-    out = folder(scale, seed, params)
-    if not all((out / f).exists() for f in (SMALL_MATRIX, USER_FEATURES, ITEM_CATEGORIES, TRUTH)):
-        generate(scale, seed, out, params)
-    return out
+    return shared_twin.ensure(folder(scale, seed, params), (SMALL_MATRIX, USER_FEATURES, ITEM_CATEGORIES, TRUTH),
+                              lambda out: generate(scale, seed, out, params))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -11,7 +10,7 @@ import polars as pl
 
 from shared.errors import SubmissionError
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, validate_submission, write_csv, write_manifest
+from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
 from solutions.vk_clips import TRACK
 
 FORMAT = SubmissionFormat(
@@ -51,12 +50,7 @@ def write(test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any],
           data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
     """Pack, validate, then replace the previous submission and write the manifest."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / FILENAME
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".new.") as scratch:
-        packed = write_csv(submission_frame(test, scores), Path(scratch) / FILENAME, pack_7z=True)
-        validate(packed, test)
-        os.replace(packed, path)
+    path = publish(submission_frame(test, scores), directory / FILENAME, lambda new: validate(new, test))
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height,
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path

@@ -263,7 +263,6 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
-    out = folder(scale, seed, params)
-    if not all((out / f).exists() for f in (TRAIN, USERS, ITEMS, TEST, TRUTH)):
-        generate(scale, seed, out, progress=scale == "full", params=params)
-    return out
+    """The twin's folder, generated on first use."""
+    return shared_twin.ensure(folder(scale, seed, params), (TRAIN, USERS, ITEMS, TEST, TRUTH),
+                              lambda out: generate(scale, seed, out, progress=scale == "full", params=params))

@@ -11,9 +11,8 @@ import numpy as np
 import polars as pl
 
 from shared.errors import SubmissionError
-from shared.io import atomic_path
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, validate_submission, write_csv, write_manifest
+from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import TARGETS
 
@@ -47,11 +46,8 @@ def write(preds: pl.DataFrame, test_rows: np.ndarray, parameters: Mapping[str, A
           data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
     """Write, validate, then replace the previous file and write the manifest."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    path = directory / FILENAME
     frame = preds.select("row", *TARGETS).sort("row")
-    with atomic_path(path) as tmp:  # validated before it replaces the previous file
-        write_csv(frame, tmp, float_precision=PRECISION)
-        validate(tmp, test_rows)
+    path = publish(frame, directory / FILENAME, lambda new: validate(new, test_rows), float_precision=PRECISION)
     write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=frame.height,
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return path

@@ -270,7 +270,6 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
-    out = folder(scale, seed, params)
-    if not all((out / f).exists() for f in (FILENAME, TRUTH)):
-        generate(scale, seed, out, params)
-    return out
+    """The twin's folder, generated on first use."""
+    return shared_twin.ensure(folder(scale, seed, params), (FILENAME, TRUTH),
+                              lambda out: generate(scale, seed, out, params))
