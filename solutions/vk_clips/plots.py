@@ -77,3 +77,154 @@ def slot_coverage(hist: dict[str, np.ndarray]):
     ax.set_title("train rows with a non-empty history slot")
     fig.tight_layout()
     return fig
+
+
+def sequence_curves(info: dict):
+    """The sequence model's epoch search: validation loss per epoch (the latest 10 % of train,
+    never trained on), the epoch chosen, and the refit's training loss per epoch on every row."""
+    val, train = info.get("val_losses") or [], info.get("losses") or []
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    if val:
+        ax.plot(range(1, len(val) + 1), val, marker="o", label="validation (latest 10 % of train)")
+        best = int(np.argmin(val)) + 1
+        ax.axvline(best, color="grey", lw=0.8, ls="--")
+        ax.annotate(f"best epoch {best}", (best, min(val)), textcoords="offset points", xytext=(6, 8), fontsize=8)
+    if train:
+        ax.plot(range(1, len(train) + 1), train, marker=".", label="training loss (refit on every row)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy per predicted row")
+    ax.set_title("sequence model: choosing the number of epochs")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- closing cells (shared.lesson)
+
+def _auc(table: pl.DataFrame, model: str) -> float:
+    return float(table.filter(pl.col("model") == model)["auc"][0])
+
+
+def _paired(a: str, b: str, diff: dict) -> str:
+    """One sentence: ``a`` minus ``b`` paired by user (true probabilities), and whether it is a difference."""
+    from shared.lesson import signed
+
+    se = diff["auc_expected_se"]
+    verdict = ("more than two standard errors: a difference" if se and abs(diff["auc_expected"]) > 2 * se
+               else "within two standard errors: not a difference this run can show")
+    return (f"Paired by user against the true class probabilities, {a} minus {b} is "
+            f"{signed(diff['auc_expected'], 4)} ± {se:.4f} (one standard error): {verdict}.")
+
+
+def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
+    from shared.lesson import closing
+
+    exercises = [
+        "Change ALS's `factors` in `models.als_scores` from 16 to 64 and predict whether it closes the gap to "
+        "popularity; run `pipeline.baseline_scores` again and compare.",
+        "Score the items by their like rate (likes / rows) instead of likes minus dislikes. Which users does "
+        "it help, those with many or few test likes?",
+    ]
+    if table is None:
+        return closing(["The baselines were scored; the real test labels are hidden, so the leaderboard scores them."],
+                       exercises, twin=False)
+    reacted = float(((train["like"] + train["dislike"]) > 0).mean())
+    pop, als, rnd, oracle = (_auc(table, m) for m in ("popularity", "als", "random", "oracle"))
+    order = "below" if als < pop else "above"
+    return closing([
+        f"Random ordering scores {rnd:.3f} per-user ROC-AUC (0.5 in expectation) and the oracle, the true expected "
+        f"class, {oracle:.3f}: every model of this track lies between the two.",
+        f"Popularity reaches {pop:.3f} with no model at all: a user's 20 test clips are ordered first by how much "
+        "everybody likes each clip.",
+        f"The organisers' ALS scores {als:.3f}, {order} popularity. It learns only from the {reacted:.1%} of train rows "
+        "with a like or a dislike and must reach each clip's appeal through the user's factors, which are "
+        "noisy for the many users with few reactions; popularity measures that appeal directly.",
+    ], exercises)
+
+
+def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
+    from shared.lesson import closing, signed
+
+    exercises = [
+        "Train `dcn_faithful` with `BATCH_SIZE` 2048 instead of the default: one epoch then takes fewer, larger "
+        "steps. Predict the direction of the change in AUC, then run it.",
+        "Set `ignore_window` in `pipeline.Config` to 16 and rebuild the history: how much of the fixed history's "
+        "third slot is lost, and does `dcn_fixed` notice?",
+    ]
+    if table is None or diff is None:
+        return closing([f"Three DCNv2 rows were trained for one epoch in file order at batch {batch:,}; the real "
+                        "test labels are hidden."], exercises, twin=False)
+    no, faithful, fixed = (_auc(table, m) for m in ("dcn_nohistory", "dcn_faithful", "dcn_fixed"))
+    return closing([
+        f"DCNv2 without history scores {no:.3f}, with the faithful history {faithful:.3f} ({signed(faithful - no)}), "
+        f"with the fixed history {fixed:.3f} ({signed(fixed - no)}). The source reported +0.0012 for its history "
+        "on the private leaderboard (0.6667 against 0.6655).",
+        "The faithful history fills its third slot from the dislikes a second time (the source's bug); the fixed "
+        f"one uses the nearest earlier ignored clip instead. {_paired('dcn_faithful', 'dcn_fixed', diff)}",
+        f"One epoch in file order at batch {batch:,}: the model sees each row once, in time order, as the source "
+        "trained it.",
+    ], exercises)
+
+
+def closing_sequence(table: pl.DataFrame | None, info: dict, diff: dict | None):
+    from shared.lesson import closing
+
+    exercises = [
+        "Set `SEQ_LEN` to 16: the model then sees only a user's last 16 events. Predict what happens to "
+        "`auc_expected`, then run notebooks 4 and 5.",
+        "Give the sequence model no reaction input (replace `Events.reactions` by zeros in `models.py`): how much "
+        "of its score came from knowing what the user liked before?",
+    ]
+    epochs = f"{info.get('epochs', 0)} epochs searched, best {info.get('best_epoch', 0)}"
+    if table is None or diff is None:
+        return closing([f"The sequence model trained ({epochs}); the real test labels are hidden."], exercises, twin=False)
+    seq, fixed = _auc(table, "sequence"), _auc(table, "dcn_fixed")
+    return closing([
+        f"The sequence model scores {seq:.3f} per-user ROC-AUC against DCNv2 fixed's {fixed:.3f} ({epochs}).",
+        _paired("sequence", "dcn_fixed", diff),
+        "Its validation curve shows when more epochs stop helping; the refit then trains that many epochs on "
+        "every row, the latest ones included.",
+    ], exercises)
+
+
+def closing_submission(table: pl.DataFrame | None, submitted: str):
+    from shared.lesson import closing
+
+    exercises = [
+        "Submit `dcn_faithful` instead (`SUBMITTED`, or `make reproduce PROFILE=source TRACKS=vk_clips`) and "
+        "read the verdict line: why does it say 'not comparable' the first time?",
+        "Count the test users whose 20 clips share one reaction. How much would `auc_zero` rise if they were "
+        "dropped from the test set instead of scored 0?",
+    ]
+    if table is None:
+        return closing([f"`submission.csv.7z` holds `{submitted}`'s scores; the leaderboard scores it."],
+                       exercises, twin=False)
+    row = table.filter(pl.col("model") == submitted).row(0, named=True)
+    best = table.filter(pl.col("model") != "oracle").sort("auc_expected", descending=True).row(0, named=True)
+    return closing([
+        f"The submission holds `{submitted}`: per-user ROC-AUC {row['auc']:.3f} when the users with one reaction "
+        f"are skipped, {row['auc_zero']:.3f} when they count as 0 (the same ranking, scored two ways).",
+        f"Against the true class probabilities, the best model of this run is `{best['model']}` "
+        f"({best['auc_expected']:.3f}); the oracle row shows how far any model could go on this twin.",
+    ], exercises)
+
+
+def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
+    from shared.lesson import closing
+
+    per_user = train.group_by("user_id").agg(n=pl.len(), likes=pl.col("like").sum())
+    like, dislike = float(train["like"].mean()), float(train["dislike"].mean())
+    return closing([
+        f"{train.height:,} train rows of {per_user.height:,} users; {test['user_id'].n_unique():,} test users with "
+        f"20 clips each.",
+        f"Likes are {like:.2%} of the rows and dislikes {dislike:.3%} (the real file: 4.66 % and 0.039 %): a "
+        "ranking is judged mostly on where it puts the few liked clips.",
+        f"Rows per user are skewed (median {int(per_user['n'].median()):,}, largest {int(per_user['n'].max()):,}) "
+        f"and {float((per_user['likes'] == 0).mean()):.0%} of users never like anything: for them only the "
+        "items' own appeal is left to rank by.",
+    ], [
+        "Before notebook 2, predict which of popularity and a per-user model (ALS) will rank a user who never "
+        "liked anything better, and why.",
+        "Compute the share of test users whose 20 clips have a single reaction (`d.truth`'s `target` on the "
+        "twin). Notebook 5 shows what the metric does with them.",
+    ], twin)
