@@ -46,7 +46,7 @@ def test_committed_notebook_shows_no_noise(path):
                 for part in re.split(r"[\r\n]+", out.text):
                     bar = BAR.search(part)
                     assert not bar or bar.group(1) == bar.group(2), f"cell {k}: a bar frozen at {part.strip()[:100]}"
-            if out.output_type == "execute_result":
+            if out.output_type in ("execute_result", "display_data"):
                 assert set(out.data) - {"text/plain"}, f"cell {k}: a bare repr: {out.data['text/plain'][:80]}"
 
 
