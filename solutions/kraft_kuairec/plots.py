@@ -100,3 +100,68 @@ def relevant_per_user(scores: pl.DataFrame) -> plt.Figure:
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- closing cells (shared.lesson)
+
+def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
+    from shared.lesson import closing
+
+    no_time_share = float(test["timestamp"].is_null().mean()) if "timestamp" in test.columns else 0.0
+    return closing([
+        f"{train.height:,} train and {test.height:,} test rows, split in time: the first 80 % of the rows by "
+        f"timestamp train, the rest test ({no_time_share:.1%} of the test rows have no timestamp and land there "
+        "whatever their day).",
+        f"A view is positive when the video was watched to the end: {float(train['label'].mean()):.1%} of train "
+        f"rows and {float(test['label'].mean()):.1%} of test rows (the real files: 32.8 % and 30.8 %). Random "
+        "ranking therefore already scores about that much precision.",
+        f"{test['user_id'].n_unique():,} test users, each ranked on their own test rows only.",
+    ], [
+        "Change the label threshold to `watch_ratio >= 2` (replays only) and predict the new positive rate "
+        "before computing it.",
+        "Split at 70 % instead of 80 % in `pipeline.prepare`: which users lose most of their test rows?",
+    ], twin)
+
+
+def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
+    from shared.lesson import closing
+
+    by = {r.name: r for r in results}
+    f, c, lf, b = by["faithful"], by["corrected"], by["leakfree"], by["best"]
+    return closing([
+        f"The seed's pipeline (`faithful`) reaches validation AUC {f.val_auc:.3f} after {f.n_trees} trees; the seed "
+        f"reported {seed_val_auc} on the real data. Its validation rows come from the same period as its "
+        "training rows, and its ALS factors were fitted on their labels: an optimistic figure.",
+        f"Dropping the explicit zeros (`corrected`) gives {c.val_auc:.3f}; fitting ALS out of sample "
+        f"(`leakfree`) {lf.val_auc:.3f}, the honest number for rows whose labels ALS never saw.",
+        f"`best` ({b.n_trees} trees, best {b.best_iteration}, {b.n_fit_rows:,} ranker rows) is judged on test in "
+        "notebook 3, with the metric the seed reports.",
+    ], [
+        "Set `ALS_FACTORS` to 16 and predict how `faithful`'s validation AUC and feature importances change.",
+        "Give `leakfree` the whole of train for its ranker (no half for ALS): where does the leak come back?",
+    ], twin)
+
+
+def closing_evaluation(table: pl.DataFrame, seed_reported: dict, twin: bool):
+    from shared.lesson import closing, signed
+
+    rows = {r["model"]: r for r in table.iter_rows(named=True)}
+    f, pop = rows["faithful"], rows["popularity"]
+    findings = [
+        f"`faithful` scores P@10 {f['precision@10']:.3f} and NDCG@10 {f['ndcg@10']:.3f}; the seed published "
+        f"{seed_reported['precision@10']} and {seed_reported['ndcg@10']} on the real data (the twin is calibrated "
+        "to land near them: notebook 1).",
+        f"Popularity alone reaches NDCG@10 {pop['ndcg@10']:.3f}: the ranker adds {signed(f['ndcg@10'] - pop['ndcg@10'])}.",
+    ]
+    if "best" in rows:
+        findings.append(f"`best` scores NDCG@10 {rows['best']['ndcg@10']:.3f} "
+                        f"({signed(rows['best']['ndcg@10'] - f['ndcg@10'])} over `faithful`).")
+    if "oracle" in rows:
+        findings.append(f"The oracle, ranking by the true probabilities, reaches {rows['oracle']['ndcg@10']:.3f}: "
+                        "what is left to find.")
+    return closing(findings, [
+        "Compute NDCG@10 over only the users with at least 10 relevant test rows: predict whether `faithful` "
+        "or popularity gains more.",
+        "Rank by `als` alone for users with fewer than 20 train views and by `faithful` otherwise: does the "
+        "blend beat both?",
+    ], twin)
