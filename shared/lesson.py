@@ -11,14 +11,19 @@ TWIN_CAVEAT = ("These numbers come from the synthetic twin (known true probabili
                "the source's own ladder of models lands near its published real-data results: the track "
                "README's table \"The twin against the real data\"). Compare a model only with the random "
                "and oracle rows of the same run, never with a leaderboard score.")
+UNCALIBRATED_CAVEAT = ("These numbers come from the synthetic twin (known true probabilities). This twin is not "
+                       "calibrated against the real data yet (the track README says what has been tried): the gaps "
+                       "between its models need not be the real ones. Compare a model only with the random and "
+                       "oracle rows of the same run, never with a leaderboard score.")
 REAL_NOTE = "These numbers come from the real files given in DATA_DIR."
 
 
-def closing(findings: Sequence[str], exercises: Sequence[str], twin: bool = True) -> Markdown:
+def closing(findings: Sequence[str], exercises: Sequence[str], twin: bool = True, calibrated: bool = True) -> Markdown:
     """Markdown: the findings as bullets, the caveat, then the exercises as a numbered list."""
     lines = ["## What this shows", ""]
     lines += [f"- {f}" for f in findings]
-    lines += ["", TWIN_CAVEAT if twin else REAL_NOTE, "", "## Exercises", ""]
+    caveat = (TWIN_CAVEAT if calibrated else UNCALIBRATED_CAVEAT) if twin else REAL_NOTE
+    lines += ["", caveat, "", "## Exercises", ""]
     lines += [f"{k}. {e}" for k, e in enumerate(exercises, 1)]
     return Markdown("\n".join(lines))
 

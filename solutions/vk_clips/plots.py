@@ -101,6 +101,14 @@ def sequence_curves(info: dict):
 
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
+TWIN_CALIBRATED = False  # True once twin.Params holds values calibrate.py fitted (README, "The twin against the real data")
+
+
+def closing(findings, exercises, twin: bool = True):
+    from shared import lesson
+
+    return lesson.closing(findings, exercises, twin, calibrated=TWIN_CALIBRATED)
+
 def _auc(table: pl.DataFrame, model: str) -> float:
     return float(table.filter(pl.col("model") == model)["auc"][0])
 
@@ -117,7 +125,6 @@ def _paired(a: str, b: str, diff: dict) -> str:
 
 
 def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
-    from shared.lesson import closing
 
     exercises = [
         "Change ALS's `factors` in `models.als_scores` from 16 to 64 and predict whether it closes the gap to "
@@ -143,7 +150,7 @@ def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
 
 
 def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
-    from shared.lesson import closing, signed
+    from shared.lesson import signed
 
     exercises = [
         "Train `dcn_faithful` with `BATCH_SIZE` 2048 instead of the default: one epoch then takes fewer, larger "
@@ -156,8 +163,8 @@ def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
                         "test labels are hidden."], exercises, twin=False)
     no, faithful, fixed = (_auc(table, m) for m in ("dcn_nohistory", "dcn_faithful", "dcn_fixed"))
     return closing([
-        f"DCNv2 without history scores {no:.3f}, with the faithful history {faithful:.3f} ({signed(faithful - no)}), "
-        f"with the fixed history {fixed:.3f} ({signed(fixed - no)}). The source reported +0.0012 for its history "
+        f"DCNv2 without history scores {no:.3f}, with the faithful history {faithful:.3f} "
+        f"({signed(round(faithful, 3) - round(no, 3))}), with the fixed history {fixed:.3f} ({signed(round(fixed, 3) - round(no, 3))}). The source reported +0.0012 for its history "
         "on the private leaderboard (0.6667 against 0.6655).",
         "The faithful history fills its third slot from the dislikes a second time (the source's bug); the fixed "
         f"one uses the nearest earlier ignored clip instead. {_paired('dcn_faithful', 'dcn_fixed', diff)}",
@@ -167,7 +174,6 @@ def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
 
 
 def closing_sequence(table: pl.DataFrame | None, info: dict, diff: dict | None):
-    from shared.lesson import closing
 
     exercises = [
         "Set `SEQ_LEN` to 16: the model then sees only a user's last 16 events. Predict what happens to "
@@ -188,7 +194,6 @@ def closing_sequence(table: pl.DataFrame | None, info: dict, diff: dict | None):
 
 
 def closing_submission(table: pl.DataFrame | None, submitted: str):
-    from shared.lesson import closing
 
     exercises = [
         "Submit `dcn_faithful` instead (`SUBMITTED`, or `make reproduce PROFILE=source TRACKS=vk_clips`) and "
@@ -210,7 +215,6 @@ def closing_submission(table: pl.DataFrame | None, submitted: str):
 
 
 def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
-    from shared.lesson import closing
 
     per_user = train.group_by("user_id").agg(n=pl.len(), likes=pl.col("like").sum())
     like, dislike = float(train["like"].mean()), float(train["dislike"].mean())
