@@ -99,3 +99,78 @@ def importance(top: Mapping[str, float]):
     ax.set_title("CatBoost feature importance (mean over folds)")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- closing cells (shared.lesson)
+
+def _row(table: pl.DataFrame, target: str, model: str) -> dict:
+    return table.filter((pl.col("target") == target) & (pl.col("model") == model)).row(0, named=True)
+
+
+def closing_data(n_rows: int, n_train: int, n_val: int, n_test: int, null_text: int, mean_open: float, twin: bool):
+    from shared.lesson import closing
+
+    return closing([
+        f"{n_rows:,} posts: {n_train:,} to train on, {n_val:,} carved from them to choose epochs and heads, "
+        f"{n_test:,} held out for the test.",
+        f"The mean open_photo / view is {mean_open:.4f}: most rates are small, so a constant at the train mean is "
+        "already a strong log-loss baseline and every model is judged by how much it gains over it.",
+        f"{null_text:,} posts have no text: every text feature must cope with a missing value.",
+    ], [
+        "Before notebook 2, guess how much of the constant-to-oracle log-loss gap a photo model can close "
+        "here; write the number down and compare.",
+        "Plot open_photo / view against the number of views: which posts does a rate estimated from few views "
+        "mislead?",
+    ], twin)
+
+
+def closing_heads(table: pl.DataFrame, head: str, twin: bool):
+    from shared.lesson import closing
+
+    const, chosen = _row(table, "open_photo", "constant"), _row(table, "open_photo", head)
+    findings = [f"The constant scores test log loss {const['logloss']:.4f}; `{head}`, chosen on validation, "
+                f"{chosen['logloss']:.4f}: a gain of {const['logloss'] - chosen['logloss']:.4f} (source (a)'s best "
+                "models gained about 0.0025 over a constant on the real file)."]
+    if "gap_closed" in table.columns and chosen.get("gap_closed") is not None:
+        best = table.filter((pl.col("target") == "open_photo") & ~pl.col("model").is_in(["constant", "oracle"])) \
+                    .sort("logloss").row(0, named=True)
+        findings.append(f"`{head}` closes {chosen['gap_closed']:.0%} of the constant-to-oracle gap; the best head "
+                        f"on test, `{best['model']}`, {best['gap_closed']:.0%}. Choosing on validation rows, "
+                        "not on test, is what keeps the submitted figure honest.")
+    findings.append("The loss changes little here: with rates near 0.04, weighted BCE's weights stay close to 1.")
+    return closing(findings, [
+        "Train the heads with `HEAD_EPOCHS` doubled and predict whether validation still picks the same head.",
+        "Replace the chosen head's predictions by their mean plus half their deviation from it (shrinkage): "
+        "does the test log loss fall? What does that say about the head's calibration?",
+    ], twin)
+
+
+def closing_catboost(table: pl.DataFrame, targets, twin: bool):
+    from shared.lesson import closing
+
+    lines = []
+    for t in targets:
+        c, m = _row(table, t, "constant"), _row(table, t, "catboost")
+        gap = f", {m['gap_closed']:.0%} of the gap to the oracle" if m.get("gap_closed") is not None else ""
+        lines.append(f"{t}: CatBoost {m['logloss']:.4f} against the constant's {c['logloss']:.4f}{gap}.")
+    return closing(lines + ["Source (b) reported MAE and MSE only, with the labels swapped; log loss against the "
+                            "constant is the comparison that says whether a rate model helps."], [
+        "Drop the image features from CatBoost's input and predict which target loses most.",
+        "Fit the three targets with three single-target models instead of MultiRMSE: does sharing one set of "
+        "trees help the rarest target?",
+    ], twin)
+
+
+def closing_predictions(table: pl.DataFrame, head: str, targets, twin: bool):
+    from shared.lesson import closing
+
+    rows = [f"`predictions.csv` holds open_photo from `{head}` (chosen on validation) and "
+            f"{', '.join(targets)} from CatBoost."]
+    for t in ("open_photo", *targets):
+        model = head if t == "open_photo" else "catboost"
+        c, m = _row(table, t, "constant"), _row(table, t, model)
+        rows.append(f"{t}: test log loss {m['logloss']:.4f}, the constant {c['logloss']:.4f}.")
+    return closing(rows, [
+        "Change `SEED` and rerun the four notebooks: which of these gains survive another validation carve?",
+        "Score `predictions.csv` with the swapped BCE of notebook 2: which target's figure moves most?",
+    ], twin)
