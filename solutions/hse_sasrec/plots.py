@@ -45,8 +45,8 @@ def training_curves(record: dict, title: str):
     return fig
 
 
-def comparison(table: pl.DataFrame, metric: str = "hitrate"):
-    """One bar per model (test step)."""
+def comparison(table: pl.DataFrame, metric: str = "hitrate", step: str = "test"):
+    """One bar per model (the test step, or the ``step`` named)."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * table.height + 1.2))
     names, values = table["model"].to_list(), table[metric].to_numpy()
     colors = ["#bbb" if n in ("random", "oracle") else "#48c" for n in names]
@@ -54,7 +54,117 @@ def comparison(table: pl.DataFrame, metric: str = "hitrate"):
     ax.invert_yaxis()
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:.3f}", va="center", fontsize=8)
-    ax.set_xlabel(f"{metric}@10 on the test step")
+    ax.set_xlabel(f"{metric}@10 on the {step} step")
     ax.set_xlim(0, max(values) * 1.18)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- closing cells (shared.lesson)
+
+def _hit(table: pl.DataFrame, model: str, metric: str = "hitrate") -> float:
+    return float(table.filter(pl.col("model") == model)[metric][0])
+
+
+def closing_data(events: pl.DataFrame, n_users: int, n_items: int, split, twin: bool):
+    from shared.lesson import closing
+
+    return closing([
+        f"{events.height:,} ratings of {n_users:,} users on {n_items:,} movies, each user's in the order they "
+        "rated them: the order is the signal the sequence models read.",
+        f"Each user's last event is the test answer and the one before it the validation answer "
+        f"({split.test_gt.height:,} and {split.val_gt.height:,} users): every model is asked for the next movie, "
+        "not for a random held-out one.",
+    ], [
+        "Predict the HitRate@10 of recommending each user the 10 movies most rated overall, then check it "
+        "against notebook 2's popularity row.",
+        "Count the users with fewer than 20 events. Which models should suffer most from short histories?",
+    ], twin)
+
+
+def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: bool):
+    from shared.lesson import closing
+
+    s, pop = _hit(table, "sasrec"), _hit(table, "popularity")
+    findings = [
+        f"SASRec (`cpu` preset) reaches HitRate@10 {s:.3f} and NDCG@10 {_hit(table, 'sasrec', 'ndcg'):.3f} on the "
+        f"test step; most-popular items {pop:.3f}. The team's `final` SASRec scored {published['hitrate']} "
+        f"(NDCG {published['ndcg']}) on its own last-item holdout of the real data.",
+        f"It kept epoch {record['best_epoch']} of {len(record['epochs'])} (the best validation recall@10), at "
+        f"{record['seconds_per_epoch']:.1f} s an epoch on the {record['device']}.",
+    ]
+    if "oracle" in table["model"]:
+        findings.append(f"The oracle, the 10 most likely next movies under the twin's true probabilities, reaches "
+                        f"{_hit(table, 'oracle'):.3f}: even a perfect model misses most next movies.")
+    return closing(findings, [
+        "Train with `SASREC_EPOCHS` 10 and predict where the validation curve stops; compare with the kept epoch.",
+        "Halve the maximum sequence length in `models.SASREC_PRESETS['cpu']`: which users lose most?",
+    ], twin)
+
+
+def closing_bert4rec(table: pl.DataFrame, record: dict, published: dict, twin: bool):
+    from shared.lesson import closing
+
+    b, s = _hit(table, "bert4rec"), _hit(table, "sasrec")
+    epochs, best = len(record["epochs"]), record["best_epoch"]
+    training = (f"Its best validation epoch was the last one ({best} of {epochs}): still improving when training "
+                "stopped, so this BERT4Rec is under-trained; more epochs would raise it." if best == epochs else
+                f"It kept epoch {best} of {epochs}: validation had stopped improving.")
+    return closing([
+        f"BERT4Rec scores HitRate@10 {b:.3f} against SASRec's {s:.3f}; on the real data the team measured "
+        f"{published['BERT4Rec (holdout)']['hitrate']} against {published['SASRec final (holdout)']['hitrate']}.",
+        training,
+        "A masked model learns from 15 % of the positions per sequence and a causal one from all of them: "
+        "BERT4Rec needs many more epochs for the same signal.",
+    ], [
+        "Run `BERT4REC_EPOCHS` 60 and predict whether it passes SASRec; check the curve's last epochs.",
+        "Raise `mask_prob` to 0.3 in `models.BERT4REC_PRESETS['cpu']`: does it learn faster per epoch?",
+    ], twin)
+
+
+def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
+    from shared.lesson import closing
+
+    exercises = [
+        "Set ALS's rank to 20 (`models.classic_model`) and predict its move on the validation step.",
+        "Give ItemKNN 20 neighbours instead of 100: which users does it stop reaching?",
+    ]
+    if val is None:
+        return closing(["Spark or Java is missing here, so the classic models did not run (section 1 says why)."],
+                       exercises, twin)
+    lines = [f"On the validation step SLIM scores HitRate@10 {_hit(val, 'slim'):.3f}, ALS {_hit(val, 'als'):.3f}, "
+             f"ItemKNN {_hit(val, 'itemknn'):.3f} (the team, real data: {published['SLIM (val)']['hitrate']}, "
+             f"{published['ALS (val)']['hitrate']}, {published['ItemKNN (val)']['hitrate']}).",
+             f"SASRec, on the same step, {_hit(val, 'sasrec'):.3f}: the order of a user's movies is worth more than "
+             "which movies they rated."]
+    return closing(lines, exercises, twin)
+
+
+def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
+    from shared.lesson import closing
+
+    r, s = _hit(table, "reranker"), _hit(table, "sasrec")
+    verdict = "beats" if r > s else "does not beat"
+    return closing([
+        f"The leak-free reranker scores HitRate@10 {r:.3f} and {verdict} SASRec alone ({s:.3f}).",
+        f"It can only reorder SASRec's 50 candidates: their recall@50, {recall50:.3f}, is its ceiling.",
+        "The team's reranker was trained on the answers it was then scored on; trained on the validation step "
+        "only, its gain is what is left.",
+    ], [
+        "Remove the candidate's SASRec rank and score from the reranker's features and predict the change.",
+        "Train the reranker on 25 candidates instead of 50: does the narrower list help or hurt?",
+    ], twin)
+
+
+def closing_submission(table: pl.DataFrame, twin: bool):
+    from shared.lesson import closing
+
+    best = table.filter(~pl.col("model").is_in(["oracle"])).sort("hitrate", descending=True).row(0, named=True)
+    return closing([
+        f"The submission holds SASRec's 10 movies per user; it scores HitRate@10 {_hit(table, 'sasrec'):.3f} on the "
+        f"test step. The best row of this run is `{best['model']}` ({best['hitrate']:.3f}).",
+        "The public leaderboard scored the team's SASRec 0.2453 on the real data; a twin figure is never one.",
+    ], [
+        "Submit the reranker's lists instead and predict the change of the test-step HitRate@10.",
+        "Predict from the full history instead of the team's (notebook 6, section 1): which users change most?",
+    ], twin)
