@@ -72,9 +72,9 @@ def closing_data(events: pl.DataFrame, n_users: int, n_items: int, split, twin: 
     return closing([
         f"{events.height:,} ratings of {n_users:,} users on {n_items:,} movies, each user's in the order they "
         "rated them: the order is the signal the sequence models read.",
-        f"Each user's last event is the test answer and the one before it the validation answer "
-        f"({split.test_gt.height:,} and {split.val_gt.height:,} users): every model is asked for the next movie, "
-        "not for a random held-out one.",
+        f"Each user's last event is the test answer and the one before it the validation answer (one of each "
+        f"for {split.test_gt.height:,} users): every model is asked for the next movie, not for a random "
+        "held-out one.",
     ], [
         "Predict the HitRate@10 of recommending each user the 10 movies most rated overall, then check it "
         "against notebook 2's popularity row.",
@@ -108,7 +108,7 @@ def closing_bert4rec(table: pl.DataFrame, record: dict, published: dict, twin: b
     b, s = _hit(table, "bert4rec"), _hit(table, "sasrec")
     epochs, best = len(record["epochs"]), record["best_epoch"]
     training = (f"Its best validation epoch was the last one ({best} of {epochs}): still improving when training "
-                "stopped, so this BERT4Rec is under-trained; more epochs would raise it." if best == epochs else
+                "stopped, so this BERT4Rec is under-trained (exercise 1 gives it more epochs)." if best == epochs else
                 f"It kept epoch {best} of {epochs}: validation had stopped improving.")
     return closing([
         f"BERT4Rec scores HitRate@10 {b:.3f} against SASRec's {s:.3f}; on the real data the team measured "
@@ -135,8 +135,8 @@ def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
     lines = [f"On the validation step SLIM scores HitRate@10 {_hit(val, 'slim'):.3f}, ALS {_hit(val, 'als'):.3f}, "
              f"ItemKNN {_hit(val, 'itemknn'):.3f} (the team, real data: {published['SLIM (val)']['hitrate']}, "
              f"{published['ALS (val)']['hitrate']}, {published['ItemKNN (val)']['hitrate']}).",
-             f"SASRec, on the same step, {_hit(val, 'sasrec'):.3f}: the order of a user's movies is worth more than "
-             "which movies they rated."]
+             f"SASRec, on the same step, {_hit(val, 'sasrec'):.3f}: here, reading the order of a user's movies "
+             "beats the models that only see which movies they rated."]
     return closing(lines, exercises, twin)
 
 
@@ -148,8 +148,8 @@ def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
     return closing([
         f"The leak-free reranker scores HitRate@10 {r:.3f} and {verdict} SASRec alone ({s:.3f}).",
         f"It can only reorder SASRec's 50 candidates: their recall@50, {recall50:.3f}, is its ceiling.",
-        "The team's reranker was trained on the answers it was then scored on; trained on the validation step "
-        "only, its gain is what is left.",
+        "The team's reranker was trained on the answers it was then scored on; this one learns on the validation "
+        "step only, so its figure is what a reranker really adds (or costs) on unseen answers.",
     ], [
         "Remove the candidate's SASRec rank and score from the reranker's features and predict the change.",
         "Train the reranker on 25 candidates instead of 50: does the narrower list help or hurt?",
