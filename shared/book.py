@@ -56,10 +56,15 @@ def _first_markdown(nb: nbformat.NotebookNode) -> str:
 
 
 def describe(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
-    """The notebook's title (its first heading) and one-line purpose (the first sentence after it)."""
+    """The notebook's title (its first heading) and one-line purpose: its "You will learn" items, or
+    else the first sentence after the heading."""
     text = _first_markdown(nb)
     heading = re.search(r"^#\s+(.+)$", text, re.M)
     title = heading.group(1).strip() if heading else fallback
+    learn = re.search(r"\*\*You will learn\*\*\n((?:- .+\n?)+)", text)
+    if learn:
+        items = [line[2:].strip() for line in learn.group(1).splitlines()]
+        return title, "You will learn " + "; ".join(re.sub(r"[*`]", "", i) for i in items) + "."
     body = " ".join(line.strip() for line in text[heading.end() if heading else 0:].strip().split("\n\n")[0].splitlines())
     sentence = re.split(r"(?<=[.:])\s+(?=[A-Z(*])", body, maxsplit=1)[0] if body else ""
     return title, re.sub(r"[*`]", "", sentence)

@@ -56,6 +56,8 @@ def test_title_and_purpose_come_from_the_first_markdown_cell():
         nbformat.v4.new_markdown_cell("# Track, 2: a model\n\nIt ranks **items** by `score`. Then more.\n\n## 1 Next")])
     assert book.describe(nb, "fallback") == ("Track, 2: a model", "It ranks items by score.")
     assert book.describe(nbformat.v4.new_notebook(), "fallback") == ("fallback", "")
+    nb.cells[1].source = "# T\n\n**You will learn**\n- the `x` metric\n- why y\n\nProse."
+    assert book.describe(nb, "f") == ("T", "You will learn the x metric; why y.")
 
 
 def test_no_notebook_needs_mathjax():

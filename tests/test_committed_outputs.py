@@ -75,3 +75,15 @@ def test_every_parameter_is_read(path):
     rest = "\n".join(c.source for c in code if c is not params)
     names = re.findall(r"^([A-Z_][A-Z0-9_]*)\s*[:=]", params.source, re.M)
     assert names and not [n for n in names if not re.search(rf"\b{n}\b", rest)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_notebook_is_a_lesson(path):
+    """A title and what the reader will learn first; at the end, what this run showed (written from its
+    numbers by a closing cell) and exercises."""
+    cells = nbformat.read(path, 4).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    assert "**You will learn**\n- " in cells[0].source
+    closing = [o.data["text/markdown"] for c in cells if c.cell_type == "code" for o in c.outputs
+               if "text/markdown" in o.get("data", {})]
+    assert any("## What this shows" in t and "## Exercises\n\n1. " in t for t in closing)
