@@ -24,11 +24,8 @@ CHUNK = 1 << 20
 
 
 def md5_file(path: Path) -> str:
-    h = hashlib.md5()
     with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def _by_hand(archive: Path) -> str:
