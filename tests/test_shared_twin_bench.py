@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from shared.bench import StageTimer
-from shared.twin import calibrate_intercept, check_scale, sample_categorical, sigmoid, softmax, stream
+from shared.twin import (calibrate_intercept, check_scale, expected_sigmoid, sample_categorical, sigmoid, softmax,
+                         stream)
 
 
 def test_streams_are_deterministic_and_independent():
@@ -19,6 +20,19 @@ def test_calibrate_intercept_hits_target_rate():
     assert sigmoid(logits + b).mean() == pytest.approx(0.324, abs=1e-8)
     with pytest.raises(ValueError):
         calibrate_intercept(logits, 1.0)
+
+
+def test_expected_sigmoid_against_monte_carlo():
+    z = np.array([-4.0, -3.2, 0.0, 1.5])
+    e = np.random.default_rng(0).normal(0.0, 1.0, 2_000_000)
+    for sd in (0.35, 1.0):
+        brute = np.array([sigmoid(zi + sd * e).mean() for zi in z])
+        got = expected_sigmoid(z, sd)
+        assert np.abs(got - brute).max() < 4 * sd * 0.5 / np.sqrt(len(e)) + 1e-5
+        assert got[2] == pytest.approx(0.5, abs=1e-12)  # symmetric about a zero logit
+        assert (got[:2] > sigmoid(z[:2])).all()  # below 0.5 the noise raises the mean (convex part)
+    assert expected_sigmoid(z, 0.0) == pytest.approx(sigmoid(z), abs=1e-15)
+    assert expected_sigmoid(z.reshape(2, 2), 0.5).shape == (2, 2)
 
 
 def test_sigmoid_softmax_and_sampling():

@@ -119,6 +119,85 @@ def train_head(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarra
                    len(y) * params.epochs / max(seconds, 1e-9))
 
 
+# ---------------------------------------------------------------- ours: a small MLP head, seed-averaged
+
+@dataclass(frozen=True)
+class MlpParams:
+    """Ours, on the same frozen embedding as ``cnn``: one hidden layer (dropout on the input and on
+    the hidden units), BCE, early stopping on validation, and the mean of ``seeds`` such heads.
+    On the full calibrated twin it gained 0.0001 log loss over ``cnn-bce`` (several standard errors):
+    the photo's traits are not linear in the embedding."""
+
+    hidden: int = 64
+    input_dropout: float = 0.2
+    dropout: float = 0.3
+    epochs: int = 40
+    batch: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    seeds: int = 4
+
+
+CLIP_Z = 5.0  # standardised MLP inputs are clipped to [-CLIP_Z, CLIP_Z]
+
+
+@dataclass
+class MlpFit:
+    predict_all: np.ndarray  # every row, the mean over the seeds of each seed's best epoch
+    best_epochs: list[int]  # per seed; 0: the initial constant was never beaten
+    val_logloss: list[float]  # per seed, at its best epoch
+    seconds: float
+
+
+def train_mlp_head(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray,
+                   params: MlpParams = MlpParams(), seed: int = 42) -> MlpFit:
+    """``params.seeds`` MLP heads on standardised ``x`` (rows ``fit_idx``), each started at the constant
+    (zero output weights, bias logit(mean)) and kept at its lowest validation log loss; returns the
+    mean of their predictions for every row."""
+    import torch
+
+    dev = torch_device()
+    mean, std = x[fit_idx].mean(0), x[fit_idx].std(0) + 1e-6
+    # clipped: a feature (nearly) constant on the fitting rows standardises other rows to thousands,
+    # which the random first layer, unlike the zero-started linear head, passes on
+    xt = torch.tensor(np.clip((x - mean) / std, -CLIP_Z, CLIP_Z), dtype=torch.float32, device=dev)
+    yt = torch.tensor(y, dtype=torch.float32, device=dev)
+    m = float(np.clip(y[fit_idx].mean(), EPS, 1 - EPS))
+    fit_t = torch.as_tensor(fit_idx)
+    start, preds, best_epochs, best_losses = time.perf_counter(), [], [], []
+    for k in range(params.seeds):
+        seed_everything(seed + k)
+        net = torch.nn.Sequential(torch.nn.Dropout(params.input_dropout), torch.nn.Linear(x.shape[1], params.hidden),
+                                  torch.nn.GELU(), torch.nn.Dropout(params.dropout), torch.nn.Linear(params.hidden, 1)).to(dev)
+        torch.nn.init.zeros_(net[-1].weight)
+        torch.nn.init.constant_(net[-1].bias, np.log(m / (1 - m)))
+        opt = torch.optim.AdamW(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+        gen = torch.Generator().manual_seed(seed + k)
+
+        def predict() -> np.ndarray:
+            net.eval()
+            with torch.no_grad():
+                return torch.sigmoid(net(xt)).squeeze(1).double().cpu().numpy()
+
+        best = predict()
+        losses = [log_loss(y[val_idx], best[val_idx], eps=EPS)]
+        for _ in range(params.epochs):
+            net.train()
+            for idx in fit_t[torch.randperm(len(fit_t), generator=gen)].split(params.batch):
+                opt.zero_grad()
+                p = torch.sigmoid(net(xt[idx])).squeeze(1).clamp(EPS, 1 - EPS)
+                loss_value("bce", p, yt[idx]).backward()
+                opt.step()
+            p = predict()
+            losses.append(log_loss(y[val_idx], p[val_idx], eps=EPS))
+            if losses[-1] < min(losses[:-1]):
+                best = p
+        preds.append(best)
+        best_epochs.append(int(np.argmin(losses)))
+        best_losses.append(float(min(losses)))
+    return MlpFit(np.mean(preds, axis=0), best_epochs, best_losses, time.perf_counter() - start)
+
+
 # ---------------------------------------------------------------- (b) CatBoost MultiRMSE
 
 @dataclass(frozen=True)

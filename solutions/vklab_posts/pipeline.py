@@ -13,7 +13,9 @@ Rows of the comparison table, per target (test rows; log loss, MAE, R^2):
   cnn-<loss>          (a) Linear -> sigmoid on the frozen image embedding, loss bce | mse | wbce2..4
   fusion-<loss>       (a) the same on image + text embeddings
   finetune-<loss>     (a) EfficientNet-Lite0 and the head trained end to end (off by default: a GPU job)
+  mlp                 ours: a one-hidden-layer head on the image embedding, the mean of 4 seeds
   catboost            (b) MultiRMSE over like, comment and share_to_message
+  ceiling             the twin's expected rates given what a model can see (twin only; the best possible)
   oracle              the twin's true rates (twin only)
 """
 from __future__ import annotations
@@ -46,7 +48,8 @@ from solutions.vklab_posts import TRACK, data, features, models, submit, twin
 TARGETS, TARGET_A, TARGETS_B = data.TARGETS, data.TARGET_A, data.TARGETS_B
 HEAD_MODELS = tuple(f"{h}-{loss}" for h in models.HEADS for loss in models.LOSSES)
 FINETUNE_MODELS = tuple(f"finetune-{loss}" for loss in models.LOSSES)
-MODELS = ("constant", *HEAD_MODELS, *FINETUNE_MODELS, "catboost", "oracle")
+OURS = "mlp"
+MODELS = ("constant", *HEAD_MODELS, *FINETUNE_MODELS, OURS, "catboost", "ceiling", "oracle")
 VAL_SIZE = 0.1
 # Source (a)'s own numbers on the real file, as corrected by the issue (prediction and target
 # swapped in its BCE): not comparable with any twin figure.
@@ -67,6 +70,7 @@ class Config(TrackConfig):
     finetune_loss: str = "wbce2"
     finetune_batch: int = 32  # the source trained with 8 (the source profile); 32 keeps a CPU epoch shorter
     boost_iterations: int = 1000
+    mlp_seeds: int = models.MlpParams.seeds  # ours: how many MLP heads are averaged
     components: int = 32  # principal components of each embedding given to CatBoost
     twin_params: twin.Params = twin.Params()  # the calibrated twin; calibrate.py tries others
 
@@ -88,6 +92,10 @@ class Config(TrackConfig):
     def finetune(self) -> models.FinetuneParams:
         return dataclasses.replace(models.FinetuneParams(), epochs=self.finetune_epochs, loss=self.finetune_loss,
                                    batch=self.finetune_batch)
+
+    @property
+    def mlp(self) -> models.MlpParams:
+        return dataclasses.replace(models.MlpParams(), epochs=self.head_epochs, seeds=self.mlp_seeds)
 
     @property
     def boost(self) -> models.BoostParams:
@@ -189,12 +197,14 @@ def load_preds(cfg: Config, model: str) -> pl.DataFrame:
 # ---------------------------------------------------------------- models
 
 def baselines(cfg: Config, d: Data) -> None:
-    """constant: the train mean of each rate; oracle: the twin's true rates."""
+    """constant: the train mean of each rate; oracle: the twin's true rates; ceiling: the twin's
+    expected rates given the traits a model can see (the unobservable quality averaged out)."""
     rows = d.frame["row"]
     mean = d.rates()[d.train].mean(0)
     save_preds(cfg, "constant", pl.DataFrame({"row": rows, **{t: np.full(d.posts.n, m) for t, m in zip(TARGETS, mean)}}))
     if d.truth is not None:
         save_preds(cfg, "oracle", d.truth.select("row", *TARGETS))
+        save_preds(cfg, "ceiling", d.truth.select("row", *(pl.col(f"{t}{twin.SEEN}").alias(t) for t in TARGETS)))
 
 
 def head_inputs(f: Features, head: str) -> np.ndarray:
@@ -214,11 +224,55 @@ def train_heads(cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_M
         fit = models.train_head(x[d.fit], y[d.fit], x[d.val], y[d.val], loss, cfg.head, cfg.seed)
         save_preds(cfg, name, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict(x)}))
         info[name] = {"best_epoch": fit.best_epoch, "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
-                      "val_curve": [round(v, 6) for v in fit.val_logloss], "rows_per_s": round(fit.rows_per_s)}
+                      "val_curve": [round(v, 6) for v in fit.val_logloss], "rows_per_s": round(fit.rows_per_s),
+                      "seconds": round(fit.seconds, 2)}
         bar.update()
     bar.close()
     cfg.save_training(data_facts(d), {"heads": {**cfg.load_training().get("heads", {}), **info}})
     return pl.DataFrame([{"model": k, **{m: v for m, v in i.items() if m != "val_curve"}} for k, i in info.items()])
+
+
+def train_ours(cfg: Config, d: Data, f: Features) -> dict:
+    """Ours on open_photo / view: ``models.train_mlp_head`` on the image embedding (the same input as
+    ``cnn-*``), the mean of its seeds; saved as the ``mlp`` row, never the submitted head."""
+    fit = models.train_mlp_head(f.image, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.mlp, cfg.seed)
+    save_preds(cfg, OURS, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict_all}))
+    info = {"best_epochs": fit.best_epochs, "val_logloss": [round(v, 6) for v in fit.val_logloss],
+            "seconds": round(fit.seconds, 1)}
+    cfg.save_training(data_facts(d), {"ours": {OURS: info}})
+    return info
+
+
+def row_losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Each row's log loss (the soft-label BCE ``log_loss`` averages)."""
+    p = np.clip(p, models.EPS, 1 - models.EPS)
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
+def paired(cfg: Config, d: Data, a: str, b: str, target: str = TARGET_A) -> dict[str, float]:
+    """Model ``a``'s log loss gain over ``b`` (b minus a: positive when a is better) on the test rows,
+    paired by row, with its standard error."""
+    y = d.rates([target])[d.test, 0]
+    loss = {m: row_losses(y, load_preds(cfg, m).sort("row")[d.test][target].to_numpy()) for m in (a, b)}
+    diff = loss[b] - loss[a]
+    return {"gain": float(diff.mean()), "se": float(diff.std(ddof=1) / np.sqrt(len(diff)))}
+
+
+def beyond_source(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:
+    """Ours beside the best source head on test (the lowest test log loss of the ten: the head most
+    favourable to the source) and the submitted head: log loss, the paired gain with its standard
+    error, and the training time of each in this run."""
+    training = cfg.load_training()
+    heads, ours = training.get("heads", {}), training.get("ours", {}).get(OURS, {})
+    a = table.filter(pl.col("target") == TARGET_A)
+    best = a.filter(pl.col("model").is_in(HEAD_MODELS)).sort("logloss", "model")["model"][0]
+    rows = []
+    for ref in dict.fromkeys([best, chosen_head(cfg)]):
+        g = paired(cfg, d, OURS, ref)
+        rows.append({"ours": OURS, "against": ref, "gain": g["gain"], "se": g["se"],
+                     "gain / se": g["gain"] / g["se"] if g["se"] else float("nan"),
+                     "seconds ours": ours["seconds"], "seconds against": heads.get(ref, {}).get("seconds")})
+    return pl.DataFrame(rows)
 
 
 def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
@@ -324,17 +378,22 @@ def train_catboost(cfg: Config, d: Data, f: Features) -> models.BoostFit:
 
 def evaluate(cfg: Config, d: Data, names: Sequence[str] = MODELS) -> pl.DataFrame:
     """Per target and model with predictions on disk: log loss, MAE and R^2 on the test rows, and
-    on the twin the share of the constant-to-oracle log-loss gap the model closes."""
+    on the twin the share of the constant-to-oracle log-loss gap the model closes (``gap_closed``)
+    and the share of the part of it a model can close, constant to ceiling (``reachable_closed``)."""
     y = d.rates()[d.test]
     preds = {name: load_preds(cfg, name).sort("row")[d.test] for name in names if preds_path(cfg, name).exists()}
     rows = [{"target": t, "model": name, **rate_metrics(y[:, k], p[t].to_numpy(), models.EPS)}
             for k, t in enumerate(TARGETS) for name, p in preds.items() if t in p.columns]
     table = pl.DataFrame(rows)
     if "oracle" in table["model"] and "constant" in table["model"]:
-        ref = table.filter(pl.col("model").is_in(["constant", "oracle"])).pivot("model", index="target", values="logloss")
+        refs = ["constant", "oracle", *(["ceiling"] if "ceiling" in table["model"] else [])]
+        ref = table.filter(pl.col("model").is_in(refs)).pivot("model", index="target", values="logloss")
+        gain = pl.col("constant") - pl.col("logloss")
         table = (table.join(ref, on="target", how="left")
-                 .with_columns(gap_closed=(pl.col("constant") - pl.col("logloss")) / (pl.col("constant") - pl.col("oracle")))
-                 .drop("constant", "oracle"))
+                 .with_columns(gap_closed=gain / (pl.col("constant") - pl.col("oracle")),
+                               **({"reachable_closed": gain / (pl.col("constant") - pl.col("ceiling"))}
+                                  if "ceiling" in refs else {}))
+                 .drop(refs))
     return table
 
 
@@ -348,9 +407,10 @@ def source_reading(cfg: Config, d: Data, model: str) -> dict[str, float]:
             "constant, true BCE": rate_metrics(y, const)["logloss"]}
 
 
-def submission_frame(cfg: Config, d: Data) -> tuple[pl.DataFrame, str]:
-    """Test rows: open_photo from the head chosen on validation, the other rates from CatBoost."""
-    head = chosen_head(cfg)
+def submission_frame(cfg: Config, d: Data, head: str | None = None) -> tuple[pl.DataFrame, str]:
+    """Test rows: open_photo from the head chosen on validation (or ``head``), the other rates from
+    CatBoost."""
+    head = head or chosen_head(cfg)
     a = load_preds(cfg, head).select("row", TARGET_A)
     b = load_preds(cfg, "catboost").select("row", *TARGETS_B)
     test = pl.DataFrame({"row": np.sort(d.frame["row"].to_numpy()[d.test])})
@@ -361,16 +421,19 @@ def submission_frame(cfg: Config, d: Data) -> tuple[pl.DataFrame, str]:
 def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) -> Path:
     table = evaluate(cfg, d) if table is None else table
     frame, head = submission_frame(cfg, d)
+    ours = submission_frame(cfg, d, OURS)[0] if preds_path(cfg, OURS).exists() else None
     get = lambda t, m: table.filter((pl.col("target") == t) & (pl.col("model") == m))  # noqa: E731
     metrics = {}
     for t, m in ((TARGET_A, head), *((t, "catboost") for t in TARGETS_B)):
         metrics[f"test_logloss_{t}"] = get(t, m)["logloss"][0]
         metrics[f"test_logloss_{t}_constant"] = get(t, "constant")["logloss"][0]
+    if ours is not None and get(TARGET_A, OURS).height:
+        metrics[f"test_logloss_{TARGET_A}_ours"] = get(TARGET_A, OURS)["logloss"][0]
     comparison = {f"{r['target']}/{r['model']}": {k: r[k] for k in ("logloss", "mae", "r2")} for r in table.to_dicts()}
     training = cfg.load_training()
     params = {**training.get("config", cfg.parameters()), "submitted_head": head}
     return submit.write(frame, d.frame["row"].to_numpy()[d.test], params, cfg.data_source(), metrics,
-                        comparison=comparison, data_facts=data_facts(d), profile=cfg.profile)
+                        comparison=comparison, data_facts=data_facts(d), profile=cfg.profile, ours=ours)
 
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
@@ -390,6 +453,9 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     if heads:
         with stage(f"heads ({len(heads)})"):
             train_heads(cfg, d, f, heads)
+    if OURS in names:
+        with stage(f"ours: {OURS} ({cfg.mlp_seeds} seeds)"):
+            train_ours(cfg, d, f)
     if cfg.finetune_epochs > 0 and f"finetune-{cfg.finetune_loss}" in names:
         with stage(f"fine-tune ({cfg.finetune_epochs} epochs)"):
             finetune(cfg, d, progress)

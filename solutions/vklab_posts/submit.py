@@ -19,6 +19,7 @@ from solutions.vklab_posts.data import TARGETS
 FORMAT = SubmissionFormat(name="VK-Lab posts predictions", columns=("row", *TARGETS), keys=("row",),
                           dtypes={"row": pl.Int64, **{t: pl.Float64 for t in TARGETS}})
 FILENAME = "predictions.csv"
+OURS_FILENAME = "ours.csv"  # beyond the source: open_photo from ours (pipeline.OURS), the rest as predictions.csv
 PRECISION = 8  # decimals: comment rates are near 1e-3, six decimals would round away their detail
 # Largest change of a manifest log loss still counted as the same result on another machine: the
 # heads and CatBoost run float sums whose order depends on the CPU's kernels; 1e-4 is a tenth of
@@ -43,11 +44,18 @@ def validate(path: str | os.PathLike, test_rows: np.ndarray) -> pl.DataFrame:
 def write(preds: pl.DataFrame, test_rows: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
           metrics: Mapping[str, float], directory: str | Path | None = None,
           comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
-    """Write, validate, then replace the previous file and write the manifest."""
+          data_facts: Mapping[str, float] | None = None, profile: str = "teach",
+          ours: pl.DataFrame | None = None) -> Path:
+    """Write, validate, then replace the previous file and write the manifest. ``ours``: the same
+    format with our open_photo model, written beside it as ``OURS_FILENAME`` (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    frame = preds.select("row", *TARGETS).sort("row")
-    path = publish(frame, directory / FILENAME, lambda new: validate(new, test_rows), float_precision=PRECISION)
-    write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=frame.height,
+    files = []
+    for frame, name in ((preds, FILENAME), (ours, OURS_FILENAME)):
+        if frame is not None:
+            frame = frame.select("row", *TARGETS).sort("row")
+            files.append(publish(frame, directory / name, lambda new: validate(new, test_rows), float_precision=PRECISION))
+    if ours is None:
+        (directory / OURS_FILENAME).unlink(missing_ok=True)  # an older run's file would not match this manifest
+    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=len(test_rows),
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
-    return path
+    return files[0]

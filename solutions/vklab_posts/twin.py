@@ -18,7 +18,9 @@ unobservable quality, fitted (``python -m solutions.vklab_posts.calibrate``, eve
 gained on the real file. The photo drives ``open_photo`` (colour, texture, shapes, caption), the text drives
 ``like`` (topic, emoji), ``comment`` (topic, question) and ``share_to_message`` (topic, link); views
 are heavy-tailed (1,000 + log-normal; median near 7,333, maximum near 7M at full size) and each
-count is Binomial(view, rate). ``truth.parquet`` keeps every row's true rates: the oracle.
+count is Binomial(view, rate). ``truth.parquet`` keeps every row's true rates (the oracle) and, as
+``<activity>_seen``, each rate's expectation over the quality given the traits a model can see (the
+ceiling: what the best possible model predicts; the gap between it and the oracle is unreachable).
 
 Images and texts are built one row at a time (drawing a picture and joining words are per-item
 operations no array library does); every random choice is drawn up front, vectorised.
@@ -42,6 +44,7 @@ from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import ACTIVITIES, COUNTS, FILENAME, N_ROWS
 
 TRUTH = "truth.parquet"
+SEEN = "_seen"  # truth column suffix: the expected rate given what a model can see (the ceiling)
 VERSION = code_version(__file__, shared_twin.__file__)
 SCALES = {"tiny": 240, "small": 3_000, "full": N_ROWS}
 NULL_TEXT = 4_205 / 23_527
@@ -131,8 +134,10 @@ def draw_traits(n: int, seed: int) -> Traits:
         link=has_text & (rng.random(n) < 0.1), caps=has_text & (rng.random(n) < 0.12))
 
 
-def true_rates(t: Traits, seed: int, params: Params = Params()) -> dict[str, np.ndarray]:
-    """Each activity's true rate per row: logistic in the traits plus unobservable quality."""
+def true_rates(t: Traits, seed: int, params: Params = Params(), seen: bool = False) -> dict[str, np.ndarray]:
+    """Each activity's true rate per row: logistic in the traits plus unobservable quality. With
+    ``seen``, each activity's expected rate given what a model can see instead (the traits, averaged
+    over the quality it cannot): the best any model can predict in expectation, the ``ceiling``."""
     rng = stream(seed, "vklab/quality")
     text = t.has_text.astype(float)
     length = np.where(t.has_text, np.log(t.n_words) - np.log(18), 0.0)
@@ -148,11 +153,14 @@ def true_rates(t: Traits, seed: int, params: Params = Params()) -> dict[str, np.
         "expand": 1.2 * length + 1.5 * text,
         "open": 0.5 * t.link + 0.3 * length,
     }
-    out = {}
+    out, expected = {}, {}
     for name in ACTIVITIES:
         z = logits[name] + rng.normal(0.0, QUALITY_SD, t.n)
-        out[name] = shared_twin.sigmoid(z + calibrate_intercept(z, means[name]))
-    return out
+        b = calibrate_intercept(z, means[name])
+        out[name] = shared_twin.sigmoid(z + b)
+        if seen:
+            expected[name] = shared_twin.expected_sigmoid(logits[name] + b, QUALITY_SD)
+    return expected if seen else out
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
@@ -246,6 +254,7 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     out.mkdir(parents=True, exist_ok=True)
     t = draw_traits(n, seed)
     rates = true_rates(t, seed, params)
+    seen = true_rates(t, seed, params, seen=True)
     view = views(n, seed)
     counts = stream(seed, "vklab/counts")
     table = {"view": view, **{a: counts.binomial(view, rates[a]).astype(np.int64) for a in ACTIVITIES}}
@@ -259,6 +268,7 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     frame = pl.DataFrame({**{c: table[c] for c in COUNTS}, "text": pl.Series(texts, dtype=pl.String),
                           "photo": photos})
     truth = pl.DataFrame({"row": np.arange(n, dtype=np.int64), **{a: rates[a] for a in ACTIVITIES},
+                          **{f"{a}{SEEN}": seen[a] for a in ACTIVITIES},
                           "hue": np.asarray(HUE_NAMES)[t.hue], "texture": np.asarray(TEXTURES)[t.texture],
                           "shape": np.asarray(SHAPES)[t.shape], "n_shapes": t.n_shapes, "caption": t.caption,
                           "topic": np.where(t.has_text, np.asarray(TOPIC_NAMES)[t.topic], None)})

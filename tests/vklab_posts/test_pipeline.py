@@ -37,11 +37,12 @@ def ran(out_dir, monkeypatch):
 def test_table_has_every_model_and_target(ran):
     table, d, _ = ran
     assert table.filter(pl.col("target") == "open_photo")["model"].to_list() == \
-        ["constant", *pipeline.HEAD_MODELS, "oracle"]
+        ["constant", *pipeline.HEAD_MODELS, pipeline.OURS, "ceiling", "oracle"]
     for t in data.TARGETS_B:
-        assert table.filter(pl.col("target") == t)["model"].to_list() == ["constant", "catboost", "oracle"]
-    oracle = table.filter(pl.col("model") == "oracle")
-    assert (oracle["gap_closed"] == 1).all()
+        assert table.filter(pl.col("target") == t)["model"].to_list() == ["constant", "catboost", "ceiling", "oracle"]
+    oracle, ceiling = table.filter(pl.col("model") == "oracle"), table.filter(pl.col("model") == "ceiling")
+    assert (oracle["gap_closed"] == 1).all() and (ceiling["reachable_closed"] == 1).all()
+    assert ((ceiling["gap_closed"] > 0) & (ceiling["gap_closed"] < 1)).all()  # the quality is out of reach
     const = table.filter(pl.col("model") == "constant")
     y = d.rates()[d.test]
     mean = d.rates()[d.train].mean(0)
@@ -63,6 +64,31 @@ def test_submission_is_valid_and_stable(ran, monkeypatch, tmp_path):
     pipeline.train_heads(CFG, d, pipeline.encode(CFG, d), [pipeline.chosen_head(CFG)])
     pipeline.write_submission(CFG, d)
     assert sha256_file(path) == first
+
+
+def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
+    table, d, folder = ran
+    ours, sub = pl.read_csv(folder / submit.OURS_FILENAME), pl.read_csv(folder / submit.FILENAME)
+    assert ours["row"].to_list() == sub["row"].to_list()
+    assert ours.select(data.TARGETS_B).equals(sub.select(data.TARGETS_B))  # CatBoost's rates in both
+    assert not ours["open_photo"].equals(sub["open_photo"])
+    manifest = read_manifest(folder)
+    assert sorted(f["path"] for f in manifest["files"]) == [submit.OURS_FILENAME, submit.FILENAME]
+    got = manifest["metrics"]["test_logloss_open_photo_ours"]
+    assert got == pytest.approx(table.filter((pl.col("model") == pipeline.OURS) & (pl.col("target") == "open_photo"))
+                                ["logloss"][0], abs=1e-6)  # the manifest rounds to 6 decimals
+    # the paired gain, by brute force: each row's log loss, one loop per row
+    y = d.rates(["open_photo"])[d.test, 0]
+    pred = {m: pipeline.load_preds(CFG, m).sort("row")[d.test]["open_photo"].to_list() for m in ("mlp", "cnn-bce")}
+    diffs = []
+    for k in range(len(y)):
+        loss = {m: -(y[k] * np.log(pred[m][k]) + (1 - y[k]) * np.log(1 - pred[m][k])) for m in pred}
+        diffs.append(loss["cnn-bce"] - loss["mlp"])
+    g = pipeline.paired(CFG, d, "mlp", "cnn-bce")
+    assert g["gain"] == pytest.approx(np.mean(diffs), abs=1e-12)
+    assert g["se"] == pytest.approx(np.std(diffs, ddof=1) / np.sqrt(len(diffs)), rel=1e-9)
+    beyond = pipeline.beyond_source(CFG, d, table)
+    assert beyond["against"][0] == table.filter(pl.col("model").is_in(pipeline.HEAD_MODELS)).sort("logloss", "model")["model"][0]
 
 
 def test_validator_rejects_wrong_files(ran, tmp_path):

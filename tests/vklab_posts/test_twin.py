@@ -55,3 +55,17 @@ def test_planted_signal(tiny_dir):
 def test_views_are_heavy_tailed():
     v = twin.views(23_527, 42)
     assert v.min() >= 1000 and 6_500 < np.median(v) < 8_200 and v.max() > 1_000_000
+
+
+def test_ceiling_lies_between_the_constant_and_the_oracle():
+    """``<activity>_seen`` (the expected rate given the traits, over the unseen quality) averages to
+    the true mean rate, and scores between the constant and the oracle against the true rates."""
+    from shared.metrics import log_loss
+
+    t = twin.draw_traits(3_000, 5)
+    rates, seen = twin.true_rates(t, 5), twin.true_rates(t, 5, seen=True)
+    for a in data.ACTIVITIES:
+        y, s = rates[a], seen[a]
+        assert abs(s.mean() - y.mean()) < 0.03 * y.mean(), a
+        const = log_loss(y, np.full_like(y, y.mean()))
+        assert log_loss(y, y) < log_loss(y, s) < const, a
