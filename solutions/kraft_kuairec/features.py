@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
+from sklearn.utils.extmath import randomized_svd
 
 from shared.factors import fit_als  # noqa: F401  (features.fit_als, as before)
+from shared.metrics import ranking_metrics
 from solutions.kraft_kuairec.data import USER_CATEGORICAL, USER_NUMERIC
 
 THRESHOLD = 1.0  # positive: watch_ratio >= 1.0 (watched to the end)
@@ -150,7 +152,8 @@ def build_tables(
 # --- the `best` variant: a few out-of-sample features whose meaning does not depend on the fit ---
 
 SCALAR_NAMES = ["als_score", "item_rate", "item_positives", "item_log_count", "user_rate", "tag_rate", "tag_lift",
-                "num_categories"]
+                "num_categories", "taste"]
+TASTE_RANKS = (4, 8, 16, 32)  # candidate ranks of the taste factorisation; ``choose_taste_rank`` picks one
 
 
 @dataclass
@@ -170,6 +173,11 @@ class HistoryFeatures:
     tag_rate: np.ndarray  # (users, 31) smoothed positive rate of each user on each tag
     tags: sp.csr_matrix  # (items, 31), each item's tags with weights 1 / n_tags
     num_categories: np.ndarray
+    # taste: a truncated SVD of the residuals label - item rate - user rate + mean rate (what popularity
+    # and the user's activity leave unexplained); ``taste`` is their reconstruction at ``taste_rank``
+    taste_user: np.ndarray  # (users, max rank): left singular vectors times the singular values
+    taste_item: np.ndarray  # (items, max rank): right singular vectors
+    taste_rank: int = max(TASTE_RANKS)
 
     @classmethod
     def fit(cls, history: pl.DataFrame, items: pl.DataFrame, n_users: int, factors: int, regularization: float,
@@ -194,9 +202,26 @@ class HistoryFeatures:
         tag_pos = (sp.csr_matrix((y, (u, i)), shape=(n_users, n_items)) @ tags).toarray()
         tag_n = (seen @ tags).toarray()
         tag_rate = (tag_pos + prior * user_rate[:, None]) / (tag_n + prior)
-        return cls(user_f, item_f, (item_pos + prior * base) / (item_n + prior), item_pos / item_pos.max(),
+        item_rate = (item_pos + prior * base) / (item_n + prior)
+        residual = sp.csr_matrix((y - item_rate[i] - user_rate[u] + base, (u, i)), shape=(n_users, n_items))
+        rank = min(max(TASTE_RANKS), min(residual.shape) - 1)
+        left, sing, right = randomized_svd(residual, rank, random_state=seed)
+        return cls(user_f, item_f, item_rate, item_pos / item_pos.max(),
                    np.log1p(item_n) / np.log1p(item_n.max()), user_rate, tag_rate.astype(np.float32), tags,
-                   np.diff(tags.indptr).astype(np.float32))
+                   np.diff(tags.indptr).astype(np.float32), left * sing, right.T, rank)
+
+    def taste(self, user_ids: np.ndarray, video_ids: np.ndarray, rank: int | None = None) -> np.ndarray:
+        """The residual factorisation's reconstruction at ``rank`` (default ``taste_rank``)."""
+        k = min(rank or self.taste_rank, self.taste_user.shape[1])
+        return np.einsum("ij,ij->i", self.taste_user[user_ids, :k], self.taste_item[video_ids, :k])
+
+    def choose_taste_rank(self, user_ids: np.ndarray, video_ids: np.ndarray, labels: np.ndarray) -> dict[int, float]:
+        """Sets ``taste_rank`` to the candidate whose item rate + taste ranks these rows (later than
+        the history) best by NDCG@10; returns each candidate's NDCG@10."""
+        scores = {k: ranking_metrics(user_ids, self.item_rate[video_ids] + self.taste(user_ids, video_ids, k), labels,
+                                     (10,))["ndcg@10"] for k in TASTE_RANKS if k <= self.taste_user.shape[1]}
+        self.taste_rank = max(scores, key=lambda k: (scores[k], -k))
+        return scores
 
     def matrix(self, user_ids: np.ndarray, video_ids: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
         """float32 (rows, len(SCALAR_NAMES)), filled chunk by chunk."""
@@ -208,6 +233,6 @@ class HistoryFeatures:
             out[start:start + chunk] = np.column_stack([
                 np.einsum("ij,ij->i", self.user_factors[su], self.item_factors[si]),
                 self.item_rate[si], self.item_positives[si], self.item_log_count[si], self.user_rate[su],
-                tag_rate, tag_rate - self.user_rate[su], self.num_categories[si],
+                tag_rate, tag_rate - self.user_rate[su], self.num_categories[si], self.taste(su, si),
             ])
         return out

@@ -10,8 +10,8 @@ Ranker variants:
   corrected  negatives as ordinary zeros; still in-sample
   leakfree   negatives as ordinary zeros; ALS fitted on the earlier half of train only and the
              ranker trained on the later half, so its factors are out-of-sample like at test time
-  best       ours: eight out-of-sample features (ALS dot product, item rate and popularity, the
-             user's rate on the item's tags...) from the earlier half of train for the ranker's rows
+  best       ours: nine out-of-sample features (ALS dot product, item rate and popularity, the
+             user's rate on the item's tags, a residual "taste" SVD...) from the earlier half of train for the ranker's rows
              and from all of train for test; LightGBM lambdarank or binary, whichever scores the
              higher NDCG@10 on the latest 20 % of train (a validation split in time), early-stopped
 """
@@ -176,6 +176,9 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
     n_fit = int(ranker_rows.height * (1 - cfg.best_val_frac))
     with stage("best: features"):
         history = fit_history(train.head(n_hist))
+        chooser = ranker_rows.head(n_fit)  # later than the history: the taste rank is chosen out of sample
+        taste_ndcg = history.choose_taste_rank(chooser["user_id"].to_numpy(), chooser["video_id"].to_numpy(),
+                                               chooser["label"].to_numpy())
         sets = []
         for rows in (ranker_rows.head(n_fit), ranker_rows.slice(n_fit)):
             rows = rows.sort("user_id", maintain_order=True)  # one query per user, contiguous
@@ -191,10 +194,13 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
     fit = fits[chosen]
     with stage("best: predict test"):
         full = fit_history(train)
+        full.taste_rank = history.taste_rank
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
         X_test = full.matrix(test_u, test_i)
         scores = models.predict(fit.booster, X_test, fit.best_iteration)
-    extra = {"objective": chosen, "val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()},
+    extra = {"objective": chosen, "taste_rank": history.taste_rank,
+             "taste_ndcg@10": {str(k): round(v, 6) for k, v in taste_ndcg.items()},
+             "val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()},
              "trees": {o: f.n_trees for o, f in fits.items()}}
     val_auc = float(roc_auc_score(y_val, models.predict(fit.booster, X_val, fit.best_iteration)))
     return VariantResult("best", scores, val_auc, fit.best_iteration, fit.n_trees, len(y_fit),

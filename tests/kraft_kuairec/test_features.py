@@ -140,6 +140,16 @@ def test_history_features_against_a_loop():
 
     busiest = max(sum(r["video_id"] == v for r in rows) for v in tags)
     most_positives = max(sum(r["label"] for r in rows if r["video_id"] == v) for v in tags)
+    # taste: the best rank-k approximation (numpy's exact SVD) of the residual matrix, label minus the
+    # item's and the user's smoothed rates plus the mean, zero where the history has no row
+    residual = np.zeros((4, 4))
+    for r in rows:
+        residual[r["user_id"], r["video_id"]] = (r["label"] - rate([q for q in rows if q["video_id"] == r["video_id"]], base)
+                                                 - rate([q for q in rows if q["user_id"] == r["user_id"]], base) + base)
+    left, sing, right = np.linalg.svd(residual)
+    k = h.taste_rank
+    assert k == 3  # at most min(users, items) - 1
+    taste = (left[:, :k] * sing[:k]) @ right[:k]
     for (u, i), x in zip(pairs, X):
         f = dict(zip(features.SCALAR_NAMES, x))
         item_rows = [r for r in rows if r["video_id"] == i]
@@ -158,9 +168,33 @@ def test_history_features_against_a_loop():
             "tag_rate": np.mean(tag_rates),
             "tag_lift": np.mean(tag_rates) - user_rate,
             "num_categories": len(tags[i]),
+            "taste": taste[u, i],
         }
         assert f == pytest.approx(expected, rel=1e-5, abs=1e-6), (u, i)
     assert not h.item_factors[3].any() and not h.user_factors[3].any()  # unseen: zero factors, score 0
+
+
+def test_taste_rank_is_chosen_on_later_rows():
+    """Users and items with planted rank-2 tastes: the chosen rank ranks the later rows best, and the
+    returned NDCG@10 of each candidate is the brute-force one."""
+    from shared.metrics import ranking_metrics
+
+    rng = np.random.default_rng(0)
+    n_users, n_items = 120, 90
+    pref = rng.normal(size=(n_users, 2)) @ rng.normal(size=(2, n_items)) * 1.5
+    u, i = np.divmod(np.arange(n_users * n_items), n_items)
+    label = (rng.random(len(u)) < 1 / (1 + np.exp(-pref[u, i]))).astype(np.int8)
+    early = rng.random(len(u)) < 0.6
+    history = pl.DataFrame({"user_id": u[early], "video_id": i[early], "label": label[early]})
+    items = pl.DataFrame({"video_id": np.arange(n_items), "tags": [[k % 31] for k in range(n_items)]})
+    h = features.HistoryFeatures.fit(history, items, n_users=n_users, factors=4, regularization=0.01, iterations=3,
+                                     alpha=1.0, seed=0)
+    later = ~early
+    scores = h.choose_taste_rank(u[later], i[later], label[later])
+    for k, got in scores.items():
+        brute = ranking_metrics(u[later], h.item_rate[i[later]] + h.taste(u[later], i[later], k), label[later], (10,))
+        assert got == pytest.approx(brute["ndcg@10"], abs=1e-12)
+    assert h.taste_rank == max(scores, key=scores.get) and h.taste_rank == 4  # the smallest candidate >= 2
 
 
 def test_query_sizes():
