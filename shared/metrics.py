@@ -71,6 +71,31 @@ def ranking_metrics(
     return out
 
 
+def per_user_ndcg(users: Sequence, scores: Sequence, labels: Sequence, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's NDCG@k as ``ranking_metrics`` defines it (users without a relevant row skipped):
+    (the users, sorted; their NDCG@k). Its mean is ``ranking_metrics(...)[f"ndcg@{k}"]``."""
+    users = np.asarray(users)
+    labels = np.asarray(labels).astype(bool)
+    order, group, rank = _rank_within_user(users, np.asarray(scores, dtype=np.float64))
+    hit = labels[order]
+    n_groups = group[-1] + 1
+    n_rel = np.bincount(group, weights=hit, minlength=n_groups)
+    disc = _discounts(max(k, int(rank.max())))
+    dcg = np.bincount(group, weights=hit * disc[rank - 1] * (rank <= k), minlength=n_groups)
+    idcg = np.concatenate([[0.0], np.cumsum(disc)])[np.minimum(n_rel, k).astype(np.int64)]
+    first = np.r_[0, np.flatnonzero(np.diff(group)) + 1]  # each group's first row in ``order``
+    keep = n_rel > 0
+    return users[order][first][keep], dcg[keep] / idcg[keep]
+
+
+def paired_difference(a: Sequence, b: Sequence) -> dict[str, float]:
+    """Mean of ``a - b`` over paired units (users, rows) and its standard error (sample sd / sqrt(n))."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if d.ndim != 1 or len(d) < 2:
+        raise ValueError("need two equal-length 1-d arrays of at least two paired values")
+    return {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d)))}
+
+
 def topn_metrics(
     recs: pl.DataFrame, truth: pl.DataFrame, ks: Iterable[int] = (10,), user: str = "user_id", item: str = "item_id"
 ) -> dict[str, float]:

@@ -239,3 +239,27 @@ def test_rate_metrics_hand_computed():
     assert m["logloss"] == pytest.approx(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
     assert m["mae"] == pytest.approx(0.1 / 3)
     assert m["r2"] == pytest.approx(1 - 0.01 / np.sum((y - y.mean()) ** 2))
+
+
+def test_per_user_ndcg_by_hand_and_against_the_mean():
+    from shared.metrics import per_user_ndcg, ranking_metrics
+
+    users = np.array([7, 7, 7, 3, 3, 5, 5])
+    scores = np.array([0.9, 0.8, 0.1, 0.2, 0.7, 0.5, 0.4])
+    labels = np.array([0, 1, 1, 1, 0, 0, 0])  # user 5 has no relevant row: skipped
+    got_users, got = per_user_ndcg(users, scores, labels, 2)
+    assert got_users.tolist() == [3, 7]
+    # user 3: relevant at rank 2 of 2 -> (1/log2 3) / 1; user 7: ranks 2 and 3, top 2 holds one -> (1/log2 3) / (1 + 1/log2 3)
+    assert got == pytest.approx([1 / np.log2(3), (1 / np.log2(3)) / (1 + 1 / np.log2(3))])
+    rng = np.random.default_rng(1)
+    u, s, y = rng.integers(0, 40, 2000), rng.random(2000), rng.random(2000) < 0.3
+    assert per_user_ndcg(u, s, y, 10)[1].mean() == pytest.approx(ranking_metrics(u, s, y, (10,))["ndcg@10"], abs=1e-12)
+
+
+def test_paired_difference_by_hand():
+    from shared.metrics import paired_difference
+
+    d = paired_difference([3.0, 5.0, 4.0], [1.0, 2.0, 4.0])  # differences 2, 3, 0: mean 5/3, sd sqrt(7/3)
+    assert d["mean"] == pytest.approx(5 / 3) and d["se"] == pytest.approx(np.sqrt(7 / 3) / np.sqrt(3))
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [2.0])

@@ -40,7 +40,7 @@ from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
-from shared.metrics import rate_metrics
+from shared.metrics import paired_difference, rate_metrics
 from shared.paths import artifacts_dir
 from shared.seed import torch_device
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
@@ -254,8 +254,8 @@ def paired(cfg: Config, d: Data, a: str, b: str, target: str = TARGET_A) -> dict
     paired by row, with its standard error."""
     y = d.rates([target])[d.test, 0]
     loss = {m: row_losses(y, load_preds(cfg, m).sort("row")[d.test][target].to_numpy()) for m in (a, b)}
-    diff = loss[b] - loss[a]
-    return {"gain": float(diff.mean()), "se": float(diff.std(ddof=1) / np.sqrt(len(diff)))}
+    diff = paired_difference(loss[b], loss[a])
+    return {"gain": diff["mean"], "se": diff["se"]}
 
 
 def beyond_source(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:

@@ -43,9 +43,13 @@ def test_artifacts_are_keyed_by_the_twin_version_and_its_parameters():
 
 def test_calibration_command_at_tiny(tmp_path, capsys):
     assert calibrate.main(["--scale", "tiny", "--screen", "--grid", "item_scale=1,2", "--record-dir", str(tmp_path)]) == 0
-    assert calibrate.main(["--scale", "tiny", "--final", "--n-estimators", "10", "--record-dir", str(tmp_path)]) == 0
+    assert calibrate.main(["--scale", "tiny", "--final", "--n-estimators", "10", "--with-best",
+                           "--record-dir", str(tmp_path)]) == 0
     record = calibration.read_record("kraft_kuairec", tmp_path)
     assert record["config"].to_list() == ["screen", "screen", "faithful-10trees"]
+    final = record.row(2, named=True)  # ours against the seed, paired by user
+    assert final["best_minus_faithful.ndcg@10"] == pytest.approx(final["best.ndcg@10"] - final["ndcg@10"], abs=1e-9)
+    assert 0 < final["best_minus_faithful.ndcg@10_se"] < 0.2
     assert record["param.item_scale"].to_list()[:2] == [1.0, 2.0]
     final = record.row(2, named=True)
     assert 0 < final["ndcg@10"] <= 1 and final["oracle.ndcg@10"] > final["random.ndcg@10"]
