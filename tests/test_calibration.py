@@ -97,7 +97,7 @@ def test_tiny_fingerprint_follows_the_data_not_the_code(tmp_path):
 
 # Every calibrated track: the committed record holds the final run of the twin's constants, on the
 # data the code generates now, and the READMEs show what it measured.
-CALIBRATED = ["kraft_kuairec", "vklab_posts", "hse_sasrec"]
+CALIBRATED = ["kraft_kuairec", "vklab_posts", "hse_sasrec", "vk_clips"]
 
 
 def _spec(track):

@@ -101,7 +101,7 @@ def sequence_curves(info: dict):
 
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
-TWIN_CALIBRATED = False  # True once twin.Params holds values calibrate.py fitted (README, "The twin against the real data")
+TWIN_CALIBRATED = True  # twin.Params holds the values calibrate.py fitted (README, "The twin against the real data")
 
 
 def closing(findings, exercises, twin: bool = True):
