@@ -7,7 +7,8 @@ from solutions.vk_clips import calibrate, pipeline, twin
 
 def test_params_scale_the_affinity_and_the_item_effect():
     sc = twin.SCALES["tiny"]
-    base = twin.make_world(sc, 1)
+    unit = twin.Params(affinity_scale=1.0, item_scale=1.0)  # the twin as first built
+    base = twin.make_world(sc, 1, unit)
     flat = twin.make_world(sc, 1, twin.Params(affinity_scale=0.0, item_scale=0.0))
     assert np.array_equal(base.popularity, flat.popularity)  # which items are drawn: unchanged
     assert np.array_equal(base.embeddings, flat.embeddings) and np.array_equal(base.v, flat.v)
@@ -19,7 +20,7 @@ def test_params_scale_the_affinity_and_the_item_effect():
     likers = np.isfinite(flat.like_bias[users])  # never-likers: -inf
     assert likers.sum() > 10
     assert np.allclose(like[likers] - flat.like_bias[users][likers], flat.duration_effect[items][likers])
-    half = twin.make_world(sc, 1, twin.Params(affinity_scale=0.5))
+    half = twin.make_world(sc, 1, twin.Params(affinity_scale=0.5, item_scale=1.0))
     _, _, a_half = twin.logits(half, users, items, np.ones(20))
     _, _, a_base = twin.logits(base, users, items, np.ones(20))
     assert np.allclose(a_half, 0.5 * a_base)
@@ -52,7 +53,8 @@ def test_calibration_command_at_tiny(tmp_path):
     args = ["--scale", "tiny", "--grid", "affinity_scale=0.5", "--emb-dim", "4", "--record-dir", str(tmp_path)]
     assert calibrate.main(args) == 0
     row = calibration.read_record("vk_clips", tmp_path).row(0, named=True)
-    assert row["config"] == "dcn-emb4" and row["param.affinity_scale"] == 0.5 and row["param.item_scale"] == 1.0
+    assert row["config"] == "dcn-emb4" and row["param.affinity_scale"] == 0.5
+    assert row["param.item_scale"] == twin.Params().item_scale  # the calibrated value where the grid is silent
     assert row["history_gain"] == pytest.approx(row["dcn_faithful.auc"] - row["dcn_nohistory.auc"], abs=2e-6)
     assert row["oracle.auc_expected"] > row["random.auc_expected"]
     assert row["train_rows"] == twin.SCALES["tiny"].n_rows

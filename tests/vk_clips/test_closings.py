@@ -25,7 +25,7 @@ def test_closings_quote_the_run():
     text = plots.closing_submission(TABLE, "dcn_fixed").data
     assert "0.615 when the users" in text and "`dcn_faithful` (0.620)" in text
     text = plots.closing_data(TRAIN, TEST, True).data
-    assert "4 train rows of 2 users; 2 test users" in text and "## Exercises" in text and "not calibrated" in text
+    assert "4 train rows of 2 users; 2 test users" in text and "## Exercises" in text and "calibrated so that" in text
 
 
 def test_real_data_closings_claim_nothing_about_hidden_labels():
