@@ -32,6 +32,13 @@ def _rank_within_user(users: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray
     return order, group, rank
 
 
+def _user_lists(users: np.ndarray, scores: np.ndarray, labels: np.ndarray):
+    """``_rank_within_user`` plus each sorted row's relevance and each user's count of relevant rows."""
+    order, group, rank = _rank_within_user(users, scores)
+    hit = labels[order]
+    return order, group, rank, hit, np.bincount(group, weights=hit, minlength=group[-1] + 1)
+
+
 def ranking_metrics(
     users: Sequence, scores: Sequence, labels: Sequence, ks: Iterable[int] = (10, 20, 50)
 ) -> dict[str, float]:
@@ -48,10 +55,8 @@ def ranking_metrics(
         raise ValueError("users, scores and labels must have the same length")
     if len(users) == 0:
         raise ValueError("no rows to evaluate")
-    order, group, rank = _rank_within_user(users, scores)
-    hit = labels[order]
-    n_groups = group[-1] + 1
-    n_rel = np.bincount(group, weights=hit, minlength=n_groups)
+    order, group, rank, hit, n_rel = _user_lists(users, scores, labels)
+    n_groups = len(n_rel)
     keep = n_rel > 0
     if not keep.any():
         raise ValueError("no user has a relevant row")
@@ -75,13 +80,10 @@ def per_user_ndcg(users: Sequence, scores: Sequence, labels: Sequence, k: int) -
     """Each user's NDCG@k as ``ranking_metrics`` defines it (users without a relevant row skipped):
     (the users, sorted; their NDCG@k). Its mean is ``ranking_metrics(...)[f"ndcg@{k}"]``."""
     users = np.asarray(users)
-    labels = np.asarray(labels).astype(bool)
-    order, group, rank = _rank_within_user(users, np.asarray(scores, dtype=np.float64))
-    hit = labels[order]
-    n_groups = group[-1] + 1
-    n_rel = np.bincount(group, weights=hit, minlength=n_groups)
+    order, group, rank, hit, n_rel = _user_lists(users, np.asarray(scores, dtype=np.float64),
+                                                 np.asarray(labels).astype(bool))
     disc = _discounts(max(k, int(rank.max())))
-    dcg = np.bincount(group, weights=hit * disc[rank - 1] * (rank <= k), minlength=n_groups)
+    dcg = np.bincount(group, weights=hit * disc[rank - 1] * (rank <= k), minlength=len(n_rel))
     idcg = np.concatenate([[0.0], np.cumsum(disc)])[np.minimum(n_rel, k).astype(np.int64)]
     first = np.r_[0, np.flatnonzero(np.diff(group)) + 1]  # each group's first row in ``order``
     keep = n_rel > 0
