@@ -1,14 +1,13 @@
 """The LightGBM ranker with the seed's parameters, and the popularity baseline."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import lightgbm as lgb
 import numpy as np
 import polars as pl
 from sklearn.model_selection import train_test_split
 
-from shared import dispatch, progress
+from shared import dispatch
+from shared.boosting import BoostFit, boost, query_sizes
 
 # The seed's LGBMClassifier. Its subsample=0.8 does nothing: LightGBM bags rows only when
 # subsample_freq > 0, and the seed left it at 0. Kept, inert, to stay faithful.
@@ -30,27 +29,6 @@ LGB_PARAMS = {
     "force_row_wise": True,
     "verbosity": -1,
 }
-
-
-@dataclass
-class RankerFit:
-    booster: lgb.Booster
-    val_score: float  # the early-stopping metric on the validation set (AUC, or NDCG@10 for `best`)
-    best_iteration: int
-    n_trees: int
-
-
-def _progress(total: int):
-    bar = progress.line(total, "lightgbm", unit="tree")
-
-    def callback(env: lgb.callback.CallbackEnv) -> None:
-        bar.update(1)
-        if env.evaluation_result_list:
-            _, metric, value, _ = env.evaluation_result_list[0]
-            bar.set_postfix_str(f"val {metric} {value:.4f}", refresh=False)
-
-    callback.order = 100  # after early stopping (whose last round raises before this runs)
-    return callback, bar
 
 
 def validation_split(labels: np.ndarray, val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,26 +60,11 @@ def binned_datasets(
 def train_ranker(
     dfit: lgb.Dataset, dval: lgb.Dataset, n_estimators: int = 1000, early_stopping: int = 50, seed: int = 42,
     num_threads: int | None = None, **overrides,
-) -> RankerFit:
+) -> BoostFit:
     """Binary LightGBM with early stopping on the validation AUC."""
     # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it
     params = {**LGB_PARAMS, "seed": seed, "num_threads": num_threads or dispatch.threads(), **overrides}
-    return _boost(params, dfit, dval, n_estimators, early_stopping, "auc")
-
-
-def _boost(params: dict, dfit: lgb.Dataset, dval: lgb.Dataset, n_estimators: int, early_stopping: int,
-           metric: str) -> RankerFit:
-    """lgb.train with early stopping on ``metric`` of the validation set and one progress line."""
-    callback, bar = _progress(n_estimators)
-    booster = lgb.train(
-        params, dfit, num_boost_round=n_estimators, valid_sets=[dval], valid_names=["val"],
-        callbacks=[lgb.early_stopping(early_stopping, verbose=False), callback],
-    )
-    best = booster.best_iteration or booster.current_iteration()
-    trees = booster.current_iteration()
-    progress.stop(bar, trees, ("stopped early at " if trees < n_estimators else "")
-                  + f"{trees} trees, best {best}: val {metric} {booster.best_score['val'][metric]:.4f}")
-    return RankerFit(booster, float(booster.best_score["val"][metric]), int(best), booster.current_iteration())
+    return boost(params, dfit, dval, n_estimators, early_stopping, "auc")
 
 
 def predict(booster: lgb.Booster, X: np.ndarray, best_iteration: int) -> np.ndarray:
@@ -112,12 +75,6 @@ def popularity_scores(train: pl.DataFrame, test: pl.DataFrame) -> np.ndarray:
     """Number of positive train interactions of each test row's item (0 when unseen)."""
     pop = train.group_by("video_id").agg(pop=pl.col("label").sum().cast(pl.Float64))
     return test.select("video_id").join(pop, on="video_id", how="left", maintain_order="left")["pop"].fill_null(0.0).to_numpy()
-
-
-def feature_importance(booster: lgb.Booster) -> pl.DataFrame:
-    return pl.DataFrame(
-        {"feature": booster.feature_name(), "gain": booster.feature_importance("gain")}
-    ).sort("gain", descending=True)
 
 
 # The `best` ranker: few features, larger leaves and an L2 penalty, and early stopping that stops.
@@ -139,21 +96,13 @@ BEST_OBJECTIVES = {
 }
 
 
-def query_sizes(users: np.ndarray) -> np.ndarray:
-    """Rows per user, for rows sorted by user (LightGBM's ``group``)."""
-    if len(users) and (np.diff(users) < 0).any():
-        raise ValueError("rows must be sorted by user")
-    _, counts = np.unique(users, return_counts=True)
-    return counts
-
-
 def train_best(X_fit: np.ndarray, y_fit: np.ndarray, users_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
                users_val: np.ndarray, objective: str, feature_names: list[str], n_estimators: int = 1000,
-               early_stopping: int = 50, seed: int = 42) -> RankerFit:
+               early_stopping: int = 50, seed: int = 42) -> BoostFit:
     """LightGBM on rows sorted by user, each user one query; early stopping on the validation
     NDCG@10 of per-user lists (``val_score`` of the result)."""
     params = {**BEST_PARAMS, **BEST_OBJECTIVES[objective], "seed": seed, "num_threads": dispatch.threads()}
     dfit = lgb.Dataset(X_fit, label=y_fit, group=query_sizes(users_fit), feature_name=feature_names,
                        params={"max_bin": params["max_bin"], "verbosity": -1})
     dval = lgb.Dataset(X_val, label=y_val, group=query_sizes(users_val), reference=dfit)
-    return _boost(params, dfit, dval, n_estimators, early_stopping, "ndcg@10")
+    return boost(params, dfit, dval, n_estimators, early_stopping, "ndcg@10")

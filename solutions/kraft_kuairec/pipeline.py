@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from shared import bench, profiles
+from shared import bench, boosting, profiles
 from shared.bench import StageTimer
 from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
@@ -159,7 +159,7 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         scores = models.predict(fit.booster, tables.matrix(test_u, test_i), fit.best_iteration)
         als_scores = features.als_scores(index, user_f, item_f, test_u, test_i)
     return VariantResult(variant, scores, fit.val_score, fit.best_iteration, fit.n_trees, len(fit_idx),
-                         models.feature_importance(fit.booster), als_scores)
+                         boosting.feature_importance(fit.booster), als_scores)
 
 
 def train_best(cfg: Config, split: Split, stage) -> VariantResult:
@@ -204,7 +204,7 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
              "trees": {o: f.n_trees for o, f in fits.items()}}
     val_auc = float(roc_auc_score(y_val, models.predict(fit.booster, X_val, fit.best_iteration)))
     return VariantResult("best", scores, val_auc, fit.best_iteration, fit.n_trees, len(y_fit),
-                         models.feature_importance(fit.booster), X_test[:, 0].astype(np.float64), extra)
+                         boosting.feature_importance(fit.booster), X_test[:, 0].astype(np.float64), extra)
 
 
 def baseline_scores(cfg: Config, split: Split) -> dict[str, np.ndarray]:

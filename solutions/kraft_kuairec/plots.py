@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
+from shared import boosting
 from shared.metrics import ranking_metrics
 from solutions.kraft_kuairec import features
 
@@ -64,13 +65,7 @@ def items_and_users(items: pl.DataFrame, users: pl.DataFrame, matrix_items: pl.S
     return fig
 
 
-def importance(imp: pl.DataFrame, top: int = 20, title: str = "") -> plt.Figure:
-    imp = imp.head(top).reverse()
-    fig, ax = plt.subplots(figsize=(7, 0.28 * top + 1))
-    ax.barh(imp["feature"].to_list(), imp["gain"].to_list(), color="tab:green")
-    ax.set(title=title or f"LightGBM gain, top {top}", xlabel="total gain")
-    fig.tight_layout()
-    return fig
+importance = boosting.importance_plot  # the notebooks' name for it
 
 
 def metric_curves(scores: pl.DataFrame, models: Sequence[str], ks: Sequence[int] | None = None) -> plt.Figure:

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+import polars as pl
+import scipy.sparse as sp
 
 from shared import progress as progress_line
 from solutions.vk_clips.data import DISLIKE, IGNORE, LIKE
@@ -203,3 +205,91 @@ def history_reference(user, item, cls, embeddings, variant: str = "fixed", windo
     if query_user is not None:
         rows = [slots(u, it) for u, it in zip(np.asarray(query_user).tolist(), np.asarray(query_item).tolist())]
     return np.asarray(rows, dtype=np.int32).reshape(-1, 3)
+
+
+# ---------------------------------------------------------------- ranker features (beyond the source)
+
+PRIOR_ROWS = 20.0  # a rate is smoothed towards its parent's rate as if from 20 more rows ...
+ITEM_PRIOR_ROWS = 100.0  # ... an item's towards its source's as if from 100 (items of a source are alike)
+RATES = ("like", "dislike", "share", "bookmarks", "watch")  # watch: the mean log of timespent / duration
+
+
+def _sums(history: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
+    """Per ``keys``: the row count and the sum of each of ``RATES``."""
+    return history.group_by(keys).agg(pl.len().alias(f"{name}_n"), *[pl.col(c).sum().alias(f"{name}_{c}") for c in RATES])
+
+
+def _shrink(name: str, parent: str | dict[str, float], rows: float) -> list[pl.Expr]:
+    """Rates of ``name`` from its sums, smoothed towards the parent's rates (columns, or constants)."""
+    n = pl.col(f"{name}_n").fill_null(0)
+    out = []
+    for c in RATES:
+        prior = pl.lit(parent[c]) if isinstance(parent, dict) else pl.col(f"{parent}_{c}")
+        out.append(((pl.col(f"{name}_{c}").fill_null(0) + rows * prior) / (n + rows)).alias(f"{name}_{c}"))
+    return out
+
+
+def _user_means(user: np.ndarray, vectors: np.ndarray, weight: np.ndarray, n_users: int) -> np.ndarray:
+    """(n_users, d): each user's weighted mean of ``vectors`` (zeros where the weights sum to 0),
+    one sparse product (no loop over rows)."""
+    m = sp.csr_matrix((weight, (user, np.arange(len(user)))), shape=(n_users, len(user)))
+    total = np.asarray(m.sum(axis=1)).ravel()
+    s = m @ vectors
+    return np.divide(s, total[:, None], out=np.zeros_like(s), where=total[:, None] != 0)
+
+
+def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarray):
+    """Features of each query pair (user_id, item_id) computed from ``history`` alone (train rows,
+    file order, with a ``cls`` column): nothing of a query's own row or anything after the
+    history's end enters. What the 14th place used: item and source statistics (like, dislike,
+    share and bookmark rates, the mean log of timespent / duration), the user's own rates, the
+    user's rates on the candidate's source, and the cosine of the candidate's embedding to the
+    user's mean liked, mean disliked and watch-weighted mean embedding. Returns the query rows in
+    order, features only; null where the history has no such row (LightGBM's missing value)."""
+    meta = items.select(pl.col("item_id").cast(pl.Int64), pl.col("source_id").cast(pl.Int64),
+                        pl.col("duration").cast(pl.Float64))
+    h = (history.select(pl.col("user_id", "item_id").cast(pl.Int64), *[pl.col(c).cast(pl.Float64) for c in RATES[:-1]],
+                        pl.col("timespent").cast(pl.Float64), pl.col("cls"))
+         .join(meta, on="item_id", how="left")
+         .with_columns(watch=(pl.col("timespent") / pl.col("duration")).log()))
+    means = {c: float(h[c].mean()) for c in RATES}
+    q = (queries.select(pl.col("user_id", "item_id").cast(pl.Int64))
+         .join(meta, on="item_id", how="left", maintain_order="left")
+         .join(_sums(h, ["item_id"], "item"), on="item_id", how="left", maintain_order="left")
+         .join(_sums(h, ["source_id"], "source"), on="source_id", how="left", maintain_order="left")
+         .join(_sums(h, ["user_id"], "user"), on="user_id", how="left", maintain_order="left")
+         .join(_sums(h, ["user_id", "source_id"], "user_source"), on=["user_id", "source_id"], how="left",
+               maintain_order="left"))
+    # empirical Bayes: a source's rates lean on the global ones, an item's on its source's, a
+    # user's rates on a source on the user's own (an item seen 10 times with no like is not a dud)
+    q = (q.with_columns(_shrink("source", means, PRIOR_ROWS) + _shrink("user", means, PRIOR_ROWS))
+         .with_columns(_shrink("item", "source", ITEM_PRIOR_ROWS) + _shrink("user_source", "user", PRIOR_ROWS))
+         .with_columns([(pl.col(f"user_source_{c}") - pl.col(f"user_{c}")).alias(f"user_source_{c}_lift")
+                        for c in ("like", "watch")])
+         .with_columns(pl.col("^.*_n$").fill_null(0)))
+    unit = unit_grid(embeddings) / GRID
+    hu, hi, cls = h["user_id"].to_numpy(), h["item_id"].to_numpy(), h["cls"].to_numpy()
+    watch = h["watch"].to_numpy()
+    centred = watch - _user_means(hu, watch[:, None], np.ones(len(hu)), n_users)[hu, 0]
+    qu, qi = q["user_id"].to_numpy(), q["item_id"].to_numpy()
+    cos = {}
+    for name, weight in (("liked", (cls == LIKE).astype(np.float64)), ("disliked", (cls == DISLIKE).astype(np.float64)),
+                         ("watched", centred)):
+        taste = _user_means(hu, unit[hi], weight, n_users)
+        cos[f"cos_{name}"] = np.einsum("ij,ij->i", taste[qu], unit[qi])
+    return q.drop("user_id", "item_id", "source_id").with_columns(**cos)
+
+
+def ranker_windows(history: pl.DataFrame, edges, items, n_users: int, embeddings: np.ndarray):
+    """The ranker's own training rows: for each window [edges[k], edges[k + 1]) of train (shares
+    of the file, i.e. of time), its rows with features from the rows before edges[k] alone (so no
+    statistic includes the row it labels, or anything later). Returns (features, positions of the
+    rows in ``history``, window index of each row), windows in order, rows in file order."""
+    n = history.height
+    cuts = [int(round(n * e)) for e in edges]
+    frames, positions, window = [], [], []
+    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        frames.append(ranker_features(history[:a], history[a:b], items, n_users, embeddings))
+        positions.append(np.arange(a, b))
+        window.append(np.full(b - a, k))
+    return pl.concat(frames), np.concatenate(positions), np.concatenate(window)

@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
-from shared import bench, profiles
+from shared import bench, boosting, profiles
 from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
 from shared.cli import pipeline_parser, record_bench, record_table
@@ -38,7 +38,7 @@ from shared.seed import seed_everything, torch_device
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
 
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}
-MODELS = ("random", "popularity", "als", *DCN_ROWS, "sequence", "oracle")
+MODELS = ("random", "popularity", "als", *DCN_ROWS, "sequence", "ltr_stats", "ltr", "oracle")
 SUBMITTED = "dcn_fixed"
 SEED_ROWS = ("dcn_fixed", "sequence")  # the two rows the target compares, retrained per model seed
 TRUE_PROBS = ("p_dislike", "p_ignore", "p_like")  # twin: columns of truth.parquet
@@ -215,13 +215,14 @@ def baseline_scores(cfg: Config, d: Data) -> dict[str, np.ndarray]:
     return out
 
 
-def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None, progress: bool = True):
-    """One DCNv2 row of the table: (test scores, Fit)."""
+def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None, progress: bool = True,
+              name: str = ""):
+    """One DCNv2 row of the table: (test scores, Fit). ``name``: its checkpoint's, if not ``row``."""
     variant = DCN_ROWS[row]
     t = d.vk.train
     tr_slots = slots(hist, "train", variant) if variant else None
     key = f"{row} emb {cfg.emb_dim} batch {cfg.batch} lr {cfg.lr} seed {cfg.seed} rows {t.height} {cfg.tag}"
-    ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{row}.pt", key)
+    ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name or row}.pt", key)
     fit = models.train_dcn(d.tables, t["user_id"].to_numpy(), t["item_id"].to_numpy(), d.target, tr_slots,
                            cfg.emb_dim, cfg.batch, cfg.lr, cfg.seed, progress, checkpoint=ckpt)
     te_slots = slots(hist, "test", variant) if variant else None
@@ -229,7 +230,7 @@ def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None
     return models.expected_class(probs), fit
 
 
-def train_sequence(cfg: Config, d: Data, progress: bool = True):
+def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "sequence"):
     t = d.vk.train
     cols = {c: t[c].to_numpy().astype(np.int64) for c in ("user_id", "item_id", "share", "bookmarks", "timespent")}
     key = (f"sequence dim {cfg.seq_dim} layers {cfg.seq_layers} len {cfg.seq_len} epochs {cfg.seq_epochs} "
@@ -238,7 +239,7 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True):
                                 cols["timespent"], cfg.seq_dim, cfg.seq_layers, cfg.seq_len, cfg.seq_epochs,
                                 cfg.seq_batch, seed=cfg.seed, progress=progress, id_dim=cfg.seq_id_dim,
                                 user_dim=cfg.seq_user_dim,
-                                checkpoint=Checkpoint(cfg.artifacts / "checkpoints" / "sequence.pt", key))
+                                checkpoint=Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", key))
     probs = models.predict_sequence(fit, d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
                                     cols["timespent"], d.test_users, d.test_items)
     return models.expected_class(probs), fit
@@ -259,6 +260,121 @@ def gpu_checks(scale: str = "medium") -> dict:
         return train_sequence(replace(cfg, seq_epochs=1), d, progress=False)[1].rows
 
     return {"dcnv2": dcn, "sequence": sequence}
+
+
+# ---------------------------------------------------------------- ours: a learning-to-rank stack
+
+# The ranker's own training rows: train's second half, in ten windows of time, each with features
+# from the rows before it (features.ranker_windows). Narrow windows keep each row close to the end
+# of its features' history, as a test pair is to train's (four windows of 12.5 % scored 0.004 less
+# auc_expected on the small twin); the latest one is the validation curve's.
+LTR_EDGES = tuple(round(0.5 + 0.05 * k, 2) for k in range(11))
+# The stacked models' scores of those rows come from models trained on train[:cut] alone: rows in
+# [0.5, 0.75) from the first half, rows in [0.75, 1) from the first three quarters (out of fold in
+# time); the test pairs' from the models of notebooks 03 and 04, trained on all of train.
+LTR_CUTS = (0.5, 0.75)
+STACKED = ("dcn_nohistory", "sequence")
+LTR_ROWS = {"ltr_stats": False, "ltr": True}  # row -> with the stacked models' scores
+OURS = "ltr"
+
+
+def _before(d: Data, a: int, b: int) -> Data:
+    """``d`` cut in time: train rows before ``a`` are the train, rows [a, b) of users seen before
+    ``a`` the test pairs (a model can score only a user it has seen)."""
+    t = d.vk.train
+    seen = np.zeros(d.tables.n_users, dtype=bool)
+    seen[t["user_id"][:a].to_numpy()] = True
+    queries = t[a:b].select("user_id", "item_id").filter(pl.Series(seen[t["user_id"][a:b].to_numpy()]))
+    return Data(replace(d.vk, train=t[:a], test=queries), d.target[:a], d.tables, None)
+
+
+def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> dict[str, np.ndarray]:
+    """Each stacked model's score of every train row from LTR_CUTS[0] on, from a model trained
+    only on rows before its cut (NaN for a user first seen after it); NaN before LTR_CUTS[0]."""
+    t = d.vk.train
+    n = t.height
+    out = {m: np.full(n, np.nan) for m in STACKED}
+    bounds = [int(round(n * c)) for c in LTR_CUTS] + [n]
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        part = _before(d, a, b)
+        rows = a + np.flatnonzero(np.isin(t["user_id"][a:b].to_numpy(), part.vk.test["user_id"].to_numpy()))
+        out["dcn_nohistory"][rows] = train_dcn(cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}")[0]
+        out["sequence"][rows] = train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}")[0]
+    return out
+
+
+def ranker_rows(d: Data) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """(features, train positions, window) of the ranker's rows: ``features.ranker_windows``."""
+    history = d.vk.train.with_columns(cls=pl.Series(d.target))
+    return features.ranker_windows(history, LTR_EDGES, d.vk.items, d.tables.n_users,
+                                   d.tables.item_embedding[:-1].numpy())
+
+
+def train_ltr(cfg: Config, d: Data, scores: pl.DataFrame, progress: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    """Ours: the LightGBM lambdarank stack (rows ``ltr_stats``: the statistics alone; ``ltr``: with
+    the stacked models' out-of-fold scores). Needs the stacked models' test scores in ``scores``.
+    Returns (test scores per row, training facts: trees, seconds, feature importance)."""
+    import time
+
+    missing = [m for m in STACKED if m not in scores.columns]
+    if missing:
+        raise DataError(f"scores.parquet: no {missing}: run notebooks 03 and 04 first (the stack's inputs)")
+    start = time.perf_counter()
+    X, pos, window = ranker_rows(d)
+    X_test = features.ranker_features(d.vk.train.with_columns(cls=pl.Series(d.target)), d.vk.test, d.vk.items,
+                                      d.tables.n_users, d.tables.item_embedding[:-1].numpy())
+    seconds_stats = time.perf_counter() - start
+    stacked = stacked_scores(cfg, d, progress)
+    seconds_stacked = time.perf_counter() - start - seconds_stats
+    y, query = d.target[pos], window.astype(np.int64) * d.tables.n_users + d.vk.train["user_id"].to_numpy()[pos]
+    is_val = window == window.max()
+    new, info = {}, {}
+    for row, with_models in LTR_ROWS.items():
+        t0 = time.perf_counter()
+        fit_X, test_X = X, X_test
+        if with_models:
+            fit_X = X.with_columns(**{m: stacked[m][pos] for m in STACKED})
+            test_X = X_test.with_columns(**{m: scores[m] for m in STACKED})
+        booster, curve = models.train_ltr(fit_X.to_numpy(), y, query, is_val, fit_X.columns, cfg.seed)
+        new[row] = booster.predict(test_X.to_numpy())
+        importance = boosting.feature_importance(booster)
+        info[row] = {"trees": booster.current_iteration(), "val_ndcg@20": [round(v, 6) for v in curve],
+                     "rows": len(y), "seconds": round(seconds_stats + (seconds_stacked if with_models else 0)
+                                                      + time.perf_counter() - t0, 1),
+                     "importance": dict(zip(importance["feature"], [round(float(g), 1) for g in importance["gain"]]))}
+    return new, info
+
+
+def ltr_seconds(training: dict, row: str) -> float | None:
+    """What a ranker row costs: its own time (features, the out-of-fold models, the trees) plus the
+    training of the stacked models whose test scores it reads (``ltr``)."""
+    own = training.get(row, {}).get("seconds")
+    if own is None:
+        return None
+    if not LTR_ROWS[row]:
+        return own
+    stacked = [training.get(m, {}).get("seconds") for m in STACKED]
+    return None if None in stacked else own + sum(stacked)
+
+
+def beyond_source(scores: pl.DataFrame, training: dict) -> pl.DataFrame:
+    """Ours (and the ranker without the stacked scores) against the source's faithful DCNv2 and the
+    submitted dcn_fixed: the paired per-user difference of ``auc_expected`` (true probabilities)
+    and of ``auc`` (drawn classes) with their standard errors, and each side's training seconds
+    in this run."""
+    rows = []
+    for ours in LTR_ROWS:
+        for against in ("dcn_faithful", "dcn_fixed"):
+            if ours not in scores.columns or against not in scores.columns:
+                continue
+            diff = paired_difference(scores, ours, against)
+            rows.append({"ours": ours, "against": against, "gain": diff["auc_expected"],
+                         "se": diff["auc_expected_se"], "gain_drawn": diff["auc"], "se_drawn": diff["auc_se"],
+                         "seconds ours": ltr_seconds(training, ours),
+                         "seconds against": training.get(against, {}).get("seconds")})
+    return pl.DataFrame(rows, schema={"ours": pl.String, "against": pl.String, "gain": pl.Float64, "se": pl.Float64,
+                                      "gain_drawn": pl.Float64, "se_drawn": pl.Float64, "seconds ours": pl.Float64,
+                                      "seconds against": pl.Float64})
 
 
 # ---------------------------------------------------------------- scores, metrics, submission
@@ -284,7 +400,8 @@ def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
 
 
 def fit_info(fit: models.Fit) -> dict:
-    out = {"rows_per_s": round(fit.rows_per_s, 1), "device": fit.device, "losses": [round(x, 6) for x in fit.losses]}
+    out = {"rows_per_s": round(fit.rows_per_s, 1), "seconds": round(fit.seconds, 1), "device": fit.device,
+           "losses": [round(x, 6) for x in fit.losses]}
     if fit.val_losses:
         out |= {"val_losses": [round(x, 6) for x in fit.val_losses], "epochs": len(fit.val_losses),
                 "best_epoch": int(np.argmin(fit.val_losses)) + 1}
@@ -330,10 +447,13 @@ def paired_difference(scores: pl.DataFrame, a: str, b: str) -> dict[str, float]:
 def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: pl.DataFrame | None) -> Path:
     rows = {r["model"]: r for r in table.to_dicts()} if table is not None else {}
     metrics = {"auc": rows[cfg.submitted]["auc"]} if cfg.submitted in rows else {}
+    if OURS in rows:
+        metrics["auc_ours"] = rows[OURS]["auc"]
     comparison = {m: {k: r[k] for k in ("auc", "auc_expected") if k in r} for m, r in rows.items()}
+    ours = scores[OURS].to_numpy() if OURS in scores.columns else None
     return submit.write(scores.select("user_id", "item_id"), scores[cfg.submitted].to_numpy(), training["config"],
                         cfg.data_source(), metrics, comparison=comparison, data_facts=training.get("data"),
-                        profile=cfg.profile)
+                        profile=cfg.profile, ours=ours)
 
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame | None:
@@ -362,8 +482,12 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
         with stage("sequence"):
             new["sequence"], fit = train_sequence(cfg, d, progress)
             info["sequence"] = fit_info(fit)
+    scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names}, info)
+    if any(row in names for row in LTR_ROWS):
+        with stage("ours: learning-to-rank stack"):
+            ltr, ltr_info = train_ltr(cfg, d, scores, progress)
+        scores = save_scores(cfg, d, {k: v for k, v in ltr.items() if k in names}, ltr_info)
     with stage("evaluate + submit"):
-        scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names}, info)
         training = cfg.load_training()
         table = evaluate(scores, [m for m in MODELS if m in scores.columns]) if cfg.is_twin else None
         if cfg.submitted in scores.columns:

@@ -99,6 +99,24 @@ def sequence_curves(info: dict):
     return fig
 
 
+def ranker(info: dict, row: str = "ltr"):
+    """The learning-to-rank stack: which features its trees use (total gain) and the NDCG@20 of the
+    latest window after each tree of a ranker fitted without it (why the number of trees is fixed)."""
+    from shared.boosting import importance_plot
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.2, 1]})
+    imp = pl.DataFrame({"feature": list(info[row]["importance"]), "gain": list(info[row]["importance"].values())})
+    importance_plot(imp, top=15, title=f"{row}: LightGBM gain, top 15", ax=axes[0])
+    for name, facts in info.items():
+        curve = facts["val_ndcg@20"]
+        axes[1].plot(range(1, len(curve) + 1), curve, label=name)
+    axes[1].set(xlabel="trees", ylabel="NDCG@20 of the latest window",
+                title="validation: flat within its noise")
+    axes[1].legend()
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
 TWIN_CALIBRATED = True  # twin.Params holds the values calibrate.py fitted (README, "The twin against the real data")
@@ -232,3 +250,40 @@ def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
         "Compute the share of test users whose 20 clips have a single reaction (`d.truth`'s `target` on the "
         "twin). Notebook 5 shows what the metric does with them.",
     ], twin)
+
+
+def closing_ranker(table: pl.DataFrame | None, beyond: pl.DataFrame, info: dict):
+
+    exercises = [
+        "Set `ITEM_PRIOR_ROWS` in `features.py` to 0 (an item's like rate with no pull towards its source's) and "
+        "predict what happens to `ltr_stats`; then run this notebook.",
+        "Drop every `user_source_*` and `cos_*` feature: how much of the gain over DCNv2 was personal, and how "
+        "much the item's own appeal?",
+        "Train the ranker on four windows instead of ten (`pipeline.LTR_EDGES`) and compare `auc_expected`.",
+    ]
+    top = list(info["ltr"]["importance"])[:3]
+    if table is None or beyond.is_empty():
+        return closing([f"The ranker trained ({info['ltr']['trees']} trees); its strongest features: "
+                        f"{', '.join(top)}. The real test labels are hidden."], exercises, twin=False)
+    r = {(b["ours"], b["against"]): b for b in beyond.iter_rows(named=True)}
+    main, alone = r[("ltr", "dcn_faithful")], r[("ltr_stats", "dcn_faithful")]
+    cost = (f" It costs {main['seconds ours']:.0f} s (its own out-of-fold models and trees plus the two models it "
+            f"stacks) against {main['seconds against']:.0f} s for the faithful DCNv2."
+            if main["seconds ours"] and main["seconds against"] else "")
+    return closing([
+        f"The ranker scores {_auc_expected(table, 'ltr'):.4f} `auc_expected` against the source's faithful DCNv2 "
+        f"{_auc_expected(table, 'dcn_faithful'):.4f}. " + _paired("ltr", "dcn_faithful", {
+            "auc_expected": main["gain"], "auc_expected_se": main["se"]}) + cost,
+        f"Against the drawn classes the same difference is {main['gain_drawn']:+.4f} ± {main['se_drawn']:.4f}: one "
+        "drawn reaction per pair is too noisy a judge for a gap this size, which is why the twin's true "
+        "probabilities decide.",
+        f"Without the stacked DCNv2 and sequence scores the ranker scores {_auc_expected(table, 'ltr_stats'):.4f} "
+        f"({alone['gain']:+.4f} ± {alone['se']:.4f} over faithful): stacking the two models changes "
+        f"it by {_auc_expected(table, 'ltr') - _auc_expected(table, 'ltr_stats'):+.4f}. Its strongest features are "
+        f"{', '.join(top)}: on this twin most of what can be learnt is the clip's own appeal, estimated with "
+        "its source's as the prior.",
+    ], exercises)
+
+
+def _auc_expected(table: pl.DataFrame, model: str) -> float:
+    return float(table.filter(pl.col("model") == model)["auc_expected"][0])

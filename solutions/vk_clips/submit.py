@@ -20,6 +20,7 @@ FORMAT = SubmissionFormat(
     dtypes={"user_id": pl.Int64, "item_id": pl.Int64, "predict": pl.Float64},
 )
 FILENAME = "submission.csv.7z"
+OURS_FILENAME = "ours.csv.7z"  # beyond the source: the learning-to-rank stack's scores, the same format
 # Largest change of any manifest metric (per-user ROC-AUC) still counted as the same result on
 # another machine (README, "Reproducibility"): with the dispatch pinned the submission is
 # byte-identical on this machine; 0.005 is under half the standard error of the mean per-user AUC
@@ -47,10 +48,15 @@ def validate(path: str | os.PathLike, test: pl.DataFrame) -> pl.DataFrame:
 def write(test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
           metrics: Mapping[str, float], directory: str | Path | None = None,
           comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
-    """Pack, validate, then replace the previous submission and write the manifest."""
+          data_facts: Mapping[str, float] | None = None, profile: str = "teach",
+          ours: np.ndarray | None = None) -> Path:
+    """Pack, validate, then replace the previous submission and write the manifest. ``ours``: our
+    model's scores, written beside it as ``OURS_FILENAME`` in the same format (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    path = publish(submission_frame(test, scores), directory / FILENAME, lambda new: validate(new, test))
-    write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height,
+    files = [publish(submission_frame(test, s), directory / name, lambda new: validate(new, test))
+             for s, name in ((scores, FILENAME), (ours, OURS_FILENAME)) if s is not None]
+    if ours is None:
+        (directory / OURS_FILENAME).unlink(missing_ok=True)  # an older run's file would not match this manifest
+    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=test.height,
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
-    return path
+    return files[0]

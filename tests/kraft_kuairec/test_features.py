@@ -195,11 +195,3 @@ def test_taste_rank_is_chosen_on_later_rows():
         brute = ranking_metrics(u[later], h.item_rate[i[later]] + h.taste(u[later], i[later], k), label[later], (10,))
         assert got == pytest.approx(brute["ndcg@10"], abs=1e-12)
     assert h.taste_rank == max(scores, key=scores.get) and h.taste_rank == 4  # the smallest candidate >= 2
-
-
-def test_query_sizes():
-    from solutions.kraft_kuairec import models
-
-    assert models.query_sizes(np.array([3, 3, 5, 9, 9, 9])).tolist() == [2, 1, 3]
-    with pytest.raises(ValueError, match="sorted by user"):
-        models.query_sizes(np.array([1, 0]))

@@ -1,6 +1,7 @@
 """The vectorised history features equal the plain loop, row for row, ties and the faithful bug
 included; hand-made cases pin the definition itself."""
 import numpy as np
+import polars as pl
 import pytest
 
 from solutions.vk_clips import features
@@ -98,3 +99,76 @@ def test_similarity_is_exact():
     b = np.array([[sum(float(x) * float(y) for x, y in zip(grid[i][::-1], grid[j][::-1])) for j in range(50)] for i in range(5)])
     np.testing.assert_array_equal(a[:5], b)
     assert np.all(np.abs(a) < 2.0**53)
+
+
+# ---------------------------------------------------------------- ranker features
+
+def _history():
+    """Three users, two sources; items 0, 1 of source 0, item 2 of source 1 (durations 10, 20, 40)."""
+    return pl.DataFrame({
+        "user_id": [0, 0, 0, 1, 1, 2, 2, 2],
+        "item_id": [0, 1, 2, 0, 2, 1, 2, 0],
+        "timespent": [10, 5, 40, 20, 10, 20, 40, 10],
+        "like": [1, 0, 0, 1, 0, 0, 1, 0], "dislike": [0, 0, 1, 0, 0, 1, 0, 0],
+        "share": [1, 0, 0, 0, 0, 0, 0, 0], "bookmarks": [0, 0, 0, 0, 0, 0, 0, 0],
+    }).with_columns(cls=pl.col("like") - pl.col("dislike") + 1)
+
+
+def test_ranker_features_by_hand():
+    items = pl.DataFrame({"item_id": [0, 1, 2], "source_id": [0, 0, 1], "duration": [10, 20, 40]})
+    emb = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    h = _history()
+    q = pl.DataFrame({"user_id": [0, 1], "item_id": [1, 0]})
+    f = features.ranker_features(h, q, items, 3, emb).row(0, named=True)  # user 0, item 1
+    P, PI = features.PRIOR_ROWS, features.ITEM_PRIOR_ROWS
+    like_all = 3 / 8
+    source0 = (2 + P * like_all) / (5 + P)  # source 0: items 0, 1 in 5 rows, 2 likes
+    assert f["source_like"] == pytest.approx(source0)
+    assert f["item_like"] == pytest.approx((0 + PI * source0) / (2 + PI))  # item 1: 2 rows, no like
+    assert f["item_n"] == 2 and f["user_n"] == 3 and f["user_source_n"] == 2
+    user0 = (1 + P * like_all) / (3 + P)
+    assert f["user_like"] == pytest.approx(user0)
+    assert f["user_source_like"] == pytest.approx((1 + P * user0) / (2 + P))  # user 0 on source 0: 1 like in 2
+    assert f["user_source_like_lift"] == pytest.approx(f["user_source_like"] - user0)
+    watch_item1 = (np.log(5 / 20) + np.log(20 / 20)) / 2  # log(timespent / duration), 2 rows
+    watch_all = (np.log(2) + 2 * np.log(0.25)) / 8  # the other six rows watched exactly the clip's length
+    source0_watch = (np.log(2) + np.log(0.25) + P * watch_all) / (5 + P)
+    assert f["source_watch"] == pytest.approx(source0_watch)
+    assert f["item_watch"] == pytest.approx((2 * watch_item1 + PI * source0_watch) / (2 + PI))
+    assert f["cos_liked"] == pytest.approx(0.0)  # user 0 liked item 0 = (1, 0); item 1 = (0, 1)
+    assert f["cos_disliked"] == pytest.approx(np.sqrt(0.5))  # disliked item 2 = (1, 1) / sqrt 2
+    g = features.ranker_features(h, q, items, 3, emb).row(1, named=True)  # user 1, item 0
+    assert g["cos_liked"] == pytest.approx(1.0)
+    assert g["cos_disliked"] == 0.0  # no dislike: a zero taste vector
+
+
+def test_ranker_features_of_unseen_item_and_user_are_missing_or_prior():
+    items = pl.DataFrame({"item_id": [0, 1, 2, 3], "source_id": [0, 0, 1, 1], "duration": [10, 20, 40, 5]})
+    emb = np.eye(4)
+    f = features.ranker_features(_history(), pl.DataFrame({"user_id": [7], "item_id": [3]}), items, 8, emb).row(0, named=True)
+    assert f["item_n"] == 0 and f["user_n"] == 0
+    assert f["item_like"] == pytest.approx(f["source_like"])  # an unseen item is its source
+
+
+def test_ranker_windows_never_see_their_own_rows_or_later():
+    """Shuffling and changing the rows after a window, and the labels of the window's own rows,
+    leaves that window's features as they were: no statistic includes the row it labels."""
+    rng = np.random.default_rng(0)
+    n = 400
+    h = pl.DataFrame({"user_id": rng.integers(0, 12, n), "item_id": rng.integers(0, 30, n),
+                      "timespent": rng.integers(1, 60, n), "like": rng.integers(0, 2, n),
+                      "dislike": np.zeros(n, dtype=int), "share": rng.integers(0, 2, n),
+                      "bookmarks": np.zeros(n, dtype=int)}).with_columns(cls=pl.col("like") + 1)
+    items = pl.DataFrame({"item_id": np.arange(30), "source_id": np.arange(30) % 4, "duration": np.full(30, 30)})
+    emb = rng.normal(size=(30, 5))
+    edges = (0.5, 0.75, 1.0)
+    X, pos, window = features.ranker_windows(h, edges, items, 12, emb)
+    assert pos.tolist() == list(range(200, 400)) and window.tolist() == [0] * 100 + [1] * 100
+    own = h[200:300].with_columns(like=1 - pl.col("like"), timespent=pl.col("timespent") + 7)  # the labels
+    future = h[300:].sample(fraction=1.0, shuffle=True, seed=1).with_columns(like=1 - pl.col("like"))
+    changed = pl.concat([h[:200], own, future]).with_columns(cls=pl.col("like") + 1)
+    X2, pos2, window2 = features.ranker_windows(changed, edges, items, 12, emb)
+    first = pl.Series(window == 0)
+    assert X2.filter(first).equals(X.filter(first))
+    later = pl.Series(window == 1)  # not vacuous: the second window's features see the changed first window
+    assert not X2.filter(later).equals(X.filter(later))

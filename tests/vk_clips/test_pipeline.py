@@ -9,7 +9,7 @@ from shared.errors import SubmissionError
 from shared.io import sha256_file
 from shared.paths import submissions_dir
 from shared.submission import read_manifest, write_csv
-from solutions.vk_clips import TRACK, pipeline, submit
+from solutions.vk_clips import TRACK, models, pipeline, submit
 
 FAST = dict(scale="tiny", emb_dim=16, batch_size=2048, seq_dim=16, seq_epochs=1, seq_len=16)
 
@@ -86,6 +86,8 @@ def test_two_runs_write_identical_submissions(tiny_run):
 def test_manifest(tiny_run):
     _, first, _, manifest, *_ = tiny_run
     assert manifest["files"][0] == {"path": submit.FILENAME, "rows": 20 * 150, "sha256": first}
+    assert manifest["files"][1]["path"] == submit.OURS_FILENAME and len(manifest["files"]) == 2  # ours beside it
+    assert manifest["metrics"]["auc_ours"] == manifest["comparison"][pipeline.OURS]["auc"]
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
     assert manifest["tolerance"] == submit.TOLERANCE
     assert set(manifest["comparison"]) == set(pipeline.MODELS)
@@ -132,7 +134,35 @@ def test_training_facts(tiny_run):
     for row in ("dcn_nohistory", "dcn_faithful", "dcn_fixed", "sequence"):
         assert info[row]["rows_per_s"] > 0 and len(info[row]["losses"]) >= 1
     assert 0.0 < info["data"]["like_rate"] < 0.2
+    for row, stacked in pipeline.LTR_ROWS.items():
+        assert info[row]["trees"] == models.LTR_TREES and len(info[row]["val_ndcg@20"]) == models.LTR_TREES
+        assert (set(pipeline.STACKED) <= set(info[row]["importance"])) == stacked
+    assert pipeline.ltr_seconds(info, "ltr") == pytest.approx(
+        info["ltr"]["seconds"] + info["dcn_nohistory"]["seconds"] + info["sequence"]["seconds"])
 
+
+def test_beyond_source(tiny_run):
+    *_, scores, info, _ = tiny_run
+    beyond = pipeline.beyond_source(scores, info)
+    assert beyond.select("ours", "against").rows() == [(o, a) for o in pipeline.LTR_ROWS
+                                                       for a in ("dcn_faithful", "dcn_fixed")]
+    row = beyond.row(0, named=True)
+    diff = pipeline.paired_difference(scores, "ltr_stats", "dcn_faithful")
+    assert (row["gain"], row["se"], row["gain_drawn"]) == (diff["auc_expected"], diff["auc_expected_se"], diff["auc"])
+    assert row["seconds against"] == info["dcn_faithful"]["seconds"]
+
+
+def test_ours_is_written_beside_the_submission_and_removed_without_it(tiny_run, tmp_path):
+    *_, scores, _, _ = tiny_run
+    test = scores.select("user_id", "item_id")
+    args = (test, scores["dcn_fixed"].to_numpy(), {"seed": 42}, {"kind": "synthetic twin"}, {"auc": 0.5}, tmp_path)
+    submit.write(*args, ours=scores["ltr"].to_numpy())
+    ours = submit.validate(tmp_path / submit.OURS_FILENAME, test)
+    assert ours["predict"].to_list() == pytest.approx(scores["ltr"].to_list(), abs=5e-7)  # 6 decimals written
+    assert [f["path"] for f in read_manifest(tmp_path)["files"]] == [submit.FILENAME, submit.OURS_FILENAME]
+    submit.write(*args)  # a run without ours must not leave an older ours.csv.7z beside its manifest
+    assert not (tmp_path / submit.OURS_FILENAME).exists()
+    assert [f["path"] for f in read_manifest(tmp_path)["files"]] == [submit.FILENAME]
 
 def test_real_data_path(tiny_dir, tmp_path, monkeypatch):
     """The four files alone in a folder (no truth.parquet), as a user downloads them: the pipeline
