@@ -4,7 +4,6 @@ notebook, or the code (where the sources' published numbers live as constants). 
 between ``<!-- name:start -->`` markers and literals in `code spans` (file-format examples) are
 exempt; a figure followed by % may also be held as a fraction (4.6601 % as 0.046601)."""
 import re
-from pathlib import Path
 
 import pytest
 
