@@ -230,12 +230,13 @@ def _shrink(name: str, parent: str | dict[str, float], rows: float) -> list[pl.E
 
 
 def _user_means(user: np.ndarray, vectors: np.ndarray, weight: np.ndarray, n_users: int) -> np.ndarray:
-    """(n_users, d): each user's weighted mean of ``vectors`` (zeros where the weights sum to 0),
-    one sparse product (no loop over rows)."""
+    """(n_users, d): each user's mean of ``vectors`` weighted by ``weight``, over the sum of the
+    weights' magnitudes (so signed weights that cancel give a short vector, not a huge one; zeros
+    where a user has no weight), as one sparse product (no loop over rows)."""
     m = sp.csr_matrix((weight, (user, np.arange(len(user)))), shape=(n_users, len(user)))
-    total = np.asarray(m.sum(axis=1)).ravel()
+    total = np.bincount(user, weights=np.abs(weight), minlength=n_users)
     s = m @ vectors
-    return np.divide(s, total[:, None], out=np.zeros_like(s), where=total[:, None] != 0)
+    return np.divide(s, total[:, None], out=np.zeros_like(s), where=total[:, None] > 0)
 
 
 def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarray):
@@ -244,7 +245,8 @@ def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarra
     history's end enters. What the 14th place used: item and source statistics (like, dislike,
     share and bookmark rates, the mean log of timespent / duration), the user's own rates, the
     user's rates on the candidate's source, and the cosine of the candidate's embedding to the
-    user's mean liked, mean disliked and watch-weighted mean embedding. Returns the query rows in
+    user's mean liked, mean disliked and watch-weighted mean embedding (each clip weighted by how much
+longer than the user's usual share it was watched, so its sign says more or less). Returns the query rows in
     order, features only; null where the history has no such row (LightGBM's missing value)."""
     meta = items.select(pl.col("item_id").cast(pl.Int64), pl.col("source_id").cast(pl.Int64),
                         pl.col("duration").cast(pl.Float64))
@@ -276,6 +278,8 @@ def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarra
     for name, weight in (("liked", (cls == LIKE).astype(np.float64)), ("disliked", (cls == DISLIKE).astype(np.float64)),
                          ("watched", centred)):
         taste = _user_means(hu, unit[hi], weight, n_users)
+        norm = np.linalg.norm(taste, axis=1, keepdims=True)
+        taste = np.divide(taste, norm, out=np.zeros_like(taste), where=norm > 0)  # a direction: cosines
         cos[f"cos_{name}"] = np.einsum("ij,ij->i", taste[qu], unit[qi])
     return q.drop("user_id", "item_id", "source_id").with_columns(**cos)
 

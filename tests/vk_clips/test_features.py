@@ -137,6 +137,10 @@ def test_ranker_features_by_hand():
     assert f["item_watch"] == pytest.approx((2 * watch_item1 + PI * source0_watch) / (2 + PI))
     assert f["cos_liked"] == pytest.approx(0.0)  # user 0 liked item 0 = (1, 0); item 1 = (0, 1)
     assert f["cos_disliked"] == pytest.approx(np.sqrt(0.5))  # disliked item 2 = (1, 1) / sqrt 2
+    logs = np.log([1.0, 0.25, 1.0])  # user 0 watched items 0, 1, 2 for 1, 1/4, 1 of their length
+    taste = ((logs - logs.mean())[:, None] * np.array([[1, 0], [0, 1], [np.sqrt(0.5)] * 2])).sum(axis=0)
+    assert f["cos_watched"] == pytest.approx(taste[1] / np.linalg.norm(taste))  # item 1 = (0, 1): watched least
+    assert f["cos_watched"] < 0
     g = features.ranker_features(h, q, items, 3, emb).row(1, named=True)  # user 1, item 0
     assert g["cos_liked"] == pytest.approx(1.0)
     assert g["cos_disliked"] == 0.0  # no dislike: a zero taste vector
