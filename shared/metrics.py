@@ -98,6 +98,33 @@ def paired_difference(a: Sequence, b: Sequence) -> dict[str, float]:
     return {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d)))}
 
 
+def per_user_topn(
+    recs: pl.DataFrame, truth: pl.DataFrame, k: int = 10, user: str = "user_id", item: str = "item_id"
+) -> pl.DataFrame:
+    """HitRate/NDCG/MRR@k of each user in ``truth`` (sorted by user; 0 for a user without a hit or
+    without recommendations), as ``topn_metrics`` defines them: its means over these rows."""
+    for name, frame, cols in (("recs", recs, (user, item, "rank")), ("truth", truth, (user, item))):
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} lacks columns {missing}")
+    truth = truth.select(user, item).unique()
+    if truth.height == 0:
+        raise ValueError("truth is empty")
+    n_rel = truth.group_by(user).len("n_rel")
+    ideal_cum = np.concatenate([[0.0], np.cumsum(_discounts(k))])
+    hits = (recs.select(user, item, "rank").join(truth, on=[user, item], how="inner").filter(pl.col("rank") <= k)
+            .group_by(user).agg(dcg=(1.0 / (pl.col("rank").cast(pl.Float64) + 1.0).log(2)).sum(),
+                                first=pl.col("rank").min()))
+    per_user = n_rel.join(hits, on=user, how="left").sort(user)
+    idcg = ideal_cum[np.minimum(per_user["n_rel"].to_numpy(), k)]
+    return per_user.select(
+        user,
+        hitrate=pl.col("first").is_not_null().cast(pl.Float64),
+        ndcg=pl.Series(per_user["dcg"].fill_null(0.0).to_numpy() / idcg),
+        mrr=(1.0 / pl.col("first").cast(pl.Float64)).fill_null(0.0),
+    )
+
+
 def topn_metrics(
     recs: pl.DataFrame, truth: pl.DataFrame, ks: Iterable[int] = (10,), user: str = "user_id", item: str = "item_id"
 ) -> dict[str, float]:
@@ -107,34 +134,10 @@ def topn_metrics(
     pairs. Every user in ``truth`` counts; one with no recommendations scores 0.
     NDCG@K uses IDCG over min(|truth|, K); MRR@K is 1 / rank of the first hit within K.
     """
-    for name, frame, cols in (("recs", recs, (user, item, "rank")), ("truth", truth, (user, item))):
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise ValueError(f"{name} lacks columns {missing}")
-    truth = truth.select(user, item).unique()
-    if truth.height == 0:
-        raise ValueError("truth is empty")
-    n_rel = truth.group_by(user).len("n_rel")
-    hits = recs.select(user, item, "rank").join(truth, on=[user, item], how="inner")
-    max_k = int(max(ks))
-    disc = _discounts(max_k)
-    ideal_cum = np.concatenate([[0.0], np.cumsum(disc)])
     out: dict[str, float] = {}
-    n_users = n_rel.height
     for k in ks:
-        per_user = (
-            hits.filter(pl.col("rank") <= k)
-            .group_by(user)
-            .agg(
-                dcg=(1.0 / (pl.col("rank").cast(pl.Float64) + 1.0).log(2)).sum(),
-                first=pl.col("rank").min(),
-            )
-            .join(n_rel, on=user, how="inner")
-        )
-        idcg = ideal_cum[np.minimum(per_user["n_rel"].to_numpy(), k)]
-        out[f"hitrate@{k}"] = per_user.height / n_users
-        out[f"ndcg@{k}"] = float(np.sum(per_user["dcg"].to_numpy() / idcg) / n_users)
-        out[f"mrr@{k}"] = float(np.sum(1.0 / per_user["first"].to_numpy()) / n_users)
+        per_user = per_user_topn(recs, truth, k, user, item)
+        out |= {f"{m}@{k}": float(per_user[m].mean()) for m in ("hitrate", "ndcg", "mrr")}
     return out
 
 

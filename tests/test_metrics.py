@@ -8,7 +8,7 @@ from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
 
 from shared.metrics import (log_loss, mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
-                            ranking_metrics, rate_metrics, topn_metrics)
+                            per_user_topn, ranking_metrics, rate_metrics, topn_metrics)
 
 
 def brute_ranking(users, scores, labels, k):
@@ -93,6 +93,17 @@ def test_topn_metrics_hand_computed():
     assert m["hitrate@3"] == pytest.approx(1 / 3)
     assert m["ndcg@3"] == pytest.approx((1 / math.log2(4)) / 3)
     assert m["mrr@3"] == pytest.approx((1 / 3) / 3)
+
+
+def test_per_user_topn_hand_computed():
+    recs = pl.DataFrame({"user_id": [2, 2, 1, 1], "item_id": [20, 21, 10, 11], "rank": [1, 2, 1, 2]})
+    truth = pl.DataFrame({"user_id": [3, 1, 2, 2], "item_id": [30, 11, 21, 20]})  # user 2: two relevant items
+    per = per_user_topn(recs, truth, k=2)
+    assert per["user_id"].to_list() == [1, 2, 3]
+    assert per["hitrate"].to_list() == [1.0, 1.0, 0.0]
+    assert per["ndcg"].to_list() == pytest.approx([1 / math.log2(3), 1.0, 0.0])  # user 2: both, ideal order
+    assert per["mrr"].to_list() == pytest.approx([0.5, 1.0, 0.0])
+    assert per["ndcg"].mean() == pytest.approx(topn_metrics(recs, truth, ks=(2,))["ndcg@2"])
 
 
 def test_topn_metrics_match_brute_force_and_replay():

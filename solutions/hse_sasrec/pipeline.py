@@ -16,7 +16,9 @@ Rows of the comparison table:
   slim, als, itemknn   RePlay's classic models on a local Spark session (skipped, with the reason,
                        where pyspark or Java is missing)
   reranker             LightGBM lambdarank over SASRec's top 50: trained on the validation step's
-                       labels, scored on the untouched test step
+                       labels (early-stopped on a fifth of its users), scored on the untouched test step
+  sasrec_lit           ours: SASRec as the literature trains it (2 blocks, 1 head, width 64, dropout
+                       0.1, 200 items, early stopping on val recall@10)
   oracle               the twin's true next-item distribution (twin only)
 """
 from __future__ import annotations
@@ -35,13 +37,16 @@ from shared.cli import pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
+from shared.metrics import paired_difference, per_user_topn
 from shared.seed import seed_everything, torch_device
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
 CLASSIC = models.CLASSIC
-MODELS = ("random", "popularity", *CLASSIC, "sasrec", "bert4rec", "reranker", "oracle")
+MODELS = ("random", "popularity", *CLASSIC, "sasrec", "bert4rec", "reranker", "sasrec_lit", "oracle")
+LITERATURE = "sasrec_lit"  # ours: SASRec as the literature trains it (models.SASREC_PRESETS["literature"])
 SUBMITTED = "sasrec"
 STEPS = ("val", "test")
+RERANK_BERT4REC_K = 100  # BERT4Rec's top this many score the reranker's candidates (features.py)
 HISTORIES = ("full", "faithful")
 # The team's real-data numbers (local holdout, RePlay 0.18) and leaderboard: not comparable with any
 # twin figure; shown beside the twin's table in the README.
@@ -217,6 +222,23 @@ def _sasrec_recs(cfg: Config, d: Data, fit: models.SeqFit) -> None:
     save_recs(cfg, "sasrec", "submit_faithful", load_recs(cfg, "sasrec", "test"))
 
 
+def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
+    """Ours: SASRec with the literature's configuration, its own row beside the team's (its top 10
+    at the val and test steps; the submission stays the team's SASRec). ``sasrec_epochs`` caps
+    its epochs too (the notebook tests)."""
+    seed_everything(cfg.seed)
+    p = models.SASREC_PRESETS["literature"]
+    p = dataclasses.replace(p, epochs=cfg.sasrec_epochs) if cfg.sasrec_epochs else p
+    with stage(f"{LITERATURE}: train at most {p.epochs} epoch(s)"):
+        fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
+                                  resume_dir=cfg.artifacts / "checkpoints" / LITERATURE)
+    with stage(f"{LITERATURE}: recommend"):
+        for step in STEPS:
+            save_recs(cfg, LITERATURE, step, models.predict_sasrec(fit, d.history(step)))
+    cfg.save_training(data_facts(d), {LITERATURE: seq_info(fit, p)})
+    return fit
+
+
 def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
     seed_everything(cfg.seed)
     p = cfg.bert4rec
@@ -224,8 +246,10 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_s
         fit = models.train_bert4rec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
                                     resume_dir=cfg.artifacts / "checkpoints" / "bert4rec")
     with stage("bert4rec: recommend"):
-        for step in STEPS:
-            save_recs(cfg, "bert4rec", step, models.predict_bert4rec(fit, d.history(step)))
+        for step in STEPS:  # its top 100 also scores the reranker's candidates
+            top = models.predict_bert4rec(fit, d.history(step), k=RERANK_BERT4REC_K)
+            save_recs(cfg, "bert4rec100", step, top)
+            save_recs(cfg, "bert4rec", step, top.filter(pl.col("rank") <= data.TOP_K))
     cfg.save_training(data_facts(d), {"bert4rec": seq_info(fit, p)})
     return fit
 
@@ -273,21 +297,25 @@ def reranker_frames(cfg: Config, d: Data) -> dict[str, pl.DataFrame]:
     for step in STEPS:
         pair_scores = [load_recs(cfg, m, f"pairs-{step}") for m in CLASSIC if recs_path(cfg, m, f"pairs-{step}").exists()]
         truth = d.split.val_gt if step == "val" else None
+        bert = recs_path(cfg, "bert4rec100", step)
         out[step] = features.candidate_features(load_recs(cfg, "sasrec50", step), d.history(step), d.hse.items,
-                                                d.hse.users, pair_scores, truth)
+                                                d.hse.users, pair_scores, truth,
+                                                load_recs(cfg, "bert4rec100", step) if bert.exists() else None)
     return out
 
 
-def train_reranker(cfg: Config, d: Data) -> dict:
+def train_reranker(cfg: Config, d: Data, progress: bool = False) -> dict:
     frames = reranker_frames(cfg, d)
     columns = features.feature_columns(frames["val"].drop("label"))
-    booster = models.train_reranker(frames["val"], columns, cfg.seed)
+    fit = models.train_reranker(frames["val"], columns, cfg.seed, progress=progress)
+    booster = fit.booster
     save_recs(cfg, "reranker", "test", models.rerank(booster, frames["test"], columns))
     gain = booster.feature_importance("gain")
     importance = dict(sorted(zip(columns, (round(float(g), 2) for g in gain / max(gain.sum(), 1e-12))),
                              key=lambda kv: -kv[1]))
     val = frames["val"]
-    info = {"features": columns, "importance": importance,
+    info = {"features": columns, "importance": importance, "trees": fit.best_iteration, "rounds": fit.n_trees,
+            f"holdout_ndcg@{data.TOP_K}": round(fit.val_score, 6),
             "val_users_with_hit": int(val.group_by("user_id").agg(pl.col("label").max())["label"].sum()),
             "val_users": int(val["user_id"].n_unique())}
     cfg.save_training(data_facts(d), {"reranker": info})
@@ -305,6 +333,18 @@ def evaluate(cfg: Config, d: Data, names: Sequence[str] = MODELS, step: str = "t
             continue
         rows.append({"model": name, **models.evaluate(load_recs(cfg, name, step), d.ground_truth(step), d.split.train)})
     return pl.DataFrame(rows)
+
+
+def paired(cfg: Config, d: Data, a: str, b: str, step: str = "test") -> dict[str, float]:
+    """Model ``a`` minus model ``b`` at ``step``, user by user (every user has one held-out event):
+    the mean per-user difference of HitRate@10 and NDCG@10 and their standard errors."""
+    truth = d.ground_truth(step)
+    per = [per_user_topn(load_recs(cfg, m, step), truth, data.TOP_K) for m in (a, b)]
+    out = {}
+    for metric in ("hitrate", "ndcg"):
+        diff = paired_difference(per[0][metric].to_numpy(), per[1][metric].to_numpy())
+        out |= {metric: diff["mean"], f"{metric}_se": diff["se"]}
+    return out
 
 
 def hidden_next(cfg: Config, d: Data) -> pl.DataFrame | None:
@@ -353,6 +393,8 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
         train_sasrec(cfg, d, progress, stage)
     if "bert4rec" in names:
         train_bert4rec(cfg, d, progress, stage)
+    if LITERATURE in names:
+        train_literature(cfg, d, progress, stage)
     classic = [n for n in CLASSIC if n in names]
     if classic:
         with stage("classic (spark)"):

@@ -82,8 +82,11 @@ def closing_data(events: pl.DataFrame, n_users: int, n_items: int, split, twin: 
     ], twin)
 
 
-def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: bool):
-    from shared.lesson import closing
+def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: bool,
+                   literature: dict | None = None, diff: dict | None = None):
+    """``literature``: the training record of ours (``pipeline.LITERATURE``); ``diff``: ours minus
+    SASRec per user (``pipeline.paired``)."""
+    from shared.lesson import closing, signed
 
     s, pop = _hit(table, "sasrec"), _hit(table, "popularity")
     findings = [
@@ -93,12 +96,24 @@ def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: boo
         f"It kept epoch {record['best_epoch']} of {len(record['epochs'])} (the best validation recall@10), at "
         f"{record['seconds_per_epoch']:.1f} s an epoch on the {record['device']}.",
     ]
+    if literature and diff and "sasrec_lit" in table["model"]:
+        se = diff["ndcg_se"]
+        verdict = ("more than two standard errors" if abs(diff["ndcg"]) > 2 * se else
+                   "within two standard errors: not a difference this run can show")
+        findings.append(
+            f"Trained as the literature trains it (1 head, dropout 0.1, the last 200 movies, early stopping), SASRec "
+            f"reaches {_hit(table, 'sasrec_lit'):.3f} / {_hit(table, 'sasrec_lit', 'ndcg'):.3f}: per user, NDCG@10 "
+            f"{signed(diff['ndcg'], 4)} ± {se:.4f} against the `cpu` preset ({verdict}), after "
+            f"{len(literature['epochs'])} epochs of {literature['seconds_per_epoch']:.1f} s against "
+            f"{len(record['epochs'])} of {record['seconds_per_epoch']:.1f} s.")
     if "oracle" in table["model"]:
         findings.append(f"The oracle, the 10 most likely next movies under the twin's true probabilities, reaches "
                         f"{_hit(table, 'oracle'):.3f}: even a perfect model misses most next movies.")
     return closing(findings, [
         "Train with `SASREC_EPOCHS` 10 and predict where the validation curve stops; compare with the kept epoch.",
         "Halve the maximum sequence length in `models.SASREC_PRESETS['cpu']`: which users lose most?",
+        "Give the literature preset 2 heads instead of 1 (`models.SASREC_PRESETS['literature']`): predict the "
+        "change in NDCG@10 before you run it.",
     ], twin)
 
 

@@ -42,8 +42,15 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
     assert manifest["parameters"]["sasrec_epochs"] == 2 and manifest["tolerance"] == submit.TOLERANCE
     assert manifest["metrics"]["holdout_hitrate@10"] == pytest.approx(hit["sasrec"], abs=1e-6)
     assert "twin_hidden_next_hitrate@10" in manifest["metrics"]
-    hidden = pipeline.hidden_next(pipeline.Config(**FAST), pipeline.load_data(pipeline.Config(**FAST)))
+    d = pipeline.load_data(pipeline.Config(**FAST))
+    hidden = pipeline.hidden_next(pipeline.Config(**FAST), d)
     assert hidden["history"].to_list() == ["full", "faithful"]
+    diff = pipeline.paired(pipeline.Config(**FAST), d, "oracle", "random")  # every user is in both means
+    ndcg = dict(zip(table["model"], table["ndcg"]))
+    assert diff["hitrate"] == pytest.approx(hit["oracle"] - hit["random"], abs=1e-9)
+    assert diff["ndcg"] == pytest.approx(ndcg["oracle"] - ndcg["random"], abs=1e-9) and diff["ndcg_se"] > 0
+    assert pipeline.paired(pipeline.Config(**FAST), d, "sasrec", "sasrec") == {
+        "hitrate": 0.0, "hitrate_se": 0.0, "ndcg": 0.0, "ndcg_se": 0.0}
 
 
 def test_real_data_path(output_dir, tiny_dir, tmp_path):

@@ -88,6 +88,10 @@ def test_manifest(tiny_run):
     assert manifest["files"][0] == {"path": submit.FILENAME, "rows": 20 * 150, "sha256": first}
     assert manifest["files"][1]["path"] == submit.OURS_FILENAME and len(manifest["files"]) == 2  # ours beside it
     assert manifest["metrics"]["auc_ours"] == manifest["comparison"][pipeline.OURS]["auc"]
+    assert manifest["metrics"]["ours_minus_faithful_auc_expected"] == pytest.approx(
+        manifest["comparison"][pipeline.OURS]["auc_expected"] - manifest["comparison"]["dcn_faithful"]["auc_expected"],
+        abs=2e-6)  # every user is in both means; the manifest rounds to 6 places
+    assert manifest["metrics"]["ours_minus_faithful_auc_expected_se"] > 0
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
     assert manifest["tolerance"] == submit.TOLERANCE
     assert set(manifest["comparison"]) == set(pipeline.MODELS)
