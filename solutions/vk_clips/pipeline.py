@@ -12,7 +12,9 @@ Rows of the comparison table:
   dcn_nohistory        DCNv2 without the history vector (the source's sibling)
   dcn_faithful         DCNv2 with the source's history: like, dislike, dislike again
   dcn_fixed            DCNv2 with the fixed history: like, dislike, ignore (the submission)
-  sequence             ours: a causal Transformer over the user's reactions
+  sequence             a causal Transformer over the user's reactions
+  ltr_stats            a LightGBM lambdarank ranker over leak-free statistics (windows in time)
+  ltr                  ours: the same with DCNv2's and the sequence model's out-of-fold scores stacked
   oracle               the twin's true expected class (twin only)
 """
 from __future__ import annotations
@@ -266,8 +268,8 @@ def gpu_checks(scale: str = "medium") -> dict:
 
 # The ranker's own training rows: train's second half, in ten windows of time, each with features
 # from the rows before it (features.ranker_windows). Narrow windows keep each row close to the end
-# of its features' history, as a test pair is to train's (four windows of 12.5 % scored 0.004 less
-# auc_expected on the small twin); the latest one is the validation curve's.
+# of its features' history, as a test pair is to train's (four wider windows scored lower on the
+# small twin in a scratch comparison); the latest one is the validation curve's.
 LTR_EDGES = tuple(round(0.5 + 0.05 * k, 2) for k in range(11))
 # The stacked models' scores of those rows come from models trained on train[:cut] alone: rows in
 # [0.5, 0.75) from the first half, rows in [0.75, 1) from the first three quarters (out of fold in
