@@ -35,7 +35,6 @@ from solutions.vk_clips.data import DISLIKE, IGNORE, LIKE
 
 GRID = 2.0**20
 SLOTS = {"faithful": (LIKE, DISLIKE, DISLIKE), "fixed": (LIKE, DISLIKE, IGNORE)}
-SLOT_NAMES = ("like", "dislike", "third")
 CLASS_NAMES = {DISLIKE: "dislike", IGNORE: "ignore", LIKE: "like"}
 _USER_SHIFT = 32  # key = user << 32 | position (positions < 2^32)
 

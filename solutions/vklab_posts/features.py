@@ -46,8 +46,6 @@ URL = r"https?://\S+|www\.\S+"
 # emoji: VK writes them as numeric HTML entities (&#128513;); raw pictographs count too
 EMOJI_ENTITY = r"&#(?:1[0-9]{5}|9[0-9]{3}|10[0-9]{3});"
 EMOJI_CHAR = r"[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}]"
-TEXT_FEATURES = ("n_words", "n_caps", "n_emoji", "n_urls", "n_hashtags", "n_mentions", "n_questions",
-                 "n_numbers", "n_br", "caps_ratio", "has_text")
 
 
 # ---------------------------------------------------------------- hand-made text features
