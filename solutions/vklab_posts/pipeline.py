@@ -500,6 +500,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         record_bench(timer, TRACK, cfg, f"{cfg.image_encoder}+{cfg.text_encoder}:" + "+".join(names), args.bench_dir)
         finetuned = f"-finetune{cfg.finetune_epochs}" if cfg.finetune_epochs else ""
         record_table(table, TRACK, cfg, f"table{finetuned}", args.bench_dir)
+        if OURS in names:  # ours against the source's heads, paired by test row, with this run's times
+            beyond = beyond_source(cfg, load_data(cfg), table)
+            with pl.Config(float_precision=6):
+                print(beyond)
+            record_table(beyond, TRACK, cfg, "beyond", args.bench_dir)
         photos = next(r for r in timer.records if r["stage"].startswith("encode photos"))
         n = int(photos["stage"].rsplit("(", 1)[1].split()[0].replace(",", ""))
         print(f"{cfg.image_encoder}: {1000 * photos['wall_s'] / n:.1f} s per 1,000 photos "
