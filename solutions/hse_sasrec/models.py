@@ -649,9 +649,9 @@ def train_reranker(train_frame: pl.DataFrame, columns: list[str], seed: int = 42
     import lightgbm as lgb
 
     has_hit = train_frame.group_by("user_id").agg(pl.col("label").max()).filter(pl.col("label") == 1)["user_id"].sort()
-    held = set(np.random.default_rng(seed).permutation(has_hit.to_numpy())[:int(round(RERANK_HOLDOUT * len(has_hit)))])
+    held = np.random.default_rng(seed).permutation(has_hit.to_numpy())[:int(round(RERANK_HOLDOUT * len(has_hit)))]
     frame = train_frame.filter(pl.col("user_id").is_in(has_hit.implode())).sort("user_id", "sasrec_rank")
-    is_held = frame["user_id"].is_in(pl.Series(sorted(held), dtype=frame["user_id"].dtype).implode()).to_numpy()
+    is_held = np.isin(frame["user_id"].to_numpy(), held)
 
     def dataset(mask, reference=None):
         part = frame.filter(pl.Series(mask))

@@ -244,9 +244,9 @@ def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarra
     history's end enters. What the 14th place used: item and source statistics (like, dislike,
     share and bookmark rates, the mean log of timespent / duration), the user's own rates, the
     user's rates on the candidate's source, and the cosine of the candidate's embedding to the
-    user's mean liked, mean disliked and watch-weighted mean embedding (each clip weighted by how much
-longer than the user's usual share it was watched, so its sign says more or less). Returns the query rows in
-    order, features only; null where the history has no such row (LightGBM's missing value)."""
+    user's mean liked, mean disliked and watch-weighted mean embedding (each clip weighted by how
+    much more than the user's usual share of it was watched). Returns the query rows in order,
+    features only; null where the history has no such row (LightGBM's missing value)."""
     meta = items.select(pl.col("item_id").cast(pl.Int64), pl.col("source_id").cast(pl.Int64),
                         pl.col("duration").cast(pl.Float64))
     h = (history.select(pl.col("user_id", "item_id").cast(pl.Int64), *[pl.col(c).cast(pl.Float64) for c in RATES[:-1]],

@@ -20,6 +20,7 @@ Rows of the comparison table:
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -27,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
-from shared import bench, boosting, profiles
+from shared import bench, boosting, metrics, profiles
 from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
 from shared.cli import pipeline_parser, record_bench, record_table
@@ -305,26 +306,28 @@ def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> dict[str, np
     return out
 
 
+def _ranker_history(d: Data) -> tuple[pl.DataFrame, np.ndarray]:
+    """Train with each row's class, and the item embeddings: what the ranker's features read."""
+    return d.vk.train.with_columns(cls=pl.Series(d.target)), d.tables.item_embedding[:-1].numpy()
+
+
 def ranker_rows(d: Data) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """(features, train positions, window) of the ranker's rows: ``features.ranker_windows``."""
-    history = d.vk.train.with_columns(cls=pl.Series(d.target))
-    return features.ranker_windows(history, LTR_EDGES, d.vk.items, d.tables.n_users,
-                                   d.tables.item_embedding[:-1].numpy())
+    history, emb = _ranker_history(d)
+    return features.ranker_windows(history, LTR_EDGES, d.vk.items, d.tables.n_users, emb)
 
 
 def train_ltr(cfg: Config, d: Data, scores: pl.DataFrame, progress: bool = False) -> tuple[dict[str, np.ndarray], dict]:
     """Ours: the LightGBM lambdarank stack (rows ``ltr_stats``: the statistics alone; ``ltr``: with
     the stacked models' out-of-fold scores). Needs the stacked models' test scores in ``scores``.
     Returns (test scores per row, training facts: trees, seconds, feature importance)."""
-    import time
-
     missing = [m for m in STACKED if m not in scores.columns]
     if missing:
         raise DataError(f"scores.parquet: no {missing}: run notebooks 03 and 04 first (the stack's inputs)")
     start = time.perf_counter()
     X, pos, window = ranker_rows(d)
-    X_test = features.ranker_features(d.vk.train.with_columns(cls=pl.Series(d.target)), d.vk.test, d.vk.items,
-                                      d.tables.n_users, d.tables.item_embedding[:-1].numpy())
+    history, emb = _ranker_history(d)
+    X_test = features.ranker_features(history, d.vk.test, d.vk.items, d.tables.n_users, emb)
     seconds_stats = time.perf_counter() - start
     stacked = stacked_scores(cfg, d, progress)
     seconds_stacked = time.perf_counter() - start - seconds_stats
@@ -440,9 +443,8 @@ def paired_difference(scores: pl.DataFrame, a: str, b: str) -> dict[str, float]:
     out = {}
     for metric, per_user in (("auc", lambda s: per_user_roc_auc(users, y, s)),
                              ("auc_expected", lambda s: per_user_expected_roc_auc(users, probs, s))):
-        diff = (per_user(scores[a].to_numpy())["auc"] - per_user(scores[b].to_numpy())["auc"]).to_numpy()
-        out[metric] = float(diff.mean())
-        out[f"{metric}_se"] = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+        diff = metrics.paired_difference(per_user(scores[a].to_numpy())["auc"], per_user(scores[b].to_numpy())["auc"])
+        out |= {metric: diff["mean"], f"{metric}_se": diff["se"]}
     return out
 
 
