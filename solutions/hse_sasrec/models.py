@@ -238,10 +238,11 @@ def _epoch_line(total: int, desc: str, progress: bool):
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
 
         def state_dict(self):  # kept in the resume checkpoint: a resumed run's curve is the whole curve
-            return {"rows": self.rows, "seconds": self.seconds}
+            return {"rows": self.rows, "seconds": self.seconds, "elapsed": time.perf_counter() - self.started}
 
         def load_state_dict(self, state):
             self.rows, self.seconds = state["rows"], state["seconds"]
+            self.started = time.perf_counter() - state["elapsed"]  # resumed mid-epoch: the epoch's time so far
             self.bar.update(len(self.rows))
 
         def close(self, best_epoch: int):
@@ -250,57 +251,6 @@ def _epoch_line(total: int, desc: str, progress: bool):
                                + f"{done} epochs, best {best_epoch}")
 
     return EpochLine()
-
-
-def _resume(directory: Path | None, key: str, generators=tuple):
-    """Resumable training through Lightning's own checkpoints: (callback, ckpt_path for
-    ``trainer.fit``). The callback writes ``last.ckpt`` in ``directory`` after every epoch (after
-    the epoch line and the best-epoch checkpoint have taken the epoch in), with the torch, numpy
-    and Python random states and those of ``generators()`` (the data loaders' own, which exist once
-    the trainer has set the data up), which Lightning does not keep, so that a
-    resumed run is bit for bit the uninterrupted one on the CPU. ``ckpt_path`` is that file when a
-    run of the same ``key`` left one, else None (a folder of another key is emptied first). With
-    ``directory`` None nothing is kept. ``RECSYS_KILL_AT_CHECKPOINT=N`` (``shared.checkpoint``)
-    kills the process right after the N-th write: the resume test."""
-    import shutil
-
-    import lightning as L
-
-    from shared.checkpoint import kill_if_asked, rng_state, set_rng_state
-
-    class Resume(L.Callback):
-        written = 0
-        restored = None
-
-        def state_dict(self):
-            return {"rng": rng_state(), "generators": [g.get_state() for g in generators()]}
-
-        def load_state_dict(self, state):
-            self.restored = state  # applied when the next epoch starts: restoring the data draws again
-
-        def on_train_epoch_start(self, trainer, pl_module):
-            if self.restored:
-                set_rng_state(self.restored["rng"])
-                for g, st in zip(generators(), self.restored["generators"], strict=True):
-                    g.set_state(st)
-                self.restored = None
-
-        def on_train_epoch_end(self, trainer, pl_module):
-            if directory is None:
-                return
-            trainer.save_checkpoint(directory / "last.ckpt")
-            self.written += 1
-            kill_if_asked(self.written)
-
-    if directory is None:
-        return Resume(), None
-    key_file = directory / "key.txt"
-    if directory.exists() and (not key_file.is_file() or key_file.read_text() != key):
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(key)
-    last = directory / "last.ckpt"
-    return Resume(), (str(last) if last.is_file() else None)
 
 
 @contextlib.contextmanager
@@ -330,7 +280,7 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Seq
     """RePlay's SasRec (``replay.nn``) with full-softmax CE, trained on each user's last
     ``max_len + 1`` train items; the epoch with the best validation recall@10 (seen items removed)
     is kept, as the team's checkpointing did. With ``resume_dir`` a killed run continues from its
-    last finished epoch (``_resume``)."""
+    last checkpoint (``shared.checkpoint.LightningResume``)."""
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
     from replay.data.nn import ParquetModule
@@ -340,6 +290,8 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Seq
     from replay.nn.lightning.postprocessor import SeenItemsFilter
     from replay.nn.sequential import SasRec
     from replay.nn.transform.template import make_default_sasrec_transforms
+
+    from shared.checkpoint import LightningResume
 
     _quiet_lightning()
     schema = _schema(n_items, p.hidden)
@@ -361,13 +313,14 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Seq
         module = LightningModule(model, optimizer_factory=OptimizerFactory(learning_rate=p.lr, betas=(0.9, 0.98)))
         line = _epoch_line(p.epochs, "SASRec", progress)
         # ParquetModule shuffles with a copy of torch's default generator made in its setup
-        resume, last = _resume(resume_dir, f"sasrec {p} seed {seed} rows {train.height} {val_gt.height}",
-                               lambda: (data.datasets["train"].raw_dataset.generator,))
+        resume = LightningResume(resume_dir, f"sasrec {p} seed {seed} rows {train.height} {val_gt.height}",
+                                 lambda: (data.datasets["train"].raw_dataset.generator,))
+        data.train_dataloader = lambda: resume.loader(lambda: data.datasets["train"])
         ckpt = ModelCheckpoint(dirpath=resume_dir or tmp / "ckpt", monitor="recall@10", mode="max", save_top_k=1)
         metrics = ComputeMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K],
                                          postprocessors=[SeenItemsFilter(n_items)], verbose=False)
-        with _trainer(p.epochs, [metrics, ckpt, line, resume], seed, p.patience) as trainer:
-            trainer.fit(module, datamodule=data, ckpt_path=last, weights_only=False)  # our own file
+        with _trainer(p.epochs, [metrics, ckpt, line, resume.callback], seed, p.patience) as trainer:
+            trainer.fit(module, datamodule=data, ckpt_path=resume.ckpt_path, weights_only=False)  # our own file
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         module.load_state_dict(best["state_dict"])
         best_epoch = int(best["epoch"]) + 1
@@ -448,8 +401,10 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
                    progress: bool = True, resume_dir: Path | None = None) -> SeqFit:
     """RePlay's legacy Bert4Rec (no ``replay.nn`` BERT4Rec exists) with its masked-item CE loss; the
     epoch with the best validation recall@10 (seen items removed) is kept. With ``resume_dir`` a
-    killed run continues from its last finished epoch (``_resume``)."""
+    killed run continues from its last checkpoint (``shared.checkpoint.LightningResume``)."""
     import torch
+
+    from shared.checkpoint import LightningResume
     from lightning.pytorch.callbacks import ModelCheckpoint
     from torch.utils.data import DataLoader
 
@@ -472,16 +427,17 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
                      hidden_size=p.hidden, max_seq_len=p.max_len, dropout_rate=p.dropout, loss_type="CE",
                      optimizer_factory=FatOptimizerFactory(learning_rate=p.lr))
     line = _epoch_line(p.epochs, "BERT4Rec", progress)
-    resume, last = _resume(resume_dir, f"bert4rec {p} seed {seed} rows {train.height} {val_gt.height}",
-                           lambda: (gen,))
+    resume = LightningResume(resume_dir, f"bert4rec {p} seed {seed} rows {train.height} {val_gt.height}",
+                             lambda: (gen,))
     with tempfile.TemporaryDirectory(prefix="bert4rec.") as tmp:
         ckpt = ModelCheckpoint(dirpath=resume_dir or tmp, monitor="recall@10", mode="max", save_top_k=1)
         metrics = ValidationMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K], item_count=n_items,
                                             postprocessors=[RemoveSeenItems(seq_train)])
         # the legacy callback prints a table every epoch
-        with _trainer(p.epochs, [metrics, ckpt, line, resume], seed, p.patience) as trainer, \
+        with _trainer(p.epochs, [metrics, ckpt, line, resume.callback], seed, p.patience) as trainer, \
                 contextlib.redirect_stdout(io.StringIO()):
-            trainer.fit(model, train_loader, val_loader, ckpt_path=last, weights_only=False)
+            trainer.fit(model, resume.loader(lambda: train_loader), val_loader, ckpt_path=resume.ckpt_path,
+                        weights_only=False)
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         model.load_state_dict(best["state_dict"])
         line.close(int(best["epoch"]) + 1)

@@ -1,6 +1,9 @@
-"""SASRec and BERT4Rec killed after their second epoch (a real SIGKILL of the child process, right
-after the resume checkpoint) and run again continue from the third epoch, with the whole training
-curve, to the uninterrupted run's recommendations, bit for bit."""
+"""SASRec and BERT4Rec killed (a real SIGKILL of the child process, right after a resume
+checkpoint) and run again continue from that checkpoint, with the whole training curve, to the
+uninterrupted run's recommendations, bit for bit: once killed at an epoch's end, once in the middle
+of an epoch (four batches an epoch, a checkpoint every third optimiser step: the third write is the
+one after the second batch of epoch 2)."""
+import functools
 import os
 import signal
 import subprocess
@@ -9,11 +12,11 @@ import textwrap
 
 import pytest
 
-from shared.checkpoint import KILL_ENV
+from shared.checkpoint import KILL_ENV, STEPS_ENV
 from shared.paths import REPO_ROOT
 
 CHILD = textwrap.dedent("""
-    import hashlib, sys
+    import dataclasses, hashlib, sys
     from pathlib import Path
     from solutions.hse_sasrec import models, pipeline
     kind, folder = sys.argv[1], Path(sys.argv[2])
@@ -21,7 +24,7 @@ CHILD = textwrap.dedent("""
     d = pipeline.load_data(cfg)
     train = models.train_sasrec if kind == "sasrec" else models.train_bert4rec
     predict = models.predict_sasrec if kind == "sasrec" else models.predict_bert4rec
-    params = cfg.sasrec if kind == "sasrec" else cfg.bert4rec
+    params = dataclasses.replace(cfg.sasrec if kind == "sasrec" else cfg.bert4rec, batch=32)  # 120 users: 4 batches
     fit = train(d.split.train, d.split.val_gt, d.n_items, params, cfg.seed, progress=False, resume_dir=folder)
     recs = predict(fit, d.split.test_events)
     print("curve", [row["epoch"] for row in fit.epochs], "best", fit.best_epoch)
@@ -30,20 +33,28 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def child(tmp_path, kind, **env):
-    return subprocess.run([sys.executable, "-c", CHILD, kind, str(tmp_path / "ckpt")], cwd=REPO_ROOT,
-                          env={**os.environ, "RECSYS_OUTPUT_DIR": str(tmp_path), **env},
+def child(folder, kind, **env):
+    return subprocess.run([sys.executable, "-c", CHILD, kind, str(folder / "ckpt")], cwd=REPO_ROOT,
+                          env={**os.environ, "RECSYS_OUTPUT_DIR": str(folder), STEPS_ENV: "3", **env},
                           capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.parametrize("kind", ["sasrec", "bert4rec"])
-def test_killed_training_resumes_to_the_same_bits(tmp_path, kind):
-    whole = child(tmp_path, kind)
+@functools.cache
+def uninterrupted(kind, folder):
+    whole = child(folder, kind)
     assert whole.returncode == 0, whole.stderr[-3000:]
-    killed = child(tmp_path, kind, **{KILL_ENV: "2"})
+    assert "curve [1, 2, 3, 4]" in whole.stdout and "left False" in whole.stdout
+    return whole.stdout
+
+
+@pytest.mark.parametrize("kind", ["sasrec", "bert4rec"])
+@pytest.mark.parametrize("kill_at", ["2", "3"], ids=["epoch-end", "mid-epoch"])
+def test_killed_training_resumes_to_the_same_bits(tmp_path_factory, kind, kill_at):
+    whole = uninterrupted(kind, tmp_path_factory.mktemp(f"{kind}-whole"))
+    folder = tmp_path_factory.mktemp(f"{kind}-{kill_at}")
+    killed = child(folder, kind, **{KILL_ENV: kill_at})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    assert (tmp_path / "ckpt" / "last.ckpt").is_file()
-    resumed = child(tmp_path, kind)
+    assert (folder / "ckpt" / "last.ckpt").is_file()
+    resumed = child(folder, kind)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "curve [1, 2, 3, 4]" in resumed.stdout and "left False" in resumed.stdout
-    assert resumed.stdout == whole.stdout
+    assert resumed.stdout == whole
