@@ -73,6 +73,21 @@ def publish(frame: pl.DataFrame, path: str | os.PathLike, check: Callable[[Path]
     return path
 
 
+def publish_all(directory: str | os.PathLike, frames: Mapping[str, pl.DataFrame | None],
+                check: Callable[[Path], object], float_precision: int = 6) -> list[Path]:
+    """``publish`` each ``{file name: frame}`` in ``directory``, in order; a name whose frame is None
+    is removed instead (an older run's file would not match the manifest written next). The
+    paths written, in order: the submission and the "ours" file beside it."""
+    directory = Path(directory)
+    written = []
+    for name, frame in frames.items():
+        if frame is None:
+            (directory / name).unlink(missing_ok=True)
+        else:
+            written.append(publish(frame, directory / name, check, float_precision))
+    return written
+
+
 def read_submission(path: str | os.PathLike, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
     """Read a .csv submission, or the single CSV inside a .7z archive."""
     path = Path(path)

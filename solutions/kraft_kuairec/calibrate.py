@@ -21,7 +21,6 @@ import polars as pl
 
 from shared import calibration
 from shared.calibration import Target
-from shared.metrics import paired_difference, per_user_ndcg
 from solutions.kraft_kuairec import TRACK, data, pipeline, twin
 
 SEED_README = "KRAFT README (seed table)"
@@ -62,8 +61,7 @@ def run_trial(cfg: pipeline.Config, faithful: bool, with_best: bool = False) -> 
     for model, row in table.items():  # the target metrics of every model: popularity tracks faithful closely
         metrics |= {f"{model}.{k}": row[k] for k in (*BASELINE_METRICS, "test_auc")}
     if faithful and with_best:  # ours against the seed, paired by user
-        per_user = {m: per_user_ndcg(scores["user_id"], scores[m], scores["label"], 10)[1] for m in ("best", "faithful")}
-        diff = paired_difference(per_user["best"], per_user["faithful"])
+        diff = pipeline.best_against_faithful(scores)
         metrics |= {"best_minus_faithful.ndcg@10": diff["mean"], "best_minus_faithful.ndcg@10_se": diff["se"]}
     return metrics
 

@@ -1,4 +1,5 @@
-"""The seed's submission: ``user_id,item_id,score`` for every test pair, plus manifest.json."""
+"""The seed's submission: ``user_id,item_id,score`` for every test pair, plus manifest.json (and
+``ours.csv``, the same for ``best``, beside it)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
+from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
 from solutions.kraft_kuairec import TRACK
 
 FORMAT = SubmissionFormat(
@@ -18,6 +19,7 @@ FORMAT = SubmissionFormat(
     dtypes={"user_id": pl.Int64, "item_id": pl.Int64, "score": pl.Float64},
 )
 FILENAME = "submission.csv"
+OURS_FILENAME = "ours.csv"  # beyond the source: the `best` ranker's scores, the same format
 # Largest change of any manifest metric (P/R/NDCG@K, AUC) still counted as the same result on
 # another machine (README, "Reproducibility"): with the dispatch pinned the submission is
 # byte-identical; unpinned, another OpenBLAS kernel alone moved NDCG@10 by 0.008 to 0.009 on the
@@ -41,13 +43,16 @@ def write(
     comparison: Mapping[str, Mapping[str, float]] | None = None,
     data_facts: Mapping[str, float] | None = None,
     profile: str = "teach",
+    ours: np.ndarray | None = None,
 ) -> Path:
-    """Write, validate against the test pairs, then write the manifest. Returns the CSV path."""
+    """Write, validate against the test pairs, then write the manifest. Returns the CSV path.
+    ``ours``: our ranker's scores, written beside it as ``OURS_FILENAME`` (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    path = publish(submission_frame(test, scores), directory / FILENAME, lambda new: validate(new, test))
-    write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=test.height, comparison=comparison,
+    frames = {name: None if s is None else submission_frame(test, s) for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))}
+    files = publish_all(directory, frames, lambda new: validate(new, test))
+    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=test.height, comparison=comparison,
                    tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
-    return path
+    return files[0]
 
 
 def validate(path: str | Path, test: pl.DataFrame) -> pl.DataFrame:

@@ -10,7 +10,7 @@ import polars as pl
 
 from shared.errors import SubmissionError
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
+from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
 from solutions.vk_clips import TRACK
 
 FORMAT = SubmissionFormat(
@@ -53,10 +53,8 @@ def write(test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any],
     """Pack, validate, then replace the previous submission and write the manifest. ``ours``: our
     model's scores, written beside it as ``OURS_FILENAME`` in the same format (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    files = [publish(submission_frame(test, s), directory / name, lambda new: validate(new, test))
-             for s, name in ((scores, FILENAME), (ours, OURS_FILENAME)) if s is not None]
-    if ours is None:
-        (directory / OURS_FILENAME).unlink(missing_ok=True)  # an older run's file would not match this manifest
+    frames = {name: None if s is None else submission_frame(test, s) for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))}
+    files = publish_all(directory, frames, lambda new: validate(new, test))
     write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=test.height,
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return files[0]

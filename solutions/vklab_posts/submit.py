@@ -12,7 +12,7 @@ import polars as pl
 
 from shared.errors import SubmissionError
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
+from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import TARGETS
 
@@ -49,13 +49,9 @@ def write(preds: pl.DataFrame, test_rows: np.ndarray, parameters: Mapping[str, A
     """Write, validate, then replace the previous file and write the manifest. ``ours``: the same
     format with our open_photo model, written beside it as ``OURS_FILENAME`` (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    files = []
-    for frame, name in ((preds, FILENAME), (ours, OURS_FILENAME)):
-        if frame is not None:
-            frame = frame.select("row", *TARGETS).sort("row")
-            files.append(publish(frame, directory / name, lambda new: validate(new, test_rows), float_precision=PRECISION))
-    if ours is None:
-        (directory / OURS_FILENAME).unlink(missing_ok=True)  # an older run's file would not match this manifest
+    frames = {name: None if f is None else f.select("row", *TARGETS).sort("row")
+              for f, name in ((preds, FILENAME), (ours, OURS_FILENAME))}
+    files = publish_all(directory, frames, lambda new: validate(new, test_rows), float_precision=PRECISION)
     write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=len(test_rows),
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
     return files[0]

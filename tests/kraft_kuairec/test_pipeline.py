@@ -54,6 +54,14 @@ def test_pipeline_end_to_end(isolated_outputs):
     assert set(manifest["comparison"]) == set(pipeline.MODELS)
     assert manifest["data_facts"]["train_positive_rate"] == pytest.approx(training["data"]["train_positive_rate"], abs=1e-6)
     assert manifest["tolerance"] == submit.TOLERANCE and manifest["environment"]["threads"]["OPENBLAS_NUM_THREADS"] == "1"
+    # ours (best) beside the submission, with its paired gain: every user with a relevant row is in both means
+    ours = submit.validate(sub.with_name(submit.OURS_FILENAME), scores.select("user_id", "video_id"))
+    assert ours["score"].to_list() == pytest.approx(scores["best"].to_list(), abs=5e-7)  # 6 decimals written
+    assert [f["path"] for f in manifest["files"]] == [submit.FILENAME, submit.OURS_FILENAME]
+    assert manifest["metrics"]["ndcg@10_ours"] == pytest.approx(by["best"]["ndcg@10"], abs=1e-6)
+    assert manifest["metrics"]["ours_minus_faithful_ndcg@10"] == pytest.approx(
+        by["best"]["ndcg@10"] - by["faithful"]["ndcg@10"], abs=2e-6)
+    assert manifest["metrics"]["ours_minus_faithful_ndcg@10_se"] > 0
 
 
 def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
@@ -86,5 +94,6 @@ def test_real_data_path(tmp_path, isolated_outputs):
     table = pipeline.run(cfg, variants=("faithful",))
     assert table["model"].to_list() == ["random", "popularity", "faithful"]
     manifest = json.loads((isolated_outputs / "submissions" / "kraft_kuairec" / "manifest.json").read_text())
+    assert [f["path"] for f in manifest["files"]] == [submit.FILENAME]  # no best trained: no ours.csv
     assert manifest["data_source"] == {"kind": "real", "files": {f: sha256_file(real / f) for f in data.FILES}}
     assert manifest["parameters"]["data_dir"] == "<real>" and "scale" not in manifest["parameters"]
