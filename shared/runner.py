@@ -124,6 +124,8 @@ def run_notebooks(
                 cwd=str(cwd or REPO_ROOT),
                 progress_bar=False,
                 log_output=False,
+                # the kernel's start-up warning about TCP without encryption (a local kernel) is noise
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except (papermill.PapermillExecutionError, DeadKernelError) as exc:
             exc.executed = out  # the executed copy, with the traceback, for the caller's message
