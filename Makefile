@@ -54,7 +54,7 @@ gpu-check: setup ## each torch model a few hundred steps on CUDA: rows/s and pea
 
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
 	@$(PY) -m shared.runner $(TRACKS) --in-place
-	@$(PY) -m shared.report $(TRACKS) --executed notebooks
+	@$(PY) -m shared.report $(TRACKS) --executed notebooks --readme
 
 book: setup ## the course as HTML from the executed notebooks (the committed ones): reports/book/index.html, opens offline
 	@$(PY) -m shared.book $(TRACKS)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from shared.io import sha256_file, write_text_atomic
-from shared.paths import reports_dir, submissions_dir
+from shared.calibration import update_readme
+from shared.paths import REPO_ROOT, reports_dir, submissions_dir
 from shared.profiles import PROFILES
 from shared.reproduce import Verdict, load_committed, verdict
 
@@ -55,16 +56,33 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
             lines += [f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in keys) + " |"
                       for name, vals in m["comparison"].items()]
             lines += [""]
-        for f in m["files"]:
+        for i, f in enumerate(m["files"]):
             path = submissions_dir(track, profile) / f["path"]
             if not path.exists() or sha256_file(path) != f["sha256"]:
                 raise SystemExit(f"{path}: missing or does not match its manifest's sha256")
             rel = os.path.relpath(path, out)
-            lines.append(f"- submission [`{f['path']}`]({rel}): {f['rows']} rows, sha256 `{f['sha256'][:16]}…`")
+            what = "submission" if i == 0 else "ours, beside it,"
+            lines.append(f"- {what} [`{f['path']}`]({rel}): {f['rows']} rows, sha256 `{f['sha256'][:16]}…`")
         for nb in sorted((executed_dir / track).glob("*.ipynb")):
             lines.append(f"- executed notebook [{nb.name}]({os.path.relpath(nb, out)})")
         lines.append("")
     return "\n".join(lines), verdicts
+
+
+TRACK_ORDER = ("kraft_kuairec", "vklab_posts", "hse_sasrec", "vk_clips")  # the README's reading order
+
+
+def notebook_minutes(notebooks: str | os.PathLike = REPO_ROOT / "notebooks") -> str:
+    """The README's per-track times: each track's committed notebooks' papermill durations, summed,
+    in minutes (``make notebooks`` writes it between the README's ``notebook-minutes`` markers)."""
+    notebooks = Path(notebooks)
+    parts = []
+    for track in TRACK_ORDER:
+        seconds = sum(json.loads(nb.read_text())["metadata"]["papermill"]["duration"]
+                      for nb in sorted((notebooks / track).glob("*.ipynb")))
+        parts.append(f"{track} {seconds / 60:.1f} min")
+    return ("Time per track on the `small` twin, 2 cores (the papermill durations of the committed notebooks, "
+            "written here by `make notebooks`): " + ", ".join(parts) + ".")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("tracks", nargs="+")
     parser.add_argument("--executed", required=True, help="folder the runner wrote executed notebooks to")
     parser.add_argument("--profile", default="teach", choices=PROFILES)
+    parser.add_argument("--readme", action="store_true", help="also write the committed notebooks' times into README.md")
     args = parser.parse_args(argv)
+    if args.readme:
+        update_readme(REPO_ROOT / "README.md", "notebook-minutes", notebook_minutes())
     text, verdicts = summary(args.tracks, args.executed, args.profile)
     path = write_text_atomic(reports_dir() / "summary.md", text)
     print(f"wrote {os.path.relpath(path)}")

@@ -1,19 +1,21 @@
-"""Numbers that trace: every figure with three or more decimals in README.md, the track READMEs and
-benchmarks/README.md is held by a committed file: a benchmark table, a manifest, an executed
-notebook, or the code (where the sources' published numbers live as constants). Tables generated
-between ``<!-- name:start -->`` markers and literals in `code spans` (file-format examples) are
-exempt; a figure followed by % may also be held as a fraction (4.6601 % as 0.046601)."""
+"""Numbers that trace: every figure with a decimal point in README.md and the track READMEs is held
+by a committed file: a benchmark table, a manifest, an executed notebook, or the code (where the
+sources' published numbers live as constants). Text generated between ``<!-- name:start -->``
+markers (checked against what generates it) and literals in `code spans` (file-format examples)
+are exempt; a figure followed by % may also be held as a fraction (4.66 % as 0.046601).
+``benchmarks/README.md`` is generated whole from ``benchmarks/results.csv``: checked as such."""
 import re
 
 import pytest
 
+from shared.bench import write_markdown
 from shared.paths import REPO_ROOT
+from shared.report import notebook_minutes
 
-READMES = ["README.md", *sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md")),
-           "benchmarks/README.md"]
+READMES = ["README.md", *sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md"))]
 HOLDERS = ["benchmarks/*.csv", "benchmarks/*.md", "submissions/**/manifest.json", "notebooks/*/*.ipynb",
            "notebooks/*/*.yaml", "solutions/*/*.py", "shared/*.py"]
-FIGURE = re.compile(r"(?<![\w.])(\d+\.\d{3,})(?!\d)(\s*%)?")
+FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+)(?!\d)(\s*%)?")
 
 
 def _corpus() -> tuple[str, set[str]]:
@@ -52,6 +54,20 @@ def test_every_figure_is_held_by_a_committed_file(readme, numbers):
 
 def test_the_check_can_fail(numbers, tmp_path, monkeypatch):
     fake = tmp_path / "README.md"
-    fake.write_text("holds 0.6667 (published), invents 0.123456 and 98.7654 %, quotes `0.987654` as a literal\n")
+    fake.write_text("holds 0.6667 (published), invents 0.123456, 98.7654 % and 8765.4, quotes `0.987654` as a literal\n")
     monkeypatch.setattr(__import__(__name__), "REPO_ROOT", tmp_path)
-    assert untraced("README.md", numbers) == ["README.md:1: 0.123456", "README.md:1: 98.7654 %"]
+    assert untraced("README.md", numbers) == ["README.md:1: 0.123456", "README.md:1: 98.7654 %", "README.md:1: 8765.4"]
+
+
+def test_the_bench_readme_is_the_bench_table(tmp_path):
+    """benchmarks/README.md is results.csv rendered by ``make bench``, nothing edited by hand."""
+    rendered = write_markdown(REPO_ROOT / "benchmarks" / "results.csv", tmp_path / "README.md")
+    assert (REPO_ROOT / "benchmarks" / "README.md").read_text() == rendered.read_text()
+
+
+def test_the_readme_times_are_the_committed_notebooks():
+    """The top README's per-track times, between its notebook-minutes markers, are those the
+    committed notebooks' papermill metadata hold (``make notebooks`` writes them)."""
+    block = re.search(r"<!-- notebook-minutes:start -->\n(.*?)\n<!-- notebook-minutes:end -->",
+                      (REPO_ROOT / "README.md").read_text(), re.S)
+    assert block and block.group(1) == notebook_minutes()

@@ -224,8 +224,9 @@ def _sasrec_recs(cfg: Config, d: Data, fit: models.SeqFit) -> None:
 
 def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
     """Ours: SASRec with the literature's configuration, its own row beside the team's (its top 10
-    at the val and test steps; the submission stays the team's SASRec). ``sasrec_epochs`` caps
-    its epochs too (the notebook tests)."""
+    at the val and test steps, and at the ``submit`` step from the whole history, written as
+    ``submit.OURS_FILENAME`` beside the submission, which stays the team's SASRec). ``sasrec_epochs``
+    caps its epochs too (the notebook tests)."""
     seed_everything(cfg.seed)
     p = models.SASREC_PRESETS["literature"]
     p = dataclasses.replace(p, epochs=cfg.sasrec_epochs) if cfg.sasrec_epochs else p
@@ -233,7 +234,7 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
         fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
                                   resume_dir=cfg.artifacts / "checkpoints" / LITERATURE)
     with stage(f"{LITERATURE}: recommend"):
-        for step in STEPS:
+        for step in (*STEPS, "submit"):
             save_recs(cfg, LITERATURE, step, models.predict_sasrec(fit, d.history(step)))
     cfg.save_training(data_facts(d), {LITERATURE: seq_info(fit, p)})
     return fit
@@ -347,16 +348,33 @@ def paired(cfg: Config, d: Data, a: str, b: str, step: str = "test") -> dict[str
     return out
 
 
-def hidden_next(cfg: Config, d: Data) -> pl.DataFrame | None:
-    """Twin only: the submission's two histories scored on each user's hidden next event (the twin's
-    stand-in for the leaderboard; not a leaderboard score)."""
+def hidden_next(cfg: Config, d: Data, model: str = SUBMITTED) -> pl.DataFrame | None:
+    """Twin only: the submission's two histories (ours: the whole history) scored on each user's
+    hidden next event (the twin's stand-in for the leaderboard; not a leaderboard score)."""
     if d.truth is None:
         return None
     rows = []
     for history, step in (("full", "submit"), ("faithful", "submit_faithful")):
-        m = models.evaluate(load_recs(cfg, SUBMITTED, step), d.truth, d.hse.events)
-        rows.append({"history": history, "hitrate": m["hitrate"], "ndcg": m["ndcg"]})
+        if recs_path(cfg, model, step).exists():
+            m = models.evaluate(load_recs(cfg, model, step), d.truth, d.hse.events)
+            rows.append({"history": history, "hitrate": m["hitrate"], "ndcg": m["ndcg"]})
     return pl.DataFrame(rows)
+
+
+def ours_metrics(cfg: Config, d: Data, rows: dict[str, dict]) -> dict[str, float]:
+    """Ours (``sasrec_lit``) in the manifest: its holdout metrics, its per-user paired differences
+    from the team's SASRec at the test step (with their standard errors) and, on the twin, its
+    hidden-next-event scores."""
+    if LITERATURE not in rows or SUBMITTED not in rows:
+        return {}
+    out = {f"holdout_{k}@10_ours": rows[LITERATURE][k] for k in models.METRICS}
+    diff = paired(cfg, d, LITERATURE, SUBMITTED)
+    for k in ("hitrate", "ndcg"):
+        out |= {f"ours_minus_sasrec_{k}@10": diff[k], f"ours_minus_sasrec_{k}@10_se": diff[f"{k}_se"]}
+    hidden = hidden_next(cfg, d, LITERATURE)
+    if hidden is not None and hidden.height:
+        out |= {f"twin_hidden_next_{k}@10_ours": hidden[k][0] for k in ("hitrate", "ndcg")}
+    return out
 
 
 def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) -> Path:
@@ -371,10 +389,13 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
     if hidden is not None:
         mine = hidden.filter(pl.col("history") == cfg.submit_history).row(0, named=True)
         metrics |= {"twin_hidden_next_hitrate@10": mine["hitrate"], "twin_hidden_next_ndcg@10": mine["ndcg"]}
+    ours = load_recs(cfg, LITERATURE, "submit") if recs_path(cfg, LITERATURE, "submit").exists() else None
+    if ours is not None:
+        metrics |= ours_metrics(cfg, d, rows)
     comparison = {m: {k: r[k] for k in ("hitrate", "ndcg")} for m, r in rows.items()}
     training = cfg.load_training()
     return submit.write(recs, d.n_users, d.n_items, training.get("config", cfg.parameters()), cfg.data_source(),
-                        metrics, comparison=comparison, data_facts=data_facts(d), profile=cfg.profile)
+                        metrics, comparison=comparison, data_facts=data_facts(d), profile=cfg.profile, ours=ours)
 
 
 def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:

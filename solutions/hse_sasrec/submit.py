@@ -1,5 +1,6 @@
 """The submission: ``submission.csv`` with header ``user_id,item_id``, one row per user (sorted), and
-item_id one string of 10 distinct item ids separated by spaces, best first."""
+item_id one string of 10 distinct item ids separated by spaces, best first (and ``ours.csv``, the
+same for our SASRec, beside it)."""
 from __future__ import annotations
 
 import os
@@ -11,13 +12,14 @@ import polars as pl
 
 from shared.errors import SubmissionError
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish, validate_submission, write_manifest
+from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
 from solutions.hse_sasrec import TRACK
 from solutions.hse_sasrec.data import TOP_K
 
 FORMAT = SubmissionFormat(name="HSE RecSys 2024 submission", columns=("user_id", "item_id"), keys=("user_id",),
                           dtypes={"user_id": pl.Int64, "item_id": pl.String})
 FILENAME = "submission.csv"
+OURS_FILENAME = "ours.csv"  # beyond the source: SASRec as the literature trains it, the same format
 # Largest change of a manifest metric still counted as the same result on another machine: the
 # holdout HitRate@10 moves in steps of 1/n_users; 0.01 is about one standard error on the small
 # twin (sqrt(0.5 * 0.5 / 1,500) = 0.013), so a change within it is noise.
@@ -58,10 +60,13 @@ def validate(path: str | os.PathLike, n_users: int, n_items: int, k: int = TOP_K
 def write(recs: pl.DataFrame, n_users: int, n_items: int, parameters: Mapping[str, Any],
           data_source: Mapping[str, Any], metrics: Mapping[str, float], directory: str | Path | None = None,
           comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None, profile: str = "teach") -> Path:
-    """Write, validate, then replace the previous submission and write the manifest."""
+          data_facts: Mapping[str, float] | None = None, profile: str = "teach",
+          ours: pl.DataFrame | None = None) -> Path:
+    """Write, validate, then replace the previous submission and write the manifest. ``ours``: our
+    model's recommendations, written beside it as ``OURS_FILENAME`` (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    path = publish(submission_frame(recs, n_users), directory / FILENAME, lambda new: validate(new, n_users, n_items))
-    write_manifest(directory, TRACK, parameters, data_source, metrics, [path], rows=n_users,
+    frames = {name: None if r is None else submission_frame(r, n_users) for r, name in ((recs, FILENAME), (ours, OURS_FILENAME))}
+    files = publish_all(directory, frames, lambda new: validate(new, n_users, n_items))
+    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=n_users,
                    comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
-    return path
+    return files[0]

@@ -61,6 +61,7 @@ SCALES = {
 GENRE_COUNTS = np.array([503, 283, 105, 251, 1200, 211, 127, 1603, 68, 44, 343, 114, 106, 471, 276, 492, 143, 68], float)
 GENDER_M = 4331 / 6040  # MovieLens-1M shares
 AGE_SHARES = np.array([222, 1103, 2096, 1193, 550, 496, 380], float) / 6040
+REAL_MEAN_RATING = 3.581564  # MovieLens-1M's 1,000,209 ratings (the HSE events are most of them)
 LENGTH_SIGMA = 1.06  # lognormal spread of events per user: real median 84.5, mean 148
 CHAIN_SPAN, RHO = 8, 0.6
 EXACT_AFTER = 12  # rejection rounds before a row is drawn from the exact distribution

@@ -38,6 +38,16 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
     hit = dict(zip(table["model"], table["hitrate"]))
     assert hit["oracle"] > hit["popularity"] > hit["random"]  # the planted signal is there
     assert manifest["files"][0] == {"path": submit.FILENAME, "rows": 120, "sha256": first}
+    # ours (sasrec_lit) beside it: a valid file of its own recommendations, and its paired gain
+    assert [f["path"] for f in manifest["files"]] == [submit.FILENAME, submit.OURS_FILENAME]
+    ours = submit.validate(sub / submit.OURS_FILENAME, 120, pipeline.load_data(pipeline.Config(**FAST)).n_items)
+    assert ours.equals(submit.submission_frame(
+        pipeline.load_recs(pipeline.Config(**FAST), pipeline.LITERATURE, "submit"), 120))
+    assert manifest["metrics"]["holdout_ndcg@10_ours"] == pytest.approx(table["ndcg"][table["model"].to_list().index(
+        pipeline.LITERATURE)], abs=1e-6)
+    assert manifest["metrics"]["ours_minus_sasrec_hitrate@10"] == pytest.approx(
+        hit[pipeline.LITERATURE] - hit["sasrec"], abs=2e-6)  # every user is in both means
+    assert "twin_hidden_next_ndcg@10_ours" in manifest["metrics"]
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
     assert manifest["parameters"]["sasrec_epochs"] == 2 and manifest["tolerance"] == submit.TOLERANCE
     assert manifest["metrics"]["holdout_hitrate@10"] == pytest.approx(hit["sasrec"], abs=1e-6)
@@ -65,5 +75,6 @@ def test_real_data_path(output_dir, tiny_dir, tmp_path):
     assert manifest["data_source"]["kind"] == "real" and set(manifest["data_source"]["files"]) == set(data.FILES)
     assert manifest["parameters"]["data_dir"] == "<real>" and "scale" not in manifest["parameters"]
     assert not any(k.startswith("twin_") for k in manifest["metrics"])
+    assert [f["path"] for f in manifest["files"]] == [submit.FILENAME]  # ours not trained: no ours.csv
     sub = pl.read_csv(submissions_dir(TRACK) / submit.FILENAME)
     assert sub.height == 120 and sub.columns == ["user_id", "item_id"]
