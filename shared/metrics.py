@@ -98,6 +98,18 @@ def paired_difference(a: Sequence, b: Sequence) -> dict[str, float]:
     return {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d)))}
 
 
+def across_seeds(gains: Sequence[float]) -> dict[str, float]:
+    """Ours minus the source's row, one gain per training seed: the seeds' mean, their standard
+    deviation, the standard error of the mean (sd / sqrt(seeds)) and whether the mean is more than
+    two standard errors above zero (issue 19's bar where training is stochastic)."""
+    g = np.asarray(gains, dtype=np.float64)
+    if g.ndim != 1 or len(g) < 2:
+        raise ValueError("need the gains of at least two seeds")
+    sd = float(g.std(ddof=1))
+    se = sd / np.sqrt(len(g))
+    return {"seeds": len(g), "gain": float(g.mean()), "sd": sd, "se": se, "met": bool(g.mean() > 2 * se)}
+
+
 def per_user_topn(
     recs: pl.DataFrame, truth: pl.DataFrame, k: int = 10, user: str = "user_id", item: str = "item_id"
 ) -> pl.DataFrame:

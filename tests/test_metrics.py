@@ -267,6 +267,18 @@ def test_per_user_ndcg_by_hand_and_against_the_mean():
     assert per_user_ndcg(u, s, y, 10)[1].mean() == pytest.approx(ranking_metrics(u, s, y, (10,))["ndcg@10"], abs=1e-12)
 
 
+def test_across_seeds_by_hand():
+    from shared.metrics import across_seeds
+
+    out = across_seeds([0.02, 0.04, 0.03, 0.03])  # mean 0.03, sd sqrt(0.0002 / 3), se sd / 2
+    assert out["seeds"] == 4 and out["gain"] == pytest.approx(0.03)
+    assert out["sd"] == pytest.approx(np.sqrt(0.0002 / 3)) and out["se"] == pytest.approx(np.sqrt(0.0002 / 3) / 2)
+    assert out["met"] is True  # 0.03 > 2 * 0.0041
+    assert across_seeds([0.01, -0.01, 0.02, -0.005])["met"] is False
+    with pytest.raises(ValueError):
+        across_seeds([0.1])
+
+
 def test_paired_difference_by_hand():
     from shared.metrics import paired_difference
 

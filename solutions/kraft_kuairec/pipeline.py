@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -29,11 +30,11 @@ from sklearn.metrics import roc_auc_score
 
 from shared import bench, boosting, profiles
 from shared.bench import StageTimer
-from shared.cli import pipeline_parser, record_bench
+from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path
-from shared.metrics import paired_difference, per_user_ndcg, ranking_metrics
+from shared.metrics import across_seeds, paired_difference, per_user_ndcg, ranking_metrics
 from shared.seed import seed_everything
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
@@ -331,12 +332,41 @@ def run(cfg: Config, variants: Sequence[str] = VARIANTS, timer: StageTimer | Non
     return table
 
 
+def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``faithful`` and ``best`` trained again with other model seeds (ALS, the validation split,
+    LightGBM) on the same twin and split (those of ``cfg.seed``): per seed, each one's NDCG@10,
+    best's paired per-user gain over faithful with its standard error, and their training seconds;
+    then the gain across seeds (``shared.metrics.across_seeds``)."""
+    split = load_split(cfg)
+    base = split.test.select("user_id", "video_id", "label")
+    rows = []
+    for seed in seeds:
+        run_cfg = replace(cfg, seed=seed)  # a model seed only: ``split`` is the twin of cfg.seed
+        scores, seconds = base, {}
+        for variant in ("faithful", "best"):
+            start = time.perf_counter()
+            scores = scores.with_columns(pl.Series(variant, train_variant(run_cfg, split, variant).test_scores))
+            seconds[variant] = time.perf_counter() - start
+        ndcg = {r["model"]: r["ndcg@10"] for r in evaluate(scores, ["faithful", "best"], (10,)).to_dicts()}
+        diff = best_against_faithful(scores)
+        rows.append({"seed": seed, "faithful_ndcg@10": ndcg["faithful"], "best_ndcg@10": ndcg["best"],
+                     "gain": diff["mean"], "gain_se": diff["se"], "faithful_s": seconds["faithful"],
+                     "best_s": seconds["best"]})
+    per_seed = pl.DataFrame(rows)
+    summary = pl.DataFrame([{**across_seeds(per_seed["gain"].to_list()),
+                             "time_share": float(per_seed["best_s"].sum() / per_seed["faithful_s"].sum())}])
+    return per_seed, summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = pipeline_parser(__doc__)
     parser.add_argument("--n-estimators", type=int, default=1000)
     parser.add_argument("--variants", default=None,
                         help="comma-separated ranker variants (default: all; with --bench: faithful and best, "
                              "timed side by side)")
+    parser.add_argument("--model-seeds", default="",
+                        help="after the run, retrain faithful and best with these comma-separated model seeds on "
+                             "the same twin; with --bench the tables go to benchmarks/")
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
@@ -353,6 +383,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if timer:
         config = "+".join(variants) + ("" if cfg.n_estimators == 1000 else f"-{cfg.n_estimators}trees")
         record_bench(timer, TRACK, cfg, config, args.bench_dir)
+    if args.model_seeds:
+        seeds = [cfg.seed] + [int(x) for x in args.model_seeds.split(",") if x and int(x) != cfg.seed]
+        per_seed, summary = seed_study(cfg, seeds)
+        with pl.Config(float_precision=4, tbl_cols=-1, tbl_width_chars=200):
+            print(per_seed, summary, sep="\n")
+        if timer:
+            record_table(per_seed, TRACK, cfg, "seeds", args.bench_dir)
+            record_table(summary, TRACK, cfg, "seeds-summary", args.bench_dir)
     return 0
 
 

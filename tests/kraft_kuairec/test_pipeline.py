@@ -64,6 +64,22 @@ def test_pipeline_end_to_end(isolated_outputs):
     assert manifest["metrics"]["ours_minus_faithful_ndcg@10_se"] > 0
 
 
+def test_seed_study(isolated_outputs):
+    """The run's own seed reproduces the run's figures; another seed trains again; the summary is
+    across_seeds of the per-seed gains."""
+    from shared.metrics import across_seeds
+
+    cfg = pipeline.Config(scale="tiny", n_estimators=20)
+    table = pipeline.run(cfg, variants=("faithful", "best"))
+    per_seed, summary = pipeline.seed_study(cfg, [42, 7])
+    ndcg = dict(zip(table["model"], table["ndcg@10"]))
+    first = per_seed.row(0, named=True)
+    assert (first["seed"], first["faithful_ndcg@10"], first["best_ndcg@10"]) == (42, ndcg["faithful"], ndcg["best"])
+    assert first["gain"] == pytest.approx(ndcg["best"] - ndcg["faithful"], abs=1e-12)
+    assert per_seed["seed"].to_list() == [42, 7] and per_seed["faithful_ndcg@10"][1] != ndcg["faithful"]
+    assert summary.row(0, named=True)["gain"] == pytest.approx(across_seeds(per_seed["gain"].to_list())["gain"])
+
+
 def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
     from shared.errors import DataError
 
