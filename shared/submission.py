@@ -151,10 +151,11 @@ def git_commit() -> str:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
         if out.returncode != 0:
             return "unknown"
-        # "-dirty" when tracked code differs from the commit; the outputs a run rewrites do not count
+        # "-dirty" when tracked code differs from the commit; the outputs a run rewrites (the README's
+        # generated times among them) and prose, which no run reads, do not count
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-             ":!notebooks", ":!submissions", ":!benchmarks"],
+             ":!notebooks", ":!submissions", ":!benchmarks", ":!*.md"],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
