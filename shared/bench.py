@@ -120,8 +120,12 @@ def ratio_lines(run: list[dict]) -> list[str]:
     if len(totals) < 2:
         return []
     base, *others = totals
-    return [f"Same run: `{o}` took {totals[o]:.1f} s, {totals[o] / totals[base]:.3f} of `{base}`'s "
-            f"{totals[base]:.1f} s." for o in others] + [""]
+
+    def secs(x: float) -> str:  # a tenth of a second, or a hundredth below one second
+        return f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+    return [f"Same run: `{o}` took {secs(totals[o])} s, {totals[o] / totals[base]:.3f} of `{base}`'s "
+            f"{secs(totals[base])} s." for o in others] + [""]
 
 
 def write_markdown(csv_path: Path, md_path: Path) -> Path:

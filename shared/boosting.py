@@ -59,6 +59,15 @@ def query_sizes(groups: np.ndarray) -> np.ndarray:
     return counts
 
 
+def ranking_dataset(X: np.ndarray, y: np.ndarray, groups: np.ndarray, names: list[str],
+                    reference: lgb.Dataset | None = None, **params) -> lgb.Dataset:
+    """A LightGBM dataset of rows sorted by group (user or query), each group one query; a
+    validation set passes its training set as ``reference`` (the same bins). ``params``: dataset
+    parameters (``max_bin``...), quiet by default."""
+    return lgb.Dataset(X, label=y, group=query_sizes(groups), feature_name=names, reference=reference,
+                       params={"verbosity": -1, **params})
+
+
 def feature_importance(booster: lgb.Booster) -> pl.DataFrame:
     """Total gain of each feature, largest first."""
     return pl.DataFrame(

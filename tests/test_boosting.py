@@ -28,3 +28,13 @@ def test_boost_stops_early_at_the_best_validation_round(capsys):
     assert f"stopped early at {fit.n_trees} trees, best {fit.best_iteration}" in capsys.readouterr().err
     imp = boosting.feature_importance(fit.booster)
     assert imp["feature"][0] == "signal" and (np.diff(imp["gain"].to_numpy()) <= 0).all()
+
+
+def test_ranking_dataset_groups_rows_by_user():
+    X = np.arange(12, dtype=np.float64).reshape(6, 2)
+    fit = boosting.ranking_dataset(X, np.array([1, 0, 0, 1, 0, 1]), np.array([3, 3, 5, 5, 5, 9]), ["a", "b"]).construct()
+    assert fit.get_group().tolist() == [2, 3, 1] and fit.get_feature_name() == ["a", "b"]
+    val = boosting.ranking_dataset(X[:2], np.array([0, 1]), np.array([4, 4]), ["a", "b"], reference=fit).construct()
+    assert val.get_group().tolist() == [2] and val.reference is fit
+    with pytest.raises(ValueError, match="sorted by user"):
+        boosting.ranking_dataset(X, np.zeros(6), np.array([5, 3, 3, 5, 5, 9]), ["a", "b"])

@@ -89,6 +89,9 @@ def test_bench_records_cpu_and_same_run_ratios(tmp_path):
              ("best: features", 5.0), ("best: lightgbm", 20.0), ("TOTAL", 137.0)]]
     assert bench.ratio_lines(rows) == ["Same run: `best` took 25.0 s, 0.250 of `faithful`'s 100.0 s.", ""]
     assert bench.ratio_lines(rows[:4]) == []
+    fast = [{"stage": "source loop: slice", "wall_s": 0.76}, {"stage": "ours: slice", "wall_s": 0.02},
+            {"stage": "ltr stack, ours", "wall_s": 150.0}]  # no ": ": a stage of no variant
+    assert bench.ratio_lines(fast) == ["Same run: `ours` took 0.02 s, 0.026 of `source loop`'s 0.76 s.", ""]
     timer = bench.StageTimer()
     with timer.stage("a: x"):
         pass

@@ -602,8 +602,6 @@ def train_reranker(train_frame: pl.DataFrame, columns: list[str], seed: int = 42
     validation item is not among their candidates carry no signal and are left out. A seeded
     ``RERANK_HOLDOUT`` of those users is held out to choose the number of trees (early stopping on
     their NDCG@10); the booster keeps the trees up to the best round. Returns ``boosting.BoostFit``."""
-    import lightgbm as lgb
-
     has_hit = train_frame.group_by("user_id").agg(pl.col("label").max()).filter(pl.col("label") == 1)["user_id"].sort()
     held = np.random.default_rng(seed).permutation(has_hit.to_numpy())[:int(round(RERANK_HOLDOUT * len(has_hit)))]
     frame = train_frame.filter(pl.col("user_id").is_in(has_hit.implode())).sort("user_id", "sasrec_rank")
@@ -611,9 +609,8 @@ def train_reranker(train_frame: pl.DataFrame, columns: list[str], seed: int = 42
 
     def dataset(mask, reference=None):
         part = frame.filter(pl.Series(mask))
-        return lgb.Dataset(part.select(columns).to_numpy().astype(np.float64), label=part["label"].to_numpy(),
-                           group=boosting.query_sizes(part["user_id"].to_numpy()), feature_name=columns,
-                           reference=reference, params={"verbosity": -1})
+        return boosting.ranking_dataset(part.select(columns).to_numpy().astype(np.float64), part["label"].to_numpy(),
+                                        part["user_id"].to_numpy(), columns, reference)
 
     dfit = dataset(~is_held)
     # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it

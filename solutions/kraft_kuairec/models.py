@@ -7,7 +7,7 @@ import polars as pl
 from sklearn.model_selection import train_test_split
 
 from shared import dispatch
-from shared.boosting import BoostFit, boost, query_sizes
+from shared.boosting import BoostFit, boost, ranking_dataset
 
 # The seed's LGBMClassifier. Its subsample=0.8 does nothing: LightGBM bags rows only when
 # subsample_freq > 0, and the seed left it at 0. Kept, inert, to stay faithful.
@@ -102,7 +102,6 @@ def train_best(X_fit: np.ndarray, y_fit: np.ndarray, users_fit: np.ndarray, X_va
     """LightGBM on rows sorted by user, each user one query; early stopping on the validation
     NDCG@10 of per-user lists (``val_score`` of the result)."""
     params = {**BEST_PARAMS, **BEST_OBJECTIVES[objective], "seed": seed, "num_threads": dispatch.threads()}
-    dfit = lgb.Dataset(X_fit, label=y_fit, group=query_sizes(users_fit), feature_name=feature_names,
-                       params={"max_bin": params["max_bin"], "verbosity": -1})
-    dval = lgb.Dataset(X_val, label=y_val, group=query_sizes(users_val), reference=dfit)
+    dfit = ranking_dataset(X_fit, y_fit, users_fit, feature_names, max_bin=params["max_bin"])
+    dval = ranking_dataset(X_val, y_val, users_val, feature_names, reference=dfit)
     return boost(params, dfit, dval, n_estimators, early_stopping, "ndcg@10")

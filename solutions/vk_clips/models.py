@@ -591,8 +591,7 @@ def train_ltr(X: np.ndarray, y: np.ndarray, query: np.ndarray, is_val: np.ndarra
     X, y, query, is_val = X[order], y[order], query[order], is_val[order]
 
     def dataset(mask, reference=None):
-        return lgb.Dataset(X[mask], y[mask], group=boosting.query_sizes(query[mask]), feature_name=names,
-                           reference=reference, params={"verbosity": -1})
+        return boosting.ranking_dataset(X[mask], y[mask], query[mask], names, reference)
 
     dfit, curve = dataset(~is_val), {}
     lgb.train(params, dfit, trees, valid_sets=[dataset(is_val, dfit)], valid_names=["val"],

@@ -492,7 +492,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
             info["sequence"] = fit_info(fit)
     scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names}, info)
     if any(row in names for row in LTR_ROWS):
-        with stage("ours: learning-to-rank stack"):
+        with stage("ltr stack, ours (features, out-of-fold models, trees)"):  # no ": ": not one of the ratio's variants
             ltr, ltr_info = train_ltr(cfg, d, scores, progress)
         scores = save_scores(cfg, d, {k: v for k, v in ltr.items() if k in names}, ltr_info)
     with stage("evaluate + submit"):
