@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup reproduce test bench gpu-check notebooks book clean
+.PHONY: help setup reproduce test bench gpu-check notebooks ci-time book clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ gpu-check: setup ## each torch model a few hundred steps on CUDA: rows/s and pea
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
 	@$(PY) -m shared.runner $(TRACKS) --in-place
 	@$(PY) -m shared.report $(TRACKS) --executed notebooks --readme
+
+ci-time: setup ## maintainers: clone HEAD, run .ci/run there as CI does, record tests and time in benchmarks/ci-times.csv and the README
+	@$(PY) -m shared.ci_time
 
 book: setup ## the course as HTML from the executed notebooks (the committed ones): reports/book/index.html, opens offline
 	@$(PY) -m shared.book $(TRACKS)

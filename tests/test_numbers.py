@@ -1,42 +1,53 @@
-"""Numbers that trace: every figure with a decimal point in README.md and the track READMEs is held
-by a committed file: a benchmark table, a manifest, an executed notebook, or the code (where the
-sources' published numbers live as constants). Text generated between ``<!-- name:start -->``
-markers (checked against what generates it) and literals in `code spans` (file-format examples)
-are exempt; a figure followed by % may also be held as a fraction (4.66 % as 0.046601).
-``benchmarks/README.md`` is generated whole from ``benchmarks/results.csv``: checked as such."""
+"""Numbers that trace: every figure in README.md and the track READMEs (a decimal, or an integer of
+three or more digits, 145,667,282 as 145_667_282 or 145667282; years aside) is held by a committed
+file: a benchmark table, a manifest, an executed notebook, or the code (where the sources'
+published numbers and the real files' facts live as constants). Text generated between
+``<!-- name:start -->`` markers (checked against what generates it) and literals in `code spans`
+(file-format examples, commands) are exempt; a figure followed by % may also be held as a fraction
+(4.66 % as 0.046601). ``benchmarks/README.md`` is generated whole from ``benchmarks/results.csv``:
+checked as such."""
 import re
 
 import pytest
 
 from shared.bench import write_markdown
 from shared.paths import REPO_ROOT
+from shared.ci_time import readme_line
 from shared.report import notebook_minutes
 
 READMES = ["README.md", *sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md"))]
 HOLDERS = ["benchmarks/*.csv", "benchmarks/*.md", "submissions/**/manifest.json", "notebooks/*/*.ipynb",
            "notebooks/*/*.yaml", "solutions/*/*.py", "shared/*.py"]
-FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+)(?!\d)(\s*%)?")
+# a decimal (group 1) or an integer of 3+ digits, grouped by commas or not (group 2)
+FIGURE = re.compile(r"(?<![\w.,])(?:(\d+\.\d+)|(\d{1,3}(?:,\d{3})+|\d{3,}))(?![\w,]?\d)(\s*%)?")
+NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,_]\d{3})+(?:\.\d+)?|(?<![\w.])\d*\.?\d+")
+YEARS = range(1990, 2036)
 
 
 def _corpus() -> tuple[str, set[str]]:
     text = "\n".join(p.read_text(errors="ignore") for pattern in HOLDERS for p in REPO_ROOT.glob(pattern)
                      if p.relative_to(REPO_ROOT).as_posix() not in READMES)
-    return text, set(re.findall(r"(?<![\w.])\d*\.\d+", text))
+    return text, {n.replace(",", "").replace("_", "") for n in NUMBER.findall(text)}
 
 
 def _held(value: float, decimals: int, numbers: set[str]) -> bool:
-    return any(len(n.split(".")[1]) >= decimals and abs(round(float(n), decimals) - value) < 1e-12 for n in numbers)
+    return any(len(n.partition(".")[2]) >= decimals and abs(round(float(n), decimals) - value) < 1e-12
+               for n in numbers)
 
 
 def untraced(readme: str, numbers: set[str]) -> list[str]:
     text = (REPO_ROOT / readme).read_text()
     text = re.sub(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", "", text, flags=re.S)
-    text = re.sub(r"`[^`\n]*`", "", text)
+    text = re.sub(r"`[^`]*`", "", text)
     out = []
     for m in FIGURE.finditer(text):
-        digits = m.group(1)
-        d = len(digits.split(".")[1])
-        ok = _held(float(digits), d, numbers) or (m.group(2) and _held(float(digits) / 100, d + 2, numbers))
+        if m.group(1):
+            value, d = float(m.group(1)), len(m.group(1).split(".")[1])
+        else:
+            value, d = float(m.group(2).replace(",", "")), 0
+            if value in YEARS:
+                continue
+        ok = _held(value, d, numbers) or (m.group(3) and _held(value / 100, d + 2, numbers))
         if not ok:
             out.append(f"{readme}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0).strip()}")
     return out
@@ -54,9 +65,11 @@ def test_every_figure_is_held_by_a_committed_file(readme, numbers):
 
 def test_the_check_can_fail(numbers, tmp_path, monkeypatch):
     fake = tmp_path / "README.md"
-    fake.write_text("holds 0.6667 (published), invents 0.123456, 98.7654 % and 8765.4, quotes `0.987654` as a literal\n")
+    fake.write_text("holds 0.6667 (published), invents 0.123456, 98.7654 % and 8765.4, quotes `0.987654` as a literal\n"
+                    "holds 894,149 (the real event count), invents 123,457 and 98765, skips the year 2023\n")
     monkeypatch.setattr(__import__(__name__), "REPO_ROOT", tmp_path)
-    assert untraced("README.md", numbers) == ["README.md:1: 0.123456", "README.md:1: 98.7654 %", "README.md:1: 8765.4"]
+    assert untraced("README.md", numbers) == ["README.md:1: 0.123456", "README.md:1: 98.7654 %", "README.md:1: 8765.4",
+                                              "README.md:2: 123,457", "README.md:2: 98765"]
 
 
 def test_the_bench_readme_is_the_bench_table(tmp_path):
@@ -71,3 +84,23 @@ def test_the_readme_times_are_the_committed_notebooks():
     block = re.search(r"<!-- notebook-minutes:start -->\n(.*?)\n<!-- notebook-minutes:end -->",
                       (REPO_ROOT / "README.md").read_text(), re.S)
     assert block and block.group(1) == notebook_minutes()
+
+
+def test_the_readme_test_time_is_the_recorded_run():
+    """The README's make-test line is the latest row of benchmarks/ci-times.csv (``make ci-time``)."""
+    block = re.search(r"<!-- make-test-time:start -->\n(.*?)\n<!-- make-test-time:end -->",
+                      (REPO_ROOT / "README.md").read_text(), re.S)
+    assert block and block.group(1) == readme_line()
+
+
+def test_ci_time_line_reads_the_latest_row(tmp_path):
+    from shared.ci_time import SUMMARY
+    from shared.io import append_csv
+
+    assert "not recorded yet" in readme_line(tmp_path)
+    row = {"date": "2026-11-29", "commit": "0123456789abcdef", "cpu": "AMD EPYC", "cores": 2, "gpu": "none",
+           "tests": 401, "pytest_s": 914.2, "total_s": 973.4}
+    append_csv(tmp_path / "ci-times.csv", [{**row, "tests": 1}, row])
+    assert readme_line(tmp_path).endswith(": 401 tests passed in 15 min 14 s, 16 min 13 s with the install; "
+                                          "AMD EPYC, 2 cores, 2026-11-29, commit 0123456789.")
+    assert SUMMARY.findall("= 401 passed, 15 warnings in 914.23s (0:15:14) =") == [("401", "914.23")]

@@ -126,3 +126,16 @@ def test_missing_file_and_folder(tiny_dir, tmp_path):
         data.load(out)
     with pytest.raises(DataError, match="file not found"):
         data.load_small_matrix(tmp_path / "nope.csv")
+
+
+def test_readme_onehot_ranges_are_the_real_files():
+    """The README's value ranges of the onehot features are those of the real user_features.csv."""
+    import re
+
+    from shared.paths import REPO_ROOT
+
+    users = pl.read_csv(twin.USER_FEATURES_FIXTURE)
+    ranges = ", ".join(f"{users[f'onehot_feat{k}'].min()}-{users[f'onehot_feat{k}'].max()}" for k in range(18))
+    block = re.search(r"<!-- onehot-ranges:start -->\n(.*?)\n<!-- onehot-ranges:end -->",
+                      (REPO_ROOT / "solutions" / "kraft_kuairec" / "README.md").read_text(), re.S)
+    assert block and block.group(1).endswith(f": {ranges}.")
