@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -33,11 +34,11 @@ import polars as pl
 
 from shared import bench, profiles
 from shared.bench import StageTimer
-from shared.cli import pipeline_parser, record_bench
+from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
-from shared.metrics import paired_difference, per_user_topn
+from shared.metrics import across_seeds, paired_difference, per_user_topn
 from shared.seed import seed_everything, torch_device
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
@@ -348,6 +349,46 @@ def paired(cfg: Config, d: Data, a: str, b: str, step: str = "test") -> dict[str
     return out
 
 
+def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Ours (``sasrec_lit``) and the team's SASRec (``cfg.sasrec``) trained again with other model
+    seeds on the same twin and split (those of ``cfg.seed``; the run's own seed reuses its saved
+    recommendations): per seed, each one's test-step HitRate@10 and NDCG@10, ours' per-user paired
+    gains with their standard errors and both training times; then the gains across seeds
+    (``shared.metrics.across_seeds``)."""
+    d = load_data(cfg)
+    truth = d.ground_truth("test")
+    presets = {"sasrec": cfg.sasrec, LITERATURE: models.SASREC_PRESETS["literature"]}
+    if cfg.sasrec_epochs:
+        presets[LITERATURE] = dataclasses.replace(presets[LITERATURE], epochs=cfg.sasrec_epochs)
+    training = cfg.load_training()
+    rows = []
+    for seed in seeds:
+        per, seconds = {}, {}
+        for model, p in presets.items():
+            if seed == cfg.seed and recs_path(cfg, model, "test").exists() and model in training:
+                recs = load_recs(cfg, model, "test")
+                seconds[model] = training[model]["seconds_per_epoch"] * len(training[model]["epochs"])
+            else:
+                seed_everything(seed)
+                start = time.perf_counter()
+                fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, seed, progress,
+                                          resume_dir=cfg.artifacts / "checkpoints" / f"{model}-seed{seed}")
+                seconds[model] = time.perf_counter() - start
+                recs = models.predict_sasrec(fit, d.history("test"))
+            per[model] = per_user_topn(recs, truth, data.TOP_K)
+        row = {"seed": seed}
+        for k in ("hitrate", "ndcg"):
+            diff = paired_difference(per[LITERATURE][k].to_numpy(), per["sasrec"][k].to_numpy())
+            row |= {f"sasrec_{k}@10": per["sasrec"][k].mean(), f"ours_{k}@10": per[LITERATURE][k].mean(),
+                    f"gain_{k}": diff["mean"], f"gain_{k}_se": diff["se"]}
+        rows.append(row | {"sasrec_s": seconds["sasrec"], "ours_s": seconds[LITERATURE]})
+    per_seed = pl.DataFrame(rows)
+    summary = pl.DataFrame([{"metric": f"{k}@10", **across_seeds(per_seed[f"gain_{k}"].to_list()),
+                             "time_ratio": float(per_seed["ours_s"].sum() / per_seed["sasrec_s"].sum())}
+                            for k in ("ndcg", "hitrate")])
+    return per_seed, summary
+
+
 def hidden_next(cfg: Config, d: Data, model: str = SUBMITTED) -> pl.DataFrame | None:
     """Twin only: the submission's two histories (ours: the whole history) scored on each user's
     hidden next event (the twin's stand-in for the leaderboard; not a leaderboard score)."""
@@ -450,6 +491,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bert4rec-preset", default=None, choices=list(models.BERT4REC_PRESETS),
                         help="default cpu; with --bench at full on a CPU: team, 1 epoch")
     parser.add_argument("--bert4rec-epochs", type=int, default=None)
+    parser.add_argument("--model-seeds", default="",
+                        help=f"after the run, retrain sasrec and {LITERATURE} with these comma-separated model seeds "
+                             "on the same twin; with --bench the tables go to benchmarks/")
     args = parser.parse_args(argv)
     gpu = torch_device().type == "cuda"
     defaults = BENCH_FULL_CPU if (args.bench and not args.data_dir and args.scale == "full" and not gpu) else \
@@ -471,6 +515,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if timer:
         presets = f"sasrec={cfg.sasrec_preset}x{cfg.sasrec.epochs},bert4rec={cfg.bert4rec_preset}x{cfg.bert4rec.epochs}"
         record_bench(timer, TRACK, cfg, presets + ":" + "+".join(names), args.bench_dir)
+    if args.model_seeds:
+        seeds = [cfg.seed] + [int(x) for x in args.model_seeds.split(",") if x and int(x) != cfg.seed]
+        per_seed, summary = seed_study(cfg, seeds, progress=True)
+        with pl.Config(float_precision=4, tbl_cols=-1, tbl_width_chars=200):
+            print(per_seed, summary, sep="\n")
+        if timer:
+            record_table(per_seed, TRACK, cfg, "seeds", args.bench_dir)
+            record_table(summary, TRACK, cfg, "seeds-summary", args.bench_dir)
     return 0
 
 

@@ -63,6 +63,24 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
         "hitrate": 0.0, "hitrate_se": 0.0, "ndcg": 0.0, "ndcg_se": 0.0}
 
 
+def test_seed_study(output_dir):
+    """The run's own seed reuses its recommendations (the table's figures); another seed trains again;
+    the summary is across_seeds of the per-seed gains."""
+    from shared.metrics import across_seeds
+
+    cfg = pipeline.Config(**FAST)
+    table = pipeline.run(cfg, ("sasrec", pipeline.LITERATURE))
+    per_seed, summary = pipeline.seed_study(cfg, [42, 7])
+    ndcg = dict(zip(table["model"], table["ndcg"]))
+    first = per_seed.row(0, named=True)
+    assert first["sasrec_ndcg@10"] == pytest.approx(ndcg["sasrec"], abs=1e-12)
+    assert first["ours_ndcg@10"] == pytest.approx(ndcg[pipeline.LITERATURE], abs=1e-12)
+    assert first["gain_ndcg"] == pytest.approx(ndcg[pipeline.LITERATURE] - ndcg["sasrec"], abs=1e-12)
+    assert per_seed["seed"].to_list() == [42, 7] and per_seed["sasrec_s"][1] > 0
+    assert summary["metric"].to_list() == ["ndcg@10", "hitrate@10"]
+    assert summary.row(0, named=True)["gain"] == pytest.approx(across_seeds(per_seed["gain_ndcg"].to_list())["gain"])
+
+
 def test_real_data_path(output_dir, tiny_dir, tmp_path):
     real = tmp_path / "real"
     real.mkdir()
