@@ -48,14 +48,18 @@ def run() -> dict:
     with tempfile.TemporaryDirectory(prefix="ci-time.") as tmp:
         clone = Path(tmp) / "repo"
         subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "RECSYS_"))}
+        # as CI starts it: no virtualenv, no test switches, and not a sub-make of this `make ci-time`
+        # (a sub-make prints "Entering directory" lines that tests of make's own output would see)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("VIRTUAL_ENV", "RECSYS_", "MAKE", "MFLAGS"))}
         start = time.perf_counter()
         done = subprocess.run(["bash", ".ci/run"], cwd=clone, env={**env, "CI": "true"}, capture_output=True, text=True)
         total = time.perf_counter() - start
     found = SUMMARY.findall(done.stdout)
     if done.returncode != 0 or not found:
-        raise SystemExit(f"ci-time: .ci/run failed (exit {done.returncode}); its last lines:\n"
-                         + "\n".join((done.stdout + done.stderr).splitlines()[-30:]))
+        failures = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        raise SystemExit(f"ci-time: .ci/run failed (exit {done.returncode}); pytest's last lines:\n"
+                         + "\n".join([*done.stdout.splitlines()[-15:], *failures[:20]]))
     tests, pytest_s = found[-1]
     m = machine()
     return {"date": dt.date.today().isoformat(), "commit": commit, "cpu": m["cpu"], "cores": m["cores"],
