@@ -18,7 +18,7 @@ $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 .PHONY: help setup reproduce test bench gpu-check notebooks ci-time book clean
 
 help: ## list the targets and variables
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
 	@echo "  variables: TRACKS='$(TRACKS)' SCALE=tiny|small|full DATA_DIR=<real data folder, unset = synthetic twin>"
 	@echo "             PROFILE=teach|source (source: each track's own configuration, notebooks/<track>/source.yaml) ARGS=<more pipeline options, make bench>"
 	@echo "  the sources' own submissions on the real files:"
