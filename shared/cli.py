@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import Callable, Sequence
 
 import polars as pl
 
@@ -50,3 +51,27 @@ def record_table(table: pl.DataFrame, track: str, cfg, config: str, bench_dir: s
     write_csv(table, path, float_precision=6)
     print(f"table recorded in {path.name}")
     return path
+
+
+def add_model_seeds(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--model-seeds 7,11,13``: after the run, retrain ``what`` with these model seeds on the same twin."""
+    parser.add_argument("--model-seeds", default="",
+                        help=f"after the run, retrain {what} with these comma-separated model seeds on the same "
+                             "twin; with --bench the tables go to benchmarks/")
+
+
+def model_seeds(arg: str, seed: int) -> list[int]:
+    """The run's own seed first, then those of ``--model-seeds`` (the run's seed given again is dropped)."""
+    return [seed] + [int(x) for x in arg.split(",") if x and int(x) != seed]
+
+
+def seed_study(study: Callable[[Sequence[int]], tuple[pl.DataFrame, pl.DataFrame]], arg: str, track: str, cfg,
+               bench_dir: str | os.PathLike | None, record: bool) -> None:
+    """Run a track's ``study(seeds)`` for ``--model-seeds``, print its per-seed table and summary
+    and, in a bench run (``record``), write both beside the timings."""
+    per_seed, summary = study(model_seeds(arg, cfg.seed))
+    with pl.Config(float_precision=4, tbl_cols=-1, tbl_width_chars=200, tbl_rows=-1):
+        print(per_seed, summary, sep="\n")
+    if record:
+        record_table(per_seed, track, cfg, "seeds", bench_dir)
+        record_table(summary, track, cfg, "seeds-summary", bench_dir)

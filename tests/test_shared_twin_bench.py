@@ -118,3 +118,9 @@ def test_record_table_writes_the_comparison_beside_the_timings(tmp_path):
     assert path.read_text() == "model,logloss\nconstant,0.162134\ncnn-bce,0.155740\n"
     Cfg.is_twin = False
     assert record_table(table, "t", Cfg(), "a b/c", tmp_path).name == "t-real-a_b_c.csv"
+
+
+def test_model_seeds_put_the_runs_seed_first():
+    from shared.cli import model_seeds
+
+    assert model_seeds("7,11,42,13", 42) == [42, 7, 11, 13] and model_seeds("", 5) == [5]

@@ -32,9 +32,9 @@ from typing import Sequence
 
 import polars as pl
 
-from shared import bench, profiles
+from shared import bench, cli, profiles
 from shared.bench import StageTimer
-from shared.cli import pipeline_parser, record_bench, record_table
+from shared.cli import add_model_seeds, pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
@@ -491,9 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bert4rec-preset", default=None, choices=list(models.BERT4REC_PRESETS),
                         help="default cpu; with --bench at full on a CPU: team, 1 epoch")
     parser.add_argument("--bert4rec-epochs", type=int, default=None)
-    parser.add_argument("--model-seeds", default="",
-                        help=f"after the run, retrain sasrec and {LITERATURE} with these comma-separated model seeds "
-                             "on the same twin; with --bench the tables go to benchmarks/")
+    add_model_seeds(parser, f"sasrec and {LITERATURE}")
     args = parser.parse_args(argv)
     gpu = torch_device().type == "cuda"
     defaults = BENCH_FULL_CPU if (args.bench and not args.data_dir and args.scale == "full" and not gpu) else \
@@ -516,13 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         presets = f"sasrec={cfg.sasrec_preset}x{cfg.sasrec.epochs},bert4rec={cfg.bert4rec_preset}x{cfg.bert4rec.epochs}"
         record_bench(timer, TRACK, cfg, presets + ":" + "+".join(names), args.bench_dir)
     if args.model_seeds:
-        seeds = [cfg.seed] + [int(x) for x in args.model_seeds.split(",") if x and int(x) != cfg.seed]
-        per_seed, summary = seed_study(cfg, seeds, progress=True)
-        with pl.Config(float_precision=4, tbl_cols=-1, tbl_width_chars=200):
-            print(per_seed, summary, sep="\n")
-        if timer:
-            record_table(per_seed, TRACK, cfg, "seeds", args.bench_dir)
-            record_table(summary, TRACK, cfg, "seeds-summary", args.bench_dir)
+        cli.seed_study(lambda seeds: seed_study(cfg, seeds, progress=True), args.model_seeds, TRACK, cfg,
+                       args.bench_dir, bool(timer))
     return 0
 
 

@@ -28,9 +28,9 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from shared import bench, boosting, profiles
+from shared import bench, boosting, cli, profiles
 from shared.bench import StageTimer
-from shared.cli import pipeline_parser, record_bench, record_table
+from shared.cli import add_model_seeds, pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path
@@ -364,9 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--variants", default=None,
                         help="comma-separated ranker variants (default: all; with --bench: faithful and best, "
                              "timed side by side)")
-    parser.add_argument("--model-seeds", default="",
-                        help="after the run, retrain faithful and best with these comma-separated model seeds on "
-                             "the same twin; with --bench the tables go to benchmarks/")
+    add_model_seeds(parser, "faithful and best")
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
@@ -384,13 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = "+".join(variants) + ("" if cfg.n_estimators == 1000 else f"-{cfg.n_estimators}trees")
         record_bench(timer, TRACK, cfg, config, args.bench_dir)
     if args.model_seeds:
-        seeds = [cfg.seed] + [int(x) for x in args.model_seeds.split(",") if x and int(x) != cfg.seed]
-        per_seed, summary = seed_study(cfg, seeds)
-        with pl.Config(float_precision=4, tbl_cols=-1, tbl_width_chars=200):
-            print(per_seed, summary, sep="\n")
-        if timer:
-            record_table(per_seed, TRACK, cfg, "seeds", args.bench_dir)
-            record_table(summary, TRACK, cfg, "seeds-summary", args.bench_dir)
+        cli.seed_study(lambda seeds: seed_study(cfg, seeds), args.model_seeds, TRACK, cfg, args.bench_dir, bool(timer))
     return 0
 
 

@@ -28,10 +28,10 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
-from shared import bench, boosting, metrics, profiles
+from shared import bench, boosting, cli, metrics, profiles
 from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
-from shared.cli import pipeline_parser, record_bench, record_table
+from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_parquet_atomic
@@ -537,9 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models", default=None,
                         help="comma-separated rows of the table, and 'history' for the history features alone "
                              f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})")
-    parser.add_argument("--model-seeds", default="",
-                        help="after the run, retrain " + " and ".join(SEED_ROWS) + " with these comma-separated "
-                             "model seeds on the same twin; with --bench the tables go to benchmarks/")
+    add_model_seeds(parser, " and ".join(SEED_ROWS))
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)
@@ -563,13 +561,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             record_table(table.with_columns(rows_per_s=pl.Series(speed, dtype=pl.Float64)), TRACK, cfg,
                          "+".join(names), args.bench_dir)
     if args.model_seeds and table is not None:
-        seeds = [cfg.seed] + [int(x) for x in args.model_seeds.split(",") if x and int(x) != cfg.seed]
-        per_seed, summary = seed_study(cfg, seeds, progress=True)
-        with pl.Config(float_precision=4, tbl_rows=-1):
-            print(per_seed, summary, sep="\n")
-        if timer:
-            record_table(per_seed, TRACK, cfg, "seeds", args.bench_dir)
-            record_table(summary, TRACK, cfg, "seeds-summary", args.bench_dir)
+        cli.seed_study(lambda seeds: seed_study(cfg, seeds, progress=True), args.model_seeds, TRACK, cfg,
+                       args.bench_dir, bool(timer))
     return 0
 
 
