@@ -33,8 +33,8 @@ def server():
             self.send_response(206 if start else 200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            sent.append(len(body))  # before the body: once the client has it, the test may read `sent`
             self.wfile.write(body)
-            sent.append(len(body))
 
         def log_message(self, *args):
             pass
