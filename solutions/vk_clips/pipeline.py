@@ -3,8 +3,8 @@
     python -m solutions.vk_clips.pipeline --scale small            # whole pipeline on the twin
     python -m solutions.vk_clips.pipeline --data-dir ~/vk_clips    # on the real files
     python -m solutions.vk_clips.pipeline --scale full --bench     # time + peak memory per stage
-    python -m solutions.vk_clips.pipeline --bench --model-seeds 1,2,3   # + DCNv2 fixed and the
-                                                # sequence model retrained with three more seeds
+    python -m solutions.vk_clips.pipeline --bench --model-seeds 1,2,3   # + the DCNv2 rows, the
+                                                # sequence model and the rankers with three more seeds
 
 Rows of the comparison table:
   random, popularity   seeded noise; likes minus dislikes of the item
@@ -35,7 +35,7 @@ from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_ta
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_parquet_atomic
-from shared.metrics import (mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
+from shared.metrics import (across_seeds, mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
                             per_user_roc_auc)
 from shared.seed import seed_everything, torch_device
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
@@ -43,7 +43,9 @@ from solutions.vk_clips import TRACK, data, features, models, submit, twin
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}
 MODELS = ("random", "popularity", "als", *DCN_ROWS, "sequence", "ltr_stats", "ltr", "oracle")
 SUBMITTED = "dcn_fixed"
-SEED_ROWS = ("dcn_fixed", "sequence")  # the two rows the target compares, retrained per model seed
+# retrained per model seed by --model-seeds: the rankers against the faithful DCNv2 (issue 19's bar),
+# and the sequence model against the submitted DCNv2
+SEED_ROWS = ("dcn_nohistory", "dcn_faithful", "dcn_fixed", "sequence", "ltr_stats", "ltr")
 TRUE_PROBS = ("p_dislike", "p_ignore", "p_like")  # twin: columns of truth.parquet
 SOURCE_BATCH, TWIN_BATCH = 16_384, 512
 # make bench at full on a CPU: the data path and the history features for all rows; one DCNv2
@@ -504,32 +506,52 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
 
 
 def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """DCNv2 fixed and the sequence model trained again with other model seeds on the same data
-    (the twin of ``cfg.seed``; the run's own seed is read from scores.parquet): how much of a gap
-    between the two is the training seed's. Returns (one row per model and seed, with rows/s; the
-    mean and standard deviation over seeds)."""
+    """Every trained row of SEED_ROWS trained again with other model seeds on the same data (the
+    twin of ``cfg.seed``; the run's own seed is read from scores.parquet): the DCNv2 rows, the
+    sequence model and the two rankers (each seed its own stacked models, out-of-fold ones included,
+    and LightGBM's seed). Per model and seed: ROC-AUC, ``auc_expected``, the paired per-user gain over
+    the faithful DCNv2 with its standard error, and training seconds (a ranker's: its own plus the
+    models it stacks). Summary per model: the means and spreads over seeds, the gain across seeds
+    (``shared.metrics.across_seeds``: issue 19's bar) and its time over the faithful DCNv2's."""
     d = load_data(cfg)
     hist = history(cfg, d)
     scores, training = load_scores(cfg)
     base = scores.select("user_id", "item_id", "target", *TRUE_PROBS)
     rows = []
     for seed in seeds:
-        run_cfg = replace(cfg, seed=seed)  # a model seed only: `d` is the twin of cfg.seed
+        if seed == cfg.seed and set(SEED_ROWS) <= set(scores.columns):
+            seeded, info = scores, training
+        else:
+            run_cfg = replace(cfg, seed=seed)  # a model seed only: `d` is the twin of cfg.seed
+            new, info = {}, {}
+            for row in SEED_ROWS:
+                if row in DCN_ROWS or row == "sequence":
+                    new[row], fit = (train_sequence(run_cfg, d, progress) if row == "sequence"
+                                     else train_dcn(run_cfg, d, row, hist, progress))
+                    info[row] = fit_info(fit)
+            ltr, ltr_info = train_ltr(run_cfg, d, pl.DataFrame(new), progress)
+            seeded, info = pl.DataFrame(new | ltr), info | ltr_info
+        table = base.with_columns(*(pl.Series(row, seeded[row]) for row in SEED_ROWS))
+        measured = {r["model"]: r for r in evaluate(table, SEED_ROWS).to_dicts()}
         for row in SEED_ROWS:
-            if seed == cfg.seed and row in scores.columns:
-                s, speed = scores[row].to_numpy(), training[row]["rows_per_s"]
-            else:
-                s, fit = (train_sequence(run_cfg, d, progress) if row == "sequence"
-                          else train_dcn(run_cfg, d, row, hist, progress))
-                speed = fit_info(fit)["rows_per_s"]
-            one = evaluate(base.with_columns(pl.Series(row, s)), [row]).to_dicts()[0]
-            rows.append({"model": row, "seed": seed, "auc": one["auc"], "auc_expected": one["auc_expected"],
-                         "rows_per_s": speed})
-    per_seed = pl.DataFrame(rows)
-    summary = (per_seed.group_by("model", maintain_order=True)
-               .agg(seeds=pl.len(), auc_mean=pl.col("auc").mean(), auc_sd=pl.col("auc").std(),
-                    auc_expected_mean=pl.col("auc_expected").mean(), auc_expected_sd=pl.col("auc_expected").std()))
-    return per_seed, summary
+            diff = paired_difference(table, row, "dcn_faithful")
+            rows.append({"model": row, "seed": seed, "auc": measured[row]["auc"],
+                         "auc_expected": measured[row]["auc_expected"],
+                         "gain_vs_faithful": diff["auc_expected"], "gain_se": diff["auc_expected_se"],
+                         "seconds": ltr_seconds(info, row) if row in LTR_ROWS else info[row]["seconds"],
+                         "rows_per_s": info[row].get("rows_per_s")})
+    per_seed = pl.DataFrame(rows, schema_overrides={"rows_per_s": pl.Float64})
+    faithful = per_seed.filter(pl.col("model") == "dcn_faithful")["seconds"].sum()
+    summary = []
+    for row in SEED_ROWS:
+        one = per_seed.filter(pl.col("model") == row)
+        g = ({} if row == "dcn_faithful" or one.height < 2 else across_seeds(one["gain_vs_faithful"].to_list()))
+        summary.append({"model": row, "seeds": one.height, "auc_mean": one["auc"].mean(), "auc_sd": one["auc"].std(),
+                        "auc_expected_mean": one["auc_expected"].mean(), "auc_expected_sd": one["auc_expected"].std(),
+                        "gain": g.get("gain"), "gain_sd": g.get("sd"), "gain_se": g.get("se"), "met": g.get("met"),
+                        "time_vs_faithful": one["seconds"].sum() / faithful})
+    return per_seed, pl.DataFrame(summary, schema_overrides={k: pl.Float64 for k in ("gain", "gain_sd", "gain_se")}
+                                  | {"met": pl.Boolean})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -537,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models", default=None,
                         help="comma-separated rows of the table, and 'history' for the history features alone "
                              f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})")
-    add_model_seeds(parser, " and ".join(SEED_ROWS))
+    add_model_seeds(parser, ", ".join(SEED_ROWS))
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)

@@ -53,18 +53,35 @@ def test_every_row_of_the_table(tiny_run):
 
 def test_seed_study(tiny_run):
     table, *_, (per_seed, summary) = tiny_run
-    assert per_seed.select("model", "seed").rows() == [("dcn_fixed", 42), ("sequence", 42), ("dcn_fixed", 7), ("sequence", 7)]
-    run = table.filter(pl.col("model").is_in(pipeline.SEED_ROWS)).sort("model")
+    rows = pipeline.SEED_ROWS
+    assert per_seed.select("model", "seed").rows() == [(m, 42) for m in rows] + [(m, 7) for m in rows]
+    run = table.filter(pl.col("model").is_in(rows)).sort("model")
     own = per_seed.filter(pl.col("seed") == 42).sort("model")
     assert own["auc"].to_list() == run["auc"].to_list()  # the run's seed is read back, not retrained
     assert own["auc_expected"].to_list() == pytest.approx(run["auc_expected"].to_list(), abs=1e-12)
     other = per_seed.filter(pl.col("seed") == 7).sort("model")
-    assert other["auc_expected"].to_list() != own["auc_expected"].to_list()  # another seed, another model
-    assert (per_seed["rows_per_s"] > 0).all()
+    for a, b in zip(other["auc_expected"], own["auc_expected"]):
+        assert a != b  # another seed, another model: the rankers' stacked models and trees too
+    assert (per_seed["seconds"] > 0).all()
+    trained = per_seed.filter(pl.col("model").is_in(list(pipeline.LTR_ROWS)).not_())
+    assert (trained["rows_per_s"] > 0).all()
+    assert per_seed.filter(pl.col("model") == "dcn_faithful")["gain_vs_faithful"].to_list() == [0.0, 0.0]
+    for seed in (42, 7):  # the paired gain: the difference of the two rows' means (every user in both)
+        one = {r["model"]: r for r in per_seed.filter(pl.col("seed") == seed).to_dicts()}
+        assert one["ltr"]["gain_vs_faithful"] == pytest.approx(
+            one["ltr"]["auc_expected"] - one["dcn_faithful"]["auc_expected"], abs=1e-12)
     dcn = per_seed.filter(pl.col("model") == "dcn_fixed")["auc_expected"]
-    row = summary.filter(pl.col("model") == "dcn_fixed").to_dicts()[0]
-    assert row["seeds"] == 2 and row["auc_expected_mean"] == pytest.approx(dcn.mean())
-    assert row["auc_expected_sd"] == pytest.approx(abs(dcn[0] - dcn[1]) / np.sqrt(2))
+    by = {r["model"]: r for r in summary.to_dicts()}
+    assert by["dcn_fixed"]["seeds"] == 2 and by["dcn_fixed"]["auc_expected_mean"] == pytest.approx(dcn.mean())
+    assert by["dcn_fixed"]["auc_expected_sd"] == pytest.approx(abs(dcn[0] - dcn[1]) / np.sqrt(2))
+    gains = per_seed.filter(pl.col("model") == "ltr")["gain_vs_faithful"].to_numpy()
+    assert by["ltr"]["gain"] == pytest.approx(gains.mean())
+    assert by["ltr"]["gain_se"] == pytest.approx(abs(gains[0] - gains[1]) / 2)  # sd / sqrt(2), sd = |a - b| / sqrt(2)
+    assert by["ltr"]["met"] == (gains.mean() > abs(gains[0] - gains[1]))
+    assert by["dcn_faithful"]["gain"] is None and by["dcn_faithful"]["time_vs_faithful"] == 1.0
+    ltr_s = per_seed.filter(pl.col("model") == "ltr")["seconds"].sum()
+    assert by["ltr"]["time_vs_faithful"] == pytest.approx(
+        ltr_s / per_seed.filter(pl.col("model") == "dcn_faithful")["seconds"].sum())
 
 
 def test_paired_difference(tiny_run):
