@@ -220,29 +220,42 @@ class BoostFit:
 
 
 def catboost_kfold(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cat_features: list[str],
-                   params: BoostParams = BoostParams(), seed: int = 42) -> BoostFit:
-    """MultiRMSE on ``y`` (n, n_targets) with KFold(shuffle, seed): each fold early-stops on its
-    held-out part; the test predictions are averaged over the folds."""
-    from catboost import CatBoostRegressor, Pool
+                   params: BoostParams = BoostParams(), seed: int = 42, loss: str = "MultiRMSE") -> BoostFit:
+    """KFold(shuffle, seed) over the rows of ``y`` (n, n_targets): each fold early-stops on its
+    held-out part; the test predictions are averaged over the folds. ``loss`` "MultiRMSE" (source
+    (b)): one model for all targets, on the rates. "CrossEntropy" (ours): one model per target on
+    the same folds, the rate as a soft label through a logit link: the log loss the task is scored by."""
+    from catboost import CatBoost, Pool
     from sklearn.model_selection import KFold
 
+    if loss not in ("MultiRMSE", "CrossEntropy"):
+        raise ValueError(f"loss must be MultiRMSE or CrossEntropy, got {loss!r}")
     start = time.perf_counter()
     oof = np.zeros_like(y, dtype=np.float64)
     test = np.zeros((len(x_test), y.shape[1]))
     best, importance = [], np.zeros(x.shape[1])
     test_pool = Pool(x_test, cat_features=cat_features)
+    # MultiRMSE: every target's column in one model; CrossEntropy: one model per target column
+    groups = [list(range(y.shape[1]))] if loss == "MultiRMSE" else [[k] for k in range(y.shape[1])]
     for fit_idx, hold_idx in KFold(params.folds, shuffle=True, random_state=seed).split(x):
-        model = CatBoostRegressor(loss_function="MultiRMSE", iterations=params.iterations, depth=params.depth,
-                                  learning_rate=params.learning_rate, l2_leaf_reg=params.l2_leaf_reg,
-                                  random_seed=seed, thread_count=dispatch.threads(), verbose=False,
-                                  allow_writing_files=False, od_type="Iter", od_wait=params.early_stopping,
-                                  use_best_model=True)
-        model.fit(Pool(x.iloc[fit_idx], y[fit_idx], cat_features=cat_features),
-                  eval_set=Pool(x.iloc[hold_idx], y[hold_idx], cat_features=cat_features))
-        oof[hold_idx] = model.predict(Pool(x.iloc[hold_idx], cat_features=cat_features))
-        test += model.predict(test_pool) / params.folds
-        best.append(int(model.get_best_iteration()))
-        importance += model.get_feature_importance() / params.folds
+        for cols in groups:
+            model = CatBoost({"loss_function": loss, "iterations": params.iterations, "depth": params.depth,
+                              "learning_rate": params.learning_rate, "l2_leaf_reg": params.l2_leaf_reg,
+                              "random_seed": seed, "thread_count": dispatch.threads(), "verbose": False,
+                              "allow_writing_files": False, "od_type": "Iter", "od_wait": params.early_stopping,
+                              "use_best_model": True, **({"boost_from_average": True} if loss == "CrossEntropy" else {})})
+            target = y[:, cols] if loss == "MultiRMSE" else y[:, cols[0]]
+            model.fit(Pool(x.iloc[fit_idx], target[fit_idx], cat_features=cat_features),
+                      eval_set=Pool(x.iloc[hold_idx], target[hold_idx], cat_features=cat_features))
+            kind = {} if loss == "MultiRMSE" else {"prediction_type": "Probability"}
+            hold = model.predict(Pool(x.iloc[hold_idx], cat_features=cat_features), **kind)
+            pred = model.predict(test_pool, **kind)
+            if loss == "CrossEntropy":  # Probability: the columns of classes 0 and 1
+                hold, pred = hold[:, 1:], pred[:, 1:]
+            oof[np.ix_(hold_idx, cols)] = hold
+            test[:, cols] += pred / params.folds
+            best.append(int(model.get_best_iteration()))
+            importance += model.get_feature_importance() / (params.folds * len(groups))
     order = np.argsort(-importance)
     return BoostFit(test, oof, best, {x.columns[i]: round(float(importance[i]), 3) for i in order},
                     time.perf_counter() - start)

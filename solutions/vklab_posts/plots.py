@@ -158,19 +158,45 @@ def closing_heads(table: pl.DataFrame, head: str, twin: bool, beyond: pl.DataFra
     ], twin)
 
 
-def closing_catboost(table: pl.DataFrame, targets, twin: bool):
-    from shared.lesson import closing
+def paired_gains(beyond: pl.DataFrame):
+    """Each of our rows' paired log-loss gain over the source's model, per target, with bars of two
+    standard errors: a bar clear of zero is a difference the test rows can show."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * beyond.height + 1.2))
+    labels = [f"{r['target']}: {r['ours']} vs {r['against']}" for r in beyond.iter_rows(named=True)]
+    pos = np.arange(beyond.height)[::-1]
+    ax.barh(pos, beyond["gain"].to_numpy(), xerr=2 * beyond["se"].to_numpy(), color="#48c", capsize=3)
+    ax.axvline(0, color="#444", lw=1)
+    ax.set_yticks(pos, labels)
+    ax.set_xlabel("log-loss gain over the source's model on test rows (± 2 standard errors, paired by row)")
+    ax.set_title("ours against the source, paired by test row")
+    fig.tight_layout()
+    return fig
+
+
+def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFrame | None = None):
+    from shared.lesson import closing, signed
 
     lines = []
     for t in targets:
         c, m = _row(table, t, "constant"), _row(table, t, "catboost")
         gap = f", {m['gap_closed']:.0%} of the gap to the oracle" if m.get("gap_closed") is not None else ""
         lines.append(f"{t}: CatBoost {m['logloss']:.4f} against the constant's {c['logloss']:.4f}{gap}.")
-    return closing(lines + ["Source (b) reported MAE and MSE only, with the labels swapped; log loss against the "
-                            "constant is the comparison that says whether a rate model helps."], [
+    lines.append("Source (b) reported MAE and MSE only, with the labels swapped; log loss against the "
+                 "constant is the comparison that says whether a rate model helps.")
+    if beyond is not None and beyond.height:
+        for t in targets:
+            one = {r["ours"]: r for r in beyond.filter(pl.col("target") == t).iter_rows(named=True)}
+            if "blend" not in one:
+                continue
+            r = one["blend"]
+            verdict = "more than" if r["gain"] > 2 * r["se"] else "within"
+            parts = ", ".join(f"`{m}` alone {signed(one[m]['gain'], 6)}" for m in ("catboost-ce", "mlp-text") if m in one)
+            lines.append(f"Ours on {t}: {signed(r['gain'], 6)} ± {r['se']:.6f} log loss over MultiRMSE (paired by "
+                         f"row), {verdict} two standard errors ({parts}).")
+    return closing(lines, [
         "Drop the image features from CatBoost's input and predict which target loses most.",
-        "Fit the three targets with three single-target models instead of MultiRMSE: does sharing one set of "
-        "trees help the rarest target?",
+        "Blend with weights 0.25 / 0.75 instead of the plain mean, chosen on the validation rows only: "
+        "which rate moves, and is the move larger than its standard error?",
     ], twin)
 
 

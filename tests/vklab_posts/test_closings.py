@@ -27,6 +27,13 @@ def test_closings_quote_the_run():
     assert "within two standard errors" in text
     text = plots.closing_catboost(TABLE, ("like", "comment"), True).data
     assert "like: CatBoost 0.0616 against the constant's 0.0628, 50% of the gap" in text and "share_to" not in text
+    ours = pl.DataFrame({"target": ["like"] * 3 + ["comment"] * 3, "ours": ["catboost-ce", "mlp-text", "blend"] * 2,
+                         "against": ["catboost"] * 6, "gain": [0.00001, 0.00005, 0.00007, 0.00008, 0.00009, 0.00002],
+                         "se": [0.00001, 0.00003, 0.00002, 0.00001, 0.00001, 0.00002]})
+    text = plots.closing_catboost(TABLE, ("like", "comment"), True, ours).data
+    assert ("Ours on like: +0.000070 ± 0.000020 log loss over MultiRMSE (paired by row), more than two standard "
+            "errors (`catboost-ce` alone +0.000010, `mlp-text` alone +0.000050)") in text
+    assert "Ours on comment: +0.000020 ± 0.000020 log loss over MultiRMSE (paired by row), within two" in text
     text = plots.closing_predictions(TABLE, "cnn-bce", ("like",), False).data
     assert "open_photo: test log loss 0.1620, the constant 0.1645" in text and "real files" in text
     text = plots.closing_data(23527, 16000, 2000, 4706, 4205, 0.0412, True).data

@@ -56,6 +56,28 @@ def test_catboost_kfold_multi_target():
     assert np.array_equal(fit.test, models.catboost_kfold(x[:300], y[:300], x[300:], ["c"], params, seed=42).test)
 
 
+def test_catboost_kfold_cross_entropy_one_model_per_rate():
+    """Soft-label cross-entropy: a rare rate (0.001 or 0.003 by a category) and a common one (0.02
+    or 0.04 by a number's sign), each learnt by its own model through the logit link."""
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame({"a": rng.normal(size=600), "c": rng.choice(["cat", "dog"], 600)})
+    rare = np.where(x["c"] == "dog", 0.003, 0.001)
+    common = np.where(x["a"] > 0, 0.04, 0.02)
+    y = np.column_stack([rng.binomial(20_000, rare) / 20_000, rng.binomial(20_000, common) / 20_000])
+    # a weak l2 penalty: with rates near 0.001 a leaf's hessian (sum of p(1 - p)) is about 0.1 and
+    # the default penalty of 9 would shrink each step towards nothing
+    params = models.BoostParams(iterations=300, folds=3, l2_leaf_reg=0.01)
+    fit = models.catboost_kfold(x[:450], y[:450], x[450:], ["c"], params, seed=42, loss="CrossEntropy")
+    assert fit.test.shape == (150, 2) and len(fit.best_iterations) == 3 * 2  # folds x rates
+    assert ((fit.test > 0) & (fit.test < 1)).all() and ((fit.oof > 0) & (fit.oof < 1)).all()
+    assert fit.test[:, 0] == pytest.approx(rare[450:], rel=0.2)
+    assert fit.test[:, 1] == pytest.approx(common[450:], rel=0.2)
+    # each out-of-fold prediction comes from the fold that did not see the row: not the row's own label
+    assert log_loss(y[:450, 0], fit.oof[:, 0]) > log_loss(y[:450, 0], y[:450, 0])
+    with pytest.raises(ValueError, match="MultiRMSE or CrossEntropy"):
+        models.catboost_kfold(x[:450], y[:450], x[450:], ["c"], params, loss="RMSE")
+
+
 def test_unknown_loss():
     with pytest.raises(ValueError, match="unknown loss"):
         models.loss_value("hinge", torch.tensor([0.5]), torch.tensor([0.5]))

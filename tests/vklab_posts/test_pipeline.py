@@ -39,7 +39,8 @@ def test_table_has_every_model_and_target(ran):
     assert table.filter(pl.col("target") == "open_photo")["model"].to_list() == \
         ["constant", *pipeline.HEAD_MODELS, pipeline.OURS, "ceiling", "oracle"]
     for t in data.TARGETS_B:
-        assert table.filter(pl.col("target") == t)["model"].to_list() == ["constant", "catboost", "ceiling", "oracle"]
+        assert table.filter(pl.col("target") == t)["model"].to_list() == \
+            ["constant", "catboost", *pipeline.BLENDED, pipeline.OURS_B, "ceiling", "oracle"]
     oracle, ceiling = table.filter(pl.col("model") == "oracle"), table.filter(pl.col("model") == "ceiling")
     assert (oracle["gap_closed"] == 1).all() and (ceiling["reachable_closed"] == 1).all()
     assert ((ceiling["gap_closed"] > 0) & (ceiling["gap_closed"] < 1)).all()  # the quality is out of reach
@@ -70,13 +71,20 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
     table, d, folder = ran
     ours, sub = pl.read_csv(folder / submit.OURS_FILENAME), pl.read_csv(folder / submit.FILENAME)
     assert ours["row"].to_list() == sub["row"].to_list()
-    assert ours.select(data.TARGETS_B).equals(sub.select(data.TARGETS_B))  # CatBoost's rates in both
     assert not ours["open_photo"].equals(sub["open_photo"])
+    rows = ours.select("row")  # ascending, as the files
+    pred = lambda m, t: rows.join(pipeline.load_preds(CFG, m), on="row", how="left")[t].to_numpy()  # noqa: E731
+    for t in data.TARGETS_B:  # ours: the blend's rates, rounded to the file's decimals; the submission: CatBoost's
+        assert ours[t].to_numpy() == pytest.approx(pred(pipeline.OURS_B, t), abs=1e-8)
+        parts = [pred(m, t) for m in pipeline.BLENDED]
+        assert pred(pipeline.OURS_B, t) == pytest.approx((parts[0] + parts[1]) / 2, rel=1e-12)
+        assert sub[t].to_numpy() == pytest.approx(np.clip(pred("catboost", t), 0, 1), abs=1e-8)
     manifest = read_manifest(folder)
     assert sorted(f["path"] for f in manifest["files"]) == [submit.OURS_FILENAME, submit.FILENAME]
-    got = manifest["metrics"]["test_logloss_open_photo_ours"]
-    assert got == pytest.approx(table.filter((pl.col("model") == pipeline.OURS) & (pl.col("target") == "open_photo"))
-                                ["logloss"][0], abs=1e-6)  # the manifest rounds to 6 decimals
+    for t, m in (("open_photo", pipeline.OURS), *((t, pipeline.OURS_B) for t in data.TARGETS_B)):
+        got = manifest["metrics"][f"test_logloss_{t}_ours"]
+        assert got == pytest.approx(table.filter((pl.col("model") == m) & (pl.col("target") == t))
+                                    ["logloss"][0], abs=1e-6)  # the manifest rounds to 6 decimals
     # the paired gain, by brute force: each row's log loss, one loop per row
     y = d.rates(["open_photo"])[d.test, 0]
     pred = {m: pipeline.load_preds(CFG, m).sort("row")[d.test]["open_photo"].to_list() for m in ("mlp", "cnn-bce")}
@@ -89,6 +97,16 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
     assert g["se"] == pytest.approx(np.std(diffs, ddof=1) / np.sqrt(len(diffs)), rel=1e-9)
     beyond = pipeline.beyond_source(CFG, d, table)
     assert beyond["against"][0] == table.filter(pl.col("model").is_in(pipeline.HEAD_MODELS)).sort("logloss", "model")["model"][0]
+    b = beyond.filter((pl.col("ours") == pipeline.OURS_B) & (pl.col("target") == "comment")).to_dicts()[0]
+    g = pipeline.paired(CFG, d, pipeline.OURS_B, "catboost", "comment")
+    get = lambda m: table.filter((pl.col("model") == m) & (pl.col("target") == "comment"))["logloss"][0]  # noqa: E731
+    assert b["against"] == "catboost" and b["gain"] == g["gain"] == pytest.approx(get("catboost") - get(pipeline.OURS_B))
+    assert b["gain / se"] == pytest.approx(g["gain"] / g["se"])
+    assert beyond.filter(pl.col("target") == "open_photo")["ours"].to_list() == [pipeline.OURS] * \
+        beyond.filter(pl.col("target") == "open_photo").height
+    # notebook 2 passes only open_photo's table, notebook 3 only the other rates'
+    assert set(pipeline.beyond_source(CFG, d, table.filter(pl.col("target") == "open_photo"))["target"]) == {"open_photo"}
+    assert "open_photo" not in pipeline.beyond_source(CFG, d, table.filter(pl.col("target") != "open_photo"))["target"]
 
 
 def test_validator_rejects_wrong_files(ran, tmp_path):
