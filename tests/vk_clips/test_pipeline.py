@@ -70,10 +70,10 @@ def test_seed_study(tiny_run):
         one = {r["model"]: r for r in per_seed.filter(pl.col("seed") == seed).to_dicts()}
         assert one["ltr"]["gain_vs_faithful"] == pytest.approx(
             one["ltr"]["auc_expected"] - one["dcn_faithful"]["auc_expected"], abs=1e-12)
-    dcn = per_seed.filter(pl.col("model") == "dcn_fixed")["auc_expected"]
+    dcn = per_seed.filter(pl.col("model") == "dcn_nohistory")["auc_expected"]
     by = {r["model"]: r for r in summary.to_dicts()}
-    assert by["dcn_fixed"]["seeds"] == 2 and by["dcn_fixed"]["auc_expected_mean"] == pytest.approx(dcn.mean())
-    assert by["dcn_fixed"]["auc_expected_sd"] == pytest.approx(abs(dcn[0] - dcn[1]) / np.sqrt(2))
+    assert by["dcn_nohistory"]["seeds"] == 2 and by["dcn_nohistory"]["auc_expected_mean"] == pytest.approx(dcn.mean())
+    assert by["dcn_nohistory"]["auc_expected_sd"] == pytest.approx(abs(dcn[0] - dcn[1]) / np.sqrt(2))
     gains = per_seed.filter(pl.col("model") == "ltr")["gain_vs_faithful"].to_numpy()
     assert by["ltr"]["gain"] == pytest.approx(gains.mean())
     assert by["ltr"]["gain_se"] == pytest.approx(abs(gains[0] - gains[1]) / 2)  # sd / sqrt(2), sd = |a - b| / sqrt(2)
