@@ -114,7 +114,8 @@ def ratio_lines(run: list[dict]) -> list[str]:
     to the first: the only speed claim that carries across machines."""
     totals: dict[str, float] = {}
     for r in run:
-        if ": " in r["stage"] and not r["stage"].startswith(("twin:", "load", "history:")):
+        # "encode photos: <encoder>" and "encode texts: ..." name their encoder, not a variant of a step
+        if ": " in r["stage"] and not r["stage"].startswith(("twin:", "load", "history:", "encode ")):
             name = r["stage"].split(": ", 1)[0]
             totals[name] = totals.get(name, 0.0) + float(r["wall_s"])
     if len(totals) < 2:

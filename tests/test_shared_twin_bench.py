@@ -92,6 +92,9 @@ def test_bench_records_cpu_and_same_run_ratios(tmp_path):
     fast = [{"stage": "source loop: slice", "wall_s": 0.76}, {"stage": "ours: slice", "wall_s": 0.02},
             {"stage": "ltr stack, ours", "wall_s": 150.0}]  # no ": ": a stage of no variant
     assert bench.ratio_lines(fast) == ["Same run: `ours` took 0.02 s, 0.026 of `source loop`'s 0.76 s.", ""]
+    encoders = [{"stage": "encode photos: efficientnet_lite0 (9 distinct)", "wall_s": 300.0},
+                {"stage": "encode texts: navec (9 distinct)", "wall_s": 6.0}, {"stage": "ours: mlp", "wall_s": 50.0}]
+    assert bench.ratio_lines(encoders) == []  # an encoder's name is not a variant of a step
     timer = bench.StageTimer()
     with timer.stage("a: x"):
         pass

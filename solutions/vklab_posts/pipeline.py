@@ -513,7 +513,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
         with stage(f"heads ({len(heads)})"):
             train_heads(cfg, d, f, heads)
     if OURS in names:
-        with stage(f"ours: {OURS} ({cfg.mlp_seeds} seeds)"):
+        with stage(f"ours, {OURS} ({cfg.mlp_seeds} seeds)"):  # no ": ": not a variant of a step (bench ratios)
             train_ours(cfg, d, f)
     if cfg.finetune_epochs > 0 and f"finetune-{cfg.finetune_loss}" in names:
         with stage(f"fine-tune ({cfg.finetune_epochs} epochs)"):
