@@ -518,18 +518,18 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     if cfg.finetune_epochs > 0 and f"finetune-{cfg.finetune_loss}" in names:
         with stage(f"fine-tune ({cfg.finetune_epochs} epochs)"):
             finetune(cfg, d, progress)
-    boosts = [n for n in ("catboost", "catboost-ce") if n in names or (n != "catboost" and OURS_B in names)]
+    needed = {m for m in BLENDED if m in names or OURS_B in names}  # the blend needs both its parts
     frames = None
-    if boosts:
+    if "catboost" in names or "catboost-ce" in needed:
         with stage("CatBoost features (principal components fitted on train)"):
             frames = boost_frames(cfg, d, f)
     if "catboost" in names:
         with stage("catboost (5 folds)"):
             train_catboost(cfg, d, f, "catboost", frames)
-    if "catboost-ce" in boosts:
+    if "catboost-ce" in needed:
         with stage(f"catboost-ce (5 folds, {len(TARGETS_B)} rates)"):
             train_catboost(cfg, d, f, "catboost-ce", frames)
-    if "mlp-text" in names or OURS_B in names:
+    if "mlp-text" in needed:
         with stage(f"mlp-text ({len(TARGETS_B)} rates, {cfg.mlp_seeds} seeds)"):
             train_text_mlp(cfg, d, f)
     if OURS_B in names:
