@@ -524,11 +524,14 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
         else:
             run_cfg = replace(cfg, seed=seed)  # a model seed only: `d` is the twin of cfg.seed
             new, info = {}, {}
-            for row in SEED_ROWS:
-                if row in DCN_ROWS or row == "sequence":
-                    new[row], fit = (train_sequence(run_cfg, d, progress) if row == "sequence"
-                                     else train_dcn(run_cfg, d, row, hist, progress))
-                    info[row] = fit_info(fit)
+            for row in SEED_ROWS:  # the torch models; then both rankers from their scores
+                if row == "sequence":
+                    new[row], fit = train_sequence(run_cfg, d, progress)
+                elif row in DCN_ROWS:
+                    new[row], fit = train_dcn(run_cfg, d, row, hist, progress)
+                else:
+                    continue
+                info[row] = fit_info(fit)
             ltr, ltr_info = train_ltr(run_cfg, d, pl.DataFrame(new), progress)
             seeded, info = pl.DataFrame(new | ltr), info | ltr_info
         table = base.with_columns(*(pl.Series(row, seeded[row]) for row in SEED_ROWS))

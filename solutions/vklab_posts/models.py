@@ -235,22 +235,23 @@ def catboost_kfold(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cat_fea
     test = np.zeros((len(x_test), y.shape[1]))
     best, importance = [], np.zeros(x.shape[1])
     test_pool = Pool(x_test, cat_features=cat_features)
-    # MultiRMSE: every target's column in one model; CrossEntropy: one model per target column
-    groups = [list(range(y.shape[1]))] if loss == "MultiRMSE" else [[k] for k in range(y.shape[1])]
+    per_target = loss == "CrossEntropy"  # one model per target column; MultiRMSE: all columns in one
+    groups = [[k] for k in range(y.shape[1])] if per_target else [list(range(y.shape[1]))]
+    extra = {"boost_from_average": True} if per_target else {}
+    kind = {"prediction_type": "Probability"} if per_target else {}
     for fit_idx, hold_idx in KFold(params.folds, shuffle=True, random_state=seed).split(x):
         for cols in groups:
             model = CatBoost({"loss_function": loss, "iterations": params.iterations, "depth": params.depth,
                               "learning_rate": params.learning_rate, "l2_leaf_reg": params.l2_leaf_reg,
                               "random_seed": seed, "thread_count": dispatch.threads(), "verbose": False,
                               "allow_writing_files": False, "od_type": "Iter", "od_wait": params.early_stopping,
-                              "use_best_model": True, **({"boost_from_average": True} if loss == "CrossEntropy" else {})})
-            target = y[:, cols] if loss == "MultiRMSE" else y[:, cols[0]]
+                              "use_best_model": True, **extra})
+            target = y[:, cols[0]] if per_target else y[:, cols]
             model.fit(Pool(x.iloc[fit_idx], target[fit_idx], cat_features=cat_features),
                       eval_set=Pool(x.iloc[hold_idx], target[hold_idx], cat_features=cat_features))
-            kind = {} if loss == "MultiRMSE" else {"prediction_type": "Probability"}
             hold = model.predict(Pool(x.iloc[hold_idx], cat_features=cat_features), **kind)
             pred = model.predict(test_pool, **kind)
-            if loss == "CrossEntropy":  # Probability: the columns of classes 0 and 1
+            if per_target:  # Probability: the columns of classes 0 and 1
                 hold, pred = hold[:, 1:], pred[:, 1:]
             oof[np.ix_(hold_idx, cols)] = hold
             test[:, cols] += pred / params.folds
