@@ -18,7 +18,7 @@ from shared.twin import SCALES
 
 
 def pipeline_parser(doc: str) -> argparse.ArgumentParser:
-    """``--scale --data-dir --seed --bench --bench-dir``; a track adds its own options."""
+    """``--scale --data-dir --seed --profile --params --bench --bench-dir``; a track adds its own options."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="small", choices=SCALES)
     parser.add_argument("--data-dir", default="")
@@ -26,6 +26,9 @@ def pipeline_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--profile", default="teach", choices=PROFILES,
                         help="source: the source's own configuration (notebooks/<track>/source.yaml); "
                              "options given here override it")
+    parser.add_argument("-f", "--params", default=None,
+                        help="a parameters file over the profile's, as the runner's -f (notebooks/<track>/tiny.yaml: "
+                             "the notebook tests' sizes); options given here override it")
     parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
     parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
     return parser

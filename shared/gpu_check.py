@@ -5,7 +5,8 @@ second and peak GPU memory go to ``benchmarks/gpu-check.csv`` with the GPU's nam
 Each track's ``pipeline.gpu_checks(scale)`` returns ``{model: run}``; ``run()`` trains and predicts
 and returns how many rows (training examples over all steps) it trained on. On a machine without
 CUDA the command says so in one line and exits 0; ``--cpu`` runs the same checks on the CPU (the
-tests do, at ``tiny``), recording nothing unless ``--out`` is given.
+tests do, at ``tiny``, where the models take the sizes of ``tiny.yaml``), recording nothing unless
+``--out`` is given.
 
     python -m shared.gpu_check vk_clips hse_sasrec        # on a GPU machine
     python -m shared.gpu_check vk_clips --cpu --scale tiny   # the same code path on the CPU
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from shared import dispatch
+from shared import dispatch, profiles
 from shared.io import append_csv
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 from shared.seed import device_facts
@@ -31,6 +32,12 @@ RECORD = "gpu-check.csv"
 
 def _tracks() -> list[str]:
     return sorted(p.name for p in NOTEBOOKS_DIR.iterdir() if p.is_dir())
+
+
+def tiny_sizes(track: str) -> dict:
+    """The ``Config`` fields ``notebooks/<track>/tiny.yaml`` sets, other than the scale."""
+    values = profiles.read_file(NOTEBOOKS_DIR / track / "tiny.yaml")
+    return {name.lower(): value for name, value in values.items() if name != "SCALE"}
 
 
 def measure(name: str, run: Callable[[], int], cuda: bool) -> dict:
@@ -80,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(pipeline, "gpu_checks"):
             print(f"gpu-check {track}: no torch model")
             continue
-        checks = pipeline.gpu_checks(args.scale) if args.scale else pipeline.gpu_checks()
+        # at tiny (the tests) the models take the notebook tests' sizes too (notebooks/<track>/tiny.yaml)
+        sizes = tiny_sizes(track) if args.scale == "tiny" else {}
+        checks = pipeline.gpu_checks(args.scale, **sizes) if args.scale else pipeline.gpu_checks()
         for name, run in checks.items():
             row = {"date": dt.date.today().isoformat(), "track": track, **measure(name, run, cuda),
                    "gpu": device.get("gpu", "cpu"), "cuda": device.get("cuda", ""), "cpu": dispatch.cpu_model(),

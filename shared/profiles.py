@@ -39,10 +39,7 @@ def parameters(track: str, profile: str) -> dict[str, Any]:
         return {}
     if not path.is_file():
         raise FileNotFoundError(f"{track} has no {profile} profile: {path.relative_to(NOTEBOOKS_DIR.parent)} is missing")
-    values = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(values, dict) or not all(isinstance(k, str) and k.isupper() for k in values):
-        raise ValueError(f"{path.name}: expected NAME: value lines of notebook parameters")
-    return {**values, "PROFILE": profile}
+    return {**read_file(path), "PROFILE": profile}
 
 
 def _given(field: str, argv: Sequence[str]) -> bool:
@@ -50,13 +47,25 @@ def _given(field: str, argv: Sequence[str]) -> bool:
     return any(a == option or a.startswith(option + "=") for a in argv)
 
 
-def apply(cfg: Any, profile: str, argv: Sequence[str] | None = None) -> Any:
-    """``cfg`` (a track's ``Config``) with the profile's values, except the fields given on the command
-    line (``argv``; default ``sys.argv[1:]``): the CLI runs what the notebooks run for that profile."""
+def read_file(path: str | Path) -> dict[str, Any]:
+    """A parameters file of ``NAME: value`` lines (a profile, or ``tiny.yaml``, the tests' sizes)."""
+    path = Path(path)
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict) or not all(isinstance(k, str) and k.isupper() for k in values):
+        raise ValueError(f"{path.name}: expected NAME: value lines of notebook parameters")
+    return values
+
+
+def apply(cfg: Any, profile: str, argv: Sequence[str] | None = None, params: str | Path | None = None) -> Any:
+    """``cfg`` (a track's ``Config``) with the profile's values, then those of the ``params`` file over
+    them (as the runner's ``-f``), except the fields given on the command line (``argv``; default
+    ``sys.argv[1:]``): the CLI runs what the notebooks run for that profile and file."""
     argv = sys.argv[1:] if argv is None else list(argv)
     fields = {f.name for f in dataclasses.fields(cfg)}
-    values = {name.lower(): value for name, value in parameters(type(cfg).TRACK, profile).items()}
+    given = {**parameters(type(cfg).TRACK, profile), **(read_file(params) if params else {})}
+    values = {name.lower(): value for name, value in given.items()}
     unknown = sorted(set(values) - fields)
     if unknown:
-        raise ValueError(f"{type(cfg).TRACK} {profile} profile: {unknown} are not fields of its Config")
+        raise ValueError(f"{type(cfg).TRACK} {profile} profile{' and ' + Path(params).name if params else ''}: "
+                         f"{unknown} are not fields of its Config")
     return dataclasses.replace(cfg, **{k: v for k, v in values.items() if not _given(k, argv)})

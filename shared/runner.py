@@ -22,7 +22,6 @@ from typing import Any, Mapping, Sequence
 
 import nbformat
 import papermill
-import yaml
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from tqdm.auto import tqdm
@@ -177,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = {}
     for name in args.files:
-        files |= yaml.safe_load(Path(name).read_text()) or {}
+        files |= profiles.read_file(name)
     if args.in_place and args.profile != "teach":
         parser.error("--in-place rewrites the committed notebooks, which run the teach profile")
     for track in args.tracks:

@@ -49,6 +49,24 @@ def test_options_given_on_the_command_line_win_over_the_profile():
         dataclasses.replace(pipeline.Config(), profile="fast")
 
 
+def test_a_parameters_file_goes_over_the_profile_and_under_the_command_line(tmp_path):
+    """The pipeline CLIs' ``-f`` (as the runner's): tiny.yaml's sizes over source.yaml's, options over both."""
+    from solutions.vk_clips import pipeline
+
+    tiny = NOTEBOOKS_DIR / "vk_clips" / "tiny.yaml"
+    cfg = profiles.apply(pipeline.Config(), "source", argv=[], params=tiny)
+    assert (cfg.scale, cfg.emb_dim, cfg.batch_size, cfg.submitted) == ("tiny", 16, 16384, "dcn_faithful")
+    cfg = profiles.apply(pipeline.Config(emb_dim=32), "teach", argv=["--emb-dim", "32"], params=tiny)
+    assert (cfg.emb_dim, cfg.seq_epochs, cfg.profile) == (32, 1, "teach")
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("NO_SUCH_FIELD: 1\n")
+    with pytest.raises(ValueError, match=r"teach profile and wrong.yaml: \['no_such_field'\] are not fields"):
+        profiles.apply(pipeline.Config(), "teach", argv=[], params=wrong)
+    wrong.write_text("lower: 1\n")
+    with pytest.raises(ValueError, match="wrong.yaml: expected NAME: value lines"):
+        profiles.apply(pipeline.Config(), "teach", argv=[], params=wrong)
+
+
 def test_readme_and_make_help_give_the_source_command_per_track():
     readme = (REPO_ROOT / "README.md").read_text()
     makefile = (REPO_ROOT / "Makefile").read_text()

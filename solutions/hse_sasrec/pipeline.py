@@ -256,11 +256,12 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_s
     return fit
 
 
-def gpu_checks(scale: str = "full", epochs: int = 2) -> dict:
+def gpu_checks(scale: str = "full", epochs: int = 2, **sizes) -> dict:
     """``make gpu-check`` (``shared.gpu_check``): SASRec and BERT4Rec (the `cpu` presets) for
     ``epochs`` epochs on the train split, then their recommendations at every step. Each run
-    returns the train events it went through."""
-    cfg = Config(scale=scale, sasrec_epochs=epochs, bert4rec_epochs=epochs)
+    returns the train events it went through. ``sizes``: other ``Config`` fields (the tests' tiny.yaml;
+    ``epochs`` is kept)."""
+    cfg = Config(**{"scale": scale, **sizes, "sasrec_epochs": epochs, "bert4rec_epochs": epochs})
     d = load_data(cfg)
 
     def sasrec() -> int:
@@ -501,7 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, sasrec_preset=opts["sasrec_preset"],
                      sasrec_epochs=opts["sasrec_epochs"], submit_history=args.submit_history,
                      bert4rec_preset=opts["bert4rec_preset"], bert4rec_epochs=opts["bert4rec_epochs"])
-        cfg = profiles.apply(cfg, args.profile, argv)
+        cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in opts["models"].split(",") if m)
         table = run(cfg, names, timer, progress=True)

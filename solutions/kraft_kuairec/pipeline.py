@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
-        cfg = profiles.apply(cfg, args.profile, argv)
+        cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         default = "faithful,best" if args.bench else ",".join(VARIANTS)
         variants = tuple(v for v in (args.variants or default).split(",") if v)

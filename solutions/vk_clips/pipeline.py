@@ -250,11 +250,12 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "seq
     return models.expected_class(probs), fit
 
 
-def gpu_checks(scale: str = "medium") -> dict:
+def gpu_checks(scale: str = "medium", **sizes) -> dict:
     """``make gpu-check`` (``shared.gpu_check``): DCNv2 with the faithful history, one epoch in file
     order (at ``medium``: 3.0M rows, 183 steps of 16,384), and the sequence model for one epoch and
-    its refit; each predicts the test pairs. Each run returns the rows it trained on."""
-    cfg = Config(scale=scale)
+    its refit; each predicts the test pairs. Each run returns the rows it trained on. ``sizes``: other
+    ``Config`` fields (the tests' tiny.yaml)."""
+    cfg = Config(scale=scale, **sizes)
     d = load_data(cfg)
     hist = history(cfg, d)
 
@@ -566,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)
-        cfg = profiles.apply(cfg, args.profile, argv)
+        cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         gpu = torch_device().type == "cuda"
         default = BENCH_FULL_CPU if (args.bench and cfg.is_twin and cfg.scale == "full" and not gpu) else MODELS

@@ -319,13 +319,14 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     return {"model": name, **{k: v for k, v in info.items() if k != "val_curve"}}
 
 
-def gpu_checks(scale: str = "full", epochs: int = 2) -> dict:
+def gpu_checks(scale: str = "full", epochs: int = 2, **sizes) -> dict:
     """``make gpu-check`` (``shared.gpu_check``): the image encoder over every photo (into a fresh
     cache), the ten frozen-encoder heads for ``epochs`` epochs, and EfficientNet-Lite0 fine-tuned end
-    to end for one epoch; each predicts every row. Each run returns the rows it went through."""
+    to end for one epoch; each predicts every row. Each run returns the rows it went through. ``sizes``:
+    other ``Config`` fields (the tests' tiny.yaml; ``epochs`` and the one fine-tuning epoch are kept)."""
     import tempfile
 
-    cfg = Config(scale=scale, head_epochs=epochs, finetune_epochs=1)
+    cfg = Config(**{"scale": scale, **sizes, "head_epochs": epochs, "finetune_epochs": 1})
     d = load_data(cfg)
 
     def encoder() -> int:
@@ -559,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      text_encoder=args.text_encoder, head_epochs=args.head_epochs,
                      finetune_epochs=args.finetune_epochs, finetune_loss=args.finetune_loss,
                      finetune_batch=args.finetune_batch, boost_iterations=args.boost_iterations)
-        cfg = profiles.apply(cfg, args.profile, argv)
+        cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in args.models.split(",") if m and (cfg.finetune_epochs or m not in FINETUNE_MODELS))
         table = run(cfg, names, timer, progress=True)

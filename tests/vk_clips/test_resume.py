@@ -9,13 +9,14 @@ import sys
 
 from shared.checkpoint import KILL_ENV, STEPS_ENV
 from shared.io import sha256_file
-from shared.paths import REPO_ROOT
+from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
 from solutions.vk_clips import TRACK, pipeline, submit
 
 
 def pipeline_run(out, **env):
     return subprocess.run(
-        [sys.executable, "-m", "solutions.vk_clips.pipeline", "--scale", "tiny", "--models", "random,dcn_fixed"],
+        [sys.executable, "-m", "solutions.vk_clips.pipeline", "--scale", "tiny", "--models", "random,dcn_fixed",
+         "-f", str(NOTEBOOKS_DIR / "vk_clips" / "tiny.yaml")],  # the notebook tests' sizes
         cwd=REPO_ROOT, env={**os.environ, "RECSYS_OUTPUT_DIR": str(out), **env},
         capture_output=True, text=True, timeout=900)
 
