@@ -472,12 +472,18 @@ def predict_bert4rec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K) -> pl.D
 SPARK_MEMORY = "6g"  # driver memory: bounded; SLIM's prediction on `small` runs out of memory at 2g
 
 
+SPARK_SWITCH = "RECSYS_SPARK"  # 0: leave the classic models out, as on a machine without Spark
+
+
 def spark_status() -> str | None:
-    """None when pyspark and Java are there; otherwise what is missing and how to get it."""
+    """None when pyspark and Java are there; otherwise what is missing and how to get it, or that
+    ``RECSYS_SPARK=0`` switched Spark off."""
     import importlib.util
     import os
     import shutil
 
+    if os.environ.get(SPARK_SWITCH, "").strip() == "0":
+        return f"Spark is switched off ({SPARK_SWITCH}=0): the classic models are left out."
     if importlib.util.find_spec("pyspark") is None:
         return ("pyspark is not installed: the classic models run on Spark. Install the extra with "
                 "`pip install -e '.[spark]'` (make setup does) and Java 17.")

@@ -478,8 +478,11 @@ def submission_frame(cfg: Config, d: Data, head: str | None = None,
 def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) -> Path:
     table = evaluate(cfg, d) if table is None else table
     frame, head = submission_frame(cfg, d)
-    ours_b = OURS_B if preds_path(cfg, OURS_B).exists() else "catboost"
-    ours = submission_frame(cfg, d, OURS, ours_b)[0] if preds_path(cfg, OURS).exists() else None
+    # ours from the rows of ``table`` only: an earlier run's predictions of a row this run left out
+    # stay in the artifacts folder, and must not be written as this run's
+    shown = set(table["model"].to_list())
+    ours_b = OURS_B if OURS_B in shown else "catboost"
+    ours = submission_frame(cfg, d, OURS, ours_b)[0] if OURS in shown else None
     get = lambda t, m: table.filter((pl.col("target") == t) & (pl.col("model") == m))  # noqa: E731
     metrics = {}
     for t, m in ((TARGET_A, head), *((t, "catboost") for t in TARGETS_B)):

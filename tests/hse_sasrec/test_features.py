@@ -81,3 +81,10 @@ def test_spark_status_names_what_is_missing(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.delenv("JAVA_HOME", raising=False)
     assert "Java is not found" in models.spark_status()
+
+
+def test_spark_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv(models.SPARK_SWITCH, "0")
+    assert models.spark_status() == "Spark is switched off (RECSYS_SPARK=0): the classic models are left out."
+    monkeypatch.setenv(models.SPARK_SWITCH, "1")
+    assert models.spark_status() is None  # pyspark and Java are installed here (make setup)

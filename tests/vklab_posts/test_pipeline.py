@@ -109,6 +109,27 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
     assert "open_photo" not in pipeline.beyond_source(CFG, d, table.filter(pl.col("target") != "open_photo"))["target"]
 
 
+def test_ours_comes_from_the_rows_of_the_run_not_from_an_earlier_runs_files(ran):
+    """A run that leaves out the blend, or ours altogether, finds the earlier run's predictions still in
+    the artifacts folder: ours.csv must not carry them."""
+    table, d, folder = ran
+    before = {p.name: sha256_file(p) for p in folder.iterdir()}
+    try:
+        pipeline.write_submission(CFG, d, table.filter(pl.col("model") != pipeline.OURS_B))
+        ours = pl.read_csv(folder / submit.OURS_FILENAME)
+        boost = ours.select("row").join(pipeline.load_preds(CFG, "catboost"), on="row", how="left")
+        for t in data.TARGETS_B:  # CatBoost's rates beside ours on open_photo, as before the blend existed
+            assert ours[t].to_numpy() == pytest.approx(np.clip(boost[t].to_numpy(), 0, 1), abs=1e-8)
+        metrics = read_manifest(folder)["metrics"]
+        assert metrics["test_logloss_comment_ours"] == metrics["test_logloss_comment"]  # CatBoost's
+        pipeline.write_submission(CFG, d, table.filter(~pl.col("model").is_in([pipeline.OURS, pipeline.OURS_B])))
+        assert not (folder / submit.OURS_FILENAME).exists()
+        assert [f["path"] for f in read_manifest(folder)["files"]] == [submit.FILENAME]
+    finally:
+        pipeline.write_submission(CFG, d, table)
+    assert {p.name: sha256_file(p) for p in folder.iterdir()} == before
+
+
 def test_validator_rejects_wrong_files(ran, tmp_path):
     _, d, folder = ran
     good = pl.read_csv(folder / submit.FILENAME)
