@@ -36,8 +36,8 @@ def _tracks() -> list[str]:
 
 def tiny_sizes(track: str) -> dict:
     """The ``Config`` fields ``notebooks/<track>/tiny.yaml`` sets, other than the scale."""
-    values = profiles.read_file(NOTEBOOKS_DIR / track / "tiny.yaml")
-    return {name.lower(): value for name, value in values.items() if name != "SCALE"}
+    values = profiles.config_values(profiles.read_file(NOTEBOOKS_DIR / track / "tiny.yaml"))
+    return {name: value for name, value in values.items() if name != "scale"}
 
 
 def measure(name: str, run: Callable[[], int], cuda: bool) -> dict:

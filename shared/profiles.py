@@ -56,14 +56,18 @@ def read_file(path: str | Path) -> dict[str, Any]:
     return values
 
 
+def config_values(params: dict[str, Any]) -> dict[str, Any]:
+    """Notebook parameters as ``Config`` field values: ``EMB_DIM: 16`` is ``emb_dim=16``."""
+    return {name.lower(): value for name, value in params.items()}
+
+
 def apply(cfg: Any, profile: str, argv: Sequence[str] | None = None, params: str | Path | None = None) -> Any:
     """``cfg`` (a track's ``Config``) with the profile's values, then those of the ``params`` file over
     them (as the runner's ``-f``), except the fields given on the command line (``argv``; default
     ``sys.argv[1:]``): the CLI runs what the notebooks run for that profile and file."""
     argv = sys.argv[1:] if argv is None else list(argv)
     fields = {f.name for f in dataclasses.fields(cfg)}
-    given = {**parameters(type(cfg).TRACK, profile), **(read_file(params) if params else {})}
-    values = {name.lower(): value for name, value in given.items()}
+    values = config_values({**parameters(type(cfg).TRACK, profile), **(read_file(params) if params else {})})
     unknown = sorted(set(values) - fields)
     if unknown:
         raise ValueError(f"{type(cfg).TRACK} {profile} profile{' and ' + Path(params).name if params else ''}: "
