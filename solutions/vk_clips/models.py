@@ -6,6 +6,7 @@ order; a class model's score is the expected class, P(ignore) + 2 P(like).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -152,7 +153,8 @@ class Fit:
     device: str = "cpu"
     val_losses: list[float] = field(default_factory=list)  # sequence model: validation loss per epoch
     rows: int = 0  # training rows over all steps
-    seconds: float = 0.0  # wall time of the training (since the resume, for a resumed run)
+    seconds: float = 0.0  # wall time of the training, a resumed run's earlier processes included
+    seconds_before: float = 0.0  # of which in the processes before a resume (0: trained in one go)
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -172,8 +174,6 @@ def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.n
     """One epoch over the rows in file order, no shuffling, as the source trained it. With a
     ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes and a rerun
     continues from the last one, to the same bits on the CPU."""
-    import time
-
     seed_everything(seed)
     device = torch_device()
     model = DCNv2(tables, emb_dim, use_history=slots is not None).to(device)
@@ -184,12 +184,13 @@ def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.n
     u_all, i_all = torch.from_numpy(users.astype(np.int64)), torch.from_numpy(items.astype(np.int64))
     y_all = torch.from_numpy(target.astype(np.int64))
     s_all = torch.from_numpy(slots.astype(np.int64)) if slots is not None else None
-    losses, running, seen, first = [], 0.0, 0, 0
+    losses, running, seen, first, before = [], 0.0, 0, 0, 0.0
     saved = checkpoint.load() if checkpoint else None
     if saved:
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
         losses, running, seen, first = saved["losses"], saved["running"], saved["seen"], saved["step"]
+        before = saved.get("seconds", 0.0)  # the training time of the processes before this one
         if progress:
             print(f"dcnv2: resumed from its checkpoint at step {first:,} of {-(-n // batch_size):,}", flush=True)
     start = time.perf_counter()
@@ -215,12 +216,14 @@ def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.n
             bar.update(len(y))
             if checkpoint and lo + batch_size < n and checkpoint.due(b + 1):
                 checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": b + 1,
-                                 "losses": losses, "running": running, "seen": seen})
+                                 "losses": losses, "running": running, "seen": seen,
+                                 "seconds": before + time.perf_counter() - start})
     if checkpoint:
         checkpoint.clear()
     elapsed = time.perf_counter() - start
     trained = n - min(first * batch_size, n)
-    return Fit(model, losses, trained / elapsed if elapsed > 0 else 0.0, str(device), rows=n, seconds=elapsed)
+    return Fit(model, losses, trained / elapsed if elapsed > 0 else 0.0, str(device), rows=n,
+               seconds=before + elapsed, seconds_before=before)
 
 
 @torch.no_grad()
@@ -385,7 +388,8 @@ class _SequenceTraining:
         self.trained = 0  # rows trained on by this process (the rate)
         self.state = {"phase": "search", "epoch": 0, "perm": None, "lo": 0, "running": None, "seen": 0,
                       "step": 0, "done": 0, "losses": [], "val_losses": [], "best": np.inf, "best_state": None,
-                      "bad": 0, "best_epochs": 0}
+                      "bad": 0, "best_epochs": 0, "seconds": 0.0}
+        self.started = time.perf_counter()  # this process's; state["seconds"]: the processes' before it
         self.fresh()
 
     def fresh(self) -> None:
@@ -407,8 +411,13 @@ class _SequenceTraining:
     def _save_if_due(self) -> None:
         st = self.state
         if self.checkpoint and self.checkpoint.due(st["step"]):
+            state = st | {"seconds": self.seconds()}
             self.checkpoint.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                                  "generator": self.gen.get_state(), "state": st})
+                                  "generator": self.gen.get_state(), "state": state})
+
+    def seconds(self) -> float:
+        """Training time so far, a resumed run's earlier processes included."""
+        return self.state.get("seconds", 0.0) + time.perf_counter() - self.started
 
     # Which positions a batch predicts is known on the host (numpy masks): the flat indices of the
     # predicted positions select the same elements, in the same order, as boolean indexing, without
@@ -473,7 +482,6 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
     weights are kept). With a ``checkpoint`` it saves its state at least every 15 minutes and a
     rerun continues from the last one, to the same bits on the CPU."""
     import copy
-    import time
 
     rows, predict = training_windows(users, max_len)
     cut = int(len(users) * (1 - val_frac))
@@ -525,7 +533,7 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
         checkpoint.clear()
     elapsed = time.perf_counter() - start
     return Fit(run.model, st["losses"], run.trained / elapsed if elapsed > 0 else 0.0, str(run.device),
-               st["val_losses"], n_rows, elapsed)
+               st["val_losses"], n_rows, run.seconds(), st.get("seconds", 0.0))
 
 
 @torch.no_grad()

@@ -19,6 +19,8 @@ Rows of the comparison table:
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -294,19 +296,37 @@ def _before(d: Data, a: int, b: int) -> Data:
     return Data(replace(d.vk, train=t[:a], test=queries), d.target[:a], d.tables, None)
 
 
-def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> dict[str, np.ndarray]:
+def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> tuple[dict[str, np.ndarray], float]:
     """Each stacked model's score of every train row from LTR_CUTS[0] on, from a model trained
-    only on rows before its cut (NaN for a user first seen after it); NaN before LTR_CUTS[0]."""
+    only on rows before its cut (NaN for a user first seen after it); NaN before LTR_CUTS[0]. With
+    the seconds they took (training, a resumed run's earlier processes included, and predicting).
+    Each cut's scores are kept in the artifacts once both of its models are done, keyed by the run's
+    parameters and the rows: a killed run (four trainings at ``medium``, hours on a CPU) resumes
+    at the cut it was in, and that cut's model at its checkpoint."""
     t = d.vk.train
     n = t.height
     out = {m: np.full(n, np.nan) for m in STACKED}
     bounds = [int(round(n * c)) for c in LTR_CUTS] + [n]
+    seconds = 0.0
     for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        part = _before(d, a, b)
-        rows = a + np.flatnonzero(np.isin(t["user_id"][a:b].to_numpy(), part.vk.test["user_id"].to_numpy()))
-        out["dcn_nohistory"][rows] = train_dcn(cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}")[0]
-        out["sequence"][rows] = train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}")[0]
-    return out
+        key = json.dumps({"parameters": cfg.parameters(), "cut": [a, b], "train_bytes": d.vk.files[0].stat().st_size},
+                         sort_keys=True, default=str)
+        path = cfg.artifacts / "ltr-stack" / f"cut{k}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+        if not path.exists():
+            start = time.perf_counter()
+            part = _before(d, a, b)
+            rows = a + np.flatnonzero(np.isin(t["user_id"][a:b].to_numpy(), part.vk.test["user_id"].to_numpy()))
+            dcn, dcn_fit = train_dcn(cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}")
+            seq, seq_fit = train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}")
+            spent = time.perf_counter() - start + dcn_fit.seconds_before + seq_fit.seconds_before
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
+                np.savez(f, rows=rows, dcn_nohistory=dcn, sequence=seq, seconds=spent)
+        with np.load(path) as f:
+            for m in STACKED:
+                out[m][f["rows"]] = f[m]
+            seconds += float(f["seconds"])
+    return out, seconds
 
 
 def _ranker_history(d: Data) -> tuple[pl.DataFrame, np.ndarray]:
@@ -332,8 +352,7 @@ def train_ltr(cfg: Config, d: Data, scores: pl.DataFrame, progress: bool = False
     history, emb = _ranker_history(d)
     X_test = features.ranker_features(history, d.vk.test, d.vk.items, d.tables.n_users, emb)
     seconds_stats = time.perf_counter() - start
-    stacked = stacked_scores(cfg, d, progress)
-    seconds_stacked = time.perf_counter() - start - seconds_stats
+    stacked, seconds_stacked = stacked_scores(cfg, d, progress)
     y, query = d.target[pos], window.astype(np.int64) * d.tables.n_users + d.vk.train["user_id"].to_numpy()[pos]
     is_val = window == window.max()
     new, info = {}, {}

@@ -220,3 +220,30 @@ def test_bench_times_the_source_loop_beside_ours(tmp_path, monkeypatch):
                          f"ours: faithful history, the {every_4th:,} rows of one user in 4"]
     (line, _) = ratio_lines([{**r, "wall_s": str(r["wall_s"])} for r in timer.records])
     assert line.startswith("Same run: `ours` took ") and " of `source loop`'s " in line
+
+
+def test_the_stack_keeps_each_cut_and_a_rerun_trains_only_the_missing_one(tiny_dir, tmp_path, monkeypatch):
+    """The ranker's out-of-fold models (four trainings; hours at `medium` on a CPU): each cut's
+    scores are kept once both of its models are done, so a killed run trains again only the cut it
+    was in; a run with other parameters never reads them."""
+    from dataclasses import replace
+
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path))
+    cfg = pipeline.Config(data_dir=str(tiny_dir), **{k: v for k, v in FAST.items() if k != "scale"})
+    d = pipeline.load_data(cfg)
+    trained, real = [], pipeline.train_dcn
+    monkeypatch.setattr(pipeline, "train_dcn", lambda *a, **k: trained.append(k["name"]) or real(*a, **k))
+    first, seconds = pipeline.stacked_scores(cfg, d)
+    assert trained == ["ltr-dcn-0", "ltr-dcn-1"] and seconds > 0
+    half = round(d.vk.train.height * pipeline.LTR_CUTS[0])
+    for m in pipeline.STACKED:
+        assert np.isnan(first[m][:half]).all() and np.isfinite(first[m][half:]).mean() > 0.5
+    files = sorted((cfg.artifacts / "ltr-stack").glob("cut*.npz"))
+    assert [f.name[:5] for f in files] == ["cut0-", "cut1-"]
+    files[1].unlink()  # as if killed in the second cut
+    again, _ = pipeline.stacked_scores(cfg, d)
+    assert trained[2:] == ["ltr-dcn-1"]
+    for m in pipeline.STACKED:
+        np.testing.assert_array_equal(first[m], again[m])
+    pipeline.stacked_scores(replace(cfg, seed=7), d)
+    assert trained[3:] == ["ltr-dcn-0", "ltr-dcn-1"]

@@ -61,7 +61,8 @@ zeros = np.zeros(n, np.int64)
 fit = models.train_sequence(tables, users, items, target, zeros, zeros, rng.integers(1, 60, n), dim=16, layers=1,
                             max_len=16, epochs=3, batch_size=8, patience=5, seed=1, progress=True,
                             checkpoint=Checkpoint(sys.argv[2], "test"))
-torch.save({"state": fit.model.state_dict(), "losses": fit.losses, "val": fit.val_losses}, sys.argv[1])
+torch.save({"state": fit.model.state_dict(), "losses": fit.losses, "val": fit.val_losses, "seconds": fit.seconds,
+            "seconds_before": fit.seconds_before}, sys.argv[1])
 """
 
 
@@ -81,7 +82,8 @@ def test_sequence_model_killed_in_search_and_in_refit_resumes_to_the_same_weight
         killed = sequence_run(tmp_path, "resumed", **{STEPS_ENV: "2", KILL_ENV: kill_at})
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         assert (tmp_path / "ckpt.pt").is_file()
-    phase = torch.load(tmp_path / "ckpt.pt", weights_only=False)["state"]["phase"]
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=False)["state"]
+    phase = saved["phase"]
     resumed = sequence_run(tmp_path, "resumed")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "sequence: resumed from its checkpoint (refit" in resumed.stdout and phase == "refit"
@@ -90,3 +92,41 @@ def test_sequence_model_killed_in_search_and_in_refit_resumes_to_the_same_weight
     assert a["state"].keys() == b["state"].keys()
     assert all(torch.equal(a["state"][k], b["state"][k]) for k in a["state"])
     assert not (tmp_path / "ckpt.pt").exists()
+    # the training time counts the killed processes' too (what the resumed row says it cost)
+    assert a["seconds_before"] == 0.0 and 0.0 < saved["seconds"] == b["seconds_before"] < b["seconds"]
+
+
+def test_a_resumed_dcn_counts_the_earlier_processes_training_time(tmp_path, monkeypatch):
+    """A checkpoint left in place (as a kill leaves it) is resumed: the Fit's seconds are the saved
+    ones plus this process's, and its weights those of a run in one go."""
+    import numpy as np
+    import torch
+
+    from shared.checkpoint import Checkpoint
+    from solutions.vk_clips import models
+
+    rng = np.random.default_rng(0)
+    n_users, n_items, n = 20, 30, 600
+    tables = models.Tables(n_users, n_items, 3, 2, 4, torch.zeros(n_users, dtype=torch.int64),
+                           torch.zeros(n_users, dtype=torch.int64), torch.from_numpy(rng.integers(0, 3, n_items)),
+                           torch.from_numpy(rng.integers(0, 4, n_items)),
+                           torch.from_numpy(rng.normal(size=(n_items + 1, 32)).astype(np.float32)))
+    users, items = rng.integers(0, n_users, n), rng.integers(0, n_items, n)
+    target = (items % 3 + rng.integers(0, 2, n)).clip(0, 2)
+
+    def train(ckpt=None):
+        return models.train_dcn(tables, users, items, target, None, emb_dim=8, batch_size=100, seed=3,
+                                progress=False, checkpoint=ckpt)
+
+    whole = train()
+    monkeypatch.setenv(STEPS_ENV, "2")
+    ckpt = Checkpoint(tmp_path / "dcn.pt", "test")
+    monkeypatch.setattr(ckpt, "clear", lambda: None)  # keep the last one (step 4 of 6), as a kill would
+    first = train(ckpt)
+    saved = torch.load(tmp_path / "dcn.pt", weights_only=False)
+    assert saved["step"] == 4 and first.seconds_before == 0.0
+    resumed = train(Checkpoint(tmp_path / "dcn.pt", "test"))
+    assert 0.0 < saved["seconds"] == resumed.seconds_before < resumed.seconds
+    assert resumed.losses == whole.losses
+    assert all(torch.equal(a, b) for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()))
+    assert not (tmp_path / "dcn.pt").exists()
