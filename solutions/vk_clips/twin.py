@@ -145,7 +145,12 @@ def logits(world: World, users: np.ndarray, items: np.ndarray, t: np.ndarray) ->
 def class_probs(world: World, like: np.ndarray, dislike: np.ndarray) -> np.ndarray:
     """(n, 3) probabilities of dislike, ignore, like."""
     z = np.stack([dislike + world.c_dislike, np.zeros_like(like), like + world.c_like], axis=1)
-    return shared_twin.softmax(z)
+    # a softmax, column by column: numpy's max and sum along a 3-wide last axis are several times
+    # slower than these, and ``calibrate`` calls this 240 times on 400,000 rows. The same bits as
+    # shared.twin.softmax: the max is exact, and ((e0 + e1) + e2) is numpy's order for the sum.
+    m = np.maximum(np.maximum(z[:, 0], z[:, 1]), z[:, 2])
+    e = np.exp(z - m[:, None])
+    return e / ((e[:, 0] + e[:, 1]) + e[:, 2])[:, None]
 
 
 def draw_rows(world: World, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,22 @@ def test_class_rates_match_the_release_on_small():
         assert abs(frame[col].mean() - rate) < 4 * np.sqrt(rate / n) + 0.15 * rate, col
 
 
+def test_class_probs_are_the_shared_softmax_bit_for_bit():
+    """The twin's column-by-column softmax (fast) gives shared.twin.softmax's bits, far tails included."""
+    from types import SimpleNamespace
+
+    from shared import twin as shared_twin
+
+    rng = np.random.default_rng(5)
+    like, dislike = rng.normal(0, 4, 200_000), rng.normal(-2, 6, 200_000)
+    like[:3], dislike[:3] = [800.0, -800.0, 0.0], [-800.0, 800.0, 0.0]
+    world = SimpleNamespace(c_like=-3.1, c_dislike=-7.9)
+    z = np.stack([dislike + world.c_dislike, np.zeros_like(like), like + world.c_like], axis=1)
+    expected = shared_twin.softmax(z)
+    got = twin.class_probs(world, like, dislike)
+    assert np.array_equal(got, expected) and np.isfinite(got).all()
+
+
 def test_target_classes():
     train = pl.DataFrame({"like": [0, 1, 0], "dislike": [0, 0, 1]}, schema={"like": pl.UInt8, "dislike": pl.UInt8})
     assert data.target(train).tolist() == [1, 2, 0]
