@@ -34,7 +34,7 @@ import polars as pl
 
 from shared import bench, cli, profiles
 from shared.bench import StageTimer
-from shared.cli import add_model_seeds, pipeline_parser, record_bench
+from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
@@ -419,6 +419,28 @@ def ours_metrics(cfg: Config, d: Data, rows: dict[str, dict]) -> dict[str, float
     return out
 
 
+def bench_table(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:
+    """The comparison table as ``make bench`` records it beside the timings: each trained row's
+    epochs and training seconds (every epoch's, a resumed run's earlier processes included, from
+    training.json) and, on ours' row, its per-user paired gains over the team's SASRec with their
+    standard errors: the figures a README may quote for a scale no notebook runs (``full``)."""
+    training = cfg.load_training()
+    names = table["model"].to_list()
+    gains = {}
+    if LITERATURE in names and SUBMITTED in names:
+        diff = paired(cfg, d, LITERATURE, SUBMITTED)
+        gains = {f"gain_{k}": diff[k] for k in ("hitrate", "ndcg")} | \
+                {f"gain_{k}_se": diff[f"{k}_se"] for k in ("hitrate", "ndcg")}
+    extra = []
+    for name in names:
+        info = training.get(name, {}) if name in ("sasrec", "bert4rec", LITERATURE) else {}
+        epochs = len(info.get("epochs", [])) or None
+        extra.append({"epochs": epochs, "best_epoch": info.get("best_epoch") if epochs else None,
+                      "train_s": info["seconds_per_epoch"] * epochs if epochs else None,
+                      **{k: (v if name == LITERATURE else None) for k, v in gains.items()}})
+    return table.hstack(pl.DataFrame(extra, schema_overrides={"train_s": pl.Float64} | {k: pl.Float64 for k in gains}))
+
+
 def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) -> Path:
     """The submission and its manifest; ``table`` (the test-step comparison, computed if not given)
     supplies the holdout metrics, on the twin and on real files alike."""
@@ -514,6 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if timer:
         presets = f"sasrec={cfg.sasrec_preset}x{cfg.sasrec.epochs},bert4rec={cfg.bert4rec_preset}x{cfg.bert4rec.epochs}"
         record_bench(timer, TRACK, cfg, presets + ":" + "+".join(names), args.bench_dir)
+        record_table(bench_table(cfg, load_data(cfg), table), TRACK, cfg, presets + ":" + "+".join(names),
+                     args.bench_dir)
     if args.model_seeds:
         cli.seed_study(lambda seeds: seed_study(cfg, seeds, progress=True), args.model_seeds, TRACK, cfg,
                        args.bench_dir, bool(timer))

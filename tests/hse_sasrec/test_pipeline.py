@@ -79,6 +79,14 @@ def test_seed_study(output_dir):
     assert per_seed["seed"].to_list() == [42, 7] and per_seed["sasrec_s"][1] > 0
     assert summary["metric"].to_list() == ["ndcg@10", "hitrate@10"]
     assert summary.row(0, named=True)["gain"] == pytest.approx(across_seeds(per_seed["gain_ndcg"].to_list())["gain"])
+    # make bench records the table with each row's training and ours' paired gains (figures at full)
+    bench = pipeline.bench_table(cfg, pipeline.load_data(cfg), table).to_dicts()
+    training = cfg.load_training()
+    assert [r["model"] for r in bench] == ["sasrec", pipeline.LITERATURE]
+    assert bench[0]["epochs"] == 2 and bench[0]["gain_ndcg"] is None
+    assert bench[0]["train_s"] == pytest.approx(training["sasrec"]["seconds_per_epoch"] * 2)
+    assert bench[1]["gain_ndcg"] == pytest.approx(first["gain_ndcg"], abs=1e-12)
+    assert bench[1]["gain_hitrate_se"] == pytest.approx(first["gain_hitrate_se"], abs=1e-12)
 
 
 def test_real_data_path(output_dir, tiny_dir, tmp_path):
