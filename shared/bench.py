@@ -31,7 +31,8 @@ def machine() -> dict[str, str]:
 
     gpu = device_facts().get("gpu", "none")
     return {
-        "cores": str(os.cpu_count()),
+        # the cores this process may run on (``taskset`` pins a long run to one, beside other work)
+        "cores": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
         "ram_gib": f"{psutil.virtual_memory().total / 2**30:.0f}",
         "gpu": gpu,
         "cpu": dispatch.cpu_model(),

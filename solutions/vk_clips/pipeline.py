@@ -222,14 +222,25 @@ def baseline_scores(cfg: Config, d: Data) -> dict[str, np.ndarray]:
     return out
 
 
+def dcn_key(cfg: Config, d: Data, row: str) -> str:
+    """What a DCNv2 row's training depends on: its checkpoint's key, and a kept row's (``--resume``)."""
+    window = f" window {cfg.ignore_window}" if DCN_ROWS[row] else ""
+    return f"{row} emb {cfg.emb_dim} batch {cfg.batch} lr {cfg.lr} seed {cfg.seed} rows {d.vk.train.height}{window} {cfg.tag}"
+
+
+def sequence_key(cfg: Config, d: Data) -> str:
+    return (f"sequence dim {cfg.seq_dim} layers {cfg.seq_layers} len {cfg.seq_len} epochs {cfg.seq_epochs} "
+            f"batch {cfg.seq_batch} ids {cfg.seq_id_dim} {cfg.seq_user_dim} seed {cfg.seed} rows {d.vk.train.height} "
+            f"{cfg.tag}")
+
+
 def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None, progress: bool = True,
               name: str = ""):
     """One DCNv2 row of the table: (test scores, Fit). ``name``: its checkpoint's, if not ``row``."""
     variant = DCN_ROWS[row]
     t = d.vk.train
     tr_slots = slots(hist, "train", variant) if variant else None
-    key = f"{row} emb {cfg.emb_dim} batch {cfg.batch} lr {cfg.lr} seed {cfg.seed} rows {t.height} {cfg.tag}"
-    ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name or row}.pt", key)
+    ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name or row}.pt", dcn_key(cfg, d, row))
     fit = models.train_dcn(d.tables, t["user_id"].to_numpy(), t["item_id"].to_numpy(), d.target, tr_slots,
                            cfg.emb_dim, cfg.batch, cfg.lr, cfg.seed, progress, checkpoint=ckpt)
     te_slots = slots(hist, "test", variant) if variant else None
@@ -240,8 +251,7 @@ def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None
 def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "sequence"):
     t = d.vk.train
     cols = {c: t[c].to_numpy().astype(np.int64) for c in ("user_id", "item_id", "share", "bookmarks", "timespent")}
-    key = (f"sequence dim {cfg.seq_dim} layers {cfg.seq_layers} len {cfg.seq_len} epochs {cfg.seq_epochs} "
-           f"batch {cfg.seq_batch} ids {cfg.seq_id_dim} {cfg.seq_user_dim} seed {cfg.seed} rows {t.height} {cfg.tag}")
+    key = sequence_key(cfg, d)
     fit = models.train_sequence(d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
                                 cols["timespent"], cfg.seq_dim, cfg.seq_layers, cfg.seq_len, cfg.seq_epochs,
                                 cfg.seq_batch, seed=cfg.seed, progress=progress, id_dim=cfg.seq_id_dim,
@@ -486,8 +496,20 @@ def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: p
                         profile=cfg.profile, ours=ours)
 
 
-def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame | None:
-    """The whole pipeline; returns the comparison table (None on the real files: hidden labels)."""
+def kept_rows(cfg: Config, d: Data, scores: pl.DataFrame) -> set[str]:
+    """The torch rows an earlier run of the same parameters finished: their scores are in
+    scores.parquet and training.json holds the key they were trained under."""
+    training = cfg.load_training()
+    keys = {row: dcn_key(cfg, d, row) for row in DCN_ROWS} | {"sequence": sequence_key(cfg, d)}
+    return {row for row, key in keys.items() if row in scores.columns and training.get(row, {}).get("key") == key}
+
+
+def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False,
+        resume: bool = False) -> pl.DataFrame | None:
+    """The whole pipeline; returns the comparison table (None on the real files: hidden labels).
+    ``resume``: the torch rows a killed run of the same parameters finished are kept, not trained
+    again (the model it was killed in continues from its checkpoint either way; the ranker's
+    out-of-fold models are kept per cut either way): hours at ``medium`` on a CPU."""
     stage = bench.stages(timer)
     if cfg.is_twin and timer:
         with stage("twin: generate"):
@@ -495,7 +517,6 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
     seed_everything(cfg.seed)
     with stage("load"):
         d = load_data(cfg)
-    info: dict = {}
     with stage("baselines"):
         new = baseline_scores(cfg, d)
     hist = None
@@ -503,16 +524,23 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
         hist = history(cfg, d, progress, stage)
     if timer:  # every timed run states the ratio, whichever rows it trains
         history_ratio(d, stage)
-    for row in DCN_ROWS:
-        if row in names:
-            with stage(row):
-                new[row], fit = train_dcn(cfg, d, row, hist, progress)
-                info[row] = fit_info(fit)
-    if "sequence" in names:
-        with stage("sequence"):
-            new["sequence"], fit = train_sequence(cfg, d, progress)
-            info["sequence"] = fit_info(fit)
-    scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names}, info)
+    scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names})
+    kept = kept_rows(cfg, d, scores) if resume else set()
+    for row in (*DCN_ROWS, "sequence"):  # each row's scores saved as soon as it is trained
+        if row not in names:
+            continue
+        if row in kept:
+            with stage(f"{row} (kept, trained by an earlier run; --resume)"):  # no ": ", as below
+                if progress:
+                    print(f"{row}: kept, trained by an earlier run of these parameters (--resume)", flush=True)
+            continue
+        with stage(row):
+            if row == "sequence":
+                score, fit = train_sequence(cfg, d, progress)
+            else:
+                score, fit = train_dcn(cfg, d, row, hist, progress)
+        key = sequence_key(cfg, d) if row == "sequence" else dcn_key(cfg, d, row)
+        scores = save_scores(cfg, d, {row: score}, {row: fit_info(fit) | {"key": key}})
     if any(row in names for row in LTR_ROWS):
         with stage("ltr stack, ours (features, out-of-fold models, trees)"):  # no ": ": not one of the ratio's variants
             ltr, ltr_info = train_ltr(cfg, d, scores, progress)
@@ -582,6 +610,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models", default=None,
                         help="comma-separated rows of the table, and 'history' for the history features alone "
                              f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the DCNv2 and sequence rows that a killed run of the same parameters finished "
+                             "(their scores are in the artifacts) instead of training them again")
     add_model_seeds(parser, ", ".join(SEED_ROWS))
     args = parser.parse_args(argv)
     try:
@@ -591,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gpu = torch_device().type == "cuda"
         default = BENCH_FULL_CPU if (args.bench and cfg.is_twin and cfg.scale == "full" and not gpu) else MODELS
         names = tuple(m for m in (args.models or ",".join(default)).split(",") if m)
-        table = run(cfg, names, timer, progress=True)
+        table = run(cfg, names, timer, progress=True, resume=args.resume)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -605,6 +636,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             speed = [training.get(m, {}).get("rows_per_s") for m in table["model"]]
             record_table(table.with_columns(rows_per_s=pl.Series(speed, dtype=pl.Float64)), TRACK, cfg,
                          "+".join(names), args.bench_dir)
+            beyond = beyond_source(*load_scores(cfg))
+            if beyond.height:  # ours against the faithful and submitted rows: the README's figures
+                record_table(beyond, TRACK, cfg, "beyond", args.bench_dir)
     if args.model_seeds and table is not None:
         cli.seed_study(lambda seeds: seed_study(cfg, seeds, progress=True), args.model_seeds, TRACK, cfg,
                        args.bench_dir, bool(timer))

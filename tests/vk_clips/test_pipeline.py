@@ -247,3 +247,29 @@ def test_the_stack_keeps_each_cut_and_a_rerun_trains_only_the_missing_one(tiny_d
         np.testing.assert_array_equal(first[m], again[m])
     pipeline.stacked_scores(replace(cfg, seed=7), d)
     assert trained[3:] == ["ltr-dcn-0", "ltr-dcn-1"]
+
+
+def test_resume_keeps_the_rows_a_killed_run_finished(tiny_dir, tmp_path, monkeypatch):
+    """``--resume``: a row trained by an earlier run of the same parameters is kept (its scores as
+    they were), none of a run of other parameters is; without it every row trains."""
+    from dataclasses import replace
+
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path))
+    cfg = pipeline.Config(data_dir=str(tiny_dir), **{k: v for k, v in FAST.items() if k != "scale"})
+    names = ("random", "dcn_nohistory", "sequence")
+    pipeline.run(cfg, names[:2])  # as if killed in the sequence model: one torch row done
+    first, _ = pipeline.load_scores(cfg)
+    trained = []
+    real_dcn, real_seq = pipeline.train_dcn, pipeline.train_sequence
+    monkeypatch.setattr(pipeline, "train_dcn", lambda c, d, row, *a, **k: trained.append(row) or real_dcn(c, d, row, *a, **k))
+    monkeypatch.setattr(pipeline, "train_sequence", lambda *a, **k: trained.append("sequence") or real_seq(*a, **k))
+    pipeline.run(cfg, names, resume=True)
+    assert trained == ["sequence"]
+    scores, info = pipeline.load_scores(cfg)
+    assert scores.select(names[:2]).equals(first.select(names[:2])) and info["sequence"]["key"]
+    d = pipeline.load_data(cfg)
+    assert pipeline.kept_rows(cfg, d, scores) == {"dcn_nohistory", "sequence"}
+    assert pipeline.kept_rows(replace(cfg, seed=7), d, scores) == set()
+    assert pipeline.kept_rows(replace(cfg, emb_dim=8), d, scores) == {"sequence"}  # DCNv2's size only
+    pipeline.run(cfg, names)  # without --resume: every row again
+    assert trained[1:] == ["dcn_nohistory", "sequence"]
