@@ -229,8 +229,7 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
     ``submit.OURS_FILENAME`` beside the submission, which stays the team's SASRec). ``sasrec_epochs``
     caps its epochs too (the notebook tests)."""
     seed_everything(cfg.seed)
-    p = models.SASREC_PRESETS["literature"]
-    p = dataclasses.replace(p, epochs=cfg.sasrec_epochs) if cfg.sasrec_epochs else p
+    p = _preset(cfg, LITERATURE)
     with stage(f"{LITERATURE}: train at most {p.epochs} epoch(s)"):
         fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
                                   resume_dir=cfg.artifacts / "checkpoints" / LITERATURE)
@@ -358,9 +357,7 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
     (``shared.metrics.across_seeds``)."""
     d = load_data(cfg)
     truth = d.ground_truth("test")
-    presets = {"sasrec": cfg.sasrec, LITERATURE: models.SASREC_PRESETS["literature"]}
-    if cfg.sasrec_epochs:
-        presets[LITERATURE] = dataclasses.replace(presets[LITERATURE], epochs=cfg.sasrec_epochs)
+    presets = {m: _preset(cfg, m) for m in ("sasrec", LITERATURE)}
     training = cfg.load_training()
     rows = []
     for seed in seeds:
@@ -462,24 +459,57 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
                         metrics, comparison=comparison, data_facts=data_facts(d), profile=cfg.profile, ours=ours)
 
 
-def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
+def _outputs(model: str) -> list[tuple[str, str]]:
+    """The recommendation files a sequential model's training ends by writing."""
+    if model == "sasrec":
+        return [("sasrec50", s) for s in STEPS] + [("sasrec", s) for s in (*STEPS, "submit", "submit_faithful")]
+    if model == "bert4rec":
+        return [(m, s) for m in ("bert4rec100", "bert4rec") for s in STEPS]
+    return [(LITERATURE, s) for s in (*STEPS, "submit")]
+
+
+def _preset(cfg: Config, model: str):
+    if model == LITERATURE:
+        p = models.SASREC_PRESETS["literature"]
+        return dataclasses.replace(p, epochs=cfg.sasrec_epochs) if cfg.sasrec_epochs else p
+    return cfg.sasrec if model == "sasrec" else cfg.bert4rec
+
+
+def kept_models(cfg: Config) -> set[str]:
+    """The sequential models an earlier run finished in this run's artifacts folder (same data,
+    scale and seed) with this run's configuration: training.json holds their parameters and every
+    recommendation file they write is there."""
+    training = cfg.load_training()
+    return {m for m in ("sasrec", "bert4rec", LITERATURE)
+            if training.get(m, {}).get("params") == dataclasses.asdict(_preset(cfg, m))
+            and all(recs_path(cfg, name, step).exists() for name, step in _outputs(m))}
+
+
+def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False,
+        resume: bool = False) -> pl.DataFrame:
     """The whole pipeline; returns the test-step comparison table (real files get one too: the
-    holdout is cut from the given events)."""
+    holdout is cut from the given events). ``resume``: SASRec, BERT4Rec and ours are kept when an
+    earlier run of the same configuration finished them (``kept_models``), not trained again; the
+    one a run was killed in continues from its checkpoint either way (hours at ``full`` on a CPU)."""
     stage = bench.stages(timer)
     if cfg.is_twin and timer:
         with stage("twin: generate"):
             twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params)
     with stage("load + split"):
         d = load_data(cfg)
+    kept = kept_models(cfg) if resume else set()
     cfg.save_training(data_facts(d), {})
     with stage("baselines"):
         baselines(cfg, d, [n for n in names if n in ("random", "popularity", "oracle")])
-    if "sasrec" in names:
-        train_sasrec(cfg, d, progress, stage)
-    if "bert4rec" in names:
-        train_bert4rec(cfg, d, progress, stage)
-    if LITERATURE in names:
-        train_literature(cfg, d, progress, stage)
+    for model, train in (("sasrec", train_sasrec), ("bert4rec", train_bert4rec), (LITERATURE, train_literature)):
+        if model not in names:
+            continue
+        if model in kept:
+            with stage(f"{model} (kept, trained by an earlier run; --resume)"):  # no ": ": not a ratio's variant
+                if progress:
+                    print(f"{model}: kept, trained by an earlier run of this configuration (--resume)", flush=True)
+            continue
+        train(cfg, d, progress, stage)
     classic = [n for n in CLASSIC if n in names]
     if classic:
         with stage("classic (spark)"):
@@ -514,6 +544,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bert4rec-preset", default=None, choices=list(models.BERT4REC_PRESETS),
                         help="default cpu; with --bench at full on a CPU: team, 1 epoch")
     parser.add_argument("--bert4rec-epochs", type=int, default=None)
+    parser.add_argument("--resume", action="store_true",
+                        help="keep SASRec, BERT4Rec and ours where a killed run of this configuration finished "
+                             "them (their recommendations are in the artifacts) instead of training them again")
     add_model_seeds(parser, f"sasrec and {LITERATURE}")
     args = parser.parse_args(argv)
     gpu = torch_device().type == "cuda"
@@ -527,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in opts["models"].split(",") if m)
-        table = run(cfg, names, timer, progress=True)
+        table = run(cfg, names, timer, progress=True, resume=args.resume)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

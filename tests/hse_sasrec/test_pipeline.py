@@ -104,3 +104,23 @@ def test_real_data_path(output_dir, tiny_dir, tmp_path):
     assert [f["path"] for f in manifest["files"]] == [submit.FILENAME]  # ours not trained: no ours.csv
     sub = pl.read_csv(submissions_dir(TRACK) / submit.FILENAME)
     assert sub.height == 120 and sub.columns == ["user_id", "item_id"]
+
+
+def test_resume_keeps_the_models_a_killed_run_finished(output_dir, monkeypatch):
+    """``--resume``: SASRec, finished by an earlier run of this configuration, is kept (not trained
+    again); ours, not finished, trains; other parameters or a missing file keep nothing."""
+    from dataclasses import replace
+
+    cfg = pipeline.Config(**FAST)
+    pipeline.run(cfg, ("random", "sasrec"))
+    assert pipeline.kept_models(cfg) == {"sasrec"}
+    assert pipeline.kept_models(replace(cfg, sasrec_epochs=3)) == set()
+    calls = []
+    monkeypatch.setattr(pipeline, "train_sasrec", lambda *a, **k: calls.append("sasrec"))
+    monkeypatch.setattr(pipeline, "train_literature", lambda *a, **k: calls.append(pipeline.LITERATURE))
+    table = pipeline.run(cfg, ("random", "sasrec", pipeline.LITERATURE), resume=True)
+    assert calls == [pipeline.LITERATURE] and "sasrec" in table["model"].to_list()
+    pipeline.run(cfg, ("random", "sasrec"))  # without --resume: trained again
+    assert calls == [pipeline.LITERATURE, "sasrec"]
+    pipeline.recs_path(cfg, "sasrec", "submit_faithful").unlink()
+    assert pipeline.kept_models(cfg) == set()
