@@ -48,15 +48,10 @@ import sys
 import numpy as np, torch
 from shared.checkpoint import Checkpoint
 from solutions.vk_clips import models
-rng = np.random.default_rng(0)
-n_users, n_items, n = 20, 30, 600
+from tests.vk_clips.toy import toy_data
 torch.set_num_threads(1)
-tables = models.Tables(n_users, n_items, 3, 2, 4, torch.zeros(n_users, dtype=torch.int64),
-                       torch.zeros(n_users, dtype=torch.int64), torch.from_numpy(rng.integers(0, 3, n_items)),
-                       torch.from_numpy(rng.integers(0, 4, n_items)),
-                       torch.from_numpy(rng.normal(size=(n_items + 1, 32)).astype(np.float32)))
-users, items = rng.integers(0, n_users, n), rng.integers(0, n_items, n)
-target = (items % 3 + rng.integers(0, 2, n)).clip(0, 2)
+tables, users, items, target, rng = toy_data()
+n = len(users)
 zeros = np.zeros(n, np.int64)
 fit = models.train_sequence(tables, users, items, target, zeros, zeros, rng.integers(1, 60, n), dim=16, layers=1,
                             max_len=16, epochs=3, batch_size=8, patience=5, seed=1, progress=True,
@@ -99,20 +94,14 @@ def test_sequence_model_killed_in_search_and_in_refit_resumes_to_the_same_weight
 def test_a_resumed_dcn_counts_the_earlier_processes_training_time(tmp_path, monkeypatch):
     """A checkpoint left in place (as a kill leaves it) is resumed: the Fit's seconds are the saved
     ones plus this process's, and its weights those of a run in one go."""
-    import numpy as np
     import torch
 
     from shared.checkpoint import Checkpoint
     from solutions.vk_clips import models
 
-    rng = np.random.default_rng(0)
-    n_users, n_items, n = 20, 30, 600
-    tables = models.Tables(n_users, n_items, 3, 2, 4, torch.zeros(n_users, dtype=torch.int64),
-                           torch.zeros(n_users, dtype=torch.int64), torch.from_numpy(rng.integers(0, 3, n_items)),
-                           torch.from_numpy(rng.integers(0, 4, n_items)),
-                           torch.from_numpy(rng.normal(size=(n_items + 1, 32)).astype(np.float32)))
-    users, items = rng.integers(0, n_users, n), rng.integers(0, n_items, n)
-    target = (items % 3 + rng.integers(0, 2, n)).clip(0, 2)
+    from .toy import toy_data
+
+    tables, users, items, target, _ = toy_data()
 
     def train(ckpt=None):
         return models.train_dcn(tables, users, items, target, None, emb_dim=8, batch_size=100, seed=3,
