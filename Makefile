@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup reproduce test bench gpu-check notebooks ci-time book clean
+.PHONY: help setup reproduce test bench gpu-check notebooks test-references ci-time book clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ gpu-check: setup ## each torch model a few hundred steps on CUDA: rows/s and pea
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
 	@$(PY) -m shared.runner $(TRACKS) --in-place
 	@$(PY) -m shared.report $(TRACKS) --executed notebooks --readme
+
+test-references: setup ## maintainers: run the notebooks at SCALE=tiny (tiny.yaml) and record their checked outputs, which make test compares, in tests/<track>/notebook_outputs.json
+	@$(PY) -m shared.nbcheck $(TRACKS)
 
 ci-time: setup ## maintainers: clone HEAD, run .ci/run there as CI does, record tests and time in benchmarks/ci-times.csv and the README
 	@$(PY) -m shared.ci_time

@@ -1,6 +1,7 @@
-"""Each track's notebooks run headless at SCALE=tiny through the shared runner, then
-`pytest --nbval-lax` re-runs them and compares the cells marked NBVAL_CHECK_OUTPUT (row counts,
-checksums, metrics rounded to 3 places): the outputs must be reproduced exactly."""
+"""Each track's notebooks run headless at SCALE=tiny under `pytest --nbval-lax`, which executes every
+cell and compares the cells marked NBVAL_CHECK_OUTPUT (row counts, checksums, metrics rounded to 3
+places) with the outputs a maintainer's papermill run recorded in tests/<track>/notebook_outputs.json
+(`shared.nbcheck`, `make test-references`): they must be reproduced exactly."""
 import json
 import os
 import re
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
-from shared import runner
+from shared import nbcheck
 from shared.io import sha256_file
 from shared.paths import NOTEBOOKS_DIR
 
@@ -35,52 +35,58 @@ def test_every_track_has_tiny_parameters():
     assert TRACKS and TRACKS == sorted(p.name for p in NOTEBOOKS_DIR.iterdir() if p.is_dir())
 
 
-@pytest.fixture(scope="module", params=TRACKS)
-def executed(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(request.param)
-    params = yaml.safe_load((NOTEBOOKS_DIR / request.param / "tiny.yaml").read_text())
-    os.environ["RECSYS_OUTPUT_DIR"] = str(out)  # the kernels inherit it
-    try:
-        paths = runner.run_notebooks(runner.track_notebooks(request.param), out / "executed", params, progress=False)
-    finally:
-        os.environ.pop("RECSYS_OUTPUT_DIR")
-    return request.param, out, paths
-
-
-def test_every_code_cell_ran_and_checks_exist(executed):
-    track, _, paths = executed
+@pytest.mark.parametrize("track", TRACKS)
+def test_every_notebook_has_recorded_checks(track, tmp_path):
+    """Every notebook has a checked cell, and each has its recorded output (the same cells, in order)."""
+    paths = nbcheck.prepare(track, tmp_path)
     for path in paths:
-        nb = nbformat.read(path, 4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        assert all(c.execution_count for c in code), path.name
-        checked = [c for c in code if c.source.startswith("# NBVAL_CHECK_OUTPUT")]
-        assert checked and all(c.outputs for c in checked), f"{path.name}: no checked cell with output"
+        checked = nbcheck.checked_cells(nbformat.read(path, 4))
+        assert checked and all(c.outputs for c in checked), f"{path.name}: no checked cell with a recorded output"
 
 
-def test_nbval_reproduces_checked_outputs(executed):
-    _, out, paths = executed
-    res = nbval(paths, out)
+def test_a_changed_checked_cell_needs_new_references(tmp_path, monkeypatch):
+    track = TRACKS[0]
+    reference = json.loads(nbcheck.reference_path(track).read_text())
+    first = sorted(reference)[0]
+    reference[first][0]["source"] += "\nprint()"
+    stale = tmp_path / "notebook_outputs.json"
+    stale.write_text(json.dumps(reference))
+    monkeypatch.setattr(nbcheck, "reference_path", lambda _: stale)
+    with pytest.raises(nbcheck.StaleReference, match=f"checked cells of {first} changed .* `make test-references TRACKS={track}`"):
+        nbcheck.prepare(track, tmp_path / "prepared")
+
+
+@pytest.fixture(scope="module", params=TRACKS)
+def checked(request, tmp_path_factory):
+    """The track's notebooks run once under nbval, in order, in a fresh output folder."""
+    out = tmp_path_factory.mktemp(request.param)
+    paths = nbcheck.prepare(request.param, out / "prepared")
+    return request.param, out, paths, nbval(paths, out)
+
+
+def test_nbval_reproduces_the_recorded_outputs(checked):
+    _, _, paths, res = checked
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     n_cells = sum(1 for p in paths for c in nbformat.read(p, 4).cells if c.cell_type == "code")
     passed = int(re.search(r"(\d+) passed", res.stdout).group(1))
-    assert passed == n_cells
+    assert passed == n_cells  # every code cell ran, without an error
 
 
-def test_nbval_catches_a_changed_output(executed, tmp_path):
-    """The check is not vacuous: a tampered checked output must fail."""
-    _, out, paths = executed
+def test_nbval_catches_a_changed_output(tmp_path):
+    """The check is not vacuous: a tampered recorded output must fail (nbval runs the first notebook
+    up to that cell: the rest would prove nothing more; one track: the mechanism is the same)."""
+    paths = nbcheck.prepare(TRACKS[0], tmp_path / "prepared")
     nb = nbformat.read(paths[0], 4)
-    at, cell = next((k, c) for k, c in enumerate(nb.cells) if c.source.startswith("# NBVAL_CHECK_OUTPUT"))
+    at, cell = next((k, c) for k, c in enumerate(nb.cells) if c.source.startswith(nbcheck.CHECK))
     cell.outputs[0]["text"] = cell.outputs[0]["text"].replace("train rows", "train rowz")
-    nb.cells = nb.cells[:at + 1]  # nbval runs the cells up to the tampered one: the rest would prove nothing more
-    tampered = tmp_path / paths[0].name
-    nbformat.write(nb, tampered)
-    res = nbval([tampered], out)
+    nb.cells = nb.cells[:at + 1]
+    nbformat.write(nb, paths[0])
+    res = nbval([paths[0]], tmp_path)
     assert res.returncode != 0 and "rowz" in res.stdout
 
 
-def test_submission_matches_manifest(executed):
-    track, out, _ = executed
+def test_submission_matches_manifest(checked):
+    track, out, *_ = checked
     sub = out / "submissions" / track
     manifest = json.loads((sub / "manifest.json").read_text())
     for f in manifest["files"]:
