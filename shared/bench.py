@@ -147,7 +147,7 @@ def write_markdown(csv_path: Path, md_path: Path) -> Path:
         first = run[0]
         lines += [
             f"## {first['track']}, scale `{first['scale']}`, config `{first['config']}` ({first['date']}; "
-            f"{first['cores']} cores, {first['ram_gib']} GiB RAM, GPU: {first['gpu']})",
+            f"{first['cores']} core{'' if str(first['cores']) == '1' else 's'}, {first['ram_gib']} GiB RAM, GPU: {first['gpu']})",
             "",
             "| stage | wall s | peak RSS MiB |",
             "|---|---:|---:|",

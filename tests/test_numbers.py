@@ -20,7 +20,8 @@ HOLDERS = ["benchmarks/*.csv", "benchmarks/*.md", "submissions/**/manifest.json"
            "notebooks/*/*.yaml", "solutions/*/*.py", "shared/*.py"]
 # a decimal (group 1) or an integer of 3+ digits, grouped by commas or not (group 2)
 FIGURE = re.compile(r"(?<![\w.,])(?:(\d+\.\d+)|(\d{1,3}(?:,\d{3})+|\d{3,}))(?![\w,]?\d)(\s*%)?")
-NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,_]\d{3})+(?:\.\d+)?|(?<![\w.])\d*\.?\d+")
+# a grouped integer ends at its last group: in a CSV row ",26,9048.6," the fields are 26 and 9048.6
+NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,_]\d{3})+(?!\d)(?:\.\d+)?|(?<![\w.])\d*\.?\d+")
 YEARS = range(1990, 2036)
 
 
@@ -61,6 +62,11 @@ def numbers():
 @pytest.mark.parametrize("readme", READMES)
 def test_every_figure_is_held_by_a_committed_file(readme, numbers):
     assert not untraced(readme, numbers)
+
+
+def test_csv_fields_are_read_as_numbers():
+    assert NUMBER.findall("36,26,9048.600000,0.016887") == ["36", "26", "9048.600000", "0.016887"]
+    assert NUMBER.findall("894,149 events, 145_667_282 rows") == ["894,149", "145_667_282"]
 
 
 def test_the_check_can_fail(numbers, tmp_path, monkeypatch):
