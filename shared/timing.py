@@ -50,7 +50,7 @@ def _minutes(seconds: float) -> str:
 
 
 def estimate_line(key: dict[str, str], row: dict[str, Any] | None) -> str:
-    device = f"{key['cpu']}, {key['cores']} cores" + ("" if key["gpu"] == "none" else f", {key['gpu']}")
+    device = f"{key['cpu']}, {key['cores']} core{'' if str(key['cores']) == '1' else 's'}" + ("" if key["gpu"] == "none" else f", {key['gpu']}")
     what = f"{key['track']}, profile {key['profile']}, {key['data']}, on {device}"
     if row is None:
         return f"estimate: {what}: no recorded rate for this device"
