@@ -39,6 +39,11 @@ def machine() -> dict[str, str]:
     }
 
 
+def cores_text(cores: int | str) -> str:
+    """``machine()``'s core count as prose: "1 core", "2 cores"."""
+    return f"{cores} core{'' if str(cores) == '1' else 's'}"
+
+
 def no_stage(name: str) -> contextlib.AbstractContextManager:
     """A stage that records nothing: what a pipeline runs its stages in without ``--bench``."""
     return contextlib.nullcontext()
@@ -147,7 +152,7 @@ def write_markdown(csv_path: Path, md_path: Path) -> Path:
         first = run[0]
         lines += [
             f"## {first['track']}, scale `{first['scale']}`, config `{first['config']}` ({first['date']}; "
-            f"{first['cores']} core{'' if str(first['cores']) == '1' else 's'}, {first['ram_gib']} GiB RAM, GPU: {first['gpu']})",
+            f"{cores_text(first['cores'])}, {first['ram_gib']} GiB RAM, GPU: {first['gpu']})",
             "",
             "| stage | wall s | peak RSS MiB |",
             "|---|---:|---:|",

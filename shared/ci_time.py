@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from shared.bench import cores_text
 from shared.calibration import update_readme
 from shared.io import append_csv
 from shared.paths import REPO_ROOT, benchmarks_dir
@@ -35,8 +36,8 @@ def readme_line(directory: Path | None = None) -> str:
         return "`make test` on a clean clone: not recorded yet (`make ci-time` records it)."
     r = pl.read_csv(path).row(-1, named=True)
     return (f"`make test` on a clean clone (`make ci-time`, the latest row of `benchmarks/{FILE}`): {r['tests']} tests "
-            f"passed in {_clock(r['pytest_s'])}, {_clock(r['total_s'])} with the install; {r['cpu']}, {r['cores']} "
-            f"cores, {r['date']}, commit {r['commit'][:10]}.")
+            f"passed in {_clock(r['pytest_s'])}, {_clock(r['total_s'])} with the install; {r['cpu']}, "
+            f"{cores_text(r['cores'])}, {r['date']}, commit {r['commit'][:10]}.")
 
 
 def run() -> dict:

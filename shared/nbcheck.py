@@ -22,9 +22,7 @@ from typing import Sequence
 
 import nbformat
 import papermill
-import yaml
-
-from shared import runner
+from shared import profiles, runner
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 
 CHECK = "# NBVAL_CHECK_OUTPUT"
@@ -38,8 +36,13 @@ def reference_path(track: str) -> Path:
     return REPO_ROOT / "tests" / track / "notebook_outputs.json"
 
 
+def tracks() -> list[str]:
+    """Every track with notebook tests: ``notebooks/<track>/tiny.yaml`` holds their sizes."""
+    return sorted(p.parent.name for p in NOTEBOOKS_DIR.glob("*/tiny.yaml"))
+
+
 def tiny_parameters(track: str) -> dict:
-    return yaml.safe_load((NOTEBOOKS_DIR / track / "tiny.yaml").read_text()) or {}
+    return profiles.read_file(NOTEBOOKS_DIR / track / "tiny.yaml")
 
 
 def checked_cells(nb) -> list:
@@ -90,8 +93,7 @@ def prepare(track: str, out_dir: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    tracks = list(argv if argv is not None else sys.argv[1:]) or sorted(p.parent.name for p in NOTEBOOKS_DIR.glob("*/tiny.yaml"))
-    for track in tracks:
+    for track in list(argv if argv is not None else sys.argv[1:]) or tracks():
         with tempfile.TemporaryDirectory() as tmp:
             os.environ[OUTPUT_ENV] = tmp  # the kernels inherit it: twin, artifacts and submission go there
             executed = runner.run_notebooks(runner.track_notebooks(track), Path(tmp) / "executed",

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from shared.bench import cores_text
 from shared.io import append_csv, write_text_atomic
 from shared.paths import benchmarks_dir
 
@@ -50,7 +51,7 @@ def _minutes(seconds: float) -> str:
 
 
 def estimate_line(key: dict[str, str], row: dict[str, Any] | None) -> str:
-    device = f"{key['cpu']}, {key['cores']} core{'' if str(key['cores']) == '1' else 's'}" + ("" if key["gpu"] == "none" else f", {key['gpu']}")
+    device = f"{key['cpu']}, {cores_text(key['cores'])}" + ("" if key["gpu"] == "none" else f", {key['gpu']}")
     what = f"{key['track']}, profile {key['profile']}, {key['data']}, on {device}"
     if row is None:
         return f"estimate: {what}: no recorded rate for this device"

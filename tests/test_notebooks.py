@@ -19,7 +19,7 @@ from shared.paths import NOTEBOOKS_DIR
 pytestmark = pytest.mark.notebook  # deselect with: pytest -m "not notebook"
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 # every track: notebooks/<track>/ with NN_*.ipynb and tiny.yaml, the parameters of its test run
-TRACKS = sorted(p.parent.name for p in NOTEBOOKS_DIR.glob("*/tiny.yaml"))
+TRACKS = nbcheck.tracks()
 
 
 def nbval(paths, out_dir):
