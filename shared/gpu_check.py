@@ -1,6 +1,8 @@
 """``make gpu-check``: every torch model of every track trains a few hundred steps and predicts on
 CUDA, under the determinism settings of the CPU run (``shared.seed``), and each one's rows per
-second and peak GPU memory go to ``benchmarks/gpu-check.csv`` with the GPU's name.
+second and peak GPU memory go to ``benchmarks/gpu-check.csv`` with the GPU's name and the torch and
+Python that ran them (a GPU machine may hold other versions than the pins: a lent machine's image is
+not this repository's environment).
 
 Each track's ``pipeline.gpu_checks(scale)`` returns ``{model: run}``; ``run()`` trains and predicts
 and returns how many rows (training examples over all steps) it trained on. On a machine without
@@ -16,7 +18,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import inspect
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -89,11 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         # at tiny (the tests) the models take the notebook tests' sizes too (notebooks/<track>/tiny.yaml)
         sizes = tiny_sizes(track) if args.scale == "tiny" else {}
-        checks = pipeline.gpu_checks(args.scale, **sizes) if args.scale else pipeline.gpu_checks()
+        scale = args.scale or inspect.signature(pipeline.gpu_checks).parameters["scale"].default
+        checks = pipeline.gpu_checks(scale, **sizes)
         for name, run in checks.items():
             row = {"date": dt.date.today().isoformat(), "track": track, **measure(name, run, cuda),
                    "gpu": device.get("gpu", "cpu"), "cuda": device.get("cuda", ""), "cpu": dispatch.cpu_model(),
-                   "scale": args.scale or "default"}
+                   "scale": scale, "torch": torch.__version__, "python": platform.python_version()}
             failed += bool(row["error"])
             rows.append(row)
             shown = f"error {row['error']}" if row["error"] else \

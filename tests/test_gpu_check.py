@@ -9,6 +9,9 @@ import torch
 from shared import gpu_check
 from shared.paths import REPO_ROOT
 
+MODELS = [("vk_clips", "dcnv2"), ("vk_clips", "sequence"), ("hse_sasrec", "sasrec"), ("hse_sasrec", "bert4rec"),
+          ("vklab_posts", "image-encoder"), ("vklab_posts", "heads"), ("vklab_posts", "finetune")]
+
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_without_cuda_one_line_and_exit_0():
@@ -28,11 +31,21 @@ def test_every_torch_model_runs_through_the_check_on_the_cpu(tmp_path, capsys, m
     assert code == 0, printed
     assert "gpu-check kraft_kuairec: no torch model" in printed
     frame = pl.read_csv(record)
-    assert frame.select("track", "model").rows() == [
-        ("vk_clips", "dcnv2"), ("vk_clips", "sequence"), ("hse_sasrec", "sasrec"), ("hse_sasrec", "bert4rec"),
-        ("vklab_posts", "image-encoder"), ("vklab_posts", "heads"), ("vklab_posts", "finetune")]
+    assert frame.select("track", "model").rows() == MODELS
     assert (frame["rows"] > 0).all() and (frame["rows_per_s"] > 0).all()
     assert (frame["error"].fill_null("") == "").all() and set(frame["gpu"]) == {"cpu"}
+    assert set(frame["scale"]) == {"tiny"} and set(frame["torch"]) == {torch.__version__}
+
+
+def test_the_committed_gpu_record_has_every_model_passing_on_a_gpu():
+    """benchmarks/gpu-check.csv (quoted by the READMEs): each model's latest row on a GPU has no error
+    and ran at its track's default scale."""
+    frame = pl.read_csv(REPO_ROOT / "benchmarks" / gpu_check.RECORD).filter(pl.col("gpu") != "cpu")
+    latest = frame.group_by("track", "model", maintain_order=True).last()
+    assert sorted(latest.select("track", "model").rows()) == sorted(MODELS)
+    assert (latest["error"].fill_null("") == "").all() and (latest["rows_per_s"] > 0).all()
+    defaults = {"vk_clips": "medium", "hse_sasrec": "full", "vklab_posts": "full"}
+    assert dict(latest.select("track", "scale").rows()) == defaults
 
 
 def test_a_failing_model_is_a_row_and_a_failed_exit():

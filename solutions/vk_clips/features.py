@@ -139,7 +139,9 @@ def history_by_class(user: np.ndarray, item: np.ndarray, cls: np.ndarray, embedd
             cs, ce = np.searchsorted(cu, qu[qs], side="left"), np.searchsorted(cu, qu[qe - 1], side="right")
             found = nearest_past(grid, qu[qs:qe], q_pos[sel], q_item[sel], cu[cs:ce], rows[cs:ce], item[rows[cs:ce]],
                                  window=window if c == IGNORE else None, block=block)
-            ids[sel] = np.where(found >= 0, item[rows[cs:ce]][np.maximum(found, 0)] if ce > cs else -1, -1)
+            # int64 first: numpy >= 2.5 refuses -1 beside an unsigned id array (NEP 50)
+            past = item[rows[cs:ce]][np.maximum(found, 0)].astype(np.int64) if ce > cs else -1
+            ids[sel] = np.where(found >= 0, past, -1)
         out[c] = ids
     return out
 

@@ -264,7 +264,7 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "seq
 
 def gpu_checks(scale: str = "medium", **sizes) -> dict:
     """``make gpu-check`` (``shared.gpu_check``): DCNv2 with the faithful history, one epoch in file
-    order (at ``medium``: 3.0M rows, 183 steps of 16,384), and the sequence model for one epoch and
+    order (at ``medium``: 3.0M rows, 5,860 steps of 512, ``Config.batch``), and the sequence model for one epoch and
     its refit; each predicts the test pairs. Each run returns the rows it trained on. ``sizes``: other
     ``Config`` fields (the tests' tiny.yaml)."""
     cfg = Config(scale=scale, **sizes)
