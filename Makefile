@@ -49,8 +49,8 @@ bench: setup ## time and peak memory per stage (default SCALE=full) into benchma
 	    --data-dir "$(DATA_DIR)" --profile $(PROFILE) --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
 	done
 
-gpu-check: setup ## each torch model a few hundred steps on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (no GPU: one line, exit 0)
-	@$(PY) -m shared.gpu_check $(TRACKS) $(if $(SCALE),--scale $(SCALE))
+gpu-check: setup ## each torch model at its full scale on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (ARGS=--twice: two runs compared byte for byte; no GPU: one line, exit 0)
+	@$(PY) -m shared.gpu_check $(TRACKS) $(if $(SCALE),--scale $(SCALE)) $(ARGS)
 
 notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
 	@$(PY) -m shared.runner $(TRACKS) --in-place

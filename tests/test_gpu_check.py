@@ -51,3 +51,29 @@ def test_the_committed_gpu_record_has_every_model_passing_on_a_gpu():
 def test_a_failing_model_is_a_row_and_a_failed_exit():
     row = gpu_check.measure("broken", lambda: 1 / 0, cuda=False)
     assert row["rows"] == 0 and row["error"] == "ZeroDivisionError: division by zero"
+
+
+def test_twice_compares_the_saved_outputs_of_two_fresh_runs(tmp_path, capsys, monkeypatch):
+    """``--twice`` on the CPU at tiny: SASRec and BERT4Rec run in two fresh folders, their ten
+    recommendation files are compared byte for byte (equal here: two runs on one machine), and the
+    output folder the caller had is restored."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path / "mine"))
+    record = tmp_path / "gpu.csv"
+    code = gpu_check.main(["hse_sasrec", "--cpu", "--scale", "tiny", "--twice", "--out", str(record)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "gpu-check hse_sasrec: 10 saved outputs, the two runs wrote the same bytes" in printed
+    assert pl.read_csv(record).height == 4  # two models, two runs
+    same = pl.read_csv(tmp_path / gpu_check.SAME_RECORD)
+    assert same.height == 10 and same["same"].all() and (same["sha256_first"].str.len_chars() == 64).all()
+    assert same["file"].str.starts_with("artifacts/hse_sasrec/").all()
+    assert (tmp_path / "mine" / "gpu-check" / "second" / same["file"][0]).exists()
+    import os
+    assert os.environ["RECSYS_OUTPUT_DIR"] == str(tmp_path / "mine")
+
+
+def test_compare_runs_flags_a_changed_and_a_missing_file():
+    rows = gpu_check.compare_runs({"a": "1", "b": "2", "c": "3"}, {"a": "1", "b": "9", "d": "4"}, "t", "cpu")
+    assert [(r["file"], r["same"]) for r in rows] == [("a", True), ("b", False), ("c", False), ("d", False)]
+    assert rows[2]["sha256_second"] == "" and rows[3]["sha256_first"] == ""

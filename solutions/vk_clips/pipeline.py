@@ -265,17 +265,26 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "seq
 def gpu_checks(scale: str = "medium", **sizes) -> dict:
     """``make gpu-check`` (``shared.gpu_check``): DCNv2 with the faithful history, one epoch in file
     order (at ``medium``: 3.0M rows, 5,860 steps of 512, ``Config.batch``), and the sequence model for one epoch and
-    its refit; each predicts the test pairs. Each run returns the rows it trained on. ``sizes``: other
+    its refit; each predicts the test pairs (saved under ``artifacts/.../gpu-check/``). Each run returns
+    the rows it trained on. ``sizes``: other
     ``Config`` fields (the tests' tiny.yaml)."""
     cfg = Config(scale=scale, **sizes)
     d = load_data(cfg)
     hist = history(cfg, d)
 
+    def saved(name: str, scores: np.ndarray) -> None:  # what ``gpu_check --twice`` compares byte for byte
+        (cfg.artifacts / "gpu-check").mkdir(parents=True, exist_ok=True)
+        np.save(cfg.artifacts / "gpu-check" / f"{name}.npy", scores)
+
     def dcn() -> int:
-        return train_dcn(cfg, d, "dcn_faithful", hist, progress=False)[1].rows
+        scores, fit = train_dcn(cfg, d, "dcn_faithful", hist, progress=False)
+        saved("dcnv2", scores)
+        return fit.rows
 
     def sequence() -> int:
-        return train_sequence(replace(cfg, seq_epochs=1), d, progress=False)[1].rows
+        scores, fit = train_sequence(replace(cfg, seq_epochs=1), d, progress=False)
+        saved("sequence", scores)
+        return fit.rows
 
     return {"dcnv2": dcn, "sequence": sequence}
 
