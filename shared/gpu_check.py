@@ -149,8 +149,9 @@ def _check_tracks(args: argparse.Namespace, root: Path, cuda: bool, device: dict
         if args.twice:
             same_rows += compare_runs(prints[0], prints[1], track, device.get("gpu", "cpu"))
             differ = [r["file"] for r in same_rows if r["track"] == track and not r["same"]]
-            print(f"gpu-check {track}: {len(prints[0])} saved outputs, "
-                  + (f"{len(differ)} differ between the two runs: {', '.join(differ)}" if differ else "the two runs wrote the same bytes"))
+            verdict = (f"{len(differ)} differ between the two runs: {', '.join(differ)}" if differ else
+                       "the two runs wrote the same bytes" if prints[0] else "nothing saved to compare")
+            print(f"gpu-check {track}: {len(prints[0])} saved outputs, {verdict}")
     return rows, same_rows
 
 
