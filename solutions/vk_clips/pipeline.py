@@ -319,9 +319,9 @@ def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> tuple[dict[s
     """Each stacked model's score of every train row from LTR_CUTS[0] on, from a model trained
     only on rows before its cut (NaN for a user first seen after it); NaN before LTR_CUTS[0]. With
     the seconds they took (training, a resumed run's earlier processes included, and predicting).
-    Each cut's scores are kept in the artifacts once both of its models are done, keyed by the run's
-    parameters and the rows: a killed run (four trainings at ``medium``, hours on a CPU) resumes
-    at the cut it was in, and that cut's model at its checkpoint."""
+    Each model's scores of a cut are kept in the artifacts as soon as it is done, and the cut's once
+    both are, keyed by the run's parameters and the rows: a killed run (four trainings at ``medium``,
+    hours on a CPU) trains again only what it had not finished, from its checkpoint."""
     t = d.vk.train
     n = t.height
     out = {m: np.full(n, np.nan) for m in STACKED}
@@ -330,17 +330,28 @@ def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> tuple[dict[s
     for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         key = json.dumps({"parameters": cfg.parameters(), "cut": [a, b], "train_bytes": d.vk.files[0].stat().st_size},
                          sort_keys=True, default=str)
-        path = cfg.artifacts / "ltr-stack" / f"cut{k}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        path = cfg.artifacts / "ltr-stack" / f"cut{k}-{digest}.npz"
         if not path.exists():
             start = time.perf_counter()
             part = _before(d, a, b)
             rows = a + np.flatnonzero(np.isin(t["user_id"][a:b].to_numpy(), part.vk.test["user_id"].to_numpy()))
-            dcn, dcn_fit = train_dcn(cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}")
-            seq, seq_fit = train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}")
-            spent = time.perf_counter() - start + dcn_fit.seconds_before + seq_fit.seconds_before
-            path.parent.mkdir(parents=True, exist_ok=True)
+            trainers = {"dcn_nohistory": lambda: train_dcn(cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}"),
+                        "sequence": lambda: train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}")}
+            scores, spent = {}, time.perf_counter() - start
+            for m, train in trainers.items():
+                one = path.with_name(f"cut{k}-{m}-{digest}.npz")
+                if not one.exists():
+                    begin = time.perf_counter()
+                    score, fit = train()
+                    with atomic_path(one) as tmp, open(tmp, "wb") as f:  # creates the folder
+                        np.savez(f, scores=score, seconds=time.perf_counter() - begin + fit.seconds_before)
+                with np.load(one) as f:
+                    scores[m], spent = f["scores"], spent + float(f["seconds"])
             with atomic_path(path) as tmp, open(tmp, "wb") as f:
-                np.savez(f, rows=rows, dcn_nohistory=dcn, sequence=seq, seconds=spent)
+                np.savez(f, rows=rows, seconds=spent, **scores)
+            for m in trainers:
+                path.with_name(f"cut{k}-{m}-{digest}.npz").unlink()
         with np.load(path) as f:
             for m in STACKED:
                 out[m][f["rows"]] = f[m]

@@ -224,8 +224,8 @@ def test_bench_times_the_source_loop_beside_ours(tmp_path, monkeypatch):
 
 def test_the_stack_keeps_each_cut_and_a_rerun_trains_only_the_missing_one(tiny_dir, tmp_path, monkeypatch):
     """The ranker's out-of-fold models (four trainings; hours at `medium` on a CPU): each cut's
-    scores are kept once both of its models are done, so a killed run trains again only the cut it
-    was in; a run with other parameters never reads them."""
+    scores are kept once both of its models are done, and each model's as soon as it is: a killed run
+    trains again only what it had not finished; a run with other parameters never reads them."""
     from dataclasses import replace
 
     monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path))
@@ -247,6 +247,24 @@ def test_the_stack_keeps_each_cut_and_a_rerun_trains_only_the_missing_one(tiny_d
         np.testing.assert_array_equal(first[m], again[m])
     pipeline.stacked_scores(replace(cfg, seed=7), d)
     assert trained[3:] == ["ltr-dcn-0", "ltr-dcn-1"]
+    # killed in the second cut's sequence model, after its DCNv2 was done: only the sequence trains again
+    files[1].unlink()
+    real_seq = pipeline.train_sequence
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "train_sequence", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.stacked_scores(cfg, d)
+    assert trained[5:] == ["ltr-dcn-1"]
+    assert [f.name[:9] for f in (cfg.artifacts / "ltr-stack").glob("cut1-dcn*.npz")] == ["cut1-dcn_"]
+    monkeypatch.setattr(pipeline, "train_sequence", real_seq)
+    resumed, _ = pipeline.stacked_scores(cfg, d)
+    assert trained[6:] == []
+    for m in pipeline.STACKED:
+        np.testing.assert_array_equal(first[m], resumed[m])
+    assert sorted(f.name[:5] for f in (cfg.artifacts / "ltr-stack").glob("cut*.npz")) == ["cut0-", "cut0-", "cut1-", "cut1-"]
 
 
 def test_resume_keeps_the_rows_a_killed_run_finished(tiny_dir, tmp_path, monkeypatch):
