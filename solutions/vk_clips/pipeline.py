@@ -264,10 +264,9 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "seq
 
 def gpu_checks(scale: str = "medium", **sizes) -> dict:
     """``make gpu-check`` (``shared.gpu_check``): DCNv2 with the faithful history, one epoch in file
-    order (at ``medium``: 3.0M rows, 5,860 steps of 512, ``Config.batch``), and the sequence model for one epoch and
-    its refit; each predicts the test pairs (saved under ``artifacts/.../gpu-check/``). Each run returns
-    the rows it trained on. ``sizes``: other
-    ``Config`` fields (the tests' tiny.yaml)."""
+    order (at ``medium``: 3.0M rows, 5,860 steps of 512, ``Config.batch``), and the sequence model for
+    one epoch and its refit; each predicts the test pairs (saved under ``artifacts/.../gpu-check/``).
+    Each run returns the rows it trained on. ``sizes``: other ``Config`` fields (the tests' tiny.yaml)."""
     cfg = Config(scale=scale, **sizes)
     d = load_data(cfg)
     hist = history(cfg, d)
@@ -338,9 +337,10 @@ def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> tuple[dict[s
             rows = a + np.flatnonzero(np.isin(t["user_id"][a:b].to_numpy(), part.vk.test["user_id"].to_numpy()))
             trainers = {"dcn_nohistory": lambda: train_dcn(cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}"),
                         "sequence": lambda: train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}")}
+            kept = {m: path.with_name(f"cut{k}-{m}-{digest}.npz") for m in trainers}  # one model's scores
             scores, spent = {}, time.perf_counter() - start
             for m, train in trainers.items():
-                one = path.with_name(f"cut{k}-{m}-{digest}.npz")
+                one = kept[m]
                 if not one.exists():
                     begin = time.perf_counter()
                     score, fit = train()
@@ -350,8 +350,8 @@ def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> tuple[dict[s
                     scores[m], spent = f["scores"], spent + float(f["seconds"])
             with atomic_path(path) as tmp, open(tmp, "wb") as f:
                 np.savez(f, rows=rows, seconds=spent, **scores)
-            for m in trainers:
-                path.with_name(f"cut{k}-{m}-{digest}.npz").unlink()
+            for one in kept.values():
+                one.unlink()
         with np.load(path) as f:
             for m in STACKED:
                 out[m][f["rows"]] = f[m]
