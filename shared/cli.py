@@ -14,13 +14,13 @@ from shared.bench import StageTimer
 from shared.paths import benchmarks_dir
 from shared.profiles import PROFILES
 from shared.submission import write_csv
-from shared.twin import SCALES
 
 
-def pipeline_parser(doc: str) -> argparse.ArgumentParser:
-    """``--scale --data-dir --seed --profile --params --bench --bench-dir``; a track adds its own options."""
+def pipeline_parser(doc: str, scales: Sequence[str]) -> argparse.ArgumentParser:
+    """``--scale`` (one of the track's ``scales``) ``--data-dir --seed --profile --params --bench
+    --bench-dir``; a track adds its own options."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="small", choices=SCALES)
+    parser.add_argument("--scale", default="small", choices=tuple(scales))
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--profile", default="teach", choices=PROFILES,

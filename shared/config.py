@@ -17,7 +17,7 @@ from shared.twin import check_scale, params_key
 class TrackConfig:
     """Mixin for a frozen dataclass with fields ``scale``, ``data_dir`` and ``seed``. A track sets
     ``TRACK``, ``ensure_twin`` (scale, seed -> the twin's folder, generated on first use),
-    ``real_files`` (folder -> the official files) and, to key artifacts by its generator,
+    ``real_files`` (folder -> the official files), ``SCALES`` (its twin's scales) and, to key artifacts by its generator,
     ``twin_version``. A track whose twin has global parameters (``twin.Params``, fitted by its
     calibration) adds a field ``twin_params``; its ``ensure_twin`` then takes them as a third
     argument, and a run with other than the calibrated values gets its own twin and artifacts
@@ -29,6 +29,7 @@ class TrackConfig:
     ensure_twin: ClassVar[Callable[[str, int], Path]]
     real_files: ClassVar[Callable[[Path], Sequence[Path]]]
     twin_version: ClassVar[str] = ""
+    SCALES: ClassVar[tuple[str, ...]] = ("tiny", "small", "full")  # the twin's scales (its twin.SCALES)
 
     scale: str
     data_dir: str
@@ -36,7 +37,7 @@ class TrackConfig:
     profile: str
 
     def __post_init__(self) -> None:
-        check_scale(self.scale)
+        check_scale(self.scale, self.SCALES, self.TRACK)
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {list(PROFILES)}, got {self.profile!r}")
 

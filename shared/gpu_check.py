@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from shared import dispatch, profiles
+from shared import tracks as shared_tracks
 from shared.io import append_csv, sha256_file
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 from shared.seed import device_facts
@@ -97,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"run each track's checks twice in two fresh output folders and compare their saved outputs "
                              f"byte for byte (into {SAME_RECORD} beside the record)")
     args = parser.parse_args(argv)
+    try:
+        shared_tracks.check_names(args.tracks)
+    except ValueError as exc:
+        print(f"gpu-check: {exc}", file=sys.stderr)
+        return 2
     if args.cpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch looks: the checks' torch_device() is the CPU
     import torch

@@ -27,6 +27,8 @@ from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from tqdm.auto import tqdm
 
 from shared import profiles, timing
+from shared import tracks as shared_tracks
+from shared.errors import DataError
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, submissions_dir
 from shared.reproduce import keep_committed
 
@@ -162,26 +164,43 @@ def failure_line(track: str, exc: Exception, executed: Path) -> str:
     return f"error: {track}/{executed.name}, cell {exc.exec_count}: {exc.ename}: {message} {where}"
 
 
+def plan_runs(tracks: Sequence[str], profile: str, files: Sequence[str], given: Mapping[str, str]) -> dict[str, dict]:
+    """Each track's notebook parameters (its profile's, then the ``-f`` files', then ``-p``), checked
+    (tracks, profile, scale, DATA_DIR, parameter names) before anything runs."""
+    shared_tracks.check_names(tracks, NOTEBOOKS_DIR)
+    over = {}
+    for name in files:
+        over |= profiles.read_file(name)
+    plans = {}
+    for track in tracks:
+        # -p values stay strings; each notebook's declared type converts them (no YAML guessing)
+        params = {**profiles.parameters(track, profile), **over, **given}
+        shared_tracks.check_run(track, profile, params)
+        plan_parameters(track_notebooks(track), params)  # a parameter no notebook declares
+        plans[track] = params
+    return plans
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tracks", nargs="+")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", help="folder for executed notebooks (one subfolder per track)")
     where.add_argument("--in-place", action="store_true", help="maintainers: overwrite the committed notebooks")
-    parser.add_argument("--profile", default="teach", choices=profiles.PROFILES,
+    parser.add_argument("--profile", default="teach",
                         help="teach: the notebooks' defaults; source: notebooks/<track>/source.yaml")
     parser.add_argument("-f", dest="files", action="append", default=[], metavar="YAML",
                         help="a parameters file over the profile's (e.g. notebooks/<track>/tiny.yaml)")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = parser.parse_args(argv)
-    files = {}
-    for name in args.files:
-        files |= profiles.read_file(name)
     if args.in_place and args.profile != "teach":
         parser.error("--in-place rewrites the committed notebooks, which run the teach profile")
-    for track in args.tracks:
-        # -p values stay strings; each notebook's declared type converts them (no YAML guessing)
-        params = {**profiles.parameters(track, args.profile), **files, **dict(args.p)}
+    try:  # every mistake in the command ends here, in one line, before any notebook starts
+        plans = plan_runs(args.tracks, args.profile, args.files, dict(args.p))
+    except (ValueError, FileNotFoundError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for track, params in plans.items():
         print(f"== {track}" + ("" if args.profile == "teach" else f" (profile {args.profile})"), flush=True)
         key = timing.run_key(track, args.profile, params)
         before = timing.recorded(key)

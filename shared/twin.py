@@ -18,16 +18,19 @@ import numpy as np
 
 from shared.paths import twin_dir
 
-# medium: a track's calibration scale where its full twin is too slow to train on 2 cores; only the
-# tracks whose twin defines it (vk_clips) accept it
+# Every scale a twin may define. medium: a track's calibration scale where its full twin is too slow
+# to train on 2 cores; only a track whose twin defines it accepts it (each passes its own scales).
 SCALES = ("tiny", "small", "medium", "full")
 
 
-def check_scale(scale: str, available: Iterable[str] = SCALES) -> str:
-    """``scale``, if it is one of ``available`` (a track passes its twin's own scales)."""
+def check_scale(scale: str, available: Iterable[str] = SCALES, track: str = "") -> str:
+    """``scale``, if it is one of ``available`` (a track passes its twin's own scales and its name)."""
     names = tuple(available)
     if scale not in names:
-        raise ValueError(f"SCALE must be one of {names}, got {scale!r}")
+        if track and scale in SCALES:
+            raise ValueError(f"{track} has no {scale!r} twin; its scales are {', '.join(names)}")
+        raise ValueError(f"unknown scale {scale!r}" + (f" for {track}" if track else "")
+                         + f": SCALE must be one of {', '.join(names)}")
     return scale
 
 

@@ -49,8 +49,10 @@ def test_check_scale():
     with pytest.raises(ValueError, match="SCALE"):
         check_scale("huge")
     assert check_scale("medium") == "medium"  # some track has it
-    with pytest.raises(ValueError, match=r"\('tiny', 'full'\), got 'medium'"):
+    with pytest.raises(ValueError, match=r"^unknown scale 'medium': SCALE must be one of tiny, full$"):
         check_scale("medium", {"tiny": 1, "full": 2})  # a track's own scales
+    with pytest.raises(ValueError, match=r"^demo has no 'medium' twin; its scales are tiny, full$"):
+        check_scale("medium", {"tiny": 1, "full": 2}, "demo")
 
 
 def test_stage_timer_records_peak_memory(tmp_path):

@@ -92,8 +92,8 @@ def load_events(path: str | os.PathLike) -> pl.DataFrame:
     _check_separator(path, tuple(EVENTS_SCHEMA))
     df = read_csv_checked(path, EVENTS_SCHEMA)
     _in_range(df, path, "rating", 1, 5)
-    _in_range(df, path, "user_id", 0, 2**31)
-    _in_range(df, path, "item_id", 0, 2**31)
+    _in_range(df, path, "user_id", 0, 2**31 - 1)
+    _in_range(df, path, "item_id", 0, 2**31 - 1)
     user = df["user_id"]
     back = user.diff().fill_null(0) < 0
     if back.any():

@@ -80,6 +80,7 @@ class Config(TrackConfig):
     ensure_twin = staticmethod(twin.ensure)
     real_files = staticmethod(data.resolve_files)
     twin_version = twin.VERSION
+    SCALES = tuple(twin.SCALES)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -534,7 +535,7 @@ BENCH_FULL_CPU = {"models": "random,popularity,sasrec,bert4rec,oracle", "sasrec_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = pipeline_parser(__doc__)
+    parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument("--models", default=None, help=f"comma-separated rows of the table (default: all; with "
                         f"--bench at full on a CPU: {BENCH_FULL_CPU['models']})")
     parser.add_argument("--sasrec-preset", default=None, choices=list(models.SASREC_PRESETS),

@@ -249,7 +249,7 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
              params: Params = Params()) -> Path:
     """Write events.csv, item_features.csv, user_features.csv, submission_sample.csv and
     truth.parquet (each user's hidden next item)."""
-    sc = SCALES[check_scale(scale, SCALES)]
+    sc = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
     out.mkdir(parents=True, exist_ok=True)
     world = make_world(sc, seed, params)
@@ -280,4 +280,4 @@ def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
 
 
 def world_for(scale: str, seed: int, params: Params = Params()) -> World:
-    return make_world(SCALES[check_scale(scale, SCALES)], seed, params)
+    return make_world(SCALES[check_scale(scale, SCALES, TRACK)], seed, params)

@@ -75,6 +75,7 @@ class Config(TrackConfig):
     ensure_twin = staticmethod(twin.ensure)
     real_files = staticmethod(data.resolve_files)
     twin_version = twin.VERSION  # artifacts of another twin generator are never read back
+    SCALES = tuple(twin.SCALES)
 
 
 @dataclass
@@ -359,7 +360,7 @@ def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.Data
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = pipeline_parser(__doc__)
+    parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument("--n-estimators", type=int, default=1000)
     parser.add_argument("--variants", default=None,
                         help="comma-separated ranker variants (default: all; with --bench: faithful and best, "

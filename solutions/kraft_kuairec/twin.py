@@ -124,7 +124,7 @@ def user_bias(users: pl.DataFrame, seed: int) -> np.ndarray:
 def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None,
              params: Params = Params()) -> Path:
     """Write small_matrix.csv, item_categories.csv, user_features.csv and truth.parquet."""
-    sc = SCALES[check_scale(scale, SCALES)]
+    sc = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
     out.mkdir(parents=True, exist_ok=True)
     items_all = load_item_categories(ITEM_CATEGORIES_FIXTURE)

@@ -86,6 +86,7 @@ class Config(TrackConfig):
     ensure_twin = staticmethod(twin.ensure)
     real_files = staticmethod(data.resolve_files)
     twin_version = twin.VERSION
+    SCALES = tuple(twin.SCALES)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -626,7 +627,7 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = pipeline_parser(__doc__)
+    parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument("--models", default=None,
                         help="comma-separated rows of the table, and 'history' for the history features alone "
                              f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})")

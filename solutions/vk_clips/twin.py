@@ -240,7 +240,7 @@ def folder(scale: str, seed: int, params: Params = Params()) -> Path:
 def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None, params: Params = Params(),
              progress: bool = False) -> Path:
     """Write the four official files and truth.parquet (test pairs with their true probabilities)."""
-    sc = SCALES[check_scale(scale, SCALES)]
+    sc = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
     out.mkdir(parents=True, exist_ok=True)
     world = make_world(sc, seed, params)

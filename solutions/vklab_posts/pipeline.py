@@ -83,6 +83,7 @@ class Config(TrackConfig):
     ensure_twin = staticmethod(twin.ensure)
     real_files = staticmethod(data.resolve_files)
     twin_version = twin.VERSION
+    SCALES = tuple(twin.SCALES)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -546,7 +547,7 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = pipeline_parser(__doc__)
+    parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated rows of the table")
     parser.epilog = "With --bench the embedding cache of the run is cleared first, so encoding is timed."
     parser.add_argument("--image-encoder", default=features.IMAGE_ENCODER)

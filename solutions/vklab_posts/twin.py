@@ -249,7 +249,7 @@ def folder(scale: str, seed: int, params: Params = Params()) -> Path:
 def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None,
              params: Params = Params()) -> Path:
     """Write post2ctr_dataset.csv and truth.parquet (row, each activity's true rate)."""
-    n = SCALES[check_scale(scale, SCALES)]
+    n = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
     out.mkdir(parents=True, exist_ok=True)
     t = draw_traits(n, seed)

@@ -1,0 +1,45 @@
+"""The tracks of this repository and the checks a command runs before it starts any work.
+
+A track is a folder ``notebooks/<track>/`` with numbered notebooks and a package
+``solutions/<track>/`` whose ``pipeline.Config`` (a ``shared.config.TrackConfig``) declares its
+twin's scales. Nothing here names a track: adding a folder adds a track.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any, Sequence
+
+from shared.paths import NOTEBOOKS_DIR
+
+
+def names(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
+    """Every track (a folder of numbered notebooks), in folder order."""
+    return sorted({p.parent.name for p in Path(notebooks_dir).glob("*/[0-9][0-9]_*.ipynb")})
+
+
+def check_names(tracks: Sequence[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
+    """``tracks`` if each is a track, else a ValueError naming the unknown ones and the known ones."""
+    known = names(notebooks_dir)
+    unknown = [t for t in tracks if t not in known]
+    if unknown:
+        raise ValueError(f"unknown track{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                         f"the tracks are: {', '.join(known)}")
+    return list(tracks)
+
+
+def config_class(track: str) -> type:
+    """The track's ``Config`` (``solutions/<track>/pipeline.py``)."""
+    return importlib.import_module(f"solutions.{check_names([track])[0]}.pipeline").Config
+
+
+def check_run(track: str, profile: str, params: dict[str, Any]) -> None:
+    """Raise ValueError or DataError, with one line saying what is wrong, when the profile and the notebook
+    parameters ``params`` (SCALE, DATA_DIR) cannot run ``track``: before a kernel starts."""
+    if importlib.util.find_spec(f"solutions.{track}") is None:
+        return  # notebooks without a pipeline (a lesson of its own): no twin, nothing to check
+    values = {k.lower(): str(v) for k, v in params.items() if k in ("SCALE", "DATA_DIR")}
+    cfg = config_class(track)(profile=profile, **values)  # its __post_init__ checks scale and profile
+    cfg.real_dir  # noqa: B018 (resolving it checks that DATA_DIR exists)
+
