@@ -160,15 +160,18 @@ def train_mlp_head(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: n
     mean, std = x[fit_idx].mean(0), x[fit_idx].std(0) + 1e-6
     # clipped: a feature (nearly) constant on the fitting rows standardises other rows to thousands,
     # which the random first layer, unlike the zero-started linear head, passes on
-    xt = torch.tensor(np.clip((x - mean) / std, -CLIP_Z, CLIP_Z), dtype=torch.float32, device=dev)
-    yt = torch.tensor(y, dtype=torch.float32, device=dev)
+    # float64: a float32 MLP's written rates moved by 1e-8 (their eighth decimal) with the width of
+    # torch's vector kernels (AVX2 against AVX-512), its rounding noise being 1e9 times larger
+    xt = torch.tensor(np.clip((x - mean) / std, -CLIP_Z, CLIP_Z), dtype=torch.float64, device=dev)
+    yt = torch.tensor(y, dtype=torch.float64, device=dev)
     m = float(np.clip(y[fit_idx].mean(), EPS, 1 - EPS))
     fit_t = torch.as_tensor(fit_idx)
     start, preds, best_epochs, best_losses = time.perf_counter(), [], [], []
     for k in range(params.seeds):
         seed_everything(seed + k)
         net = torch.nn.Sequential(torch.nn.Dropout(params.input_dropout), torch.nn.Linear(x.shape[1], params.hidden),
-                                  torch.nn.GELU(), torch.nn.Dropout(params.dropout), torch.nn.Linear(params.hidden, 1)).to(dev)
+                                  torch.nn.GELU(), torch.nn.Dropout(params.dropout), torch.nn.Linear(params.hidden, 1)
+                                  ).to(dev, torch.float64)
         torch.nn.init.zeros_(net[-1].weight)
         torch.nn.init.constant_(net[-1].bias, np.log(m / (1 - m)))
         opt = torch.optim.AdamW(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
