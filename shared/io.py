@@ -84,3 +84,24 @@ def merge_json(path: str | os.PathLike, updates: dict) -> dict:
     merged = {**read_json(path), **updates}
     write_text_atomic(path, json.dumps(merged, indent=2) + "\n")
     return merged
+
+
+def committed_bytes(path: str | os.PathLike, root: str | os.PathLike | None = None) -> bytes | None:
+    """The bytes of ``path`` as committed: from git's HEAD when ``root`` (default: the repository) is a
+    checkout that tracks it, else the file on disk (an unpacked archive); None when neither has it.
+    A run that rewrote the file in the work tree (``make reproduce`` rewrites ``submissions/``)
+    does not change what this returns."""
+    import subprocess
+
+    from shared.paths import REPO_ROOT
+
+    root = Path(root or REPO_ROOT)
+    path = Path(path)
+    rel = (path.resolve().relative_to(root.resolve()) if path.is_absolute() else path).as_posix()
+    try:
+        out = subprocess.run(["git", "show", f"HEAD:{rel}"], cwd=root, capture_output=True, timeout=30)
+        if out.returncode == 0:
+            return out.stdout
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return (root / rel).read_bytes() if (root / rel).is_file() else None

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from shared.io import sha256_file, write_text_atomic
+from shared.io import committed_bytes, sha256_file, write_text_atomic
 from shared.calibration import update_readme
 from shared.paths import REPO_ROOT, reports_dir, submissions_dir
 from shared.profiles import PROFILES
-from shared.reproduce import Verdict, load_committed, verdict
+from shared.reproduce import Verdict, load_committed, value_changes, verdict
 
 
 def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
@@ -39,7 +39,13 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
             lines += ["No manifest: the track did not finish.", ""]
             continue
         m = json.loads(manifest_path.read_text())
-        verdicts[track] = verdict(load_committed(track, profile), m)
+        committed = load_committed(track, profile)
+        values = []
+        if committed and committed["files"][0]["sha256"] != m["files"][0]["sha256"]:
+            folder = f"submissions/{track}/" + ("" if profile == "teach" else f"{profile}/")
+            values = [v for f in m["files"]
+                      if (v := value_changes(committed_bytes(folder + f["path"]), manifest_path.parent / f["path"]))]
+        verdicts[track] = verdict(committed, m, values)
         env = m.get("environment", {})
         lines += [f"**Reproduction: {verdicts[track].text}.**", "",
                   f"CPU: {env.get('cpu', 'unknown')}; dispatch: {env.get('dispatch', 'unknown')}; "

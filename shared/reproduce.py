@@ -10,19 +10,20 @@ manifest (from git's HEAD when the checkout has one, else the file on disk) unde
 - not comparable: another data source or other parameters (the verdict says which);
 - differs: the largest change of any metric the manifests share (headline and comparison
   rows), within or outside the track's tolerance (``tolerance`` in its manifest, stated in its
-  README). Outside the tolerance the run fails. A run on another device (a GPU's kernels against
+  README); how many values of each CSV file differ and by how much; and another CPU where the
+  committed run was made on one (its maker's kernels may block sums otherwise: the track README
+  says what that moves). Outside the tolerance the run fails. A run on another device (a GPU's kernels against
   a CPU submission: never bit for bit) says so and is judged by the same tolerance.
 """
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from shared.io import write_text_atomic
-from shared.paths import REPO_ROOT, reports_dir
+from shared.io import committed_bytes, write_text_atomic
+from shared.paths import reports_dir
 
 MANIFEST = "manifest.json"
 
@@ -33,15 +34,8 @@ def committed_dir(track: str, profile: str = "teach") -> Path:
 
 
 def _committed_text(track: str, profile: str) -> str | None:
-    rel = f"submissions/{track}/{'' if profile == 'teach' else profile + '/'}{MANIFEST}"
-    try:
-        out = subprocess.run(["git", "show", f"HEAD:{rel}"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
-        if out.returncode == 0:
-            return out.stdout
-    except (OSError, subprocess.SubprocessError):
-        pass
-    path = REPO_ROOT / rel
-    return path.read_text() if path.is_file() else None
+    data = committed_bytes(f"submissions/{track}/{'' if profile == 'teach' else profile + '/'}{MANIFEST}")
+    return None if data is None else data.decode()
 
 
 def keep_committed(track: str, profile: str = "teach") -> Path | None:
@@ -85,7 +79,8 @@ def _parameter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
     return [f"{k} {old.get(k, '(absent)')} -> {new.get(k, '(absent)')}" for k in keys if old.get(k) != new.get(k)]
 
 
-def verdict(committed: Mapping[str, Any] | None, new: Mapping[str, Any]) -> Verdict:
+def verdict(committed: Mapping[str, Any] | None, new: Mapping[str, Any], values: list[str] = ()) -> Verdict:
+    """``values``: where the submissions differ, value by value (``value_changes``), for the text."""
     sha = new["files"][0]["sha256"]
     profile = new.get("profile", "teach")
     if committed is None:
@@ -112,10 +107,34 @@ def verdict(committed: Mapping[str, Any] | None, new: Mapping[str, Any]) -> Verd
     within = change <= tolerance
     where = f" ({worst}: {float(old_m[worst]):.6f} -> {float(new_m[worst]):.6f})" if worst else " (no shared metric)"
     old_dev, new_dev = _device(committed), _device(new)
-    device = "" if old_dev == new_dev else f" on another device (committed: {old_dev}; this run: {new_dev})"
-    text = (f"differs{device}: sha256 {sha[:16]}… (committed {committed['files'][0]['sha256'][:16]}…), largest "
+    old_cpu, new_cpu = (m.get("environment", {}).get("cpu", "?") for m in (committed, new))
+    device = (f" on another device (committed: {old_dev}; this run: {new_dev})" if old_dev != new_dev else
+              f" on another CPU (committed: {old_cpu}; this run: {new_cpu})" if old_cpu != new_cpu else "")
+    cells = f", {'; '.join(values)}" if values else ""
+    text = (f"differs{device}: sha256 {sha[:16]}… (committed {committed['files'][0]['sha256'][:16]}…){cells}, largest "
             f"metric change {change:.6f}{where}, {'within' if within else 'outside'} tolerance {tolerance:g}")
     return Verdict("differs", text, within)
+
+
+def value_changes(committed_csv: bytes | None, new_csv: Path) -> str:
+    """How two CSV submissions of the same rows differ: "<file>: N of M values differ, by at most X"
+    ("" when they cannot be compared value by value: no committed file, other rows or columns)."""
+    import io
+
+    import polars as pl
+
+    if committed_csv is None or new_csv.suffix != ".csv" or not new_csv.is_file():
+        return ""
+    old, new = pl.read_csv(io.BytesIO(committed_csv)), pl.read_csv(new_csv)
+    if old.columns != new.columns or old.height != new.height:
+        return ""
+    numeric = [c for c, t in new.schema.items() if t.is_numeric() and old.schema[c].is_numeric()]
+    if [c for c in new.columns if c not in numeric and not old[c].equals(new[c])]:
+        return ""
+    gaps = pl.DataFrame({c: (new[c].cast(pl.Float64) - old[c].cast(pl.Float64)).abs() for c in numeric})
+    n = int(sum((gaps[c] > 0).sum() for c in numeric))
+    top = max((gaps[c].max() or 0.0) for c in numeric) if numeric else 0.0
+    return f"{new_csv.name}: {n} of {gaps.height * len(numeric)} values differ, by at most {top:.2g}"
 
 
 def _device(manifest: Mapping[str, Any]) -> str:

@@ -1,13 +1,24 @@
 """The committed notebooks, submissions and manifests agree with each other (an unexecuted
-notebook would pass nbval vacuously; a stale manifest would pass everything else)."""
+notebook would pass nbval vacuously; a stale manifest would pass everything else).
+
+They are read as committed (git's HEAD; the files on disk outside a checkout), never from the work
+tree: ``make reproduce`` rewrites ``submissions/`` there, and on another CPU its run may differ from
+the committed one (its verdict says so), which is no defect of what is committed.
+``test_make_reproduce_then_these_tests`` runs the README's order of commands in a scratch copy."""
 import json
 import re
 
 import nbformat
 import pytest
 
-from shared.io import sha256_file
-from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+from shared.io import committed_bytes
+from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*/[0-9][0-9]_*.ipynb"))
 MANIFESTS = sorted((REPO_ROOT / "submissions").glob("*/manifest.json"))
@@ -17,14 +28,18 @@ def test_there_is_something_to_check():
     assert NOTEBOOKS and MANIFESTS
 
 
+def committed_notebook(path):
+    return nbformat.reads(committed_bytes(path).decode(), 4)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_committed_notebook_is_executed(path):
-    nb = nbformat.read(path, 4)
+    nb = committed_notebook(path)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.execution_count for c in code), "commit it executed (make notebooks)"
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
     assert not any(o.get("output_type") == "error" for c in code for o in c.outputs)
-    text = path.read_text()
+    text = committed_bytes(path).decode()
     for local in (str(REPO_ROOT), "site-packages", "IProgress not found", "/tmp/"):
         assert local not in text, f"shows a local path or a progress-bar warning: {local}"
 
@@ -37,7 +52,7 @@ BAR = re.compile(r"\|\s*([\d.]+[kMG]?)/([\d.]+[kMG]?) \[")  # tqdm's "| 219/1000
 def test_committed_notebook_shows_no_noise(path):
     """No warnings or JVM/log lines on stderr, no bare reprs (a value with only a text/plain form:
     a Config object, a tuple, a list), no progress bar frozen short of its total."""
-    for k, cell in enumerate(nbformat.read(path, 4).cells):
+    for k, cell in enumerate(committed_notebook(path).cells):
         for out in cell.get("outputs", []):
             if out.output_type == "stream" and out.name == "stderr":
                 noisy = [line for line in out.text.splitlines() if NOISE.search(line)]
@@ -52,15 +67,15 @@ def test_committed_notebook_shows_no_noise(path):
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.parent.name)
 def test_manifest_matches_submission_and_notebook(path):
-    manifest = json.loads(path.read_text())
+    manifest = json.loads(committed_bytes(path))
     for f in manifest["files"]:
-        sub = path.parent / f["path"]
-        assert sha256_file(sub) == f["sha256"], "stale manifest: re-run make notebooks"
-        if sub.suffix == ".csv":
-            assert sum(1 for _ in open(sub)) - 1 == f["rows"]
+        sub = committed_bytes(path.parent / f["path"])
+        assert hashlib.sha256(sub).hexdigest() == f["sha256"], "stale manifest: re-run make notebooks"
+        if f["path"].endswith(".csv"):
+            assert sub.count(b"\n") - 1 == f["rows"]
     # the last notebook of the track prints "rows N sha256 PREFIX" in a checked cell
     last = sorted((NOTEBOOKS_DIR / manifest["track"]).glob("[0-9][0-9]_*.ipynb"))[-1]
-    text = "".join(o.get("text", "") for c in nbformat.read(last, 4).cells if c.cell_type == "code" for o in c.outputs)
+    text = "".join(o.get("text", "") for c in committed_notebook(last).cells if c.cell_type == "code" for o in c.outputs)
     found = re.search(r"rows (\d+) sha256 ([0-9a-f]{16})", text)
     assert found, f"{last.name} prints no 'rows N sha256 X' line"
     assert int(found.group(1)) == manifest["files"][0]["rows"]
@@ -70,7 +85,7 @@ def test_manifest_matches_submission_and_notebook(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_parameter_is_read(path):
     """A parameters cell lists only what its notebook reads (papermill would accept anything)."""
-    code = [c for c in nbformat.read(path, 4).cells if c.cell_type == "code"]
+    code = [c for c in committed_notebook(path).cells if c.cell_type == "code"]
     params = next(c for c in code if "parameters" in c.metadata.get("tags", []))
     rest = "\n".join(c.source for c in code if c is not params)
     names = re.findall(r"^([A-Z_][A-Z0-9_]*)\s*[:=]", params.source, re.M)
@@ -81,9 +96,37 @@ def test_every_parameter_is_read(path):
 def test_every_notebook_is_a_lesson(path):
     """A title and what the reader will learn first; at the end, what this run showed (written from its
     numbers by a closing cell) and exercises."""
-    cells = nbformat.read(path, 4).cells
+    cells = committed_notebook(path).cells
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
     assert "**You will learn**\n- " in cells[0].source
     closing = [o.data["text/markdown"] for c in cells if c.cell_type == "code" for o in c.outputs
                if "text/markdown" in o.get("data", {})]
     assert any("## What this shows" in t and "## Exercises\n\n1. " in t for t in closing)
+
+
+@pytest.mark.notebook
+def test_make_reproduce_then_these_tests(tmp_path):
+    """The README's order on any machine: ``make reproduce`` (here one track at tiny, which rewrites its
+    submission and manifest in the work tree of a scratch copy of this tree), then the tests of what
+    is committed, which must still pass there."""
+    repo = tmp_path / "repo"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO_ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        if (REPO_ROOT / rel).is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / rel, repo / rel)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "this tree"]):
+        subprocess.run(git + args, cwd=repo, check=True, capture_output=True)
+    (repo / ".venv").symlink_to(REPO_ROOT / ".venv")  # the installed environment, as make setup left it
+    env = {k: v for k, v in os.environ.items() if k != OUTPUT_ENV} | {"PYTHONPATH": str(repo)}
+    done = subprocess.run(["make", "-o", ".venv/.installed", "reproduce", "TRACKS=kraft_kuairec", "SCALE=tiny"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    assert "kraft_kuairec: not comparable: data source differs" in done.stdout
+    changed = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+    assert " submissions/kraft_kuairec/manifest.json" in changed  # the work tree now holds the tiny run
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_committed_outputs.py",
+                            "-k", "not make_reproduce"], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout[-3000:]

@@ -58,6 +58,22 @@ def test_a_gpu_run_is_judged_as_another_device(tmp_path):
     assert "another device" not in reproduce.verdict(a, b).text
 
 
+def test_another_cpu_is_named_with_how_many_values_moved(tmp_path):
+    a = manifest(tmp_path, "a", [0.1, 0.2, 0.3])
+    b = manifest(tmp_path, "b", [0.1, 0.2, 0.300001])
+    a["environment"]["cpu"], b["environment"]["cpu"] = "Intel(R) Xeon(R) Processor", "AMD EPYC"
+    changes = reproduce.value_changes((tmp_path / "a" / "s.csv").read_bytes(), tmp_path / "b" / "s.csv")
+    assert changes == "s.csv: 1 of 6 values differ, by at most 1e-06"
+    v = reproduce.verdict(a, b, [changes])
+    assert v.status == "differs" and v.ok
+    assert v.text.startswith("differs on another CPU (committed: Intel(R) Xeon(R) Processor; this run: AMD EPYC): sha256 ")
+    assert ", s.csv: 1 of 6 values differ, by at most 1e-06, largest metric change 0.000000" in v.text
+    # other rows, or no committed file: no value-by-value account
+    write_csv(pl.DataFrame({"user_id": [1, 1], "score": [0.1, 0.2]}), tmp_path / "c.csv")
+    assert reproduce.value_changes((tmp_path / "a" / "s.csv").read_bytes(), tmp_path / "c.csv") == ""
+    assert reproduce.value_changes(None, tmp_path / "b" / "s.csv") == ""
+
+
 def test_not_comparable(tmp_path):
     a = manifest(tmp_path, "a", [0.1, 0.2, 0.3])
     v = reproduce.verdict(a, manifest(tmp_path, "b", [0.3, 0.2, 0.1], source=twin_source("tiny", 42)))
