@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup reproduce test bench gpu-check notebooks test-references ci-time book clean
+.PHONY: help setup lab reproduce test bench gpu-check notebooks test-references ci-time book clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 setup: $(VENV)/.installed ## create .venv and install the pinned packages (idempotent)
+
+lab: setup ## open the notebooks in JupyterLab (run each track's notebooks in order; LAB_PORT=8888)
+	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(or $(LAB_PORT),8888) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 reproduce: setup ## run every track's notebooks (default SCALE=small, PROFILE=teach), regenerate + validate submissions, write reports/summary.md
 	@$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) --profile $(PROFILE) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"

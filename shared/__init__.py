@@ -12,3 +12,14 @@ _dispatch.apply()
 import warnings as _warnings
 
 _warnings.filterwarnings("ignore", message="IProgress not found")
+
+# In a notebook kernel, our own errors (missing inputs: "run notebook 02 first") show as one line.
+import sys as _sys
+
+if "IPython" in _sys.modules:
+    from IPython import get_ipython as _get_ipython
+
+    if _get_ipython() is not None:
+        from shared.errors import show_in_one_line as _show_in_one_line
+
+        _show_in_one_line(_get_ipython())
