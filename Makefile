@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup lab reproduce test bench gpu-check notebooks test-references ci-time book clean
+.PHONY: help setup lab reproduce test bench bench-sharing gpu-check notebooks test-references ci-time book clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,10 +47,14 @@ test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
 	$(PY) -m pytest
 
 bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/; ARGS: more pipeline options
+	@$(PY) -m shared.tracks $(TRACKS)
 	for t in $(TRACKS); do \
 	  RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) \
 	    --data-dir "$(DATA_DIR)" --profile $(PROFILE) --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
 	done
+
+bench-sharing: setup ## a LightGBM and a torch training step alone and beside a one-core busy loop, per OpenMP wait policy, into benchmarks/core-sharing.csv
+	@$(PY) -m shared.sharing
 
 gpu-check: setup ## each torch model at its full scale on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (ARGS=--twice: two runs compared byte for byte; no GPU: one line, exit 0)
 	@$(PY) -m shared.gpu_check $(TRACKS) $(if $(SCALE),--scale $(SCALE)) $(ARGS)

@@ -43,3 +43,13 @@ def check_run(track: str, profile: str, params: dict[str, Any]) -> None:
     cfg = config_class(track)(profile=profile, **values)  # its __post_init__ checks scale and profile
     cfg.real_dir  # noqa: B018 (resolving it checks that DATA_DIR exists)
 
+
+
+if __name__ == "__main__":  # `python -m shared.tracks TRACK ...`: one line and exit 2 unless each is a track
+    import sys
+
+    try:
+        check_names(sys.argv[1:])
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

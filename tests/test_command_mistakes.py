@@ -71,3 +71,10 @@ def test_an_id_bound_in_a_loader_message_is_the_last_valid_id(tmp_path):
     path.write_text("user_id,item_id,rating,timestamp\n0,2147483648,5,1\n")
     with pytest.raises(DataError, match=r"item_id' = 2147483648 at data row 1 is outside 0\.\.2147483647$"):
         data.load_events(path)
+
+
+def test_make_bench_checks_its_tracks_first():
+    done = subprocess.run([sys.executable, "-m", "shared.tracks", "kraft_kuairec", "nope"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr == f"error: unknown track 'nope'; the tracks are: {TRACKS}\n"
+    assert "@$(PY) -m shared.tracks $(TRACKS)" in (REPO_ROOT / "Makefile").read_text()
