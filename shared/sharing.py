@@ -87,7 +87,8 @@ def measure(library: str, policy: str, repeats: int = REPEATS) -> dict:
     finally:
         busy.kill()
         busy.wait()
-    return {"library": library, "wait": policy, **{k.lower(): v for k, v in POLICIES[policy].items()}, "alone_s": round(alone, 3),
+    return {"library": library, "wait": policy, **{k.lower(): v for k, v in POLICIES[policy].items()},
+            "alone_s": round(alone, 3),
             "beside_busy_core_s": round(beside, 3), "ratio": round(beside / alone, 2)}
 
 

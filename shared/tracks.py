@@ -44,7 +44,6 @@ def check_run(track: str, profile: str, params: dict[str, Any]) -> None:
     cfg.real_dir  # noqa: B018 (resolving it checks that DATA_DIR exists)
 
 
-
 if __name__ == "__main__":  # `python -m shared.tracks TRACK ...`: one line and exit 2 unless each is a track
     import sys
 

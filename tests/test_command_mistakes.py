@@ -22,9 +22,12 @@ def runner(*args: str) -> subprocess.CompletedProcess:
     (["kraft_kuairec", "bogus"], f"error: unknown track 'bogus'; the tracks are: {TRACKS}"),
     (["kraft_kuairec", "-p", "SCALE", "huge"],
      "error: unknown scale 'huge' for kraft_kuairec: SCALE must be one of tiny, small, full"),
-    (["vklab_posts", "-p", "SCALE", "medium"], "error: vklab_posts has no 'medium' twin; its scales are tiny, small, full"),
-    (["kraft_kuairec", "--profile", "nonsense"], "error: profile must be one of ['teach', 'source'], got 'nonsense'"),
-    (["kraft_kuairec", "-p", "DATA_DIR", "/nonexistent/folder"], "error: DATA_DIR /nonexistent/folder: no such directory"),
+    (["vklab_posts", "-p", "SCALE", "medium"],
+     "error: vklab_posts has no 'medium' twin; its scales are tiny, small, full"),
+    (["kraft_kuairec", "--profile", "nonsense"],
+     "error: profile must be one of ['teach', 'source'], got 'nonsense'"),
+    (["kraft_kuairec", "-p", "DATA_DIR", "/nonexistent/folder"],
+     "error: DATA_DIR /nonexistent/folder: no such directory"),
     (["kraft_kuairec", "-p", "NOPE", "1"], "error: unknown parameter(s) ['NOPE']"),
 ], ids=["track", "second-track", "scale", "no-medium", "profile", "data-dir", "parameter"])
 def test_a_mistake_in_make_reproduce_is_one_line_before_any_notebook(args, message):

@@ -75,7 +75,8 @@ def test_manifest_matches_submission_and_notebook(path):
             assert sub.count(b"\n") - 1 == f["rows"]
     # the last notebook of the track prints "rows N sha256 PREFIX" in a checked cell
     last = sorted((NOTEBOOKS_DIR / manifest["track"]).glob("[0-9][0-9]_*.ipynb"))[-1]
-    text = "".join(o.get("text", "") for c in committed_notebook(last).cells if c.cell_type == "code" for o in c.outputs)
+    cells = committed_notebook(last).cells
+    text = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
     found = re.search(r"rows (\d+) sha256 ([0-9a-f]{16})", text)
     assert found, f"{last.name} prints no 'rows N sha256 X' line"
     assert int(found.group(1)) == manifest["files"][0]["rows"]
@@ -127,6 +128,7 @@ def test_make_reproduce_then_these_tests(tmp_path):
     assert "kraft_kuairec: not comparable: data source differs" in done.stdout
     changed = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
     assert " submissions/kraft_kuairec/manifest.json" in changed  # the work tree now holds the tiny run
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_committed_outputs.py",
-                            "-k", "not make_reproduce"], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "tests/test_committed_outputs.py", "-k", "not make_reproduce"],
+                           cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout[-3000:]
