@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-TRACKS ?= $(notdir $(wildcard notebooks/*))
+TRACKS ?= $(notdir $(patsubst %/,%,$(wildcard notebooks/*/)))
 SCALE ?=
 DATA_DIR ?=
 PROFILE ?= teach
@@ -59,8 +59,8 @@ bench-sharing: setup ## a LightGBM and a torch training step alone and beside a 
 gpu-check: setup ## each torch model at its full scale on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (ARGS=--twice: two runs compared byte for byte; no GPU: one line, exit 0)
 	@$(PY) -m shared.gpu_check $(TRACKS) $(if $(SCALE),--scale $(SCALE)) $(ARGS)
 
-notebooks: setup ## maintainers: re-execute the committed notebooks in place with their default parameters
-	@$(PY) -m shared.runner $(TRACKS) --in-place
+notebooks: setup ## maintainers: re-execute the committed notebooks (the primer first) in place with their default parameters
+	@$(PY) -m shared.runner $(TRACKS) --in-place --primer
 	@$(PY) -m shared.report $(TRACKS) --executed notebooks --readme
 
 test-references: setup ## maintainers: run the notebooks at SCALE=tiny (tiny.yaml) and record their checked outputs, which make test compares, in tests/<track>/notebook_outputs.json

@@ -13,7 +13,8 @@ import warnings as _warnings
 
 _warnings.filterwarnings("ignore", message="IProgress not found")
 
-# In a notebook kernel, our own errors (missing inputs: "run notebook 02 first") show as one line.
+# In a notebook kernel, our own errors (missing inputs: "run notebook 02 first") show as one line,
+# and every polars table shows through the one table helper (shared.show).
 import sys as _sys
 
 if "IPython" in _sys.modules:
@@ -22,4 +23,7 @@ if "IPython" in _sys.modules:
     if _get_ipython() is not None:
         from shared.errors import show_in_one_line as _show_in_one_line
 
+        from shared.show import register as _register_tables
+
         _show_in_one_line(_get_ipython())
+        _register_tables(_get_ipython())

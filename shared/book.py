@@ -5,7 +5,9 @@ executed notebooks (the committed ones by default), to hand out or open offline 
 purpose, from the notebook's first markdown cell) and the comparison table of its committed
 manifest; every notebook page has its figures embedded (data URIs) and links to the previous
 page, the contents and the next page. Nothing is fetched from the network: nbconvert's template
-scripts from a CDN (require.js, MathJax) are left out, so a page reads the same offline.
+scripts from a CDN (require.js, MathJax) are left out, so a page reads the same offline; the lessons'
+formulas (``$...$`` and ``$$...$$`` in markdown) are converted to MathML when the book is built
+(latex2mathml), which browsers draw without any script.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import argparse
 import html
 import json
 import os
+import posixpath
 import re
 import sys
 from dataclasses import dataclass
@@ -24,7 +27,8 @@ import nbformat
 from shared.io import write_text_atomic
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, reports_dir
 
-TRACKS = ("kraft_kuairec", "vk_clips", "hse_sasrec", "vklab_posts")  # reading order: simplest method first
+PRIMER_NAME = "00_primer.ipynb"  # read first: the tasks and every metric, defined once
+TRACKS = ("kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts")  # reading order: familiar data first, hardest statistics later
 CDN_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S)
 MATHJAX_CONFIG = re.compile(r'<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*', re.S)
 STYLE = """
@@ -48,7 +52,7 @@ class Page:
 
     @property
     def href(self) -> str:  # relative to the book's root
-        return f"{self.track}/{self.source.stem}.html"
+        return f"{self.track}/{self.source.stem}.html" if self.track else f"{self.source.stem}.html"
 
 
 def _first_markdown(nb: nbformat.NotebookNode) -> str:
@@ -71,7 +75,11 @@ def describe(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
 
 
 def pages(notebooks_dir: Path, tracks: Sequence[str] = TRACKS) -> list[Page]:
+    """The primer (when there is one), then each track's notebooks."""
     out = []
+    primer = notebooks_dir / PRIMER_NAME
+    if primer.is_file():
+        out.append(Page("", primer, *describe(nbformat.read(primer, as_version=4), primer.stem)))
     for track in tracks:
         for path in sorted((notebooks_dir / track).glob("[0-9][0-9]_*.ipynb")):
             title, purpose = describe(nbformat.read(path, as_version=4), path.stem)
@@ -79,21 +87,59 @@ def pages(notebooks_dir: Path, tracks: Sequence[str] = TRACKS) -> list[Page]:
     return out
 
 
+def _relative(page: Page, href: str) -> str:
+    """``href`` (relative to the book's root) as a link from ``page``."""
+    return posixpath.relpath(href, posixpath.dirname(page.href) or ".")
+
+
+def _local_links(page: Page, body: str) -> str:
+    """A notebook's links to other notebooks (``../00_primer.ipynb#ndcg``) point at their pages."""
+    return re.sub(r'href="([^":#]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
+
+
 def _nav(page: Page, prev: Page | None, nxt: Page | None, where: str) -> str:
     def link(p: Page | None, label: str) -> str:
-        return f'<a href="../{p.href}">{label}: {html.escape(p.title)}</a>' if p else "<span></span>"
+        return f'<a href="{_relative(page, p.href)}">{label}: {html.escape(p.title)}</a>' if p else "<span></span>"
 
     return (f'<nav class="book-nav {where}">{link(prev, "&larr; previous")}'
-            f'<a href="../index.html">contents</a>{link(nxt, "next &rarr;")}</nav>')
+            f'<a href="{_relative(page, "index.html")}">contents</a>{link(nxt, "next &rarr;")}</nav>')
+
+
+FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # code: fenced blocks, then inline spans
+MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\s](?:[^$]*?[^$\s])?)\$", re.S)
+
+
+def mathml(markdown: str, formulas: list[str] | None = None) -> str:
+    """``markdown`` with its TeX formulas (outside code) replaced by MathML: ``$$...$$`` as a block.
+    With ``formulas``, each is replaced by a token ``MATHML<k>X`` instead and its MathML appended there
+    (nbconvert's HTML clean-up would take MathML apart; ``render`` puts it back afterwards)."""
+    from latex2mathml.converter import convert
+
+    def one(m: re.Match) -> str:
+        math = convert(m.group(1).strip(), display="block") if m.group(1) is not None else convert(m.group(2))
+        if formulas is None:
+            return math
+        formulas.append(math)
+        return f"MATHML{len(formulas) - 1}X"
+
+    parts = FENCE.split(markdown)
+    return "".join(part if k % 2 else MATH.sub(one, part) for k, part in enumerate(parts))
 
 
 def render(page: Page, prev: Page | None, nxt: Page | None) -> str:
-    """One notebook as a self-contained HTML page (figures embedded, no network) with its navigation."""
+    """One notebook as a self-contained HTML page (figures embedded, maths as MathML, no network) with
+    its navigation."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", embed_images=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(page.source, as_version=4))
-    body = MATHJAX_CONFIG.sub("", CDN_SCRIPT.sub("", body))
+    nb = nbformat.read(page.source, as_version=4)
+    formulas: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = mathml(cell.source, formulas)
+    body, _ = exporter.from_notebook_node(nb)
+    body = re.sub(r"MATHML(\d+)X", lambda m: formulas[int(m.group(1))], body)
+    body = _local_links(page, MATHJAX_CONFIG.sub("", CDN_SCRIPT.sub("", body)))
     body = body.replace("<title>Notebook</title>", f"<title>{html.escape(page.title)}</title>")
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _nav(page, prev, nxt, "top"), body, count=1)
     body = body.replace("</body>", f"{_nav(page, prev, nxt, 'bottom')}<style>{STYLE}</style></body>")
@@ -101,11 +147,13 @@ def render(page: Page, prev: Page | None, nxt: Page | None) -> str:
 
 
 def _table(comparison: dict[str, dict[str, float]]) -> str:
-    keys = list(next(iter(comparison.values())))
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-    rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{vals[k]:.4f}</td>" for k in keys) + "</tr>"
-                   for name, vals in comparison.items())
-    return f"<table><tr><th>model</th>{head}</tr>{rows}</table>"
+    """A manifest's comparison table through the course's one table display (``shared.show``): each
+    column at the decimals that keep its rows apart."""
+    import polars as pl
+
+    from shared import show
+
+    return show.html(pl.DataFrame([{"model": name, **vals} for name, vals in comparison.items()]))
 
 
 def _track_title(track: str) -> str:
@@ -116,11 +164,13 @@ def _track_title(track: str) -> str:
 
 def index(all_pages: Sequence[Page], submissions: Path) -> str:
     parts = ["<h1>Recommender-system competitions, reproduced offline: the course</h1>",
-             "<p>Four competition solutions, each taught in numbered notebooks, read in this order. Every "
+             "<p>Competition solutions, each taught in numbered notebooks, read in this order. Every "
              "number below comes from the synthetic twin the notebooks ran on, not from the real data: "
              "compare a model with the random and oracle rows of the same table, never with a "
              "leaderboard score.</p>"]
-    for track in dict.fromkeys(p.track for p in all_pages):
+    parts += [f'<p>Read first: <a href="{p.href}">{html.escape(p.title)}</a>. {html.escape(p.purpose)}</p>'
+              for p in all_pages if not p.track]
+    for track in dict.fromkeys(p.track for p in all_pages if p.track):
         parts.append(f'<h2 id="{track}">{html.escape(_track_title(track))}</h2><ol>')
         parts += [f'<li><a href="{p.href}">{html.escape(p.title)}</a><br>{html.escape(p.purpose)}</li>'
                   for p in all_pages if p.track == track]

@@ -5,6 +5,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from shared.progress import shown
+
 
 def fit_als(
     matrix: sp.csr_matrix, factors: int = 64, regularization: float = 0.01, iterations: int = 20,
@@ -20,5 +22,5 @@ def fit_als(
         model = implicit.cpu.als.AlternatingLeastSquares(
             factors=factors, regularization=regularization, iterations=iterations, alpha=alpha, random_state=seed,
         )
-        model.fit(matrix, show_progress=progress)
+        model.fit(matrix, show_progress=shown(progress))
     return np.asarray(model.user_factors, dtype=np.float32), np.asarray(model.item_factors, dtype=np.float32)

@@ -14,6 +14,7 @@ CLI: ``python -m shared.runner TRACK [TRACK ...] --out DIR [--profile P] [-f YAM
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -29,6 +30,8 @@ from tqdm.auto import tqdm
 from shared import profiles, timing
 from shared import tracks as shared_tracks
 from shared.errors import DataError
+from shared.primer import PRIMER
+from shared.progress import QUIET_ENV
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, submissions_dir
 from shared.reproduce import keep_committed
 
@@ -96,6 +99,21 @@ def tidy_executed(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+@contextlib.contextmanager
+def quiet_kernels():
+    """Kernels started inside inherit ``TQDM_DISABLE=1``: a saved notebook holds no progress bar
+    (``shared.progress``); the runner's own line shows which notebook runs."""
+    before = os.environ.get(QUIET_ENV)
+    os.environ[QUIET_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[QUIET_ENV]
+        else:
+            os.environ[QUIET_ENV] = before
+
+
 def run_notebooks(
     notebooks: Sequence[str | os.PathLike],
     output_dir: str | os.PathLike,
@@ -117,17 +135,18 @@ def run_notebooks(
         # kernel "python3" resolves to this interpreter: jupyter_client replaces a kernelspec's
         # bare "python" with sys.executable, so the kernel sees this venv's packages.
         try:
-            papermill.execute_notebook(
-                str(nb),
-                str(out),
-                parameters=params,
-                kernel_name="python3",
-                cwd=str(cwd or REPO_ROOT),
-                progress_bar=False,
-                log_output=False,
-                # the kernel's start-up warning about TCP without encryption (a local kernel) is noise
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-            )
+            with quiet_kernels():
+                papermill.execute_notebook(
+                    str(nb),
+                    str(out),
+                    parameters=params,
+                    kernel_name="python3",
+                    cwd=str(cwd or REPO_ROOT),
+                    progress_bar=False,
+                    log_output=False,
+                    # the kernel's start-up warning about TCP without encryption (a local kernel) is noise
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                )
         except (papermill.PapermillExecutionError, DeadKernelError) as exc:
             exc.executed = out  # the executed copy, with the traceback, for the caller's message
             raise
@@ -192,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-f", dest="files", action="append", default=[], metavar="YAML",
                         help="a parameters file over the profile's (e.g. notebooks/<track>/tiny.yaml)")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("--primer", action="store_true",
+                        help="with --in-place: re-execute the primer (notebooks/00_primer.ipynb) first")
     args = parser.parse_args(argv)
     if args.in_place and args.profile != "teach":
         parser.error("--in-place rewrites the committed notebooks, which run the teach profile")
@@ -200,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.primer and args.in_place and PRIMER.is_file():
+        print(f"== {PRIMER.name}", flush=True)
+        run_notebooks([PRIMER], PRIMER.parent, progress=False)
     for track, params in plans.items():
         print(f"== {track}" + ("" if args.profile == "teach" else f" (profile {args.profile})"), flush=True)
         key = timing.run_key(track, args.profile, params)

@@ -16,7 +16,8 @@ from shared.paths import NOTEBOOKS_DIR
 
 def names(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """Every track (a folder of numbered notebooks), in folder order."""
-    return sorted({p.parent.name for p in Path(notebooks_dir).glob("*/[0-9][0-9]_*.ipynb")})
+    return sorted({p.parent.name for p in Path(notebooks_dir).glob("*/[0-9][0-9]_*.ipynb")
+                   if not p.parent.name.startswith(".")})  # not JupyterLab's .ipynb_checkpoints
 
 
 def check_names(tracks: Sequence[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:

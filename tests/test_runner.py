@@ -74,6 +74,18 @@ def test_progress_bars_are_saved_as_their_final_line(tmp_path):
     assert text == {"stderr": "work: 5/5\n", "stdout": "done\n"}  # not five lines of progress
 
 
+def test_saved_notebooks_hold_no_progress_bar(tmp_path):
+    """Our bars and a library's plain tqdm bar draw nothing in a notebook the runner saves."""
+    body = ("from shared import progress\nfrom tqdm.auto import tqdm\n"
+            "for _ in tqdm(range(3)): pass\n"
+            "bar = progress.line(4, 'ours'); bar.update(4); progress.stop(bar, 4, 'done')\n"
+            "print('ran')")
+    nb = make_notebook(tmp_path / "01_x.ipynb", 'N: int = 1  # an int', body)
+    (out,) = runner.run_notebooks([nb], tmp_path / "out", progress=False)
+    outputs = nbformat.read(out, 4).cells[-1].outputs
+    assert [(o["name"], o["text"]) for o in outputs] == [("stdout", "ran\n")]
+
+
 def run_failing_demo(tmp_path, monkeypatch, body):
     """A one-notebook track `demo` whose second cell is ``body``, run by the CLI: it must fail."""
     track = tmp_path / "notebooks" / "demo"

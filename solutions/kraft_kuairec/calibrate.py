@@ -1,4 +1,4 @@
-"""Calibrate the twin: run the seed's faithful pipeline on twins with other global parameters
+"""Calibrate the twin: run the source's faithful pipeline on twins with other global parameters
 (``twin.Params``) and record every trial in ``benchmarks/calibration-kraft_kuairec.csv``.
 
     python -m solutions.kraft_kuairec.calibrate --screen --grid item_scale=1,2 drift=0,-0.5
@@ -6,7 +6,7 @@
     python -m solutions.kraft_kuairec.calibrate --final --with-best   # the constants in twin.py
 
 ``--screen`` skips the ranker (random, popularity, oracle and the label rates only: seconds);
-without it each trial trains the faithful ranker exactly as the seed did (1,000 trees; at ``full``
+without it each trial trains the faithful ranker exactly as the source did (1,000 trees; at ``full``
 about 10-16 minutes on 2 cores). ``--final`` runs the twin's own constants and writes the
 "twin against the real data" table into the track README. The default scale is ``full``.
 """
@@ -23,17 +23,17 @@ from shared import calibration
 from shared.calibration import Target
 from solutions.kraft_kuairec import TRACK, data, pipeline, twin
 
-SEED_README = "KRAFT README (seed table)"
-# The seed's published real-data figures, and how close the faithful pipeline on the calibrated
+SEED_README = "KRAFT README (source table)"
+# The source's published real-data figures, and how close the faithful pipeline on the calibrated
 # `full` twin must land (the issue "Twins that behave like the real data").
 SPEC = calibration.Spec.of_twin(
     TRACK, twin, [data.SMALL_MATRIX], scale="full", config="faithful",
     targets=(
-        *[Target.around(f"precision@{k}", f"faithful P@{k}", pipeline.SEED_REPORTED[f"precision@{k}"], 0.02,
+        *[Target.around(f"precision@{k}", f"faithful P@{k}", pipeline.SOURCE_REPORTED[f"precision@{k}"], 0.02,
                         SEED_README) for k in (10, 20, 50, 100)],
-        *[Target.around(f"ndcg@{k}", f"faithful NDCG@{k}", pipeline.SEED_REPORTED[f"ndcg@{k}"], 0.02, SEED_README)
+        *[Target.around(f"ndcg@{k}", f"faithful NDCG@{k}", pipeline.SOURCE_REPORTED[f"ndcg@{k}"], 0.02, SEED_README)
           for k in (10, 20, 50)],
-        Target.around("recall@50", "faithful R@50", pipeline.SEED_REPORTED["recall@50"], 0.02, SEED_README),
+        Target.around("recall@50", "faithful R@50", pipeline.SOURCE_REPORTED["recall@50"], 0.02, SEED_README),
         Target.around("test_positive_rate", "test positive rate", 0.3083, 0.01, "KuaiRec small matrix, last 20 % by time"),
     ),
 )
@@ -43,8 +43,8 @@ SHOW = ("test_positive_rate", "popularity.ndcg@10", "oracle.ndcg@10", "precision
 
 
 def run_trial(cfg: pipeline.Config, faithful: bool, with_best: bool = False) -> dict[str, float]:
-    """Generate the twin of ``cfg`` (its ``twin_params``), split it as the seed does, score the
-    baselines and (with ``faithful``) the seed's ranker, and (``with_best``) our ``best`` ranker
+    """Generate the twin of ``cfg`` (its ``twin_params``), split it as the source does, score the
+    baselines and (with ``faithful``) the source's ranker, and (``with_best``) our ``best`` ranker
     beside it; return the record's metrics (the faithful ranker's without a prefix, the others'
     as ``model.metric``, training seconds as ``model.train_s``)."""
     split = pipeline.prepare(cfg)
@@ -60,7 +60,7 @@ def run_trial(cfg: pipeline.Config, faithful: bool, with_best: bool = False) -> 
     metrics = dict(pipeline.data_facts(split)) | seconds | (table.pop("faithful") if faithful else {})
     for model, row in table.items():  # the target metrics of every model: popularity tracks faithful closely
         metrics |= {f"{model}.{k}": row[k] for k in (*BASELINE_METRICS, "test_auc")}
-    if faithful and with_best:  # ours against the seed, paired by user
+    if faithful and with_best:  # ours against the source, paired by user
         diff = pipeline.best_against_faithful(scores)
         metrics |= {"best_minus_faithful.ndcg@10": diff["mean"], "best_minus_faithful.ndcg@10_se": diff["se"]}
     return metrics

@@ -50,7 +50,7 @@ USER_FEATURES_SCHEMA = {
     "friend_user_num_range": pl.String,
     "register_days": pl.Int64,
     "register_days_range": pl.String,
-    # written as integers; a missing value is an empty cell (read as null, the seed's NaN)
+    # written as integers; a missing value is an empty cell (read as null, the source's NaN)
     **{f"onehot_feat{i}": pl.Int64 for i in range(18)},
 }
 # the only columns with missing values in the release: onehot_feat4 201, feat12 77, feat13-14 75, feat15-17 74
@@ -94,7 +94,7 @@ def load_item_categories(path: str | os.PathLike) -> pl.DataFrame:
 
 
 def load_user_features(path: str | os.PathLike) -> pl.DataFrame:
-    """One row per user; the missing onehot values stay null (the seed's NaN, its category -1)."""
+    """One row per user; the missing onehot values stay null (the source's NaN, its category -1)."""
     df = read_csv_checked(path, USER_FEATURES_SCHEMA, nullable=USER_NULLABLE)
     require(df["user_id"].n_unique() == df.height and df["user_id"].min() >= 0, path, "user_id must be unique and >= 0")
     for column, allowed in {"user_active_degree": ACTIVE_DEGREES, **RANGE_LABELS}.items():

@@ -1,4 +1,4 @@
-"""Label, time split, ALS factors and the ranker's 157 features, as the seed built them.
+"""Label, time split, ALS factors and the ranker's 157 features, as the source built them.
 
 Every feature is a property of the user or of the item, so the feature matrix of any rows is two
 gathers from a user table and an item table: nothing of (rows x features) is built that is not
@@ -25,7 +25,7 @@ def add_label(interactions: pl.DataFrame) -> pl.DataFrame:
 
 
 def time_split(interactions: pl.DataFrame, train_frac: float = 0.8) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The seed's split: all rows sorted by timestamp (rows without one last), the first 80 %
+    """The source's split: all rows sorted by timestamp (rows without one last), the first 80 %
     train, the rest test; test keeps only users seen in train."""
     rows = interactions.sort("timestamp", nulls_last=True, maintain_order=True)
     n_train = int(rows.height * train_frac)
@@ -36,7 +36,7 @@ def time_split(interactions: pl.DataFrame, train_frac: float = 0.8) -> tuple[pl.
 
 @dataclass
 class Index:
-    """Contiguous 0-based positions for the ids seen in train (the seed's LabelEncoder)."""
+    """Contiguous 0-based positions for the ids seen in train (the source's LabelEncoder)."""
 
     users: np.ndarray  # sorted user ids
     items: np.ndarray  # sorted video ids
@@ -52,7 +52,7 @@ class Index:
 
 
 def interaction_matrix(train: pl.DataFrame, index: Index, explicit_zeros: bool) -> sp.csr_matrix:
-    """users x items CSR of the label. ``explicit_zeros=True`` is the seed's matrix: the
+    """users x items CSR of the label. ``explicit_zeros=True`` is the source's matrix: the
     negatives are stored as explicit 0 entries, and implicit then gives them confidence 0, i.e.
     drops them from the loss (its solver adds (c - 1) * y y^T for each stored entry on top of
     Y^T Y). ``False`` removes them, so negatives count as ordinary zeros with weight 1."""
@@ -67,7 +67,7 @@ def interaction_matrix(train: pl.DataFrame, index: Index, explicit_zeros: bool) 
 
 def with_zero_row(table: np.ndarray) -> np.ndarray:
     """``table`` plus a trailing all-zero row, so position -1 (unseen in train) reads zeros:
-    the seed's fillna(0) for items that appear only in test."""
+    the source's fillna(0) for items that appear only in test."""
     return np.vstack([table, np.zeros((1, table.shape[1]), table.dtype)])
 
 
@@ -95,7 +95,7 @@ class FeatureTables:
 
     def matrix(self, user_ids: np.ndarray, video_ids: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
         """float32 C-contiguous feature matrix for the given rows, filled chunk by chunk so the
-        only large allocation is the result. Unknown items get an all-zero row (the seed's fillna 0)."""
+        only large allocation is the result. Unknown items get an all-zero row (the source's fillna 0)."""
         u = self.index.lookup(np.asarray(user_ids), self.index.users)
         if (u < 0).any():
             raise ValueError("rows with users unseen in train: filter them first")
@@ -125,7 +125,7 @@ def build_tables(
     train: pl.DataFrame, users: pl.DataFrame, items: pl.DataFrame, index: Index,
     user_factors: np.ndarray, item_factors: np.ndarray,
 ) -> FeatureTables:
-    """The seed's 157 features: 19 categorical user features, 7 numeric ones, num_categories,
+    """The source's 157 features: 19 categorical user features, 7 numeric ones, num_categories,
     64 + 64 ALS factors, user and item interaction counts in train."""
     u_frame = pl.DataFrame({"user_id": index.users}).join(users, on="user_id", how="left", maintain_order="left")
     i_frame = pl.DataFrame({"video_id": index.items}).join(items, on="video_id", how="left", maintain_order="left")

@@ -1,4 +1,4 @@
-"""The LightGBM ranker with the seed's parameters, and the popularity baseline."""
+"""The LightGBM ranker with the source's parameters, and the popularity baseline."""
 from __future__ import annotations
 
 import lightgbm as lgb
@@ -9,8 +9,8 @@ from sklearn.model_selection import train_test_split
 from shared import dispatch
 from shared.boosting import BoostFit, boost, ranking_dataset
 
-# The seed's LGBMClassifier. Its subsample=0.8 does nothing: LightGBM bags rows only when
-# subsample_freq > 0, and the seed left it at 0. Kept, inert, to stay faithful.
+# The source's LGBMClassifier. Its subsample=0.8 does nothing: LightGBM bags rows only when
+# subsample_freq > 0, and the source left it at 0. Kept, inert, to stay faithful.
 LGB_PARAMS = {
     "objective": "binary",
     "metric": "auc",
@@ -32,14 +32,14 @@ LGB_PARAMS = {
 
 
 def validation_split(labels: np.ndarray, val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The seed's stratified random split of the train rows (row positions, shuffled; the
+    """The source's stratified random split of the train rows (row positions, shuffled; the
     pipeline puts them in ``user_major`` order)."""
     return tuple(train_test_split(np.arange(len(labels)), test_size=val_frac, stratify=labels, random_state=seed))
 
 
 def user_major(idx: np.ndarray, users: np.ndarray, items: np.ndarray) -> np.ndarray:
     """``idx`` reordered by (user, item). Without bagging, boosting does not depend on row order
-    (the seed trained on train_test_split's shuffled rows), but speed does: a leaf cut on user
+    (the source trained on train_test_split's shuffled rows), but speed does: a leaf cut on user
     features then covers whole blocks of rows, so LightGBM's histogram gathers read memory in runs."""
     return idx[np.lexsort((items[idx], users[idx]))]
 

@@ -5,7 +5,7 @@
     python -m solutions.kraft_kuairec.pipeline --scale full --bench     # time + peak memory per stage
 
 Ranker variants:
-  faithful   the seed: ALS on train with negatives as explicit zeros (dropped from ALS's loss),
+  faithful   the source: ALS on train with negatives as explicit zeros (dropped from ALS's loss),
              its in-sample factors as features for the very rows ALS was fitted on
   corrected  negatives as ordinary zeros; still in-sample
   leakfree   negatives as ordinary zeros; ALS fitted on the earlier half of train only and the
@@ -41,8 +41,8 @@ from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 VARIANTS = ("faithful", "corrected", "leakfree", "best")
 MODELS = ("random", "popularity", "als", *VARIANTS, "oracle")  # rows of the comparison table
 KS = (10, 20, 50, 100, 500, 1000)
-# The seed's published numbers on the real data (README of the KRAFT repository).
-SEED_REPORTED = {
+# The source's published numbers on the real data (README of the KRAFT repository).
+SOURCE_REPORTED = {
     "precision@10": 0.7924, "precision@20": 0.7529, "precision@50": 0.6670, "precision@100": 0.5468,
     "precision@500": 0.3103, "precision@1000": 0.2043,
     "recall@10": 0.0460, "recall@20": 0.0858, "recall@50": 0.1819, "recall@100": 0.2821,
@@ -50,7 +50,7 @@ SEED_REPORTED = {
     "ndcg@10": 0.8110, "ndcg@20": 0.7772, "ndcg@50": 0.7036, "ndcg@100": 0.6042,
     "ndcg@500": 0.7014, "ndcg@1000": 0.8476,
 }
-SEED_VAL_AUC = 0.852
+SOURCE_VAL_AUC = 0.852
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,14 @@ def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
     return pl.read_parquet(path), cfg.load_training()
 
 
+def validation_beside_test(table: pl.DataFrame, training: dict) -> pl.DataFrame:
+    """Each trained variant's validation AUC (notebook 2: rows of train) beside its test AUC; ``optimism``
+    is how much higher validation read."""
+    rows = [{"model": r["model"], "validation_auc": training[r["model"]]["val_auc"], "test_auc": r["test_auc"]}
+            for r in table.iter_rows(named=True) if "val_auc" in training.get(r["model"], {})]
+    return pl.DataFrame(rows).with_columns(optimism=pl.col("validation_auc") - pl.col("test_auc"))
+
+
 def evaluate(scores: pl.DataFrame, models_: Sequence[str], ks: Sequence[int] = KS) -> pl.DataFrame:
     """One row per model: P/R/NDCG@K ranking each user's own test rows, and test-period AUC."""
     users, labels = scores["user_id"].to_numpy(), scores["label"].to_numpy()
@@ -262,7 +270,7 @@ def headline(metrics_row: dict, training: dict | None = None) -> dict[str, float
 
 
 def best_against_faithful(scores: pl.DataFrame, k: int = 10) -> dict[str, float]:
-    """Ours (``best``) against the seed's ranker: the mean per-user difference of NDCG@k and its
+    """Ours (``best``) against the source's ranker: the mean per-user difference of NDCG@k and its
     standard error (users paired; those without a relevant test row skipped, as NDCG@k does)."""
     per_user = {m: per_user_ndcg(scores["user_id"], scores[m], scores["label"], k)[1] for m in ("best", "faithful")}
     return paired_difference(per_user["best"], per_user["faithful"])
@@ -288,7 +296,7 @@ def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, tra
 
 
 def data_facts(split: Split) -> dict[str, float]:
-    """Label rates and sizes, beside the seed's real-data figures in the README (32.4 % positive
+    """Label rates and sizes, beside the source's real-data figures in the README (32.4 % positive
     overall, 32.79 % in train, about 660 test rows per user)."""
     rows = pl.concat([split.train.select("label"), split.test.select("label")])
     return {"positive_rate": float(rows["label"].mean()), "train_positive_rate": float(split.train["label"].mean()),

@@ -1,4 +1,4 @@
-"""The seed's submission: ``user_id,item_id,score`` for every test pair, plus manifest.json (and
+"""The source's submission: ``user_id,item_id,score`` for every test pair, plus manifest.json (and
 ``ours.csv``, the same for ``best``, beside it)."""
 from __future__ import annotations
 

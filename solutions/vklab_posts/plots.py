@@ -103,12 +103,18 @@ def importance(top: Mapping[str, float]):
 
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
+def closing(findings, exercises, twin: bool = True):
+    """``shared.lesson.closing`` with this track's baselines: the constant row and the oracle."""
+    from shared.lesson import closing as lesson_closing
+
+    return lesson_closing(findings, exercises, twin, baselines="constant and oracle rows")
+
+
 def _row(table: pl.DataFrame, target: str, model: str) -> dict:
     return table.filter((pl.col("target") == target) & (pl.col("model") == model)).row(0, named=True)
 
 
 def closing_data(n_rows: int, n_train: int, n_val: int, n_test: int, null_text: int, mean_open: float, twin: bool):
-    from shared.lesson import closing
 
     return closing([
         f"{n_rows:,} posts: {n_train:,} to train on, {n_val:,} carved from them to choose epochs and heads, "
@@ -126,7 +132,7 @@ def closing_data(n_rows: int, n_train: int, n_val: int, n_test: int, null_text: 
 
 def closing_heads(table: pl.DataFrame, head: str, twin: bool, beyond: pl.DataFrame | None = None):
     """``beyond``: ``pipeline.beyond_source``'s rows (ours against the source's heads), when ours ran."""
-    from shared.lesson import closing, signed
+    from shared.lesson import signed
 
     const, chosen = _row(table, "open_photo", "constant"), _row(table, "open_photo", head)
     findings = [f"The constant scores test log loss {const['logloss']:.4f}; `{head}`, chosen on validation, "
@@ -174,7 +180,7 @@ def paired_gains(beyond: pl.DataFrame):
 
 
 def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFrame | None = None):
-    from shared.lesson import closing, signed
+    from shared.lesson import signed
 
     lines = []
     for t in targets:
@@ -201,8 +207,6 @@ def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFr
 
 
 def closing_predictions(table: pl.DataFrame, head: str, targets, twin: bool):
-    from shared.lesson import closing
-
     rows = [f"`predictions.csv` holds open_photo from `{head}` (chosen on validation) and "
             f"{', '.join(targets)} from CatBoost."]
     for t in ("open_photo", *targets):

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import polars as pl
 import pytest
 
 from shared.io import sha256_file
@@ -113,3 +114,11 @@ def test_real_data_path(tmp_path, isolated_outputs):
     assert [f["path"] for f in manifest["files"]] == [submit.FILENAME]  # no best trained: no ours.csv
     assert manifest["data_source"] == {"kind": "real", "files": {f: sha256_file(real / f) for f in data.FILES}}
     assert manifest["parameters"]["data_dir"] == "<real>" and "scale" not in manifest["parameters"]
+
+
+def test_validation_beside_test_subtracts_per_variant():
+    table = pl.DataFrame({"model": ["random", "faithful", "best"], "test_auc": [0.5, 0.70, 0.75]})
+    training = {"faithful": {"val_auc": 0.80}, "best": {"val_auc": 0.74}, "config": {}}
+    beside = pipeline.validation_beside_test(table, training)
+    assert beside["model"].to_list() == ["faithful", "best"]  # random was not trained: no validation
+    assert [round(x, 6) for x in beside["optimism"]] == [0.1, -0.01]
