@@ -1,6 +1,7 @@
-"""The primer (``notebooks/00_primer.ipynb``) defines every metric the course reports, each under an
-anchor; a track notebook must link to a metric's definition before (or in the cell where) it first
-names it: a learner may open any notebook first.
+"""The primer (``notebooks/00_primer.ipynb``) defines every metric the course reports and the terms a
+result is read with (twin, oracle, paired difference and standard error), each under an anchor; a
+track notebook must link to a definition before (or in the cell where) it first names the term: a
+learner may open any notebook first.
 
 ``METRICS`` maps each anchor to the pattern of its names in prose, tables and printed output (code
 cells' sources are code, not reading matter, and are not searched). ``unlinked`` lists a notebook's
@@ -33,6 +34,11 @@ METRICS = {
     "log-loss": r"[Ll]og ?[Ll]oss|\bBCE\b",
     "swapped-bce": r"[Ss]wapped BCE|swapped_bce",
     "mae": r"\bMAE\b|\bmae\b",
+    "r2": r"\br2\b|R²",
+    # the terms a result is read with
+    "twin": r"\btwin\b",
+    "oracle": r"\b[Oo]racle\b",
+    "standard-error": r"[Ss]tandard error|±",
 }
 ALIASES = {"per-user-roc-auc": "auc"}  # a link to the per-user ROC-AUC covers the AUC's names
 LINK = re.compile(r"00_primer\.ipynb#([\w-]+)")

@@ -126,7 +126,8 @@ def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
     return closing([
         f"The source's pipeline (`faithful`) reaches validation AUC {f.val_auc:.3f} after {f.n_trees} trees; the source "
         f"reported {seed_val_auc} on the real data. Its validation rows are a random part of train, whose labels "
-        "ALS was fitted on: the figure is optimistic about rows ALS never saw.",
+        "ALS was fitted on: the figure is optimistic about rows ALS never saw. The twin was fitted to the source's "
+        "test figures (notebook 1), not to this in-sample one, which it does not reproduce.",
         f"Dropping the explicit zeros (`corrected`) {'raises' if c.val_auc > f.val_auc else 'changes'} it to "
         f"{c.val_auc:.3f}: with the zeros stored, ALS gave every negative weight 0 and its factors learned the "
         "positives only; counted as ordinary zeros, the negatives enter the fit, the factors now encode the "
@@ -138,7 +139,8 @@ def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
         "notebook 3, with the metric the source reports.",
     ], [
         "Set `ALS_FACTORS` to 16 and predict how `faithful`'s validation AUC and feature importances change.",
-        "Give `leakfree` the whole of train for its ranker (no half for ALS): where does the leak come back?",
+        "Set `leakfree_als_frac` in `pipeline.Config` from 0.5 to 0.8 (ALS fitted on more of train, the ranker on "
+        "fewer, later rows): predict `leakfree`'s validation AUC, then run it.",
     ], twin)
 
 
@@ -156,7 +158,10 @@ def closing_evaluation(table: pl.DataFrame, seed_reported: dict, twin: bool, sca
         f"`faithful` scores P@10 {f['precision@10']:.3f} and NDCG@10 {f['ndcg@10']:.3f}; the source published "
         f"{seed_reported['precision@10']} and {seed_reported['ndcg@10']} on the real data: {where}.",
         f"Popularity alone reaches NDCG@10 {pop['ndcg@10']:.3f}: "
-        + (f"the ranker adds {signed(gap)}." if gap >= 0 else f"at this scale the ranker trails it by {-gap:.3f}."),
+        + (f"the ranker adds {signed(gap)}." if gap >= 0 else
+           f"at this scale the ranker trails it by {-gap:.3f}: most of what orders a user's videos is the video's own "
+           "appeal, which popularity measures directly, while the source's ranker reads it back from 128 raw factor "
+           "coordinates; `best` gives it the item's rate as a feature."),
     ]
     if "best" in rows:
         findings.append(f"`best` scores NDCG@10 {rows['best']['ndcg@10']:.3f} "
