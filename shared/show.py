@@ -6,7 +6,8 @@ values, nothing else: no dtype row, no shape line, no quotes around strings, lab
 row up to ``ROWS`` (then the first ``ROWS`` and a line saying how many there are), and each float
 column at the fewest decimals (at least ``SIGNIFICANT`` significant digits of its largest value) that
 keep its distinct values distinct: two models that differ show different numbers. Whole-number
-floats (a date stored as 20200708.0) show as integers.
+floats (a date stored as 20200708.0) show as integers; a list (an embedding) as its first three values
+and its length.
 
 pandas writes the HTML (``DataFrame.to_html``) from the formatted strings; polars' own display has
 one precision for all columns and quotes its strings, so the formatting is ours.
@@ -36,7 +37,17 @@ def decimals(values: np.ndarray) -> int:
     return d
 
 
+def _list(v) -> str:
+    """A list value (an embedding) as its first values and its length: the table stays readable."""
+    if v is None:
+        return MISSING
+    head = ", ".join(f"{x:.4g}" if isinstance(x, float) else str(x) for x in v[:3])
+    return f"[{head}{', …' if len(v) > 3 else ''}] ({len(v)} values)" if len(v) > 3 else f"[{head}]"
+
+
 def _column(s: pl.Series) -> list[str]:
+    if isinstance(s.dtype, (pl.List, pl.Array)):
+        return [_list(v) for v in s.to_list()]
     if s.dtype.is_float():
         d = decimals(s.drop_nulls().to_numpy())
         return [MISSING if v is None or not np.isfinite(v) else f"{v:.{d}f}" for v in s.to_list()]

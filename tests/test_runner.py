@@ -62,27 +62,28 @@ def test_cli_runs_a_track_with_string_parameters(tmp_path, monkeypatch):
     assert runner.main(["demo", "other", "--out", str(tmp_path / "out")]) == 2  # in test_command_mistakes.py
 
 
-def test_progress_bars_are_saved_as_their_final_line(tmp_path):
-    body = ("import sys, time\n"
-            "for i in range(1, 6):\n"
-            "    sys.stderr.write(f'\\rwork: {i}/5'); sys.stderr.flush(); time.sleep(0.05)\n"
-            "sys.stderr.write('\\n')\nprint('done')")
+def saved_outputs(tmp_path, body):
+    """The last cell's outputs of a one-notebook run (``body`` as that cell), as the runner saves it."""
     nb = make_notebook(tmp_path / "01_x.ipynb", 'N: int = 1  # an int', body)
     (out,) = runner.run_notebooks([nb], tmp_path / "out", progress=False)
-    outputs = nbformat.read(out, 4).cells[-1].outputs
+    return nbformat.read(out, 4).cells[-1].outputs
+
+
+def test_progress_bars_are_saved_as_their_final_line(tmp_path):
+    outputs = saved_outputs(tmp_path, "import sys, time\n"
+                                      "for i in range(1, 6):\n"
+                                      "    sys.stderr.write(f'\\rwork: {i}/5'); sys.stderr.flush(); time.sleep(0.05)\n"
+                                      "sys.stderr.write('\\n')\nprint('done')")
     text = {name: "".join(o["text"] for o in outputs if o["name"] == name) for name in ("stderr", "stdout")}
     assert text == {"stderr": "work: 5/5\n", "stdout": "done\n"}  # not five lines of progress
 
 
 def test_saved_notebooks_hold_no_progress_bar(tmp_path):
     """Our bars and a library's plain tqdm bar draw nothing in a notebook the runner saves."""
-    body = ("from shared import progress\nfrom tqdm.auto import tqdm\n"
-            "for _ in tqdm(range(3)): pass\n"
-            "bar = progress.line(4, 'ours'); bar.update(4); progress.stop(bar, 4, 'done')\n"
-            "print('ran')")
-    nb = make_notebook(tmp_path / "01_x.ipynb", 'N: int = 1  # an int', body)
-    (out,) = runner.run_notebooks([nb], tmp_path / "out", progress=False)
-    outputs = nbformat.read(out, 4).cells[-1].outputs
+    outputs = saved_outputs(tmp_path, "from shared import progress\nfrom tqdm.auto import tqdm\n"
+                                      "for _ in tqdm(range(3)): pass\n"
+                                      "bar = progress.line(4, 'ours'); bar.update(4); progress.stop(bar, 4, 'done')\n"
+                                      "print('ran')")
     assert [(o["name"], o["text"]) for o in outputs] == [("stdout", "ran\n")]
 
 

@@ -41,3 +41,9 @@ def test_registered_for_polars_frames_in_ipython():
     data, _ = shell.display_formatter.format(pl.DataFrame({"model": ["a"], "x": [0.5]}))
     assert data["text/html"] == show.html(pl.DataFrame({"model": ["a"], "x": [0.5]}))
     assert data["text/plain"] == "model      x\n    a 0.5000"
+
+
+def test_lists_show_their_first_values_and_length():
+    df = pl.DataFrame({"item": [1, 2], "embedding": [[0.5, -1.25, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]]})
+    assert show.text(df).splitlines()[1].split(maxsplit=1)[1] == "[0.5, -1.25, 2, …] (4 values)"
+    assert show.text(pl.DataFrame({"x": [[1, 2]]})).splitlines()[1].strip() == "[1, 2]"

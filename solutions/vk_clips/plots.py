@@ -138,8 +138,13 @@ def _paired(a: str, b: str, diff: dict) -> str:
     se = diff["auc_expected_se"]
     verdict = ("more than two standard errors: a difference" if se and abs(diff["auc_expected"]) > 2 * se
                else "within two standard errors: not a difference this run can show")
+    drawn = ""
+    if diff.get("auc_se"):  # the leaderboard's own metric beside it
+        held = "also more" if abs(diff["auc"]) > 2 * diff["auc_se"] else "within"
+        drawn = (f" On the leaderboard's metric (the drawn classes) the same difference is "
+                 f"{signed(diff['auc'], 4)} ± {diff['auc_se']:.4f}: {held} two standard errors.")
     return (f"Paired by user against the true class probabilities, {a} minus {b} is "
-            f"{signed(diff['auc_expected'], 4)} ± {se:.4f} (one standard error): {verdict}.")
+            f"{signed(diff['auc_expected'], 4)} ± {se:.4f} (one standard error): {verdict}.{drawn}")
 
 
 def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
@@ -262,7 +267,7 @@ def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
         "Before notebook 2, predict which of popularity and a per-user model (ALS) will rank a user who never "
         "liked anything better, and why.",
         "Compute the share of test users whose 20 clips have a single reaction (`d.truth`'s `target` on the "
-        "twin). Notebook 5 shows what the metric does with them.",
+        "twin). Notebook 6 (and the primer's `auc_zero`) shows what the metric does with them.",
     ], twin)
 
 
