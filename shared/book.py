@@ -26,8 +26,8 @@ import nbformat
 
 from shared.io import write_text_atomic
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, reports_dir
+from shared.primer import PRIMER
 
-PRIMER_NAME = "00_primer.ipynb"  # read first: the tasks and every metric, defined once
 TRACKS = ("kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts")  # reading order: familiar data first, hardest statistics later
 CDN_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S)
 MATHJAX_CONFIG = re.compile(r'<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*', re.S)
@@ -77,7 +77,7 @@ def describe(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
 def pages(notebooks_dir: Path, tracks: Sequence[str] = TRACKS) -> list[Page]:
     """The primer (when there is one), then each track's notebooks."""
     out = []
-    primer = notebooks_dir / PRIMER_NAME
+    primer = notebooks_dir / PRIMER.name  # read first: the tasks and every metric, defined once
     if primer.is_file():
         out.append(Page("", primer, *describe(nbformat.read(primer, as_version=4), primer.stem)))
     for track in tracks:

@@ -14,12 +14,12 @@ CLI: ``python -m shared.runner TRACK [TRACK ...] --out DIR [--profile P] [-f YAM
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+from unittest import mock
 
 import nbformat
 import papermill
@@ -99,19 +99,10 @@ def tidy_executed(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-@contextlib.contextmanager
 def quiet_kernels():
     """Kernels started inside inherit ``TQDM_DISABLE=1``: a saved notebook holds no progress bar
     (``shared.progress``); the runner's own line shows which notebook runs."""
-    before = os.environ.get(QUIET_ENV)
-    os.environ[QUIET_ENV] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ[QUIET_ENV]
-        else:
-            os.environ[QUIET_ENV] = before
+    return mock.patch.dict(os.environ, {QUIET_ENV: "1"})
 
 
 def run_notebooks(

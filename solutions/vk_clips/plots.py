@@ -185,7 +185,7 @@ def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
         return closing([f"Three DCNv2 rows were trained for one epoch in file order at batch {batch:,}; the real "
                         "test labels are hidden."], exercises, twin=False)
     no, faithful, fixed = (_auc(table, m) for m in ("dcn_nohistory", "dcn_faithful", "dcn_fixed"))
-    expected = {m: float(table.filter(pl.col("model") == m)["auc_expected"][0]) for m in ("dcn_nohistory", "dcn_fixed")}
+    expected = {m: _auc_expected(table, m) for m in ("dcn_nohistory", "dcn_fixed")}
     why = []
     if diff["auc_expected"] > 2 * diff["auc_expected_se"]:  # the bug wins: say why the fix is still submitted
         trails = (f" On `auc_expected` the fixed history even trails no history ({expected['dcn_fixed']:.4f} against "
@@ -310,7 +310,7 @@ def _which_is_ours(table: pl.DataFrame, main: dict, alone: dict) -> list[str]:
     stack, stats = _auc_expected(table, "ltr"), _auc_expected(table, "ltr_stats")
     if stats <= stack:
         return []
-    drawn = {m: float(table.filter(pl.col("model") == m)["auc"][0]) for m in ("ltr", "ltr_stats")}
+    drawn = {m: _auc(table, m) for m in ("ltr", "ltr_stats")}
     secs = (f", and trains in {alone['seconds ours']:.1f} s against {main['seconds ours']:.0f} s"
             if alone["seconds ours"] and main["seconds ours"] else "")
     return [f"`ours.csv` holds `ltr`, yet `ltr_stats` reads {stats - stack:+.4f} above it on `auc_expected` here "
