@@ -45,20 +45,22 @@ def _list(v) -> str:
     return f"[{head}{', …' if len(v) > 3 else ''}] ({len(v)} values)" if len(v) > 3 else f"[{head}]"
 
 
-def _column(s: pl.Series) -> list[str]:
+def _column(s: pl.Series, rows: int) -> list[str]:
+    """The first ``rows`` values of ``s`` as shown; a float column's decimals are chosen over all of
+    it (numpy), so the shown rows read as the full table does, and only they are formatted."""
+    head = s.head(rows).to_list()
     if isinstance(s.dtype, (pl.List, pl.Array)):
-        return [_list(v) for v in s.to_list()]
+        return [_list(v) for v in head]
     if s.dtype.is_float():
         d = decimals(s.drop_nulls().to_numpy())
-        return [MISSING if v is None or not np.isfinite(v) else f"{v:.{d}f}" for v in s.to_list()]
-    return [MISSING if v is None else str(v) for v in s.to_list()]
+        return [MISSING if v is None or not np.isfinite(v) else f"{v:.{d}f}" for v in head]
+    return [MISSING if v is None else str(v) for v in head]
 
 
 def formatted(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """The rows to show, every value as its shown text, and the table's full row count."""
-    shown = df if df.height <= ROWS + ROWS // 4 else df.head(ROWS)
-    # the decimals are chosen over the whole column, so the shown rows read as the full table does
-    cols = {name: _column(df[name])[: shown.height] for name in df.columns}
+    rows = df.height if df.height <= ROWS + ROWS // 4 else ROWS
+    cols = {name: _column(df[name], rows) for name in df.columns}
     return pl.DataFrame(cols, schema={name: pl.String for name in df.columns}), df.height
 
 
