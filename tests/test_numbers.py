@@ -1,4 +1,7 @@
-"""Numbers that trace: every figure in README.md and the track READMEs (a decimal, or an integer of
+"""Numbers that trace. README.md names the record of each of its figures (``shared.figures``: a
+link to the file, its title the row and column, key, cell or line), resolved exactly and compared at
+the printed precision. The track READMEs (``BY_VALUE``, until they are linked the same way) are held to
+the older, weaker rule below: every figure in README.md and the track READMEs (a decimal, or an integer of
 three or more digits, 145,667,282 as 145_667_282 or 145667282; years aside) is held by a committed
 file: a benchmark table, a manifest, an executed notebook, or the code (where the sources'
 published numbers and the real files' facts live as constants). Text generated between
@@ -10,12 +13,15 @@ import re
 
 import pytest
 
+from shared import figures
 from shared.bench import write_markdown
 from shared.paths import REPO_ROOT
 from shared.ci_time import readme_line
 from shared.report import notebook_minutes
 
-READMES = ["README.md", *sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md"))]
+LINKED = ["README.md"]
+BY_VALUE = sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md"))
+READMES = LINKED + BY_VALUE
 HOLDERS = ["benchmarks/*.csv", "benchmarks/*.md", "submissions/**/manifest.json", "notebooks/*/*.ipynb",
            "notebooks/*/*.yaml", "solutions/*/*.py", "shared/*.py"]
 # a decimal (group 1) or an integer of 3+ digits, grouped by commas or not (group 2)
@@ -59,9 +65,39 @@ def numbers():
     return _corpus()[1]
 
 
-@pytest.mark.parametrize("readme", READMES)
+@pytest.mark.parametrize("readme", LINKED)
+def test_every_figure_links_the_record_that_holds_it(readme):
+    assert not figures.check(REPO_ROOT / readme)
+
+
+@pytest.mark.parametrize("readme", BY_VALUE)
 def test_every_figure_is_held_by_a_committed_file(readme, numbers):
     assert not untraced(readme, numbers)
+
+
+def test_a_figure_must_name_its_record_and_the_right_row(tmp_path):
+    """An invented figure fails at any precision; a real one fails when it is bare or linked to the
+    wrong row, key, column or cell; a link that holds it passes (a JSON or CSV number needs no
+    trailing zeros, a printed one must show the figure's decimals)."""
+    (tmp_path / "r.csv").write_text("model,auc,share\nfaithful,0.629013,0.0466\nltr,0.634459,0.41\n")
+    (tmp_path / "m.json").write_text('{"comparison": {"ltr": {"auc": 0.634459}}, "rows": [120, 3706]}')
+    (tmp_path / "n.ipynb").write_text('{"cells": [{"source": ["x"], "outputs": [{"text": ["ltr 0.6345\\n"]}]}]}')
+    (tmp_path / "c.py").write_text('SOURCE = {"auc": 0.6667}\n')
+    (tmp_path / "README.md").write_text(
+        "ok [0.6345][1] [0.6345][2] [0.634][3] [3,706][4] [4.66][5] % [0.4100][6] [0.667][7] [0.6345][8]\n"
+        "bare 0.6345 and 123,457; invented [0.5][1] [0.123456][2]\n"
+        "wrong row [0.6290][1], wrong column [0.6345][9], wrong key [0.6345][10], wrong cell [0.6345][11]\n"
+        "more decimals than printed [0.63450][8]; no such file [0.6345][12]; no definition [0.6345][99]\n\n"
+        '[1]: r.csv "row model=ltr; column auc"\n[2]: m.json "key comparison.ltr.auc"\n'
+        '[3]: r.csv "row #2; column auc"\n[4]: m.json "key rows.1"\n[5]: r.csv "row model=faithful; column share"\n'
+        '[6]: r.csv "row model=ltr; column share"\n[7]: c.py \'line with SOURCE = {"auc"\'\n[8]: n.ipynb "cell 0"\n'
+        '[9]: r.csv "row model=ltr; column share"\n[10]: m.json "key comparison.faithful.auc"\n'
+        '[11]: n.ipynb "cell 1"\n[12]: gone.csv "row #1; column auc"\n')
+    found = [line.split(": ", 1)[1] for line in figures.check(tmp_path / "README.md")]
+    assert [f.split(" (")[0] for f in found] == [
+        "0.6345", "123,457", "0.5", "0.123456", "0.6290", "0.6345", "0.6345", "0.6345", "0.63450", "0.6345", "0.6345"]
+    assert "no source" in found[0] and "holds 0.41" in found[5] and "no key" in found[6] and "no cell 1" in found[7]
+    assert "not a file" in found[9] and "no definition [99]" in found[10]
 
 
 def test_csv_fields_are_read_as_numbers():
