@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup lab reproduce test bench bench-sharing gpu-check notebooks test-references ci-time book clean
+.PHONY: help setup lab reproduce test bench bench-sharing seed-summaries gpu-check notebooks test-references ci-time book clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ bench: setup ## time and peak memory per stage (default SCALE=full) into benchma
 
 bench-sharing: setup ## a LightGBM and a torch training step alone and beside a one-core busy loop, per OpenMP wait policy, into benchmarks/core-sharing.csv
 	@$(PY) -m shared.sharing
+
+seed-summaries: setup ## maintainers: rewrite benchmarks/*-seeds-summary.csv from the committed per-seed records with each track's seed_summary (no retraining)
+	@$(PY) -m shared.cli seed-summaries
 
 gpu-check: setup ## each torch model at its full scale on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (ARGS=--twice: two runs compared byte for byte; no GPU: one line, exit 0)
 	@$(PY) -m shared.gpu_check $(TRACKS) $(if $(SCALE),--scale $(SCALE)) $(ARGS)

@@ -78,3 +78,33 @@ def seed_study(study: Callable[[Sequence[int]], tuple[pl.DataFrame, pl.DataFrame
     if record:
         record_table(per_seed, track, cfg, "seeds", bench_dir)
         record_table(summary, track, cfg, "seeds-summary", bench_dir)
+
+
+def seed_summaries(bench_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Rewrite every ``<track>-<scale>-seeds-summary.csv`` from its committed ``-seeds.csv`` with the
+    track's ``pipeline.seed_summary`` (``make seed-summaries``: after the summary's rule changes, no
+    retraining)."""
+    import importlib
+
+    from shared.tracks import names
+
+    directory = Path(bench_dir) if bench_dir else benchmarks_dir()
+    written = []
+    for per_seed_path in sorted(directory.glob("*-seeds.csv")):
+        track = next((t for t in names() if per_seed_path.name.startswith(f"{t}-")), None)
+        if track is None:
+            continue
+        summarize = importlib.import_module(f"solutions.{track}.pipeline").seed_summary
+        out = per_seed_path.with_name(per_seed_path.name.replace("-seeds.csv", "-seeds-summary.csv"))
+        write_csv(summarize(pl.read_csv(per_seed_path)), out, float_precision=6)
+        written.append(out)
+    return written
+
+
+if __name__ == "__main__":  # `python -m shared.cli seed-summaries`
+    import sys
+
+    if sys.argv[1:] != ["seed-summaries"]:
+        sys.exit("usage: python -m shared.cli seed-summaries")
+    for path in seed_summaries():
+        print(f"rewrote {path.name}")

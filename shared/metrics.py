@@ -98,16 +98,24 @@ def paired_difference(a: Sequence, b: Sequence) -> dict[str, float]:
     return {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d)))}
 
 
-def across_seeds(gains: Sequence[float]) -> dict[str, float]:
-    """Ours minus the source's row, one gain per training seed: the seeds' mean, their standard
-    deviation, the standard error of the mean (sd / sqrt(seeds)) and whether the mean is more than
-    two standard errors above zero (issue 19's bar where training is stochastic)."""
-    g = np.asarray(gains, dtype=np.float64)
-    if g.ndim != 1 or len(g) < 2:
-        raise ValueError("need the gains of at least two seeds")
+def across_seeds(gains: Sequence[float], gain_ses: Sequence[float]) -> dict[str, float]:
+    """Ours minus the source's row, one paired gain per training seed, all on one test set, with
+    each seed's paired standard error over users (``gain_ses``).
+
+    Two noises: training (the spread over seeds, ``sd``; its error of the mean ``se_seeds`` = sd /
+    sqrt(seeds)) and the test set's sampling of users, which every seed shares and no number of
+    seeds averages away (``se_users``: the root mean square of the per-seed errors, an upper bound on
+    the error of the seeds' mean gain, since a mean of correlated differences varies no more than its
+    parts). ``se`` = sqrt(se_seeds^2 + se_users^2) is the error of ``gain`` as an estimate of the
+    gain on new users with a new seed; ``met``: the gain is more than two ``se`` above zero."""
+    g, e = np.asarray(gains, dtype=np.float64), np.asarray(gain_ses, dtype=np.float64)
+    if g.ndim != 1 or len(g) < 2 or e.shape != g.shape:
+        raise ValueError("need the gains of at least two seeds and one standard error per gain")
     sd = float(g.std(ddof=1))
-    se = sd / np.sqrt(len(g))
-    return {"seeds": len(g), "gain": float(g.mean()), "sd": sd, "se": se, "met": bool(g.mean() > 2 * se)}
+    se_seeds, se_users = sd / np.sqrt(len(g)), float(np.sqrt(np.mean(e ** 2)))
+    se = float(np.hypot(se_seeds, se_users))
+    return {"seeds": len(g), "gain": float(g.mean()), "sd": sd, "se_seeds": float(se_seeds), "se_users": se_users,
+            "se": se, "met": bool(g.mean() > 2 * se)}
 
 
 def per_user_topn(

@@ -270,13 +270,20 @@ def test_per_user_ndcg_by_hand_and_against_the_mean():
 def test_across_seeds_by_hand():
     from shared.metrics import across_seeds
 
-    out = across_seeds([0.02, 0.04, 0.03, 0.03])  # mean 0.03, sd sqrt(0.0002 / 3), se sd / 2
-    assert out["seeds"] == 4 and out["gain"] == pytest.approx(0.03)
-    assert out["sd"] == pytest.approx(np.sqrt(0.0002 / 3)) and out["se"] == pytest.approx(np.sqrt(0.0002 / 3) / 2)
-    assert out["met"] is True  # 0.03 > 2 * 0.0041
-    assert across_seeds([0.01, -0.01, 0.02, -0.005])["met"] is False
+    out = across_seeds([0.02, 0.04, 0.03, 0.03], [0.003, 0.004, 0.003, 0.004])
+    sd = np.sqrt(0.0002 / 3)  # mean 0.03; se_seeds sd / 2; se_users sqrt((9 + 16 + 9 + 16) / 4) / 1000
+    assert out["seeds"] == 4 and out["gain"] == pytest.approx(0.03) and out["sd"] == pytest.approx(sd)
+    assert out["se_seeds"] == pytest.approx(sd / 2) and out["se_users"] == pytest.approx(np.sqrt(12.5) / 1000)
+    assert out["se"] == pytest.approx(np.sqrt(sd ** 2 / 4 + 12.5e-6))  # 0.00544
+    assert out["met"] is True  # 0.03 > 2 * 0.00544
+    # the seeds agree closely, but the shared test set's noise keeps the gain within two errors
+    agreeing = across_seeds([0.010, 0.011, 0.010, 0.011], [0.008] * 4)
+    assert agreeing["se_seeds"] < 0.0003 and agreeing["met"] is False
+    assert across_seeds([0.01, -0.01, 0.02, -0.005], [0.001] * 4)["met"] is False
     with pytest.raises(ValueError):
-        across_seeds([0.1])
+        across_seeds([0.1], [0.01])
+    with pytest.raises(ValueError):
+        across_seeds([0.1, 0.2], [0.01])
 
 
 def test_paired_difference_by_hand():

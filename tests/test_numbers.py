@@ -146,3 +146,18 @@ def test_ci_time_line_reads_the_latest_row(tmp_path):
     assert readme_line(tmp_path).endswith(": 401 tests passed in 15 min 14 s, 16 min 13 s with the install; "
                                           "AMD EPYC, 2 cores, 2026-11-29, commit 0123456789.")
     assert SUMMARY.findall("= 401 passed, 15 warnings in 914.23s (0:15:14) =") == [("401", "914.23")]
+
+
+def test_seed_summaries_are_their_per_seed_records(tmp_path):
+    """Each committed seed-study summary is its track's ``seed_summary`` of the committed per-seed
+    rows (``make seed-summaries``), so its errors carry both noises (``shared.metrics.across_seeds``)."""
+    import shutil
+
+    from shared.cli import seed_summaries
+
+    for path in (REPO_ROOT / "benchmarks").glob("*-seeds.csv"):
+        shutil.copy(path, tmp_path / path.name)
+    written = seed_summaries(tmp_path)
+    assert len(written) == 3
+    for path in written:
+        assert path.read_text() == (REPO_ROOT / "benchmarks" / path.name).read_text(), path.name

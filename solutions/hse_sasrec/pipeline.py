@@ -354,8 +354,7 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
     """Ours (``sasrec_lit``) and the team's SASRec (``cfg.sasrec``) trained again with other model
     seeds on the same twin and split (those of ``cfg.seed``; the run's own seed reuses its saved
     recommendations): per seed, each one's test-step HitRate@10 and NDCG@10, ours' per-user paired
-    gains with their standard errors and both training times; then the gains across seeds
-    (``shared.metrics.across_seeds``)."""
+    gains with their standard errors and both training times; then ``seed_summary``."""
     d = load_data(cfg)
     truth = d.ground_truth("test")
     presets = {m: _preset(cfg, m) for m in ("sasrec", LITERATURE)}
@@ -382,10 +381,16 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
                     f"gain_{k}": diff["mean"], f"gain_{k}_se": diff["se"]}
         rows.append(row | {"sasrec_s": seconds["sasrec"], "ours_s": seconds[LITERATURE]})
     per_seed = pl.DataFrame(rows)
-    summary = pl.DataFrame([{"metric": f"{k}@10", **across_seeds(per_seed[f"gain_{k}"].to_list()),
-                             "time_ratio": float(per_seed["ours_s"].sum() / per_seed["sasrec_s"].sum())}
-                            for k in ("ndcg", "hitrate")])
-    return per_seed, summary
+    return per_seed, seed_summary(per_seed)
+
+
+def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
+    """The seed study's summary from its per-seed rows: per metric, ours' gain across seeds with both
+    noises (``shared.metrics.across_seeds``) and ours' training time over the team's SASRec's."""
+    return pl.DataFrame([{"metric": f"{k}@10",
+                          **across_seeds(per_seed[f"gain_{k}"].to_list(), per_seed[f"gain_{k}_se"].to_list()),
+                          "time_ratio": float(per_seed["ours_s"].sum() / per_seed["sasrec_s"].sum())}
+                         for k in ("ndcg", "hitrate")])
 
 
 def hidden_next(cfg: Config, d: Data, model: str = SUBMITTED) -> pl.DataFrame | None:

@@ -345,7 +345,7 @@ def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.Data
     """``faithful`` and ``best`` trained again with other model seeds (ALS, the validation split,
     LightGBM) on the same twin and split (those of ``cfg.seed``): per seed, each one's NDCG@10,
     best's paired per-user gain over faithful with its standard error, and their training seconds;
-    then the gain across seeds (``shared.metrics.across_seeds``)."""
+    then ``seed_summary``."""
     split = load_split(cfg)
     base = split.test.select("user_id", "video_id", "label")
     rows = []
@@ -362,9 +362,14 @@ def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.Data
                      "gain": diff["mean"], "gain_se": diff["se"], "faithful_s": seconds["faithful"],
                      "best_s": seconds["best"]})
     per_seed = pl.DataFrame(rows)
-    summary = pl.DataFrame([{**across_seeds(per_seed["gain"].to_list()),
-                             "time_share": float(per_seed["best_s"].sum() / per_seed["faithful_s"].sum())}])
-    return per_seed, summary
+    return per_seed, seed_summary(per_seed)
+
+
+def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
+    """The seed study's summary from its per-seed rows: best's gain across seeds with both noises
+    (``shared.metrics.across_seeds``) and best's share of faithful's training time."""
+    return pl.DataFrame([{**across_seeds(per_seed["gain"].to_list(), per_seed["gain_se"].to_list()),
+                          "time_share": float(per_seed["best_s"].sum() / per_seed["faithful_s"].sum())}])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

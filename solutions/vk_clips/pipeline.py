@@ -580,8 +580,7 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
     sequence model and the two rankers (each seed its own stacked models, out-of-fold ones included,
     and LightGBM's seed). Per model and seed: ROC-AUC, ``auc_expected``, the paired per-user gain over
     the faithful DCNv2 with its standard error, and training seconds (a ranker's: its own plus the
-    models it stacks). Summary per model: the means and spreads over seeds, the gain across seeds
-    (``shared.metrics.across_seeds``: issue 19's bar) and its time over the faithful DCNv2's."""
+    models it stacks). Then ``seed_summary``."""
     d = load_data(cfg)
     hist = history(cfg, d)
     scores, training = load_scores(cfg)
@@ -613,17 +612,26 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
                          "seconds": ltr_seconds(info, row) if row in LTR_ROWS else info[row]["seconds"],
                          "rows_per_s": info[row].get("rows_per_s")})
     per_seed = pl.DataFrame(rows, schema_overrides={"rows_per_s": pl.Float64})
+    return per_seed, seed_summary(per_seed)
+
+
+def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
+    """The seed study's summary from its per-seed rows, per model: the means and spreads over seeds,
+    the ``auc_expected`` gain over the faithful DCNv2 across seeds with both noises
+    (``shared.metrics.across_seeds``: issue 19's bar) and its time over the faithful DCNv2's."""
     faithful = per_seed.filter(pl.col("model") == "dcn_faithful")["seconds"].sum()
     summary = []
-    for row in SEED_ROWS:
+    for row in per_seed["model"].unique(maintain_order=True).to_list():
         one = per_seed.filter(pl.col("model") == row)
-        g = ({} if row == "dcn_faithful" or one.height < 2 else across_seeds(one["gain_vs_faithful"].to_list()))
+        g = ({} if row == "dcn_faithful" or one.height < 2
+             else across_seeds(one["gain_vs_faithful"].to_list(), one["gain_se"].to_list()))
         summary.append({"model": row, "seeds": one.height, "auc_mean": one["auc"].mean(), "auc_sd": one["auc"].std(),
                         "auc_expected_mean": one["auc_expected"].mean(), "auc_expected_sd": one["auc_expected"].std(),
-                        "gain": g.get("gain"), "gain_sd": g.get("sd"), "gain_se": g.get("se"), "met": g.get("met"),
+                        "gain": g.get("gain"), "gain_sd": g.get("sd"), "gain_se_seeds": g.get("se_seeds"),
+                        "gain_se_users": g.get("se_users"), "gain_se": g.get("se"), "met": g.get("met"),
                         "time_vs_faithful": one["seconds"].sum() / faithful})
-    return per_seed, pl.DataFrame(summary, schema_overrides={k: pl.Float64 for k in ("gain", "gain_sd", "gain_se")}
-                                  | {"met": pl.Boolean})
+    gains = ("gain", "gain_sd", "gain_se_seeds", "gain_se_users", "gain_se")
+    return pl.DataFrame(summary, schema_overrides={k: pl.Float64 for k in gains} | {"met": pl.Boolean})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

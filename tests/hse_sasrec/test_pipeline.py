@@ -78,7 +78,10 @@ def test_seed_study(output_dir):
     assert first["gain_ndcg"] == pytest.approx(ndcg[pipeline.LITERATURE] - ndcg["sasrec"], abs=1e-12)
     assert per_seed["seed"].to_list() == [42, 7] and per_seed["sasrec_s"][1] > 0
     assert summary["metric"].to_list() == ["ndcg@10", "hitrate@10"]
-    assert summary.row(0, named=True)["gain"] == pytest.approx(across_seeds(per_seed["gain_ndcg"].to_list())["gain"])
+    expected = across_seeds(per_seed["gain_ndcg"].to_list(), per_seed["gain_ndcg_se"].to_list())
+    got = summary.row(0, named=True)
+    assert {k: got[k] for k in ("gain", "se_seeds", "se_users", "se")} == pytest.approx(
+        {k: expected[k] for k in ("gain", "se_seeds", "se_users", "se")})
     # make bench records the table with each row's training and ours' paired gains (figures at full)
     bench = pipeline.bench_table(cfg, pipeline.load_data(cfg), table).to_dicts()
     training = cfg.load_training()

@@ -78,7 +78,11 @@ def test_seed_study(isolated_outputs):
     assert (first["seed"], first["faithful_ndcg@10"], first["best_ndcg@10"]) == (42, ndcg["faithful"], ndcg["best"])
     assert first["gain"] == pytest.approx(ndcg["best"] - ndcg["faithful"], abs=1e-12)
     assert per_seed["seed"].to_list() == [42, 7] and per_seed["faithful_ndcg@10"][1] != ndcg["faithful"]
-    assert summary.row(0, named=True)["gain"] == pytest.approx(across_seeds(per_seed["gain"].to_list())["gain"])
+    expected = across_seeds(per_seed["gain"].to_list(), per_seed["gain_se"].to_list())
+    got = summary.row(0, named=True)
+    assert {k: got[k] for k in ("gain", "se_seeds", "se_users", "se")} == pytest.approx(
+        {k: expected[k] for k in ("gain", "se_seeds", "se_users", "se")})
+    assert got["se"] > max(got["se_seeds"], got["se_users"])  # both noises
 
 
 def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):

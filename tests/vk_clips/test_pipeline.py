@@ -76,8 +76,11 @@ def test_seed_study(tiny_run):
     assert by["dcn_nohistory"]["auc_expected_sd"] == pytest.approx(abs(dcn[0] - dcn[1]) / np.sqrt(2))
     gains = per_seed.filter(pl.col("model") == "ltr")["gain_vs_faithful"].to_numpy()
     assert by["ltr"]["gain"] == pytest.approx(gains.mean())
-    assert by["ltr"]["gain_se"] == pytest.approx(abs(gains[0] - gains[1]) / 2)  # sd / sqrt(2), sd = |a - b| / sqrt(2)
-    assert by["ltr"]["met"] == (gains.mean() > abs(gains[0] - gains[1]))
+    ses = per_seed.filter(pl.col("model") == "ltr")["gain_se"].to_numpy()
+    assert by["ltr"]["gain_se_seeds"] == pytest.approx(abs(gains[0] - gains[1]) / 2)  # sd / sqrt(2), sd = |a - b| / sqrt(2)
+    assert by["ltr"]["gain_se_users"] == pytest.approx(np.sqrt((ses ** 2).mean()))  # shared by both seeds
+    se = np.hypot(abs(gains[0] - gains[1]) / 2, np.sqrt((ses ** 2).mean()))
+    assert by["ltr"]["gain_se"] == pytest.approx(se) and by["ltr"]["met"] == (gains.mean() > 2 * se)
     assert by["dcn_faithful"]["gain"] is None and by["dcn_faithful"]["time_vs_faithful"] == 1.0
     ltr_s = per_seed.filter(pl.col("model") == "ltr")["seconds"].sum()
     assert by["ltr"]["time_vs_faithful"] == pytest.approx(
