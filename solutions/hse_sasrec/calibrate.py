@@ -25,9 +25,9 @@ TEAM_VAL = "team write-up, validation step"
 SPEC = calibration.Spec.of_twin(
     TRACK, twin, [data.EVENTS], scale="full", config="ladder",
     targets=(
-        Target.around("sasrec.hitrate", "SASRec HitRate@10", 0.3013, 0.03, TEAM, centre=0.30),
-        Target.around("bert4rec.hitrate", "BERT4Rec HitRate@10", 0.1957, 0.04, TEAM, centre=0.20),
-        Target("sasrec_minus_bert4rec", "SASRec minus BERT4Rec", 0.1056, 0.0, 1.0, TEAM),
+        Target.around("sasrec.hitrate", "SASRec HitRate@10 (team: `final`; twin: `cpu`)", 0.3013, 0.03, TEAM, centre=0.30),
+        Target.around("bert4rec.hitrate", "BERT4Rec HitRate@10 (team: `team`; twin: `cpu`)", 0.1957, 0.04, TEAM, centre=0.20),
+        Target("sasrec_minus_bert4rec", "SASRec minus BERT4Rec (presets as above)", 0.1056, 0.0, 1.0, TEAM),
         Target.around("slim.val_hitrate", "SLIM HitRate@10", 0.0866, 0.02, TEAM_VAL, centre=0.085),
         Target.around("als.val_hitrate", "ALS HitRate@10", 0.0826, 0.02, TEAM_VAL, centre=0.085),
         Target.around("itemknn.val_hitrate", "ItemKNN HitRate@10", 0.0598, 0.02, TEAM_VAL, centre=0.06),

@@ -34,7 +34,8 @@ SPEC = calibration.Spec.of_twin(
         *[Target.around(f"ndcg@{k}", f"faithful NDCG@{k}", pipeline.SOURCE_REPORTED[f"ndcg@{k}"], 0.02, SEED_README)
           for k in (10, 20, 50)],
         Target.around("recall@50", "faithful R@50", pipeline.SOURCE_REPORTED["recall@50"], 0.02, SEED_README),
-        Target.around("test_positive_rate", "test positive rate", 0.3083, 0.01, "KuaiRec small matrix, last 20 % by time"),
+        Target.around("test_positive_rate", "test positive rate (derived: 32.4 % overall, 32.79 % train)", 0.3083, 0.01,
+                      "KuaiRec small matrix, last 20 % by time: not published, derived from the two published rates"),
     ),
 )
 KS = (10, 20, 50, 100)
