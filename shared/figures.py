@@ -206,7 +206,7 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
     """(decimals, rounded value) -> [(file, locator, held, track)] over every holder."""
     index: dict[tuple[int, float], list[tuple[Path, str, str, str | None]]] = defaultdict(list)
 
-    def add(path, locator, held, track=None):
+    def add(path, locator, held, track=None, row=-1):
         try:
             v = abs(_number(held))
         except ValueError:
@@ -214,7 +214,7 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
         track = track or _track_of(path.relative_to(REPO_ROOT).as_posix())
         exact = locator.startswith(("row ", "key "))
         for d in range(0, (8 if exact else min(_decimals(held), 12)) + 1):
-            index[d, round(v, d)].append((path, locator, held, track))
+            index[d, round(v, d)].append((path, locator, held, track, row))
 
     for pattern in HOLDERS:
         for path in sorted(REPO_ROOT.glob(pattern)):
@@ -227,7 +227,7 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
                     sel = _selector(rows, r, keys) or f"#{i + 1}"
                     for c in columns:
                         for n in NUMBER.findall(r[c] or ""):
-                            add(path, f"row {sel}; column {c}", n, r.get("track"))
+                            add(path, f"row {sel}; column {c}", n, r.get("track"), i)
             elif path.suffix == ".json":
                 def walk(node, at):
                     if isinstance(node, dict):
@@ -275,6 +275,7 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
     """``readme``'s text with a link for each bare figure found in a record, and the figures not found."""
     text = readme.read_text()
     own_track = _track_of(readme.relative_to(REPO_ROOT).parent.as_posix())
+    recent: list[tuple[Path, object]] = []
     defs = {(t, loc): label for label, t, loc in _definitions(text)}
     labels = [int(label) for label, _, _ in _definitions(text) if label.isdigit()]
     next_label = max(labels, default=0) + 1
@@ -297,13 +298,22 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
         track = own_track or _track_of(text[text.rfind("\n", 0, m.start()):text.find("\n", m.end())])
 
         def rank(c):
-            path, locator, _, held_track = c
+            path, locator, _, held_track, row = c
             terms = {t for t in re.split(r"[^\w@]+", locator.lower()) if len(t) > 2 and not t.isdigit()} - VAGUE
             named = path.name in context or path.stem in context
-            return (track is not None and held_track not in (None, track), -sum(t in context for t in terms),
-                    not named, PRIORITY.get(path.suffix, 3), str(path), locator)
+            own = 0 if held_track == track else 1 if held_track is None or track is None else 2
+            together = recent.count((path, row if row >= 0 else locator))  # a table row reads one record row
+            return (own, -sum(t in context for t in terms), -together, not named, PRIORITY.get(path.suffix, 3),
+                    -row, str(path), locator)
 
-        path, locator, _, _ = min(found, key=rank)
+        best = min(found, key=rank)
+        vague = rank(best)[0] == 2 or (len(fig.replace(",", "").replace(".", "").strip("0")) <= 2
+                                       and rank(best)[1] == 0 and rank(best)[2])
+        if vague:  # a short figure that only a number matches, nothing around it: a person's call
+            missing.append(f"{readme.name}:{_line(text, m.start())}: {fig} (unsure: {best[0].name} {best[1]})")
+            continue
+        path, locator, _, _, row = best
+        recent = [*recent[-11:], (path, row if row >= 0 else locator)]
         target = Path(*[".."] * len(readme.parent.relative_to(REPO_ROOT).parts), path.relative_to(REPO_ROOT))
         key = (target.as_posix(), locator)
         if key not in defs:
