@@ -17,7 +17,7 @@ value there with the figure at the printed precision. The locators:
 
 A sign, ``%`` (the record holds the fraction) or ``×`` stays outside the link. Text between
 ``<!-- name:start -->`` markers (generated and checked against its generator) and `code spans`
-(commands, formats) are exempt. Nothing else is: a bare figure fails ``check``, whichever file
+(commands, formats; a span may wrap a line) are exempt. Nothing else is: a bare figure fails ``check``, whichever file
 happens to hold a number that rounds to it.
 
 ``python -m shared.figures README.md ...`` lists what fails; ``--attribute`` proposes links for
@@ -45,7 +45,7 @@ FIGURE = re.compile(r"(?<![\w.,@])(?:(\d+\.\d+)|(\d{1,3}(?:,\d{3})+|\d{3,}))(?![
 NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:[,_]\d{3})+(?!\d)(?:\.\d+)?|(?<![\w.])-?\d*\.?\d+(?:e-?\d+)?")
 LINK = re.compile(r"\[([^\]\n]+)\]\[(\w+)\]")
 DEFINITION = re.compile(r"""^\[(\w+)\]: (\S+) (?:"([^"\n]+)"|'([^'\n]+)')\s*$""", re.M)
-EXEMPT = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->|`[^`\n]*`|^\[\w+\]: .*$", re.S | re.M)
+EXEMPT = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->|``.+?``|`(?:[^`\n]|\n(?![ \t]*\n))+`|^\[\w+\]: [^\n]*$", re.S | re.M)
 YEARS = range(1990, 2036)
 SOURCES_HEADER = "<!-- figure sources: each figure above links its record (shared/figures.py) -->"
 

@@ -19,7 +19,7 @@ from shared.paths import REPO_ROOT
 from shared.ci_time import readme_line
 from shared.report import notebook_minutes
 
-LINKED = ["README.md", "solutions/kraft_kuairec/README.md", "solutions/hse_sasrec/README.md"]
+LINKED = ["README.md", "solutions/kraft_kuairec/README.md", "solutions/hse_sasrec/README.md", "solutions/vk_clips/README.md"]
 BY_VALUE = sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md")
                   if p.relative_to(REPO_ROOT).as_posix() not in LINKED)
 READMES = LINKED + BY_VALUE
