@@ -330,10 +330,26 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
     return body, missing
 
 
+def renumber(text: str) -> str:
+    """The figure links numbered 1, 2, ... in order of first use, their definitions in that order at
+    the end, unused ones dropped."""
+    body = re.sub(r"\n*" + re.escape(SOURCES_HEADER) + r".*\Z", "", text, flags=re.S)
+    defs = {label: (target, locator) for label, target, locator in _definitions(text)}
+    body = DEFINITION.sub("", body).rstrip() + "\n"
+    order: dict[str, str] = {}
+    for m in LINK.finditer(body):
+        if m[2] in defs and m[2] not in order:
+            order[m[2]] = str(len(order) + 1)
+    body = LINK.sub(lambda m: f"[{m[1]}][{order[m[2]]}]" if m[2] in order else m[0], body)
+    return (body + "\n" + SOURCES_HEADER + "\n"
+            + "".join(f"[{new}]: {defs[old][0]} {_quoted(defs[old][1])}\n" for old, new in order.items()))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("readmes", nargs="+", type=Path)
     ap.add_argument("--attribute", action="store_true", help="write proposed links for bare figures")
+    ap.add_argument("--renumber", action="store_true", help="number the links in order of first use")
     args = ap.parse_args(argv)
     index = _records() if args.attribute else None
     bad = []
@@ -341,8 +357,10 @@ def main(argv=None) -> int:
         readme = readme.resolve()
         if args.attribute:
             body, missing = attribute(readme, index)
-            readme.write_text(body)
+            readme.write_text(renumber(body))
             print(*(f"not found: {m}" for m in missing), sep="\n") if missing else None
+        elif args.renumber:
+            readme.write_text(renumber(readme.read_text()))
         bad += check(readme)
     print(*bad, sep="\n") if bad else print("every figure names its record")
     return 1 if bad else 0

@@ -1,14 +1,8 @@
-"""Numbers that trace. README.md names the record of each of its figures (``shared.figures``: a
-link to the file, its title the row and column, key, cell or line), resolved exactly and compared at
-the printed precision. The track READMEs (``BY_VALUE``, until they are linked the same way) are held to
-the older, weaker rule below: every figure in README.md and the track READMEs (a decimal, or an integer of
-three or more digits, 145,667,282 as 145_667_282 or 145667282; years aside) is held by a committed
-file: a benchmark table, a manifest, an executed notebook, or the code (where the sources'
-published numbers and the real files' facts live as constants). Text generated between
-``<!-- name:start -->`` markers (checked against what generates it) and literals in `code spans`
-(file-format examples, commands) are exempt; a figure followed by % may also be held as a fraction
-(4.66 % as 0.046601). ``benchmarks/README.md`` is generated whole from ``benchmarks/results.csv``:
-checked as such."""
+"""Numbers that trace: README.md and every track README name the record of each of their figures
+(``shared.figures``: a link to the committed file, its title the row and column, key, cell or line),
+resolved exactly and compared at the printed precision; a bare figure fails. Text generated between
+``<!-- name:start -->`` markers is checked against what generates it; ``benchmarks/README.md`` is
+generated whole from ``benchmarks/results.csv``."""
 import re
 
 import pytest
@@ -19,61 +13,12 @@ from shared.paths import REPO_ROOT
 from shared.ci_time import readme_line
 from shared.report import notebook_minutes
 
-LINKED = ["README.md", "solutions/kraft_kuairec/README.md", "solutions/hse_sasrec/README.md", "solutions/vk_clips/README.md"]
-BY_VALUE = sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md")
-                  if p.relative_to(REPO_ROOT).as_posix() not in LINKED)
-READMES = LINKED + BY_VALUE
-HOLDERS = ["benchmarks/*.csv", "benchmarks/*.md", "submissions/**/manifest.json", "notebooks/*/*.ipynb",
-           "notebooks/*/*.yaml", "solutions/*/*.py", "shared/*.py"]
-# a decimal (group 1) or an integer of 3+ digits, grouped by commas or not (group 2)
-FIGURE = re.compile(r"(?<![\w.,])(?:(\d+\.\d+)|(\d{1,3}(?:,\d{3})+|\d{3,}))(?![\w,]?\d)(\s*%)?")
-# a grouped integer ends at its last group: in a CSV row ",26,9048.6," the fields are 26 and 9048.6
-NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,_]\d{3})+(?!\d)(?:\.\d+)?|(?<![\w.])\d*\.?\d+")
-YEARS = range(1990, 2036)
+READMES = ["README.md", *sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md"))]
 
 
-def _corpus() -> tuple[str, set[str]]:
-    text = "\n".join(p.read_text(errors="ignore") for pattern in HOLDERS for p in REPO_ROOT.glob(pattern)
-                     if p.relative_to(REPO_ROOT).as_posix() not in READMES)
-    return text, {n.replace(",", "").replace("_", "") for n in NUMBER.findall(text)}
-
-
-def _held(value: float, decimals: int, numbers: set[str]) -> bool:
-    return any(len(n.partition(".")[2]) >= decimals and abs(round(float(n), decimals) - value) < 1e-12
-               for n in numbers)
-
-
-def untraced(readme: str, numbers: set[str]) -> list[str]:
-    text = (REPO_ROOT / readme).read_text()
-    text = re.sub(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", "", text, flags=re.S)
-    text = re.sub(r"`[^`]*`", "", text)
-    out = []
-    for m in FIGURE.finditer(text):
-        if m.group(1):
-            value, d = float(m.group(1)), len(m.group(1).split(".")[1])
-        else:
-            value, d = float(m.group(2).replace(",", "")), 0
-            if value in YEARS:
-                continue
-        ok = _held(value, d, numbers) or (m.group(3) and _held(value / 100, d + 2, numbers))
-        if not ok:
-            out.append(f"{readme}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0).strip()}")
-    return out
-
-
-@pytest.fixture(scope="module")
-def numbers():
-    return _corpus()[1]
-
-
-@pytest.mark.parametrize("readme", LINKED)
+@pytest.mark.parametrize("readme", READMES)
 def test_every_figure_links_the_record_that_holds_it(readme):
     assert not figures.check(REPO_ROOT / readme)
-
-
-@pytest.mark.parametrize("readme", BY_VALUE)
-def test_every_figure_is_held_by_a_committed_file(readme, numbers):
-    assert not untraced(readme, numbers)
 
 
 def test_a_figure_must_name_its_record_and_the_right_row(tmp_path):
@@ -101,18 +46,11 @@ def test_a_figure_must_name_its_record_and_the_right_row(tmp_path):
     assert "not a file" in found[9] and "no definition [99]" in found[10]
 
 
-def test_csv_fields_are_read_as_numbers():
-    assert NUMBER.findall("36,26,9048.600000,0.016887") == ["36", "26", "9048.600000", "0.016887"]
-    assert NUMBER.findall("894,149 events, 145_667_282 rows") == ["894,149", "145_667_282"]
-
-
-def test_the_check_can_fail(numbers, tmp_path, monkeypatch):
-    fake = tmp_path / "README.md"
-    fake.write_text("holds 0.6667 (published), invents 0.123456, 98.7654 % and 8765.4, quotes `0.987654` as a literal\n"
-                    "holds 894,149 (the real event count), invents 123,457 and 98765, skips the year 2023\n")
-    monkeypatch.setattr(__import__(__name__), "REPO_ROOT", tmp_path)
-    assert untraced("README.md", numbers) == ["README.md:1: 0.123456", "README.md:1: 98.7654 %", "README.md:1: 8765.4",
-                                              "README.md:2: 123,457", "README.md:2: 98765"]
+def test_numbers_are_read_as_printed():
+    assert figures.NUMBER.findall("36,26,9048.600000,0.016887 1e-2") == ["36", "26", "9048.600000", "0.016887", "1e-2"]
+    assert figures.NUMBER.findall("894,149 events, 145_667_282 rows") == ["894,149", "145_667_282"]
+    assert figures.agrees("0.4100", "0.41", exact=True) and not figures.agrees("0.4100", "0.41")
+    assert figures.agrees("4.66", "0.046601", percent=True) and figures.agrees("0.01", "1e-2")
 
 
 def test_the_bench_readme_is_the_bench_table(tmp_path):
@@ -162,3 +100,12 @@ def test_seed_summaries_are_their_per_seed_records(tmp_path):
     assert len(written) == 3
     for path in written:
         assert path.read_text() == (REPO_ROOT / "benchmarks" / path.name).read_text(), path.name
+
+
+def test_renumber_keeps_each_figure_on_its_record():
+    text = ("a [0.5][7] b [0.25][3] c [0.5][7] d [0.125][9]\n\n" + figures.SOURCES_HEADER + "\n"
+            '[3]: x.csv "row #1; column b"\n[7]: x.csv "row #1; column a"\n[8]: unused.csv "key x"\n'
+            "[9]: c.py 'line with \"c\": 0.125'\n")
+    assert figures.renumber(text) == (
+        "a [0.5][1] b [0.25][2] c [0.5][1] d [0.125][3]\n\n" + figures.SOURCES_HEADER + "\n"
+        '[1]: x.csv "row #1; column a"\n[2]: x.csv "row #1; column b"\n[3]: c.py \'line with "c": 0.125\'\n')
