@@ -229,7 +229,7 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
                         for n in NUMBER.findall(r[c] or ""):
                             add(path, f"row {sel}; column {c}", n, r.get("track"), i)
             elif path.suffix == ".json":
-                def walk(node, at):
+                def walk(node, at, path=path):
                     if isinstance(node, dict):
                         for k, v in node.items():
                             walk(v, f"{at}.{k}" if at else k)
@@ -257,6 +257,20 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
 
 PRIORITY = {".json": 0, ".csv": 1, ".ipynb": 2}
 VAGUE = {"row", "column", "key", "cell", "line", "with", "metrics", "comparison", "data_facts", "parameters"}
+
+
+def _rank(c, context: str, track: str | None, recent: list) -> tuple:
+    """How well a record fits a figure, smaller first: the figure's own track, the record's words
+    (column, key, row) in the text around it, a record row the neighbouring figures came from (a
+    table row reads one record row), a file the text names, JSON before CSV before notebooks before
+    code, the latest CSV row."""
+    path, locator, _, held_track, row = c
+    terms = {t for t in re.split(r"[^\w@]+", locator.lower()) if len(t) > 2 and not t.isdigit()} - VAGUE
+    named = path.name in context or path.stem in context
+    own = 0 if held_track == track else 1 if held_track is None or track is None else 2
+    together = recent.count((path, row if row >= 0 else locator))
+    return (own, -sum(t in context for t in terms), -together, not named, PRIORITY.get(path.suffix, 3),
+            -row, str(path), locator)
 
 
 def _context(text: str, pos: int) -> str:
@@ -297,18 +311,10 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
         context = _context(text, m.start())
         track = own_track or _track_of(text[text.rfind("\n", 0, m.start()):text.find("\n", m.end())])
 
-        def rank(c):
-            path, locator, _, held_track, row = c
-            terms = {t for t in re.split(r"[^\w@]+", locator.lower()) if len(t) > 2 and not t.isdigit()} - VAGUE
-            named = path.name in context or path.stem in context
-            own = 0 if held_track == track else 1 if held_track is None or track is None else 2
-            together = recent.count((path, row if row >= 0 else locator))  # a table row reads one record row
-            return (own, -sum(t in context for t in terms), -together, not named, PRIORITY.get(path.suffix, 3),
-                    -row, str(path), locator)
-
-        best = min(found, key=rank)
-        vague = rank(best)[0] == 2 or (len(fig.replace(",", "").replace(".", "").strip("0")) <= 2
-                                       and rank(best)[1] == 0 and rank(best)[2])
+        ranks = {c: _rank(c, context, track, recent) for c in found}
+        best = min(found, key=ranks.__getitem__)
+        own, score, _, unnamed = ranks[best][:4]
+        vague = own == 2 or (len(fig.replace(",", "").replace(".", "").strip("0")) <= 2 and score == 0 and unnamed)
         if vague:  # a short figure that only a number matches, nothing around it: a person's call
             missing.append(f"{readme.name}:{_line(text, m.start())}: {fig} (unsure: {best[0].name} {best[1]})")
             continue
