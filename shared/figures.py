@@ -15,7 +15,8 @@ value there with the figure at the printed precision. The locators:
 - ``cell N``: any number printed by cell N (from 0) of a notebook, in its source or its outputs;
 - ``line with TEXT``: any number on a line of a text file (code, YAML) that contains TEXT.
 
-A sign, ``%`` (the record holds the fraction) or ``×`` stays outside the link. Text between
+A sign, ``%`` (the record holds the fraction) or ``×`` stays outside the link. Years (1990 to 2035,
+written without a comma) are not figures. Text between
 ``<!-- name:start -->`` markers (generated and checked against its generator) and `code spans`
 (commands, formats; a span may wrap a line) are exempt. Nothing else is: a bare figure fails ``check``, whichever file
 happens to hold a number that rounds to it.
@@ -175,7 +176,7 @@ def check(readme: Path) -> list[str]:
         if not any(agrees(m[1], n, percent, exact) for n in numbers):
             out.append((m.start(), f"{where} ({target} {locator} holds {', '.join(numbers[:6]) or 'no number'})"))
     for m in FIGURE.finditer(blank):
-        if m.start() in linked or (m[2] and _number(m[2]) in YEARS):
+        if m.start() in linked or (m[2] and "," not in m[2] and _number(m[2]) in YEARS):
             continue
         out.append((m.start(), f"{name}:{_line(text, m.start())}: {m[0]} (no source)"))
     return [message for _, message in sorted(out)]
@@ -297,7 +298,8 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
     linked = {i for m in LINK.finditer(blank) if FIGURE.fullmatch(m[1]) for i in range(m.start(), m.end())}
     out, last, missing = [], 0, []
     for m in FIGURE.finditer(blank):
-        if m.start() in linked or (m[2] and _number(m[2]) in YEARS) or text[m.start() - 1:m.start()] == "[":
+        if (m.start() in linked or (m[2] and "," not in m[2] and _number(m[2]) in YEARS)
+                or text[m.start() - 1:m.start()] == "["):
             continue
         fig = m[0]
         percent = blank[m.end():m.end() + 3].lstrip().startswith("%")
