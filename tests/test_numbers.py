@@ -110,16 +110,3 @@ def test_renumber_keeps_each_figure_on_its_record():
         "a [0.5][1] b [0.25][2] c [0.5][1] d [0.125][3]\n\n" + figures.SOURCES_HEADER + "\n"
         '[1]: x.csv "row #1; column a"\n[2]: x.csv "row #1; column b"\n[3]: c.py \'line with "c": 0.125\'\n')
 
-
-@pytest.mark.parametrize("track", ["kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts"])
-def test_the_twin_against_real_tables_are_their_records(track):
-    """Each track README's "twin against the real data" table, between its markers, is what
-    ``python -m solutions.<track>.calibrate --table`` renders from the committed record."""
-    import importlib
-
-    from shared.calibration import render_markdown
-
-    spec = importlib.import_module(f"solutions.{track}.calibrate").SPEC
-    block = re.search(r"<!-- twin-vs-real:start -->\n(.*?)\n?<!-- twin-vs-real:end -->",
-                      (REPO_ROOT / "solutions" / track / "README.md").read_text(), re.S)
-    assert block and block.group(1).strip() == render_markdown(spec.table(REPO_ROOT / "benchmarks").drop("source")).strip()
