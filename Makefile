@@ -72,7 +72,7 @@ test-references: setup ## maintainers: run the notebooks at SCALE=tiny (tiny.yam
 ci-time: setup ## maintainers: clone HEAD, run .ci/run there as CI does, record tests and time in benchmarks/ci-times.csv and the README
 	@$(PY) -m shared.ci_time
 
-book: setup ## the course as HTML from the executed notebooks (the committed ones): reports/book/index.html, opens offline
+book: setup ## the course site from the executed notebooks (the committed ones; MkDocs Material + mkdocs-jupyter): reports/book/index.html, sidebar and search, opens offline
 	@$(PY) -m shared.book $(TRACKS)
 
 clean: ## remove generated data, artifacts, reports, bench scratch and .venv

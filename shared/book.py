@@ -1,22 +1,26 @@
-"""``make book``: the course as static HTML in ``reports/book/``, rendered by nbconvert from the
-executed notebooks (the committed ones by default), to hand out or open offline from the file system.
+"""``make book``: the course as a static site in ``reports/book/``, built by MkDocs (Material theme)
+with mkdocs-jupyter from the executed notebooks (the committed ones by default), to hand out or
+open offline from the file system.
 
-``index.html`` lists the tracks in reading order, each with its notebooks (title and one-line
-purpose, from the notebook's first markdown cell) and the comparison table of its committed
-manifest; every notebook page has its figures embedded (data URIs) and links to the previous
-page, the contents and the next page. Nothing is fetched from the network: nbconvert's template
-scripts from a CDN (require.js, MathJax) are left out, so a page reads the same offline; the lessons'
+The sidebar holds the primer, then the tracks in reading order (kraft_kuairec, hse_sasrec, vk_clips,
+vklab_posts: familiar data first, the hardest statistics later), each with its notebooks; the home
+page argues that order and shows each track's notebooks (title and one-line purpose, from the
+notebook's first markdown cell) and the comparison table of its committed manifest. Full-text search
+works from the file system (Material's ``offline`` plugin puts the index beside the pages). Every
+figure is embedded (data URIs) and nothing is fetched from the network: the notebook template's
+scripts from a CDN (require.js, MathJax) are left out and no web font is asked for; the lessons'
 formulas (``$...$`` and ``$$...$$`` in markdown) are converted to MathML when the book is built
 (latex2mathml), which browsers draw without any script.
 """
 from __future__ import annotations
 
 import argparse
-import html
+import contextlib
+import io
 import json
 import os
-import posixpath
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,18 +33,6 @@ from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, reports_dir
 from shared.primer import PRIMER
 
 TRACKS = ("kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts")  # reading order: familiar data first, hardest statistics later
-CDN_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S)
-MATHJAX_CONFIG = re.compile(r'<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*', re.S)
-STYLE = """
-body.book { max-width: 60rem; margin: 2rem auto; padding: 0 1rem; font: 16px/1.5 system-ui, sans-serif; color: #222; }
-.book table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
-.book th, .book td { border: 1px solid #ccc; padding: 0.2rem 0.6rem; text-align: right; }
-.book th:first-child, .book td:first-child { text-align: left; }
-.book li { margin: 0.4rem 0; }
-nav.book-nav { display: flex; justify-content: space-between; gap: 1rem; max-width: 1200px; margin: 0.5rem auto;
-  padding: 0.5rem 1rem; font: 15px system-ui, sans-serif; border-bottom: 1px solid #ddd; }
-nav.book-nav.bottom { border-top: 1px solid #ddd; border-bottom: none; }
-"""
 
 
 @dataclass(frozen=True)
@@ -87,32 +79,25 @@ def pages(notebooks_dir: Path, tracks: Sequence[str] = TRACKS) -> list[Page]:
     return out
 
 
-def _relative(page: Page, href: str) -> str:
-    """``href`` (relative to the book's root) as a link from ``page``."""
-    return posixpath.relpath(href, posixpath.dirname(page.href) or ".")
-
-
-def _local_links(page: Page, body: str) -> str:
+def _local_links(body: str) -> str:
     """A notebook's links to other notebooks (``../00_primer.ipynb#ndcg``) point at their pages."""
     return re.sub(r'href="([^":#]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
 
 
-def _nav(page: Page, prev: Page | None, nxt: Page | None, where: str) -> str:
-    def link(p: Page | None, label: str) -> str:
-        return f'<a href="{_relative(page, p.href)}">{label}: {html.escape(p.title)}</a>' if p else "<span></span>"
-
-    return (f'<nav class="book-nav {where}">{link(prev, "&larr; previous")}'
-            f'<a href="{_relative(page, "index.html")}">contents</a>{link(nxt, "next &rarr;")}</nav>')
-
-
 FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # code: fenced blocks, then inline spans
 MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\s](?:[^$]*?[^$\s])?)\$", re.S)
+TOKEN = re.compile(r"MATHML(\d+)X")
+SHIM = Path(__file__).parent / "assets" / "iframe-worker-shim.js"  # search from file:// (vendored, MIT)
+# what a notebook page would load from the network: CDN scripts (require.js, mermaid) and MathJax
+NETWORK = (re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S),
+           re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*", re.S),
+           re.compile(r'<script\b[^>]*>(?:(?!</script>).)*?\bimport\(\s*"https?://(?:(?!</script>).)*</script>\s*', re.S))
 
 
 def mathml(markdown: str, formulas: list[str] | None = None) -> str:
     """``markdown`` with its TeX formulas (outside code) replaced by MathML: ``$$...$$`` as a block.
     With ``formulas``, each is replaced by a token ``MATHML<k>X`` instead and its MathML appended there
-    (nbconvert's HTML clean-up would take MathML apart; ``render`` puts it back afterwards)."""
+    (the notebook converter's HTML clean-up would take MathML apart; ``build`` puts it back afterwards)."""
     from latex2mathml.converter import convert
 
     def one(m: re.Match) -> str:
@@ -126,26 +111,6 @@ def mathml(markdown: str, formulas: list[str] | None = None) -> str:
     return "".join(part if k % 2 else MATH.sub(one, part) for k, part in enumerate(parts))
 
 
-def render(page: Page, prev: Page | None, nxt: Page | None) -> str:
-    """One notebook as a self-contained HTML page (figures embedded, maths as MathML, no network) with
-    its navigation."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
-    nb = nbformat.read(page.source, as_version=4)
-    formulas: list[str] = []
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = mathml(cell.source, formulas)
-    body, _ = exporter.from_notebook_node(nb)
-    body = re.sub(r"MATHML(\d+)X", lambda m: formulas[int(m.group(1))], body)
-    body = _local_links(page, MATHJAX_CONFIG.sub("", CDN_SCRIPT.sub("", body)))
-    body = body.replace("<title>Notebook</title>", f"<title>{html.escape(page.title)}</title>")
-    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _nav(page, prev, nxt, "top"), body, count=1)
-    body = body.replace("</body>", f"{_nav(page, prev, nxt, 'bottom')}<style>{STYLE}</style></body>")
-    return body
-
-
 def _table(comparison: dict[str, dict[str, float]]) -> str:
     """A manifest's comparison table through the course's one table display (``shared.show``): each
     column at the decimals that keep its rows apart."""
@@ -157,50 +122,113 @@ def _table(comparison: dict[str, dict[str, float]]) -> str:
 
 
 def _track_title(track: str) -> str:
+    """The first heading of the track's README, its figure links reduced to their text."""
     readme = REPO_ROOT / "solutions" / track / "README.md"
     first = readme.read_text().splitlines()[0] if readme.is_file() else track
-    return first.lstrip("# ").strip()
+    return re.sub(r"\[([^\]]+)\]\[\w+\]", r"\1", first.lstrip("# ").strip())
 
 
 def index(all_pages: Sequence[Page], submissions: Path) -> str:
-    parts = ["<h1>Recommender-system competitions, reproduced offline: the course</h1>",
-             "<p>Competition solutions, each taught in numbered notebooks, read in this order. Every "
-             "number below comes from the synthetic twin the notebooks ran on, not from the real data: "
-             "compare a model with the random and oracle rows of the same table, never with a "
-             "leaderboard score.</p>"]
-    parts += [f'<p>Read first: <a href="{p.href}">{html.escape(p.title)}</a>. {html.escape(p.purpose)}</p>'
+    """The home page (Markdown): why this reading order, then each track's notebooks and the
+    comparison table of its committed run."""
+    parts = ["# The course\n",
+             "Competition solutions, each taught in numbered notebooks. Read the primer first (the three "
+             "task shapes and every metric, defined once), then the tracks in this order: KuaiRec's fully "
+             "observed matrix and MovieLens are the most familiar data and the simplest metrics; VK Clips "
+             "then asks for a per-user ROC-AUC over three ordered classes and paired comparisons on drawn "
+             "labels, and VK-Lab's rates, log losses and ceilings need the most statistics. Every number "
+             "here comes from the synthetic twin the notebooks ran on, not from the real data: compare a "
+             "model with the random and oracle rows of the same table, never with a leaderboard score.\n"]
+    parts += [f"**Read first:** [{p.title}]({p.href.removesuffix('.html')}.ipynb). {p.purpose}\n"
               for p in all_pages if not p.track]
     for track in dict.fromkeys(p.track for p in all_pages if p.track):
-        parts.append(f'<h2 id="{track}">{html.escape(_track_title(track))}</h2><ol>')
-        parts += [f'<li><a href="{p.href}">{html.escape(p.title)}</a><br>{html.escape(p.purpose)}</li>'
-                  for p in all_pages if p.track == track]
-        parts.append("</ol>")
+        parts.append(f"## {_track_title(track)} {{ #{track} }}\n")
+        parts += [f"{k}. [{p.title}]({track}/{p.source.name})<br>{p.purpose}"
+                  for k, p in enumerate((p for p in all_pages if p.track == track), 1)]
+        parts.append("")
         manifest = submissions / track / "manifest.json"
         if manifest.is_file():
             m = json.loads(manifest.read_text())
             src = m["data_source"]
             data = "the real files" if src["kind"] == "real" else f"the twin at scale {src['scale']}, seed {src['seed']}"
             if m.get("comparison"):
-                parts.append(f"<p>The comparison table of the committed run ({html.escape(data)}; "
-                             f"<code>submissions/{track}/manifest.json</code>):</p>{_table(m['comparison'])}")
-    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>The course</title>'
-            f'<style>{STYLE}</style></head><body class="book">{"".join(parts)}</body></html>')
+                parts.append(f"The comparison table of the committed run ({data}; "
+                             f"`submissions/{track}/manifest.json`):\n\n{_table(m['comparison'])}\n")
+    return "\n".join(parts)
+
+
+def config(all_pages: Sequence[Page], site_dir: Path) -> dict:
+    """The MkDocs configuration: Material with no web font, the sidebar in reading order, search
+    that works from the file system (``offline``), notebooks through mkdocs-jupyter."""
+    nav: list = [{"Home": "index.md"}]
+    nav += [{f"Read first: {p.title}": p.source.name} for p in all_pages if not p.track]
+    for track in dict.fromkeys(p.track for p in all_pages if p.track):
+        nav.append({_track_title(track): [{p.title: f"{track}/{p.source.name}"} for p in all_pages if p.track == track]})
+    return {"site_name": "Recommender-system competitions, reproduced offline: the course",
+            "docs_dir": "docs", "site_dir": str(site_dir), "use_directory_urls": False, "nav": nav,
+            "theme": {"name": "material", "font": False,
+                      "features": ["navigation.footer", "navigation.sections", "search.highlight"]},
+            "extra": {"polyfills": [f"assets/{SHIM.name}"]},  # the offline plugin would fetch it from unpkg.com
+            "markdown_extensions": ["attr_list", "md_in_html", "tables"],
+            "plugins": ["search", "offline", {"mkdocs-jupyter": {"include_source": False, "cache": False}}]}
 
 
 def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] = TRACKS,
           submissions: Path = REPO_ROOT / "submissions", progress: bool = True) -> list[Path]:
-    """Write the book under ``out``; returns the pages written, the index first."""
+    """Write the site under ``out`` (a staged MkDocs project beside it, ``<out>-src``); returns the
+    pages in reading order, the home page first."""
+    import yaml
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
     all_pages = pages(notebooks_dir, tracks)
-    written = [write_text_atomic(out / "index.html", index(all_pages, submissions))]
-    for k, page in enumerate(all_pages):
-        if progress:
-            print(f"\rbook: {k + 1}/{len(all_pages)} {page.href:<60}", end="", flush=True)
-        prev = all_pages[k - 1] if k else None
-        nxt = all_pages[k + 1] if k + 1 < len(all_pages) else None
-        written.append(write_text_atomic(out / page.href, render(page, prev, nxt)))
-    if progress:
-        print()
-    return written
+    src = out.with_name(out.name + "-src")
+    shutil.rmtree(src, ignore_errors=True)
+    docs = src / "docs"
+    write_text_atomic(docs / "index.md", index(all_pages, submissions))
+    (docs / "assets").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHIM, docs / "assets" / SHIM.name)
+    formulas: list[str] = []
+    for page in all_pages:  # TeX becomes a token here and MathML after the build
+        nb = nbformat.read(page.source, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = mathml(cell.source, formulas)
+        target = docs / (f"{page.track}/" if page.track else "") / page.source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+    write_text_atomic(src / "mkdocs.yml", yaml.safe_dump(config(all_pages, out.resolve()), sort_keys=False))
+    with _quiet(not progress):
+        mkdocs_build(load_config(str(src / "mkdocs.yml")))
+    for name in ("404.html", "sitemap.xml", "sitemap.xml.gz"):  # a server's files, with absolute links
+        (out / name).unlink(missing_ok=True)
+    for path in out.rglob("*.html"):
+        text = path.read_text()
+        for pattern in NETWORK:
+            text = pattern.sub("", text)
+        path.write_text(_local_links(TOKEN.sub(lambda m: formulas[int(m.group(1))], text)))
+    words = [json.dumps(" ".join(re.sub(r"<[^>]+>", " ", f).split()))[1:-1] for f in formulas]
+    for path in (out / "search").glob("search_index.*"):  # the index holds the formulas' text
+        path.write_text(TOKEN.sub(lambda m: words[int(m.group(1))], path.read_text()))
+    return [out / "index.html", *(out / p.href for p in all_pages)]
+
+
+@contextlib.contextmanager
+def _quiet(on: bool):
+    """MkDocs' log lines (INFO, and the notice its Material theme prints) kept out of a test's output."""
+    import logging
+
+    if not on:
+        yield
+        return
+    logger = logging.getLogger("mkdocs")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,7 @@
-"""``make book``: the course built from the committed notebooks opens offline: every local link
-resolves, every figure of every notebook is embedded, nothing is loaded from the network, and the
-pages come in reading order with working previous/next links."""
+"""``make book``: the course site (MkDocs, Material, mkdocs-jupyter) built from the committed
+notebooks opens offline: the sidebar and the footer's previous/next links follow the reading order,
+every local link resolves, every figure of every notebook is embedded, search runs from the file
+system, nothing is loaded from the network and no raw TeX is left."""
 import posixpath
 import re
 
@@ -13,35 +14,54 @@ from shared.paths import NOTEBOOKS_DIR
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
+    out = tmp_path_factory.mktemp("book") / "site"
     return out, book.build(out, progress=False)
 
 
-def test_every_notebook_has_a_page_in_reading_order(built):
+def _expected() -> list[str]:
+    return ["00_primer.html", *(f"{t}/{p.stem}.html" for t in book.TRACKS
+                                for p in sorted((NOTEBOOKS_DIR / t).glob("[0-9][0-9]_*.ipynb")))]
+
+
+def test_sidebar_and_footer_follow_the_reading_order(built):
     out, written = built
-    expected = [f"{t}/{p.stem}.html" for t in book.TRACKS for p in sorted((NOTEBOOKS_DIR / t).glob("[0-9][0-9]_*.ipynb"))]
-    assert len(expected) >= 18
-    assert [p.relative_to(out).as_posix() for p in written] == ["index.html", "00_primer.html", *expected]
+    expected = _expected()
+    assert len(expected) >= 19
+    assert [p.relative_to(out).as_posix() for p in written] == ["index.html", *expected]
     index = (out / "index.html").read_text()
-    assert re.findall(r'<li><a href="([^"]+)"', index) == expected
+    nav = re.findall(r'<a href="([^"#]+\.html)" class="md-nav__link', index)
+    assert nav == ["index.html", *expected]  # the sidebar: home, the primer, each track's notebooks
     for track in book.TRACKS:  # the committed manifest's comparison table under each track
         assert f"submissions/{track}/manifest.json" in index
-    assert 'Read first: <a href="00_primer.html">' in index
-    second = (out / expected[1]).read_text()  # previous, contents, next, relative to its folder
+    assert "Read first:" in index and 'href="00_primer.html"' in index
+    second = (out / expected[1]).read_text()  # the footer: previous and next, relative to its folder
     here = posixpath.dirname(expected[1])
-    for target in (expected[0], "index.html", expected[2]):
-        assert f'href="{posixpath.relpath(target, here)}"' in second
+    assert re.findall(r'<a href="([^"]+)" class="md-footer__link md-footer__link--(prev|next)"', second) == [
+        (posixpath.relpath(expected[0], here), "prev"), (posixpath.relpath(expected[2], here), "next")]
 
 
 def test_links_resolve_and_nothing_comes_from_the_network(built):
     out, written = built
-    for page in written:
+    for page in out.rglob("*.html"):
         text = page.read_text()
-        for href in re.findall(r'href="([^"]+)"', text):
-            if href.startswith(("http://", "https://", "#", "mailto:")):
+        for ref in re.findall(r'(?:href|src)="([^"]+)"', text):
+            if ref.startswith(("http://", "https://", "#", "mailto:", "data:")):
                 continue
-            assert (page.parent / href.split("#")[0]).resolve().is_file(), f"{page.name}: broken link {href}"
-        assert not re.search(r'<(script|link|img)[^>]*\b(src|href)="https?://', text), page.name
+            target = (page.parent / ref.split("#")[0].split("?")[0]).resolve()
+            assert target.is_file() or (target / "index.html").is_file(), f"{page.name}: broken link {ref}"
+        assert not re.search(r'<(script|link|img|iframe)[^>]*\b(src|href)="https?://', text), page.name
+        assert not re.search(r'import\(\s*"https?://', text), page.name
+
+
+def test_search_runs_from_the_file_system(built):
+    """Material's offline plugin puts the index in a script beside the pages, and the worker shim it
+    needs on ``file://`` is the vendored one, not unpkg.com's."""
+    out, written = built
+    assert (out / "search" / "search_index.js").read_text().startswith("var __index = {")
+    for page in written:
+        assert re.search(r'<script src="(\.\./)?assets/iframe-worker-shim\.js"', page.read_text()), page.name
+    assert "swapped_bce" in (out / "search" / "search_index.js").read_text()  # notebook text is searchable
+    assert "MATHML" not in (out / "search" / "search_index.js").read_text()
 
 
 def test_every_figure_is_embedded(built):
