@@ -3,7 +3,6 @@ checkpoint) and run again continue from that checkpoint, with the whole training
 uninterrupted run's recommendations, bit for bit: once killed at an epoch's end, once in the middle
 of an epoch (four batches an epoch, a checkpoint every third optimiser step: the third write is the
 one after the second batch of epoch 2)."""
-import functools
 import os
 import signal
 import subprocess
@@ -39,18 +38,26 @@ def child(folder, kind, **env):
                           capture_output=True, text=True, timeout=900)
 
 
-@functools.cache
-def uninterrupted(kind, folder):
-    whole = child(folder, kind)
-    assert whole.returncode == 0, whole.stderr[-3000:]
-    assert "curve [1, 2, 3, 4]" in whole.stdout and "left False" in whole.stdout
-    return whole.stdout
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The uninterrupted run of each model, once for the module (both kill points compare with it)."""
+    runs = {}
+
+    def run(kind):
+        if kind not in runs:
+            whole = child(tmp_path_factory.mktemp(f"{kind}-whole"), kind)
+            assert whole.returncode == 0, whole.stderr[-3000:]
+            assert "curve [1, 2, 3, 4]" in whole.stdout and "left False" in whole.stdout
+            runs[kind] = whole.stdout
+        return runs[kind]
+
+    return run
 
 
 @pytest.mark.parametrize("kind", ["sasrec", "bert4rec"])
 @pytest.mark.parametrize("kill_at", ["2", "3"], ids=["epoch-end", "mid-epoch"])
-def test_killed_training_resumes_to_the_same_bits(tmp_path_factory, kind, kill_at):
-    whole = uninterrupted(kind, tmp_path_factory.mktemp(f"{kind}-whole"))
+def test_killed_training_resumes_to_the_same_bits(tmp_path_factory, uninterrupted, kind, kill_at):
+    whole = uninterrupted(kind)
     folder = tmp_path_factory.mktemp(f"{kind}-{kill_at}")
     killed = child(folder, kind, **{KILL_ENV: kill_at})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
