@@ -11,6 +11,8 @@ import pytest
 from shared import book
 from shared.paths import NOTEBOOKS_DIR
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

@@ -9,6 +9,8 @@ from shared import tracks
 from shared.paths import REPO_ROOT
 from shared.twin import check_scale
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 TRACKS = ", ".join(tracks.names())
 
 

@@ -11,6 +11,8 @@ from shared import metrics, primer, runner
 from shared.io import committed_bytes
 from shared.paths import NOTEBOOKS_DIR
 
+pytestmark = pytest.mark.notebook  # deselected by make test-fast
+
 TRACK_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*/[0-9][0-9]_*.ipynb"))
 
 

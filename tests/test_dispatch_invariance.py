@@ -22,6 +22,8 @@ import pytest
 from shared import dispatch, tracks
 from shared.paths import OUTPUT_ENV, REPO_ROOT
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 AVX512 = "avx512f" in dispatch._cpu_flags()
 OTHER = ({"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"} if AVX512
          else {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"})

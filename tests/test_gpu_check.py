@@ -9,6 +9,8 @@ import torch
 from shared import gpu_check
 from shared.paths import REPO_ROOT
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 MODELS = [("vk_clips", "dcnv2"), ("vk_clips", "sequence"), ("hse_sasrec", "sasrec"), ("hse_sasrec", "bert4rec"),
           ("vklab_posts", "image-encoder"), ("vklab_posts", "heads"), ("vklab_posts", "finetune")]
 

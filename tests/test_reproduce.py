@@ -10,6 +10,8 @@ import pytest
 from shared import dispatch, paths, reproduce
 from shared.submission import twin_source, write_csv, write_manifest
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 
 def manifest(tmp_path, name, scores, params=None, source=None, metrics=None, tolerance=0.01, profile="teach"):
     folder = tmp_path / name

@@ -10,6 +10,8 @@ from shared.paths import submissions_dir
 from shared.submission import read_manifest
 from solutions.hse_sasrec import TRACK, data, pipeline, submit
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 FAST = dict(scale="tiny", sasrec_epochs=2, bert4rec_epochs=1)
 # Spark's classic models run in the notebook tests (04 at tiny); here the rest, twice
 NO_SPARK = tuple(m for m in pipeline.MODELS if m not in pipeline.CLASSIC)

@@ -14,6 +14,8 @@ import pytest
 from shared.checkpoint import KILL_ENV, STEPS_ENV
 from shared.paths import REPO_ROOT
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 CHILD = textwrap.dedent("""
     import dataclasses, hashlib, sys
     from pathlib import Path

@@ -9,6 +9,8 @@ import pytest
 from shared.io import sha256_file
 from solutions.kraft_kuairec import pipeline, submit
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 TINY = ["--scale", "tiny", "--n-estimators", "40"]
 
 

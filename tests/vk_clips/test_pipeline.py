@@ -11,6 +11,8 @@ from shared.paths import submissions_dir
 from shared.submission import read_manifest, write_csv
 from solutions.vk_clips import TRACK, models, pipeline, submit
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 FAST = dict(scale="tiny", emb_dim=16, batch_size=2048, seq_dim=16, seq_epochs=1, seq_len=16)
 
 

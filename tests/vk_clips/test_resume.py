@@ -7,10 +7,14 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from shared.checkpoint import KILL_ENV, STEPS_ENV
 from shared.io import sha256_file
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
 from solutions.vk_clips import TRACK, pipeline, submit
+
+pytestmark = pytest.mark.functional  # deselected by make test-fast
 
 
 def pipeline_run(out, **env):

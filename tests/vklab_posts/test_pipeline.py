@@ -11,6 +11,8 @@ from shared.paths import submissions_dir
 from shared.submission import read_manifest
 from solutions.vklab_posts import data, features, pipeline, submit
 
+pytestmark = pytest.mark.functional  # deselected by make test-fast
+
 CFG = pipeline.Config(scale="tiny", head_epochs=5, boost_iterations=40)
 
 

@@ -8,9 +8,12 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from shared.checkpoint import KILL_ENV, STEPS_ENV
 from shared.paths import REPO_ROOT
+
+pytestmark = pytest.mark.functional  # deselected by make test-fast
 
 CHILD = textwrap.dedent("""
     import sys
