@@ -56,8 +56,8 @@ bench: setup ## time and peak memory per stage (default SCALE=full) into benchma
 	    --data-dir "$(DATA_DIR)" --profile $(PROFILE) --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
 	done
 
-bench-sharing: setup ## a LightGBM and a torch training step alone and beside a one-core busy loop, per OpenMP wait policy, into benchmarks/core-sharing.csv
-	@$(PY) -m shared.sharing
+bench-sharing: setup ## a LightGBM and a torch training step alone and beside a one-core busy loop, per OpenMP wait policy, into benchmarks/core-sharing.csv (ARGS='--command CMD --label L': a whole command)
+	@$(PY) -m shared.sharing $(ARGS)
 
 seed-summaries: setup ## maintainers: rewrite benchmarks/*-seeds-summary.csv from the committed per-seed records with each track's seed_summary (no retraining)
 	@$(PY) -m shared.cli seed-summaries

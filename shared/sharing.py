@@ -11,16 +11,20 @@ costs under each, and how much an idle machine pays for sleeping threads.
 
 CLI (``make bench-sharing``): ``python -m shared.sharing [--out benchmarks/core-sharing.csv]`` runs
 each (library, policy) in a fresh process, three repeats each, and appends the median times and
-their ratio to the record.
+their ratio to the record. ``--command CMD --label L`` times a whole command instead (a track's
+pipeline: a step's cost is not the whole run's, where larger parallel regions wake threads less
+often), its outputs in a scratch folder (``RECSYS_OUTPUT_DIR``); ``--policies`` picks the policies.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import os
+import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -77,13 +81,24 @@ def time_step(library: str, policy: str) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def measure(library: str, policy: str, repeats: int = REPEATS) -> dict:
+def time_command(command: str, policy: str) -> float:
+    """Wall seconds of ``command`` (run from the repository, its outputs in a scratch folder) with ``policy``."""
+    argv = shlex.split(command)
+    argv[0] = sys.executable if argv[0] in ("python", "python3") else argv[0]  # this venv's Python
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=REPO_ROOT, env={**_env(policy), "RECSYS_OUTPUT_DIR": out},
+                       capture_output=True, text=True, timeout=3600, check=True)
+        return time.perf_counter() - start
+
+
+def measure(library: str, policy: str, repeats: int = REPEATS, timer=time_step) -> dict:
     """Median seconds alone and beside a one-core busy loop, and their ratio."""
-    alone = statistics.median(time_step(library, policy) for _ in range(repeats))
+    alone = statistics.median(timer(library, policy) for _ in range(repeats))
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.5)
-        beside = statistics.median(time_step(library, policy) for _ in range(repeats))
+        beside = statistics.median(timer(library, policy) for _ in range(repeats))
     finally:
         busy.kill()
         busy.wait()
@@ -96,13 +111,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(benchmarks_dir() / RECORD))
     parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--command", help="time this whole command instead of the library steps")
+    parser.add_argument("--label", help="its name in the record (with --command)")
+    parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated, of: " + ", ".join(POLICIES))
     args = parser.parse_args(argv)
+    policies = [p.strip() for p in args.policies.split(",")]
+    if unknown := [p for p in policies if p not in POLICIES]:
+        parser.error(f"unknown policies {unknown}; known: {', '.join(POLICIES)}")
     facts = {"date": dt.date.today().isoformat(), "cpu": dispatch.cpu_model(), "cores": os.cpu_count(),
              "threads": dispatch.threads()}
     rows = []
-    for library in WORKLOADS:
-        for policy in POLICIES:
-            rows.append({**facts, **measure(library, policy, args.repeats)})
+    if args.command:
+        workloads, timer = [args.label or args.command], lambda _, policy: time_command(args.command, policy)
+    else:
+        workloads, timer = list(WORKLOADS), time_step
+    for library in workloads:
+        for policy in policies:
+            rows.append({**facts, **measure(library, policy, args.repeats, timer)})
             print(", ".join(f"{k} {v}" for k, v in rows[-1].items() if k not in facts), flush=True)
     append_csv(Path(args.out), rows)
     print(f"recorded in {args.out}")
