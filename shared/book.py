@@ -57,9 +57,9 @@ def describe(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
     text = _first_markdown(nb)
     heading = re.search(r"^#\s+(.+)$", text, re.M)
     title = heading.group(1).strip() if heading else fallback
-    learn = re.search(r"\*\*You will learn\*\*\n((?:- .+\n?)+)", text)
-    if learn:
-        items = [line[2:].strip() for line in learn.group(1).splitlines()]
+    learn = re.search(r"\*\*You will learn\*\*\n((?:(?:- |  ).+\n?)+)", text)
+    if learn:  # an item may wrap onto indented lines
+        items = [" ".join(item.split()) for item in re.split(r"^- ", learn.group(1), flags=re.M) if item.strip()]
         return title, "You will learn " + "; ".join(re.sub(r"[*`]", "", i) for i in items) + "."
     body = " ".join(line.strip() for line in text[heading.end() if heading else 0:].strip().split("\n\n")[0].splitlines())
     sentence = re.split(r"(?<=[.:])\s+(?=[A-Z(*])", body, maxsplit=1)[0] if body else ""
@@ -88,6 +88,8 @@ FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # code: fenced blocks, then 
 MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\s](?:[^$]*?[^$\s])?)\$", re.S)
 TOKEN = re.compile(r"MATHML(\d+)X")
 SHIM = Path(__file__).parent / "assets" / "iframe-worker-shim.js"  # search from file:// (vendored, MIT)
+# a wider page than Material's default (figures, code and tables need it) and no cell-tag badges
+CSS = ".md-grid { max-width: 100rem; }\n.tag-container, .cell-tag, .tags_button_container { display: none; }\n"
 # what a notebook page would load from the network: CDN scripts (require.js, mermaid) and MathJax
 NETWORK = (re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S),
            re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*", re.S),
@@ -133,8 +135,8 @@ def index(all_pages: Sequence[Page], submissions: Path) -> str:
     comparison table of its committed run."""
     parts = ["# The course\n",
              "Competition solutions, each taught in numbered notebooks. Read the primer first (the three "
-             "task shapes and every metric, defined once), then the tracks in this order: KuaiRec's fully "
-             "observed matrix and MovieLens are the most familiar data and the simplest metrics; VK Clips "
+             "task shapes and every metric, defined once), then the tracks in this order: KRAFT on KuaiRec's fully "
+             "observed matrix and HSE's MovieLens are the most familiar data and the simplest metrics; VK Clips "
              "then asks for a per-user ROC-AUC over three ordered classes and paired comparisons on drawn "
              "labels, and VK-Lab's rates, log losses and ceilings need the most statistics. Every number "
              "here comes from the synthetic twin the notebooks ran on, not from the real data: compare a "
@@ -152,8 +154,9 @@ def index(all_pages: Sequence[Page], submissions: Path) -> str:
             src = m["data_source"]
             data = "the real files" if src["kind"] == "real" else f"the twin at scale {src['scale']}, seed {src['seed']}"
             if m.get("comparison"):
+                table = re.sub(r'<table[^>]*class="[^"]*"', "<table", _table(m["comparison"]))  # the theme's style
                 parts.append(f"The comparison table of the committed run ({data}; "
-                             f"`submissions/{track}/manifest.json`):\n\n{_table(m['comparison'])}\n")
+                             f"`submissions/{track}/manifest.json`):\n\n{table}\n")
     return "\n".join(parts)
 
 
@@ -169,8 +172,9 @@ def config(all_pages: Sequence[Page], site_dir: Path) -> dict:
             "theme": {"name": "material", "font": False,
                       "features": ["navigation.footer", "navigation.sections", "search.highlight"]},
             "extra": {"polyfills": [f"assets/{SHIM.name}"]},  # the offline plugin would fetch it from unpkg.com
+            "extra_css": ["assets/book.css"],
             "markdown_extensions": ["attr_list", "md_in_html", "tables"],
-            "plugins": ["search", "offline", {"mkdocs-jupyter": {"include_source": False, "cache": False}}]}
+            "plugins": ["search", "offline", {"mkdocs-jupyter": {"include_source": False, "cache": False, "no_prompt": True}}]}
 
 
 def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] = TRACKS,
@@ -188,6 +192,7 @@ def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] 
     write_text_atomic(docs / "index.md", index(all_pages, submissions))
     (docs / "assets").mkdir(parents=True, exist_ok=True)
     shutil.copy(SHIM, docs / "assets" / SHIM.name)
+    write_text_atomic(docs / "assets" / "book.css", CSS)
     formulas: list[str] = []
     for page in all_pages:  # TeX becomes a token here and MathML after the build
         nb = nbformat.read(page.source, as_version=4)

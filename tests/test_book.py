@@ -84,6 +84,8 @@ def test_title_and_purpose_come_from_the_first_markdown_cell():
     assert book.describe(nbformat.v4.new_notebook(), "fallback") == ("fallback", "")
     nb.cells[1].source = "# T\n\n**You will learn**\n- the `x` metric\n- why y\n\nProse."
     assert book.describe(nb, "f") == ("T", "You will learn the x metric; why y.")
+    nb.cells[1].source = "# T\n\n**You will learn**\n- the `x` metric, which\n  wraps\n- why y\n\nProse."
+    assert book.describe(nb, "f") == ("T", "You will learn the x metric, which wraps; why y.")
 
 
 RAW_TEX = re.compile(r"\$[^$\s][^$]*\$|\\frac|\\sum")
