@@ -26,7 +26,8 @@ SUMMARY = re.compile(r"(\d+) passed.*? in ([\d.]+)s")
 
 
 def _clock(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {round(seconds % 60)} s"
+    whole = round(seconds)  # rounded once: 1019.6 s is 17 min 0 s, not 16 min 60 s
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def readme_line(directory: Path | None = None) -> str:

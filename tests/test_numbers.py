@@ -110,3 +110,9 @@ def test_renumber_keeps_each_figure_on_its_record():
         "a [0.5][1] b [0.25][2] c [0.5][1] d [0.125][3]\n\n" + figures.SOURCES_HEADER + "\n"
         '[1]: x.csv "row #1; column a"\n[2]: x.csv "row #1; column b"\n[3]: c.py \'line with "c": 0.125\'\n')
 
+
+
+def test_the_clock_never_shows_sixty_seconds():
+    from shared.ci_time import _clock
+
+    assert [_clock(s) for s in (1019.6, 914.2, 59.5, 60.0)] == ["17 min 0 s", "15 min 14 s", "1 min 0 s", "1 min 0 s"]
