@@ -46,7 +46,10 @@ def test_links_resolve_and_nothing_comes_from_the_network(built):
     out, written = built
     for page in out.rglob("*.html"):
         text = page.read_text()
+        ids = set(re.findall(r'\bid="([^"]+)"', text))
         for ref in re.findall(r'(?:href|src)="([^"]+)"', text):
+            if ref.startswith("#") and len(ref) > 1:  # the page's contents and in-page links land somewhere
+                assert ref[1:] in ids, f"{page.name}: no anchor {ref}"
             if ref.startswith(("http://", "https://", "#", "mailto:", "data:")):
                 continue
             target = (page.parent / ref.split("#")[0].split("?")[0]).resolve()
