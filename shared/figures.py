@@ -146,17 +146,29 @@ def _line(text: str, pos: int) -> int:
     return text[:pos].count("\n") + 1
 
 
+def _scan(text: str) -> tuple[str, list[re.Match], list[re.Match]]:
+    """The text with its exempt parts blanked (positions kept), its figure links, and its bare figures
+    (years aside)."""
+    blank = EXEMPT.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
+    links = [m for m in LINK.finditer(blank) if FIGURE.fullmatch(m[1])]
+    linked = {i for m in links for i in range(m.start(), m.end())}
+    bare = [m for m in FIGURE.finditer(blank)
+            if m.start() not in linked and not (m[2] and "," not in m[2] and _number(m[2]) in YEARS)]
+    return blank, links, bare
+
+
+def _percent(blank: str, end: int) -> bool:
+    return blank[end:end + 3].lstrip().startswith("%")
+
+
 def check(readme: Path) -> list[str]:
     """``file:line: figure (why)`` for each figure that is bare or whose link does not hold it."""
     text = readme.read_text()
     name = readme.relative_to(REPO_ROOT).as_posix() if readme.is_relative_to(REPO_ROOT) else readme.name
     defs = {label: (target, locator) for label, target, locator in _definitions(text)}
-    blank = EXEMPT.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
-    out, linked = [], set()
-    for m in LINK.finditer(blank):
-        if not FIGURE.fullmatch(m[1]):
-            continue
-        linked.update(range(m.start(), m.end()))
+    blank, links, bare = _scan(text)
+    out = []
+    for m in links:
         where = f"{name}:{_line(text, m.start())}: {m[1]}"
         if m[2] not in defs:
             out.append((m.start(), f"{where} (no definition [{m[2]}])"))
@@ -171,14 +183,10 @@ def check(readme: Path) -> list[str]:
         except (ValueError, KeyError, IndexError) as e:
             out.append((m.start(), f"{where} ({target} {locator}: {e})"))
             continue
-        percent = blank[m.end():m.end() + 3].lstrip().startswith("%")
         exact = locator.startswith(("row ", "key "))
-        if not any(agrees(m[1], n, percent, exact) for n in numbers):
+        if not any(agrees(m[1], n, _percent(blank, m.end()), exact) for n in numbers):
             out.append((m.start(), f"{where} ({target} {locator} holds {', '.join(numbers[:6]) or 'no number'})"))
-    for m in FIGURE.finditer(blank):
-        if m.start() in linked or (m[2] and "," not in m[2] and _number(m[2]) in YEARS):
-            continue
-        out.append((m.start(), f"{name}:{_line(text, m.start())}: {m[0]} (no source)"))
+    out += [(m.start(), f"{name}:{_line(text, m.start())}: {m[0]} (no source)") for m in bare]
     return [message for _, message in sorted(out)]
 
 
@@ -294,15 +302,13 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
     defs = {(t, loc): label for label, t, loc in _definitions(text)}
     labels = [int(label) for label, _, _ in _definitions(text) if label.isdigit()]
     next_label = max(labels, default=0) + 1
-    blank = EXEMPT.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
-    linked = {i for m in LINK.finditer(blank) if FIGURE.fullmatch(m[1]) for i in range(m.start(), m.end())}
+    blank, _, bare = _scan(text)
     out, last, missing = [], 0, []
-    for m in FIGURE.finditer(blank):
-        if (m.start() in linked or (m[2] and "," not in m[2] and _number(m[2]) in YEARS)
-                or text[m.start() - 1:m.start()] == "["):
+    for m in bare:
+        if text[m.start() - 1:m.start()] == "[":
             continue
         fig = m[0]
-        percent = blank[m.end():m.end() + 3].lstrip().startswith("%")
+        percent = _percent(blank, m.end())
         d, value = _decimals(fig), _number(fig)
         found = index.get((d, value), [])
         if not found and percent:
