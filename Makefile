@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup lab reproduce test test-fast bench bench-sharing seed-summaries gpu-check notebooks test-references ci-time book clean
+.PHONY: help setup lab reproduce test test-fast bench bench-sharing seed-summaries answers gpu-check notebooks test-references ci-time book clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,10 @@ bench-sharing: setup ## a LightGBM and a torch training step alone and beside a 
 seed-summaries: setup ## maintainers: rewrite benchmarks/*-seeds-summary.csv from the committed per-seed records with each track's seed_summary (no retraining)
 	@$(PY) -m shared.cli seed-summaries
 
+answers: setup ## maintainers: run each track's exercises (ONLY='02_als_lightgbm:1 ...' for some) on twins of their own in .answers/ and record the answers in benchmarks/answers-<track>.json, which the notebooks' closing cells show
+	@$(PY) -m shared.tracks $(TRACKS)
+	RECSYS_OUTPUT_DIR=$(CURDIR)/.answers $(PY) -m shared.answers $(TRACKS) --record-dir $(CURDIR)/benchmarks $(if $(ONLY),--only $(ONLY))
+
 gpu-check: setup ## each torch model at its full scale on CUDA: rows/s and peak memory into benchmarks/gpu-check.csv (ARGS=--twice: two runs compared byte for byte; no GPU: one line, exit 0)
 	@$(PY) -m shared.gpu_check $(TRACKS) $(if $(SCALE),--scale $(SCALE)) $(ARGS)
 
@@ -79,4 +83,4 @@ book: setup ## the course site from the executed notebooks (the committed ones; 
 	@$(PY) -m shared.book $(TRACKS)
 
 clean: ## remove generated data, artifacts, reports, bench scratch and .venv
-	rm -rf data artifacts reports .bench $(VENV) .pytest_cache
+	rm -rf data artifacts reports .bench .answers $(VENV) .pytest_cache

@@ -2,9 +2,8 @@
 with mkdocs-jupyter from the executed notebooks (the committed ones by default), to hand out or
 open offline from the file system.
 
-The sidebar holds the primer, then the tracks in reading order (kraft_kuairec, hse_sasrec, vk_clips,
-vklab_posts: familiar data first, the hardest statistics later), each with its notebooks; the home
-page argues that order and shows each track's notebooks (title and one-line purpose, from the
+The sidebar holds the primer, then the tracks in reading order (``shared.tracks.reading_order``:
+each track's package says its place and why), each with its notebooks; the home page argues that order and shows each track's notebooks (title and one-line purpose, from the
 notebook's first markdown cell) and the comparison table of its committed manifest. Full-text search
 works from the file system (Material's ``offline`` plugin puts the index beside the pages). Every
 figure is embedded (data URIs) and nothing is fetched from the network: the notebook template's
@@ -31,8 +30,8 @@ import nbformat
 from shared.io import write_text_atomic
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, reports_dir
 from shared.primer import PRIMER
+from shared.tracks import reading_order, reading_why
 
-TRACKS = ("kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts")  # reading order: familiar data first, hardest statistics later
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,10 @@ def describe(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
     return title, re.sub(r"[*`]", "", sentence)
 
 
-def pages(notebooks_dir: Path, tracks: Sequence[str] = TRACKS) -> list[Page]:
+def pages(notebooks_dir: Path, tracks: Sequence[str] | None = None) -> list[Page]:
     """The primer (when there is one), then each track's notebooks."""
     out = []
+    tracks = reading_order(notebooks_dir) if tracks is None else tracks
     primer = notebooks_dir / PRIMER.name  # read first: the tasks and every metric, defined once
     if primer.is_file():
         out.append(Page("", primer, *describe(nbformat.read(primer, as_version=4), primer.stem)))
@@ -135,12 +135,11 @@ def index(all_pages: Sequence[Page], submissions: Path) -> str:
     comparison table of its committed run."""
     parts = ["# The course\n",
              "Competition solutions, each taught in numbered notebooks. Read the primer first (the three "
-             "task shapes and every metric, defined once), then the tracks in this order: KRAFT on KuaiRec's fully "
-             "observed matrix and HSE's MovieLens are the most familiar data and the simplest metrics; VK Clips "
-             "then asks for a per-user ROC-AUC over three ordered classes and paired comparisons on drawn "
-             "labels, and VK-Lab's rates, log losses and ceilings need the most statistics. Every number "
-             "here comes from the synthetic twin the notebooks ran on, not from the real data: compare a "
-             "model with the random and oracle rows of the same table, never with a leaderboard score.\n"]
+             "task shapes and every metric, defined once), then the tracks in this order, familiar data first "
+             "and the hardest statistics last: "
+             + "; ".join(w for w in (reading_why(t) for t in dict.fromkeys(p.track for p in all_pages if p.track)) if w)
+             + ". Every number here comes from the synthetic twin the notebooks ran on, not from the real data: "
+             "compare a model with the random and oracle rows of the same table, never with a leaderboard score.\n"]
     parts += [f"**Read first:** [{p.title}]({p.href.removesuffix('.html')}.ipynb). {p.purpose}\n"
               for p in all_pages if not p.track]
     for track in dict.fromkeys(p.track for p in all_pages if p.track):
@@ -177,7 +176,50 @@ def config(all_pages: Sequence[Page], site_dir: Path) -> dict:
             "plugins": ["search", "offline", {"mkdocs-jupyter": {"include_source": False, "cache": False, "no_prompt": True}}]}
 
 
-def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] = TRACKS,
+STYLE = re.compile(r'<style type="text/css">(.{2000,}?)</style>', re.S)
+
+
+def _shared_styles(text: str, page: Path, assets: Path) -> str:
+    """Each large inline stylesheet (mkdocs-jupyter writes about 0.6 MB of Jupyter's CSS into every
+    page) written once as ``assets/nb-<sha256>.css`` and linked, so a page loads it from the cache."""
+    import hashlib
+
+    def link(m: re.Match) -> str:
+        name = f"nb-{hashlib.sha256(m.group(1).encode()).hexdigest()[:12]}.css"
+        if not (assets / name).exists():
+            write_text_atomic(assets / name, m.group(1))
+        return f'<link rel="stylesheet" href="{os.path.relpath(assets / name, page.parent)}">'
+
+    return STYLE.sub(link, text)
+
+
+CHECKS = re.compile(r"^## \d+ Checks\b")
+
+
+def _closing_markdown(cell: nbformat.NotebookNode) -> str | None:
+    """The Markdown a closing cell (``shared.lesson.closing``) displays, else None."""
+    outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+    texts = ["".join(o.get("data", {}).get("text/markdown", "")) for o in outputs]
+    return texts[0] if len(outputs) == 1 and texts[0].startswith("## What this shows") else None
+
+
+def for_reading(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A notebook as the site shows it: the closing cell's Markdown as a Markdown cell (its headings in
+    the page's contents, its answers collapsed as written), and without the "Checks" section (its
+    heading and the test suite's ``# NBVAL_*`` cells: they guard the notebook, they teach nothing)."""
+    cells = []
+    for cell in nb.cells:
+        text = _closing_markdown(cell)
+        if text is not None:
+            cells.append(nbformat.v4.new_markdown_cell(text, id=cell.get("id")))
+        elif not ((cell.cell_type == "markdown" and CHECKS.match(cell.source))
+                  or (cell.cell_type == "code" and re.match(r"# NBVAL_\w+", cell.source))):
+            cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] | None = None,
           submissions: Path = REPO_ROOT / "submissions", progress: bool = True) -> list[Path]:
     """Write the site under ``out`` (a staged MkDocs project beside it, ``<out>-src``); returns the
     pages in reading order, the home page first."""
@@ -195,13 +237,11 @@ def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] 
     write_text_atomic(docs / "assets" / "book.css", CSS)
     formulas: list[str] = []
     for page in all_pages:  # TeX becomes a token here and MathML after the build
-        nb = nbformat.read(page.source, as_version=4)
+        nb = for_reading(nbformat.read(page.source, as_version=4))
         for cell in nb.cells:
             if cell.cell_type == "markdown":  # a heading's code spans as text: the contents keep their words
                 cell.source = mathml(re.sub(r"^(#+ .*)$", lambda m: m[1].replace("`", ""), cell.source, flags=re.M),
                                      formulas)
-            elif cell.cell_type == "code":  # the test suite's markers are not the lesson's
-                cell.source = re.sub(r"^# NBVAL_\w+\n", "", cell.source, flags=re.M)
         target = docs / (f"{page.track}/" if page.track else "") / page.source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
@@ -214,10 +254,12 @@ def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] 
         text = path.read_text()
         for pattern in NETWORK:
             text = pattern.sub("", text)
+        text = _shared_styles(text, path, out / "assets")
         path.write_text(_local_links(TOKEN.sub(lambda m: formulas[int(m.group(1))], text)))
     words = [json.dumps(" ".join(re.sub(r"<[^>]+>", " ", f).split()))[1:-1] for f in formulas]
-    for path in (out / "search").glob("search_index.*"):  # the index holds the formulas' text
-        path.write_text(TOKEN.sub(lambda m: words[int(m.group(1))], path.read_text()))
+    for path in (out / "search").glob("search_index.*"):  # the index holds the formulas' text, not the
+        text = TOKEN.sub(lambda m: words[int(m.group(1))], path.read_text())  # page's anchors and buttons
+        path.write_text(re.sub(r"Copied! |¶|\\u00b6", "", text))
     return [out / "index.html", *(out / p.href for p in all_pages)]
 
 
@@ -241,12 +283,12 @@ def _quiet(on: bool):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("tracks", nargs="*", default=list(TRACKS))
+    parser.add_argument("tracks", nargs="*", default=reading_order())
     parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR),
                         help="folder of executed notebooks, one subfolder a track (default: the committed ones)")
     parser.add_argument("--out", default=str(reports_dir() / "book"))
     args = parser.parse_args(argv)
-    tracks = [t for t in TRACKS if t in args.tracks] + [t for t in args.tracks if t not in TRACKS]
+    tracks = [t for t in reading_order() if t in args.tracks] + [t for t in args.tracks if t not in reading_order()]
     written = build(Path(args.out), Path(args.notebooks), tracks)
     print(f"wrote {os.path.relpath(written[0])} and {len(written) - 1} notebook pages")
     return 0

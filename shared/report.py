@@ -16,6 +16,7 @@ from shared.calibration import update_readme
 from shared.paths import REPO_ROOT, reports_dir, submissions_dir
 from shared.profiles import PROFILES
 from shared.reproduce import Verdict, load_committed, value_changes, verdict
+from shared.tracks import reading_order
 
 
 def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
@@ -75,15 +76,12 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
     return "\n".join(lines), verdicts
 
 
-TRACK_ORDER = ("kraft_kuairec", "vklab_posts", "hse_sasrec", "vk_clips")  # the README's reading order
-
-
 def notebook_minutes(notebooks: str | os.PathLike = REPO_ROOT / "notebooks") -> str:
     """The README's per-track times: each track's committed notebooks' papermill durations, summed,
     in minutes (``make notebooks`` writes it between the README's ``notebook-minutes`` markers)."""
     notebooks = Path(notebooks)
     parts = []
-    for track in TRACK_ORDER:
+    for track in reading_order(notebooks):
         seconds = sum(json.loads(nb.read_text())["metadata"]["papermill"]["duration"]
                       for nb in sorted((notebooks / track).glob("*.ipynb")))
         parts.append(f"{track} {seconds / 60:.1f} min")

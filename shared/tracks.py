@@ -20,6 +20,25 @@ def names(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
                    if not p.parent.name.startswith(".")})  # not JupyterLab's .ipynb_checkpoints
 
 
+def _package(track: str):
+    return importlib.import_module(f"solutions.{track}") if importlib.util.find_spec(f"solutions.{track}") else None
+
+
+def reading_order(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
+    """Every track in the course's reading order: its package's ``READING_ORDER``
+    (``solutions/<track>/__init__.py``), then the tracks without one, by name."""
+    def key(track: str):
+        order = getattr(_package(track), "READING_ORDER", None)
+        return (order is None, order or 0, track)
+
+    return sorted(names(notebooks_dir), key=key)
+
+
+def reading_why(track: str) -> str:
+    """Why the track sits where it does in the reading order (its package's ``READING_WHY``; "" if none)."""
+    return getattr(_package(track), "READING_WHY", "")
+
+
 def check_names(tracks: Sequence[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """``tracks`` if each is a track, else a ValueError naming the unknown ones and the known ones."""
     known = names(notebooks_dir)

@@ -10,6 +10,7 @@ import pytest
 
 from shared import book
 from shared.paths import NOTEBOOKS_DIR
+from shared.tracks import reading_order
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
@@ -21,7 +22,7 @@ def built(tmp_path_factory):
 
 
 def _expected() -> list[str]:
-    return ["00_primer.html", *(f"{t}/{p.stem}.html" for t in book.TRACKS
+    return ["00_primer.html", *(f"{t}/{p.stem}.html" for t in reading_order()
                                 for p in sorted((NOTEBOOKS_DIR / t).glob("[0-9][0-9]_*.ipynb")))]
 
 
@@ -33,7 +34,7 @@ def test_sidebar_and_footer_follow_the_reading_order(built):
     index = (out / "index.html").read_text()
     nav = re.findall(r'<a href="([^"#]+\.html)" class="md-nav__link', index)
     assert nav == ["index.html", *expected]  # the sidebar: home, the primer, each track's notebooks
-    for track in book.TRACKS:  # the committed manifest's comparison table under each track
+    for track in reading_order():  # the committed manifest's comparison table under each track
         assert f"submissions/{track}/manifest.json" in index
     assert "Read first:" in index and 'href="00_primer.html"' in index
     second = (out / expected[1]).read_text()  # the footer: previous and next, relative to its folder
@@ -67,6 +68,8 @@ def test_search_runs_from_the_file_system(built):
         assert re.search(r'<script src="(\.\./)?assets/iframe-worker-shim\.js"', page.read_text()), page.name
     assert "swapped_bce" in (out / "search" / "search_index.js").read_text()  # notebook text is searchable
     assert "MATHML" not in (out / "search" / "search_index.js").read_text()
+    index = (out / "search" / "search_index.js").read_text()
+    assert "¶" not in index and "\\u00b6" not in index and "Copied!" not in index  # entries start with their words
 
 
 def test_every_figure_is_embedded(built):
@@ -110,3 +113,37 @@ def test_mathml_leaves_code_alone():
     html = book.mathml("cost $x_u^2$ and `$OUT` and\n\n```\n$a$\n```\n\n$$\\frac{1}{K}$$")
     assert "`$OUT`" in html and "```\n$a$\n```" in html
     assert html.count("<math") == 2 and "<mfrac>" in html and 'display="block"' in html
+
+
+def test_each_lesson_closes_with_its_findings_and_collapsed_answers_in_the_contents(built):
+    """The closing cell reads as part of the page: "What this shows" and "Exercises" in the page's
+    contents, each answer collapsed under its exercise; the test suite's "Checks" section is left out."""
+    out, _ = built
+    for page in _expected()[1:]:
+        text = (out / page).read_text()
+        toc = re.findall(r'<a href="#([\w-]+)" class="md-nav__link', text)
+        assert "what-this-shows" in toc and "exercises" in toc, page
+        assert "<details>" in text and "<summary>Answer</summary>" in text, page
+        assert not re.search(r"<h2[^>]*>\s*\d+ Checks", text) and "NBVAL" not in text, page
+
+
+def test_for_reading_keeps_the_lesson_and_drops_the_checks():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## 2 Checks"),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+        nbformat.v4.new_code_cell("plots.closing(table)", outputs=[nbformat.v4.new_output(
+            "execute_result", {"text/markdown": "## What this shows\n\n- x", "text/plain": "<Markdown>"})]),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_markdown_cell("## References")])
+    cells = book.for_reading(nb).cells
+    assert [(c.cell_type, c.source) for c in cells] == [
+        ("markdown", "## What this shows\n\n- x"), ("code", "x = 1"), ("markdown", "## References")]
+
+
+def test_the_notebook_stylesheet_is_shared_not_inlined(built):
+    out, written = built
+    for page in written:
+        inline = sum(len(m) for m in re.findall(r"<style[^>]*>(.*?)</style>", page.read_text(), re.S))
+        assert inline < 20_000, f"{page.name}: {inline:,} characters of inline CSS"
+    for page in written[1:]:  # the notebooks' pages
+        assert re.search(r'<link rel="stylesheet" href="(\.\./)?assets/nb-\w+\.css">', page.read_text()), page.name

@@ -9,3 +9,5 @@ warnings.filterwarnings("ignore", message="Cannot infer the eval type from type 
 warnings.filterwarnings("ignore", message=".*(optuna|collected to master).*")
 
 TRACK = "hse_sasrec"
+READING_ORDER = 2  # its place in the course (shared.tracks.reading_order)
+READING_WHY = "HSE's MovieLens, the best-known data of the field: the next movie of each user, with HitRate and NDCG"

@@ -6,6 +6,8 @@ import numpy as np
 import polars as pl
 from matplotlib.ticker import NullFormatter
 
+from shared.answers import for_notebook
+from solutions.hse_sasrec import TRACK
 from solutions.hse_sasrec.data import GENRES
 
 
@@ -79,11 +81,7 @@ def closing_data(events: pl.DataFrame, n_users: int, n_items: int, split, twin: 
         f"Each user's last event is the test answer and the one before it the validation answer (one of each "
         f"for {split.test_gt.height:,} users): every model is asked for the next movie, not for a random "
         "held-out one.",
-    ], [
-        "Predict the HitRate@10 of recommending each user the 10 movies most rated overall, then check it "
-        "against notebook 2's popularity row.",
-        "Count the users with fewer than 20 events. Which models should suffer most from short histories?",
-    ], twin)
+    ], for_notebook(TRACK, "01_data_and_split"), twin)
 
 
 def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: bool,
@@ -113,12 +111,7 @@ def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: boo
     if "oracle" in table["model"]:
         findings.append(f"The oracle, the 10 most likely next movies under the twin's true probabilities, reaches "
                         f"{_hit(table, 'oracle'):.3f}: even a perfect model misses most next movies.")
-    return closing(findings, [
-        "Train with `SASREC_EPOCHS` 10 and predict where the validation curve stops; compare with the kept epoch.",
-        "Halve the maximum sequence length in `models.SASREC_PRESETS['cpu']`: which users lose most?",
-        "Give the literature preset 2 heads instead of 1 (`models.SASREC_PRESETS['literature']`): predict the "
-        "change in NDCG@10 before you run it.",
-    ], twin)
+    return closing(findings, for_notebook(TRACK, "02_sasrec"), twin)
 
 
 def closing_bert4rec(table: pl.DataFrame, record: dict, published: dict, twin: bool):
@@ -135,19 +128,13 @@ def closing_bert4rec(table: pl.DataFrame, record: dict, published: dict, twin: b
         training,
         "A masked model learns from 15 % of the positions per sequence and a causal one from all of them: "
         "BERT4Rec needs many more epochs for the same signal.",
-    ], [
-        "Run `BERT4REC_EPOCHS` 60 and predict whether it passes SASRec; check the curve's last epochs.",
-        "Raise `mask_prob` to 0.3 in `models.BERT4REC_PRESETS['cpu']`: does it learn faster per epoch?",
-    ], twin)
+    ], for_notebook(TRACK, "03_bert4rec"), twin)
 
 
 def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
     from shared.lesson import closing
 
-    exercises = [
-        "Set ALS's rank to 20 (`models.classic_model`) and predict its move on the validation step.",
-        "Give ItemKNN 20 neighbours instead of 100: which users does it stop reaching?",
-    ]
+    exercises = for_notebook(TRACK, "04_classic_spark")
     if val is None:
         return closing(["Spark or Java is missing here, so the classic models did not run (section 1 says why)."],
                        exercises, twin)
@@ -169,10 +156,7 @@ def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
         f"It can only reorder SASRec's 50 candidates: their recall@50, {recall50:.3f}, is its ceiling.",
         "The team's reranker was trained on the answers it was then scored on; this one learns on the validation "
         "step only, so its figure is what a reranker really adds (or costs) on unseen answers.",
-    ], [
-        "Remove the candidate's SASRec rank and score from the reranker's features and predict the change.",
-        "Train the reranker on 25 candidates instead of 50: does the narrower list help or hurt?",
-    ], twin)
+    ], for_notebook(TRACK, "05_reranker"), twin)
 
 
 def closing_submission(table: pl.DataFrame, twin: bool, hidden: pl.DataFrame | None = None):
@@ -192,8 +176,4 @@ def closing_submission(table: pl.DataFrame, twin: bool, hidden: pl.DataFrame | N
             "event is the best single clue to the next one, and leaving it out throws that clue away.")
     findings.append("The public leaderboard scored the team's SASRec 0.2453 on the real data; a twin figure is "
                     "never one.")
-    return closing(findings, [
-        "Submit the reranker's lists instead and predict the change of the test-step HitRate@10.",
-        "Set `SUBMIT_HISTORY` to `faithful` (the team's choice) and rerun this notebook: which users' lists "
-        "change most, and by how much does the hidden-next-event HitRate@10 fall?",
-    ], twin)
+    return closing(findings, for_notebook(TRACK, "06_submission"), twin)

@@ -9,7 +9,7 @@ import polars as pl
 
 from shared import boosting
 from shared.metrics import ranking_metrics
-from solutions.kraft_kuairec import features
+from solutions.kraft_kuairec import TRACK, features
 
 
 def data_overview(interactions: pl.DataFrame, train: pl.DataFrame) -> plt.Figure:
@@ -100,6 +100,7 @@ def relevant_per_user(scores: pl.DataFrame) -> plt.Figure:
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
 def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
+    from shared.answers import for_notebook
     from shared.lesson import closing
 
     no_time_share = float(test["timestamp"].is_null().mean()) if "timestamp" in test.columns else 0.0
@@ -111,14 +112,11 @@ def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
         f"rows and {float(test['label'].mean()):.1%} of test rows (the real files: 32.8 % and 30.8 %). Random "
         "ranking therefore already scores about that much precision.",
         f"{test['user_id'].n_unique():,} test users, each ranked on their own test rows only.",
-    ], [
-        "Change the label threshold to `watch_ratio >= 2` (replays only) and predict the new positive rate "
-        "before computing it.",
-        "Split at 70 % instead of 80 % in `pipeline.prepare`: which users lose most of their test rows?",
-    ], twin)
+    ], for_notebook(TRACK, "01_data"), twin)
 
 
 def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
+    from shared.answers import for_notebook
     from shared.lesson import closing
 
     by = {r.name: r for r in results}
@@ -137,15 +135,12 @@ def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
         "leak adds to a validation AUC (notebook 3 sets each beside its test AUC).",
         f"`best` ({b.n_trees} trees, best {b.best_iteration}, {b.n_fit_rows:,} ranker rows) is judged on test in "
         "notebook 3, with the metric the source reports.",
-    ], [
-        "Set `ALS_FACTORS` to 16 and predict how `faithful`'s validation AUC and feature importances change.",
-        "Set `leakfree_als_frac` in `pipeline.Config` from 0.5 to 0.8 (ALS fitted on more of train, the ranker on "
-        "fewer, later rows): predict `leakfree`'s validation AUC, then run it.",
-    ], twin)
+    ], for_notebook(TRACK, "02_als_lightgbm"), twin)
 
 
 def closing_evaluation(table: pl.DataFrame, seed_reported: dict, twin: bool, scale: str = "full",
                        beside: pl.DataFrame | None = None):
+    from shared.answers import for_notebook
     from shared.lesson import closing, signed
 
     rows = {r["model"]: r for r in table.iter_rows(named=True)}
@@ -175,9 +170,4 @@ def closing_evaluation(table: pl.DataFrame, seed_reported: dict, twin: bool, sca
                         f"{most['validation_auc']:.3f} against {most['test_auc']:.3f}) and least for "
                         f"`{least['model']}` ({least['optimism']:+.3f}): a validation AUC measured on rows whose "
                         "labels built the features is not a forecast of test.")
-    return closing(findings, [
-        "Compute NDCG@10 over only the users with at least 10 relevant test rows: predict whether `faithful` "
-        "or popularity gains more.",
-        "Rank by `als` alone for users with fewer than 20 train views and by `faithful` otherwise: does the "
-        "blend beat both?",
-    ], twin)
+    return closing(findings, for_notebook(TRACK, "03_evaluation_submission"), twin)

@@ -2,3 +2,5 @@
 DCNv2 with reaction-history features, the official ALS baseline and a sequence model."""
 
 TRACK = "vk_clips"
+READING_ORDER = 3  # its place in the course (shared.tracks.reading_order)
+READING_WHY = "VK Clips: a per-user ROC-AUC over three ordered classes, and paired comparisons on drawn labels"

@@ -7,7 +7,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
+from shared.answers import for_notebook
 from shared.metrics import per_user_roc_auc
+from solutions.vk_clips import TRACK
 
 
 def data_overview(train: pl.DataFrame):
@@ -149,12 +151,7 @@ def _paired(a: str, b: str, diff: dict) -> str:
 
 def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
 
-    exercises = [
-        "Change ALS's `factors` in `models.als_scores` from 16 to 64 and predict whether it closes the gap to "
-        "popularity; run `pipeline.baseline_scores` again and compare.",
-        "Score the items by their like rate (likes / rows) instead of likes minus dislikes. Which users does "
-        "it help, those with many or few test likes?",
-    ]
+    exercises = for_notebook(TRACK, "02_baselines")
     if table is None:
         return closing(["The baselines were scored; the real test labels are hidden, so the leaderboard scores them."],
                        exercises, twin=False)
@@ -175,12 +172,7 @@ def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
 def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
     from shared.lesson import signed
 
-    exercises = [
-        "Train `dcn_faithful` with `BATCH_SIZE` 2048 instead of the default: one epoch then takes fewer, larger "
-        "steps. Predict the direction of the change in AUC, then run it.",
-        "Set `ignore_window` in `pipeline.Config` to 16 and rebuild the history: how much of the fixed history's "
-        "third slot is lost, and does `dcn_fixed` notice?",
-    ]
+    exercises = for_notebook(TRACK, "03_dcnv2")
     if table is None or diff is None:
         return closing([f"Three DCNv2 rows were trained for one epoch in file order at batch {batch:,}; the real "
                         "test labels are hidden."], exercises, twin=False)
@@ -211,12 +203,7 @@ def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
 
 def closing_sequence(table: pl.DataFrame | None, info: dict, diff: dict | None):
 
-    exercises = [
-        "Set `SEQ_LEN` to 16: the model then sees only a user's last 16 events. Predict what happens to "
-        "`auc_expected`, then run notebooks 4 and 5.",
-        "Give the sequence model no reaction input (replace `Events.reactions` by zeros in `models.py`): how much "
-        "of its score came from knowing what the user liked before?",
-    ]
+    exercises = for_notebook(TRACK, "04_sequence_model")
     epochs = f"{info.get('epochs', 0)} epochs searched, best {info.get('best_epoch', 0)}"
     if table is None or diff is None:
         return closing([f"The sequence model trained ({epochs}); the real test labels are hidden."], exercises, twin=False)
@@ -231,12 +218,7 @@ def closing_sequence(table: pl.DataFrame | None, info: dict, diff: dict | None):
 
 def closing_submission(table: pl.DataFrame | None, submitted: str):
 
-    exercises = [
-        "Submit `dcn_faithful` instead (`SUBMITTED`, or `make reproduce PROFILE=source TRACKS=vk_clips`) and "
-        "read the verdict line: why does it say 'not comparable' the first time?",
-        "Count the test users whose 20 clips share one reaction. How much would `auc_zero` rise if they were "
-        "dropped from the test set instead of scored 0?",
-    ]
+    exercises = for_notebook(TRACK, "06_submission")
     if table is None:
         return closing([f"`submission.csv.7z` holds `{submitted}`'s scores; the leaderboard scores it."],
                        exercises, twin=False)
@@ -263,23 +245,12 @@ def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
         f"Rows per user are skewed (median {int(per_user['n'].median()):,}, largest {int(per_user['n'].max()):,}) "
         f"and {float((per_user['likes'] == 0).mean()):.0%} of users never like anything: for them only the "
         "items' own appeal is left to rank by.",
-    ], [
-        "Before notebook 2, predict which of popularity and a per-user model (ALS) will rank a user who never "
-        "liked anything better, and why.",
-        "Compute the share of test users whose 20 clips have a single reaction (`d.truth`'s `target` on the "
-        "twin). Notebook 6 (and the primer's `auc_zero`) shows what the metric does with them.",
-    ], twin)
+    ], for_notebook(TRACK, "01_data"), twin)
 
 
 def closing_ranker(table: pl.DataFrame | None, beyond: pl.DataFrame, info: dict):
 
-    exercises = [
-        "Set `ITEM_PRIOR_ROWS` in `features.py` to 0 (an item's like rate with no pull towards its source's) and "
-        "predict what happens to `ltr_stats`; then run this notebook.",
-        "Drop every `user_source_*` and `cos_*` feature: how much of the gain over DCNv2 was personal, and how "
-        "much the item's own appeal?",
-        "Train the ranker on four windows instead of ten (`pipeline.LTR_EDGES`) and compare `auc_expected`.",
-    ]
+    exercises = for_notebook(TRACK, "05_ranker")
     top = list(info["ltr"]["importance"])[:3]
     if table is None or beyond.is_empty():
         return closing([f"The ranker trained ({info['ltr']['trees']} trees); its strongest features: "

@@ -3,3 +3,5 @@ from its photo and text. Frozen offline encoders (EfficientNet-Lite0, Navec) wit
 trained on four losses, and CatBoost MultiRMSE over several rates; honest log loss throughout."""
 
 TRACK = "vklab_posts"
+READING_ORDER = 4  # its place in the course (shared.tracks.reading_order)
+READING_WHY = "VK-Lab posts: rates, log losses and ceilings, the most statistics"

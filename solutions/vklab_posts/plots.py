@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
+from shared.answers import for_notebook
+from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import decode_photo
 
 
@@ -122,12 +124,7 @@ def closing_data(n_rows: int, n_train: int, n_val: int, n_test: int, null_text: 
         f"The mean open_photo / view is {mean_open:.4f}: most rates are small, so a constant at the train mean is "
         "already a strong log-loss baseline and every model is judged by how much it gains over it.",
         f"{null_text:,} posts have no text: every text feature must cope with a missing value.",
-    ], [
-        "Before notebook 2, guess how much of the constant-to-oracle log-loss gap a photo model can close "
-        "here; write the number down and compare.",
-        "Plot open_photo / view against the number of views: which posts does a rate estimated from few views "
-        "mislead?",
-    ], twin)
+    ], for_notebook(TRACK, "01_data"), twin)
 
 
 def closing_heads(table: pl.DataFrame, head: str, twin: bool, beyond: pl.DataFrame | None = None):
@@ -159,11 +156,7 @@ def closing_heads(table: pl.DataFrame, head: str, twin: bool, beyond: pl.DataFra
                         f"(paired by row, one standard error) over `{r['against']}`: {verdict}; it trained in "
                         f"{r['seconds ours']:.0f} s against {r['seconds against']:.1f} s.")
     findings.append("The loss changes little here: with rates near 0.04, weighted BCE's weights stay close to 1.")
-    return closing(findings, [
-        "Train the heads with `HEAD_EPOCHS` doubled and predict whether validation still picks the same head.",
-        "Replace the chosen head's predictions by their mean plus half their deviation from it (shrinkage): "
-        "does the test log loss fall? What does that say about the head's calibration?",
-    ], twin)
+    return closing(findings, for_notebook(TRACK, "02_image_text_models"), twin)
 
 
 def paired_gains(beyond: pl.DataFrame):
@@ -201,11 +194,7 @@ def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFr
             parts = ", ".join(f"`{m}` alone {signed(one[m]['gain'], 6)}" for m in ("catboost-ce", "mlp-text") if m in one)
             lines.append(f"Ours on {t}: {signed(r['gain'], 6)} ± {r['se']:.6f} log loss over MultiRMSE (paired by "
                          f"row), {verdict} two standard errors ({parts}).")
-    return closing(lines, [
-        "Drop the image features from CatBoost's input and predict which target loses most.",
-        "Blend CatBoost and the text MLP with weights 0.25 / 0.75 instead of the plain mean: which rate moves, "
-        "and is the move larger than its standard error?",
-    ], twin)
+    return closing(lines, for_notebook(TRACK, "03_catboost_multitarget"), twin)
 
 
 def closing_predictions(table: pl.DataFrame, head: str, targets, twin: bool):
@@ -215,8 +204,4 @@ def closing_predictions(table: pl.DataFrame, head: str, targets, twin: bool):
         model = head if t == "open_photo" else "catboost"
         c, m = _row(table, t, "constant"), _row(table, t, model)
         rows.append(f"{t}: test log loss {m['logloss']:.4f}, the constant {c['logloss']:.4f}.")
-    return closing(rows, [
-        "Set `SEED` to 7 and rerun the four notebooks (a new twin, validation carve and models): which of these "
-        "gains over the constant keep their sign?",
-        "Score `predictions.csv` with the swapped BCE of notebook 2: which target's figure moves most?",
-    ], twin)
+    return closing(rows, for_notebook(TRACK, "04_predictions"), twin)
