@@ -15,7 +15,7 @@ export PYTHONHASHSEED := 0
 # CPU dispatch and thread counts pinned before any Python starts (shared/dispatch.py says why)
 $(foreach kv,$(shell $(PYTHON) shared/dispatch.py --make),$(eval export $(kv)))
 
-.PHONY: help setup lab reproduce test test-fast bench bench-sharing seed-summaries answers gpu-check notebooks test-references ci-time book clean
+.PHONY: help setup lab reproduce lint test test-fast bench bench-sharing seed-summaries answers gpu-check notebooks test-references ci-time book clean
 
 help: ## list the targets and variables
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,10 +43,14 @@ reproduce: setup ## run every track's notebooks (default SCALE=small, PROFILE=te
 	@$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) --profile $(PROFILE) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"
 	@$(PY) -m shared.report $(TRACKS) --executed $(EXECUTED) --profile $(PROFILE)
 
-test: setup ## unit tests, then each notebook at SCALE=tiny checked with nbval
+lint: setup ## ruff check and ruff format --check (pyproject.toml), in seconds: make test runs it first
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: setup lint ## the lint gate, unit tests, then each notebook at SCALE=tiny checked with nbval
 	$(PY) -m pytest
 
-test-fast: setup ## the unit tests only (not the functional and notebook groups): under two minutes on 2 cores
+test-fast: setup lint ## the lint gate and the unit tests only (not the functional and notebook groups): under two minutes on 2 cores
 	$(PY) -m pytest -m "not functional and not notebook"
 
 bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/; ARGS: more pipeline options

@@ -3,6 +3,7 @@ the notebook runner, synthetic-twin building blocks and the benchmark stage time
 
 Importing it pins the CPU dispatch and thread counts first (``shared.dispatch``), before any
 numeric library is loaded."""
+
 from shared import dispatch as _dispatch
 
 _dispatch.apply()
@@ -22,7 +23,6 @@ if "IPython" in _sys.modules:
 
     if _get_ipython() is not None:
         from shared.errors import show_in_one_line as _show_in_one_line
-
         from shared.show import register as _register_tables
 
         _show_in_one_line(_get_ipython())

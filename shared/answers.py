@@ -10,6 +10,7 @@ that record and collapsed under it, so the answer a learner reads is what the co
 
     python -m shared.answers TRACK ... [--only NOTEBOOK:N ...] [--record-dir DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,9 @@ class Exercise:
 
 def exercises(track: str) -> list[Exercise]:
     """The track's exercises, in notebook then number order; a ValueError when two share a place."""
-    listed = sorted(importlib.import_module(f"solutions.{track}.exercises").EXERCISES,
-                    key=lambda e: (e.notebook, e.number))
+    listed = sorted(
+        importlib.import_module(f"solutions.{track}.exercises").EXERCISES, key=lambda e: (e.notebook, e.number)
+    )
     keys = [e.key for e in listed]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{track}: two exercises share a place: {sorted(k for k in keys if keys.count(k) > 1)}")
@@ -102,8 +104,10 @@ def for_notebook(track: str, notebook: str) -> list[str]:
     out = []
     for ex in exercises(track):
         if ex.notebook == notebook:
-            out.append(f"{ex.question}\n\n   <details><summary>Answer</summary>\n\n   {answer(track, ex, record)}"
-                       "\n\n   </details>\n")
+            out.append(
+                f"{ex.question}\n\n   <details><summary>Answer</summary>\n\n   {answer(track, ex, record)}"
+                "\n\n   </details>\n"
+            )
     if not out:
         raise ValueError(f"{track} has no exercise for notebook {notebook!r}")
     return out

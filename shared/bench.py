@@ -4,6 +4,7 @@ Peak RSS is sampled by a background thread (psutil, every 20 ms) while the stage
 stage reports its own peak rather than the process's lifetime maximum. Results append to
 ``benchmarks/results.csv`` and ``benchmarks/README.md`` is rewritten from it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,9 +13,9 @@ import datetime as dt
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 
@@ -49,7 +50,7 @@ def no_stage(name: str) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def stages(timer: "StageTimer | None"):
+def stages(timer: StageTimer | None):
     """``timer.stage``, or ``no_stage`` when there is no timer."""
     return timer.stage if timer else no_stage
 
@@ -90,7 +91,9 @@ class StageTimer:
             "peak_rss_mib": max((r["peak_rss_mib"] for r in self.records), default=0.0),
         }
 
-    def write(self, track: str, scale: str, config: str = "default", directory: str | os.PathLike | None = None) -> Path:
+    def write(
+        self, track: str, scale: str, config: str = "default", directory: str | os.PathLike | None = None
+    ) -> Path:
         """Append this run's rows to results.csv and rewrite the markdown table."""
         directory = Path(directory) if directory else benchmarks_dir()
         directory.mkdir(parents=True, exist_ok=True)
@@ -98,8 +101,17 @@ class StageTimer:
         info = machine()
         date = dt.date.today().isoformat()
         rows = [
-            {"date": date, "track": track, "scale": scale, "config": config, **r,
-             "cores": info["cores"], "ram_gib": info["ram_gib"], "gpu": info["gpu"], "cpu": info["cpu"]}
+            {
+                "date": date,
+                "track": track,
+                "scale": scale,
+                "config": config,
+                **r,
+                "cores": info["cores"],
+                "ram_gib": info["ram_gib"],
+                "gpu": info["gpu"],
+                "cpu": info["cpu"],
+            }
             for r in [*self.records, self.total()]
         ]
         old = []
@@ -131,8 +143,11 @@ def ratio_lines(run: list[dict]) -> list[str]:
     def secs(x: float) -> str:  # a tenth of a second, or a hundredth below one second
         return f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
-    return [f"Same run: `{o}` took {secs(totals[o])} s, {totals[o] / totals[base]:.3f} of `{base}`'s "
-            f"{secs(totals[base])} s." for o in others] + [""]
+    return [
+        f"Same run: `{o}` took {secs(totals[o])} s, {totals[o] / totals[base]:.3f} of `{base}`'s "
+        f"{secs(totals[base])} s."
+        for o in others
+    ] + [""]
 
 
 def write_markdown(csv_path: Path, md_path: Path) -> Path:
@@ -147,7 +162,12 @@ def write_markdown(csv_path: Path, md_path: Path) -> Path:
         current.setdefault(key, []).append(row)
         if row["stage"] == "TOTAL":
             runs.append(current.pop(key))
-    lines = ["# Benchmarks", "", "Written by `make bench` (shared/bench.py), newest run first; raw rows in `results.csv`.", ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (shared/bench.py), newest run first; raw rows in `results.csv`.",
+        "",
+    ]
     for run in reversed(runs):
         first = run[0]
         lines += [

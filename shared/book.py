@@ -3,7 +3,8 @@ with mkdocs-jupyter from the executed notebooks (the committed ones by default),
 open offline from the file system.
 
 The sidebar holds the primer, then the tracks in reading order (``shared.tracks.reading_order``:
-each track's package says its place and why), each with its notebooks; the home page argues that order and shows each track's notebooks (title and one-line purpose, from the
+each track's package says its place and why), each with its notebooks; the home page argues that
+order and shows each track's notebooks (title and one-line purpose, from the
 notebook's first markdown cell) and the comparison table of its committed manifest. Full-text search
 works from the file system (Material's ``offline`` plugin puts the index beside the pages). Every
 figure is embedded (data URIs) and nothing is fetched from the network: the notebook template's
@@ -11,6 +12,7 @@ scripts from a CDN (require.js, MathJax) are left out and no web font is asked f
 formulas (``$...$`` and ``$$...$$`` in markdown) are converted to MathML when the book is built
 (latex2mathml), which browsers draw without any script.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +23,9 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import nbformat
 
@@ -31,7 +33,6 @@ from shared.io import write_text_atomic
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, reports_dir
 from shared.primer import PRIMER
 from shared.tracks import reading_order, reading_why
-
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,9 @@ def describe(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
     if learn:  # an item may wrap onto indented lines
         items = [" ".join(item.split()) for item in re.split(r"^- ", learn.group(1), flags=re.M) if item.strip()]
         return title, "You will learn " + "; ".join(re.sub(r"[*`]", "", i) for i in items) + "."
-    body = " ".join(line.strip() for line in text[heading.end() if heading else 0:].strip().split("\n\n")[0].splitlines())
+    body = " ".join(
+        line.strip() for line in text[heading.end() if heading else 0 :].strip().split("\n\n")[0].splitlines()
+    )
     sentence = re.split(r"(?<=[.:])\s+(?=[A-Z(*])", body, maxsplit=1)[0] if body else ""
     return title, re.sub(r"[*`]", "", sentence)
 
@@ -91,9 +94,11 @@ SHIM = Path(__file__).parent / "assets" / "iframe-worker-shim.js"  # search from
 # a wider page than Material's default (figures, code and tables need it) and no cell-tag badges
 CSS = ".md-grid { max-width: 100rem; }\n.tag-container, .cell-tag, .tags_button_container { display: none; }\n"
 # what a notebook page would load from the network: CDN scripts (require.js, mermaid) and MathJax
-NETWORK = (re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S),
-           re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*", re.S),
-           re.compile(r'<script\b[^>]*>(?:(?!</script>).)*?\bimport\(\s*"https?://(?:(?!</script>).)*</script>\s*', re.S))
+NETWORK = (
+    re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S),
+    re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*", re.S),
+    re.compile(r'<script\b[^>]*>(?:(?!</script>).)*?\bimport\(\s*"https?://(?:(?!</script>).)*</script>\s*', re.S),
+)
 
 
 def mathml(markdown: str, formulas: list[str] | None = None) -> str:
@@ -133,29 +138,40 @@ def _track_title(track: str) -> str:
 def index(all_pages: Sequence[Page], submissions: Path) -> str:
     """The home page (Markdown): why this reading order, then each track's notebooks and the
     comparison table of its committed run."""
-    parts = ["# The course\n",
-             "Competition solutions, each taught in numbered notebooks. Read the primer first (the three "
-             "task shapes and every metric, defined once), then the tracks in this order, familiar data first "
-             "and the hardest statistics last: "
-             + "; ".join(w for w in (reading_why(t) for t in dict.fromkeys(p.track for p in all_pages if p.track)) if w)
-             + ". Every number here comes from the synthetic twin the notebooks ran on, not from the real data: "
-             "compare a model with the random and oracle rows of the same table, never with a leaderboard score.\n"]
-    parts += [f"**Read first:** [{p.title}]({p.href.removesuffix('.html')}.ipynb). {p.purpose}\n"
-              for p in all_pages if not p.track]
+    parts = [
+        "# The course\n",
+        "Competition solutions, each taught in numbered notebooks. Read the primer first (the three "
+        "task shapes and every metric, defined once), then the tracks in this order, familiar data first "
+        "and the hardest statistics last: "
+        + "; ".join(w for w in (reading_why(t) for t in dict.fromkeys(p.track for p in all_pages if p.track)) if w)
+        + ". Every number here comes from the synthetic twin the notebooks ran on, not from the real data: "
+        "compare a model with the random and oracle rows of the same table, never with a leaderboard score.\n",
+    ]
+    parts += [
+        f"**Read first:** [{p.title}]({p.href.removesuffix('.html')}.ipynb). {p.purpose}\n"
+        for p in all_pages
+        if not p.track
+    ]
     for track in dict.fromkeys(p.track for p in all_pages if p.track):
         parts.append(f"## {_track_title(track)} {{ #{track} }}\n")
-        parts += [f"{k}. [{p.title}]({track}/{p.source.name})<br>{p.purpose}"
-                  for k, p in enumerate((p for p in all_pages if p.track == track), 1)]
+        parts += [
+            f"{k}. [{p.title}]({track}/{p.source.name})<br>{p.purpose}"
+            for k, p in enumerate((p for p in all_pages if p.track == track), 1)
+        ]
         parts.append("")
         manifest = submissions / track / "manifest.json"
         if manifest.is_file():
             m = json.loads(manifest.read_text())
             src = m["data_source"]
-            data = "the real files" if src["kind"] == "real" else f"the twin at scale {src['scale']}, seed {src['seed']}"
+            data = (
+                "the real files" if src["kind"] == "real" else f"the twin at scale {src['scale']}, seed {src['seed']}"
+            )
             if m.get("comparison"):
                 table = re.sub(r'<table[^>]*class="[^"]*"', "<table", _table(m["comparison"]))  # the theme's style
-                parts.append(f"The comparison table of the committed run ({data}; "
-                             f"`submissions/{track}/manifest.json`):\n\n{table}\n")
+                parts.append(
+                    f"The comparison table of the committed run ({data}; "
+                    f"`submissions/{track}/manifest.json`):\n\n{table}\n"
+                )
     return "\n".join(parts)
 
 
@@ -165,15 +181,29 @@ def config(all_pages: Sequence[Page], site_dir: Path) -> dict:
     nav: list = [{"Home": "index.md"}]
     nav += [{f"Read first: {p.title}": p.source.name} for p in all_pages if not p.track]
     for track in dict.fromkeys(p.track for p in all_pages if p.track):
-        nav.append({_track_title(track): [{p.title: f"{track}/{p.source.name}"} for p in all_pages if p.track == track]})
-    return {"site_name": "Recommender-system competitions, reproduced offline: the course",
-            "docs_dir": "docs", "site_dir": str(site_dir), "use_directory_urls": False, "nav": nav,
-            "theme": {"name": "material", "font": False,
-                      "features": ["navigation.footer", "navigation.sections", "search.highlight"]},
-            "extra": {"polyfills": [f"assets/{SHIM.name}"]},  # the offline plugin would fetch it from unpkg.com
-            "extra_css": ["assets/book.css"],
-            "markdown_extensions": ["attr_list", "md_in_html", "tables"],
-            "plugins": ["search", "offline", {"mkdocs-jupyter": {"include_source": False, "cache": False, "no_prompt": True}}]}
+        nav.append(
+            {_track_title(track): [{p.title: f"{track}/{p.source.name}"} for p in all_pages if p.track == track]}
+        )
+    return {
+        "site_name": "Recommender-system competitions, reproduced offline: the course",
+        "docs_dir": "docs",
+        "site_dir": str(site_dir),
+        "use_directory_urls": False,
+        "nav": nav,
+        "theme": {
+            "name": "material",
+            "font": False,
+            "features": ["navigation.footer", "navigation.sections", "search.highlight"],
+        },
+        "extra": {"polyfills": [f"assets/{SHIM.name}"]},  # the offline plugin would fetch it from unpkg.com
+        "extra_css": ["assets/book.css"],
+        "markdown_extensions": ["attr_list", "md_in_html", "tables"],
+        "plugins": [
+            "search",
+            "offline",
+            {"mkdocs-jupyter": {"include_source": False, "cache": False, "no_prompt": True}},
+        ],
+    }
 
 
 STYLE = re.compile(r'<style type="text/css">(.{2000,}?)</style>', re.S)
@@ -212,15 +242,22 @@ def for_reading(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         text = _closing_markdown(cell)
         if text is not None:
             cells.append(nbformat.v4.new_markdown_cell(text, id=cell.get("id")))
-        elif not ((cell.cell_type == "markdown" and CHECKS.match(cell.source))
-                  or (cell.cell_type == "code" and re.match(r"# NBVAL_\w+", cell.source))):
+        elif not (
+            (cell.cell_type == "markdown" and CHECKS.match(cell.source))
+            or (cell.cell_type == "code" and re.match(r"# NBVAL_\w+", cell.source))
+        ):
             cells.append(cell)
     nb.cells = cells
     return nb
 
 
-def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] | None = None,
-          submissions: Path = REPO_ROOT / "submissions", progress: bool = True) -> list[Path]:
+def build(
+    out: Path,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    tracks: Sequence[str] | None = None,
+    submissions: Path = REPO_ROOT / "submissions",
+    progress: bool = True,
+) -> list[Path]:
     """Write the site under ``out`` (a staged MkDocs project beside it, ``<out>-src``); returns the
     pages in reading order, the home page first."""
     import yaml
@@ -240,8 +277,9 @@ def build(out: Path, notebooks_dir: Path = NOTEBOOKS_DIR, tracks: Sequence[str] 
         nb = for_reading(nbformat.read(page.source, as_version=4))
         for cell in nb.cells:
             if cell.cell_type == "markdown":  # a heading's code spans as text: the contents keep their words
-                cell.source = mathml(re.sub(r"^(#+ .*)$", lambda m: m[1].replace("`", ""), cell.source, flags=re.M),
-                                     formulas)
+                cell.source = mathml(
+                    re.sub(r"^(#+ .*)$", lambda m: m[1].replace("`", ""), cell.source, flags=re.M), formulas
+                )
         target = docs / (f"{page.track}/" if page.track else "") / page.source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
@@ -284,8 +322,11 @@ def _quiet(on: bool):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tracks", nargs="*", default=reading_order())
-    parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR),
-                        help="folder of executed notebooks, one subfolder a track (default: the committed ones)")
+    parser.add_argument(
+        "--notebooks",
+        default=str(NOTEBOOKS_DIR),
+        help="folder of executed notebooks, one subfolder a track (default: the committed ones)",
+    )
     parser.add_argument("--out", default=str(reports_dir() / "book"))
     args = parser.parse_args(argv)
     tracks = [t for t in reading_order() if t in args.tracks] + [t for t in args.tracks if t not in reading_order()]

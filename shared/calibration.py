@@ -8,6 +8,7 @@ other global parameters and appends every trial (parameters -> metrics) to
 the targets' scale, is the calibrated twin: ``twin_vs_real`` holds it against the targets, and the
 track README and notebook 1 show that table (``render_markdown`` / ``update_readme``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,10 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -48,8 +50,9 @@ class Target:
     source: str
 
     @classmethod
-    def around(cls, metric: str, label: str, published: float, tolerance: float, source: str,
-               centre: float | None = None) -> "Target":
+    def around(
+        cls, metric: str, label: str, published: float, tolerance: float, source: str, centre: float | None = None
+    ) -> Target:
         """``centre +- tolerance`` (the centre defaults to the published value)."""
         c = published if centre is None else centre
         return cls(metric, label, published, c - tolerance, c + tolerance, source)
@@ -76,17 +79,33 @@ def param_columns(params) -> dict[str, float]:
     return {f"{PARAM}{k}": float(v) for k, v in values.items()}
 
 
-def record_trial(track: str, scale: str, config: str, params, metrics: Mapping[str, float], wall_s: float,
-                 directory: str | os.PathLike | None = None, version: str = "", fingerprint: str = "") -> pl.DataFrame:
+def record_trial(
+    track: str,
+    scale: str,
+    config: str,
+    params,
+    metrics: Mapping[str, float],
+    wall_s: float,
+    directory: str | os.PathLike | None = None,
+    version: str = "",
+    fingerprint: str = "",
+) -> pl.DataFrame:
     """Append one trial to the track's record (columns are the union over trials) and return it.
     ``version`` is the twin generator's code version (``twin.VERSION``, for information);
     ``fingerprint`` names the data it generates (``tiny_fingerprint``): the tests check that the
     calibrated trial's fingerprint is the one the code generates now."""
-    row = {"date": dt.date.today().isoformat(), "cpu": dispatch.cpu_model(), "cores": os.cpu_count(),
-           "scale": scale, "config": config, "twin_version": version, "twin_fingerprint": fingerprint,
-           "wall_s": round(float(wall_s), 1),
-           **param_columns(params),
-           **{k: round(float(v), 6) for k, v in metrics.items()}}
+    row = {
+        "date": dt.date.today().isoformat(),
+        "cpu": dispatch.cpu_model(),
+        "cores": os.cpu_count(),
+        "scale": scale,
+        "config": config,
+        "twin_version": version,
+        "twin_fingerprint": fingerprint,
+        "wall_s": round(float(wall_s), 1),
+        **param_columns(params),
+        **{k: round(float(v), 6) for k, v in metrics.items()},
+    }
     return append_csv(record_path(track, directory), [row])
 
 
@@ -104,8 +123,9 @@ def calibrated_trial(record: pl.DataFrame, params, scale: str, config: str) -> d
     missing = [c for c in cols if c not in record.columns]
     if missing:
         raise LookupError(f"the calibration record has no column {missing[0]}")
-    match = record.filter(pl.col("scale") == scale, pl.col("config") == config,
-                          *[(pl.col(c) - v).abs() < 1e-9 for c, v in cols.items()])
+    match = record.filter(
+        pl.col("scale") == scale, pl.col("config") == config, *[(pl.col(c) - v).abs() < 1e-9 for c, v in cols.items()]
+    )
     if match.height == 0:
         shown = ", ".join(f"{k.removeprefix(PARAM)}={v:g}" for k, v in cols.items())
         raise LookupError(f"no {config!r} trial at scale {scale} with {shown}: run the calibration with --final")
@@ -118,13 +138,22 @@ def twin_vs_real(targets: Sequence[Target], trial: Mapping[str, float]) -> pl.Da
     for t in targets:
         value = trial.get(t.metric)
         value = None if value is None else float(value)
-        rows.append({"figure": t.label, "published (real data)": t.published, "accepted": t.accepted,
-                     "twin": value, "within": "yes" if t.within(value) else "no", "source": t.source})
+        rows.append(
+            {
+                "figure": t.label,
+                "published (real data)": t.published,
+                "accepted": t.accepted,
+                "twin": value,
+                "within": "yes" if t.within(value) else "no",
+                "source": t.source,
+            }
+        )
     return pl.DataFrame(rows, schema_overrides={"twin": pl.Float64})
 
 
 def render_markdown(table: pl.DataFrame, digits: int = 4) -> str:
     """A markdown table of ``table`` (floats to ``digits`` decimals, missing as a dash)."""
+
     def cell(v) -> str:
         if v is None:
             return "–"
@@ -153,6 +182,7 @@ def update_readme(path: str | os.PathLike, name: str, text: str) -> bool:
 
 # ---------------------------------------------------------------- the calibration command
 
+
 @dataclass(frozen=True)
 class Spec:
     """What a track's calibration is about: its twin's parameter class (defaults = the calibrated
@@ -169,11 +199,16 @@ class Spec:
     readme_path: Path | None = None  # default: solutions/<track>/README.md
 
     @classmethod
-    def of_twin(cls, track: str, twin: Any, files: Sequence[str], **fields_: Any) -> "Spec":
+    def of_twin(cls, track: str, twin: Any, files: Sequence[str], **fields_: Any) -> Spec:
         """The spec of a track's twin module (its ``Params``, ``VERSION`` and ``generate``), whose
         data is fingerprinted by its official ``files``."""
-        return cls(track=track, params=twin.Params, version=twin.VERSION,
-                   fingerprint=functools.partial(tiny_fingerprint, twin.generate, tuple(files)), **fields_)
+        return cls(
+            track=track,
+            params=twin.Params,
+            version=twin.VERSION,
+            fingerprint=functools.partial(tiny_fingerprint, twin.generate, tuple(files)),
+            **fields_,
+        )
 
     @property
     def readme(self) -> Path:
@@ -226,9 +261,15 @@ def grid(params_cls: type, specs: Sequence[str], base: Any = None) -> list:
     return [replace(base, **dict(combo)) for combo in itertools.product(*axes)]
 
 
-def command(spec: Spec, doc: str, run: Callable[[argparse.Namespace, Any], dict[str, float]],
-            argv: Sequence[str] | None = None, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
-            config_of: Callable[[argparse.Namespace], str] | None = None, show: Sequence[str] = ()) -> int:
+def command(
+    spec: Spec,
+    doc: str,
+    run: Callable[[argparse.Namespace, Any], dict[str, float]],
+    argv: Sequence[str] | None = None,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    config_of: Callable[[argparse.Namespace], str] | None = None,
+    show: Sequence[str] = (),
+) -> int:
     """A track's ``python -m solutions.<track>.calibrate``: run ``run(args, params)`` for every
     trial (``--grid``, or the calibrated values with ``--final``), append each to the record and
     print one line; after a ``--final`` run of the calibrated configuration at the targets' scale

@@ -14,6 +14,7 @@ instead of by time; ``RECSYS_KILL_AT_CHECKPOINT=N`` sends the process SIGKILL ri
 checkpoint (the resume test kills a real child process at a known point this way, instead of
 racing a timer).
 """
+
 from __future__ import annotations
 
 import os
@@ -146,8 +147,10 @@ class ResumableLoader:
 
     def state_dict(self) -> dict[str, Any]:
         if self.handed != self.trained:
-            raise RuntimeError(f"ResumableLoader: {self.handed} batches handed out but {self.trained} trained on "
-                               "at a checkpoint (a loader fetching ahead cannot resume mid-epoch here)")
+            raise RuntimeError(
+                f"ResumableLoader: {self.handed} batches handed out but {self.trained} trained on "
+                "at a checkpoint (a loader fetching ahead cannot resume mid-epoch here)"
+            )
         return {"epoch_start": self.epoch_start, "handed": self.handed, "rng": rng_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -212,8 +215,11 @@ class LightningResume:
             mid_epoch = False
 
             def state_dict(self):
-                return {"rng": rng_state(), "generators": [g.get_state() for g in resume.generators()],
-                        "mid_epoch": self.mid_epoch}
+                return {
+                    "rng": rng_state(),
+                    "generators": [g.get_state() for g in resume.generators()],
+                    "mid_epoch": self.mid_epoch,
+                }
 
             def load_state_dict(self, state):
                 # an epoch-end state is applied when the next epoch starts (restoring the data draws
@@ -230,9 +236,12 @@ class LightningResume:
             def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
                 if resume._loader is not None:
                     resume._loader.trained = batch_idx + 1
-                if (resume.directory is None or resume._loader is None
-                        or batch_idx + 1 >= trainer.num_training_batches  # the epoch's end writes one
-                        or not resume.clock.due(trainer.global_step)):
+                if (
+                    resume.directory is None
+                    or resume._loader is None
+                    or batch_idx + 1 >= trainer.num_training_batches  # the epoch's end writes one
+                    or not resume.clock.due(trainer.global_step)
+                ):
                     return
                 resume._save(trainer, mid_epoch=True)
 

@@ -1,12 +1,13 @@
 """What every track's pipeline CLI shares: the data switch and bench options, and recording a
 timed run into ``benchmarks/``."""
+
 from __future__ import annotations
 
 import argparse
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import polars as pl
 
@@ -23,12 +24,19 @@ def pipeline_parser(doc: str, scales: Sequence[str]) -> argparse.ArgumentParser:
     parser.add_argument("--scale", default="small", choices=tuple(scales))
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--profile", default="teach", choices=PROFILES,
-                        help="source: the source's own configuration (notebooks/<track>/source.yaml); "
-                             "options given here override it")
-    parser.add_argument("-f", "--params", default=None,
-                        help="a parameters file over the profile's, as the runner's -f (notebooks/<track>/tiny.yaml: "
-                             "the notebook tests' sizes); options given here override it")
+    parser.add_argument(
+        "--profile",
+        default="teach",
+        choices=PROFILES,
+        help="source: the source's own configuration (notebooks/<track>/source.yaml); options given here override it",
+    )
+    parser.add_argument(
+        "-f",
+        "--params",
+        default=None,
+        help="a parameters file over the profile's, as the runner's -f (notebooks/<track>/tiny.yaml: "
+        "the notebook tests' sizes); options given here override it",
+    )
     parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
     parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
     return parser
@@ -58,9 +66,12 @@ def record_table(table: pl.DataFrame, track: str, cfg, config: str, bench_dir: s
 
 def add_model_seeds(parser: argparse.ArgumentParser, what: str) -> None:
     """``--model-seeds 7,11,13``: after the run, retrain ``what`` with these model seeds on the same twin."""
-    parser.add_argument("--model-seeds", default="",
-                        help=f"after the run, retrain {what} with these comma-separated model seeds on the same "
-                             "twin; with --bench the tables go to benchmarks/")
+    parser.add_argument(
+        "--model-seeds",
+        default="",
+        help=f"after the run, retrain {what} with these comma-separated model seeds on the same "
+        "twin; with --bench the tables go to benchmarks/",
+    )
 
 
 def model_seeds(arg: str, seed: int) -> list[int]:
@@ -68,8 +79,14 @@ def model_seeds(arg: str, seed: int) -> list[int]:
     return [seed] + [int(x) for x in arg.split(",") if x and int(x) != seed]
 
 
-def seed_study(study: Callable[[Sequence[int]], tuple[pl.DataFrame, pl.DataFrame]], arg: str, track: str, cfg,
-               bench_dir: str | os.PathLike | None, record: bool) -> None:
+def seed_study(
+    study: Callable[[Sequence[int]], tuple[pl.DataFrame, pl.DataFrame]],
+    arg: str,
+    track: str,
+    cfg,
+    bench_dir: str | os.PathLike | None,
+    record: bool,
+) -> None:
     """Run a track's ``study(seeds)`` for ``--model-seeds``, print its per-seed table and summary
     and, in a bench run (``record``), write both beside the timings."""
     per_seed, summary = study(model_seeds(arg, cfg.seed))

@@ -1,11 +1,13 @@
 """What every track's ``Config`` shares: the data switch (synthetic twin by default, the real files
 given ``data_dir``), where its artifacts live, and how the data source and parameters are written
 into a manifest (no local path)."""
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from shared.io import merge_json, read_json
 from shared.paths import artifacts_dir, resolve_data_dir, submissions_dir
@@ -17,7 +19,8 @@ from shared.twin import check_scale, params_key
 class TrackConfig:
     """Mixin for a frozen dataclass with fields ``scale``, ``data_dir`` and ``seed``. A track sets
     ``TRACK``, ``ensure_twin`` (scale, seed -> the twin's folder, generated on first use),
-    ``real_files`` (folder -> the official files), ``SCALES`` (its twin's scales) and, to key artifacts by its generator,
+    ``real_files`` (folder -> the official files), ``SCALES`` (its twin's scales) and, to key artifacts by its
+    generator,
     ``twin_version``. A track whose twin has global parameters (``twin.Params``, fitted by its
     calibration) adds a field ``twin_params``; its ``ensure_twin`` then takes them as a third
     argument, and a run with other than the calibrated values gets its own twin and artifacts
@@ -55,12 +58,16 @@ class TrackConfig:
         profile = "" if self.profile == "teach" else f"-{self.profile}"
         if not self.is_twin:
             return "real" + profile
-        return (f"twin-{self.scale}-seed{self.seed}" + (f"-{self.twin_version}" if self.twin_version else "")
-                + (f"-p{self.twin_key}" if self.twin_key else "") + profile)
+        return (
+            f"twin-{self.scale}-seed{self.seed}"
+            + (f"-{self.twin_version}" if self.twin_version else "")
+            + (f"-p{self.twin_key}" if self.twin_key else "")
+            + profile
+        )
 
     @property
     def twin_key(self) -> str:
-        """"" on the calibrated twin (or the real files), else the key of the other parameters."""
+        """ "" on the calibrated twin (or the real files), else the key of the other parameters."""
         return params_key(getattr(self, "twin_params", None)) if self.is_twin else ""
 
     @property

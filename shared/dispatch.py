@@ -19,13 +19,14 @@ without AVX2 (or not x86-64) is left unpinned, since forcing these kernels there
 ``RECSYS_THREADS`` sets the thread count of the libraries whose results depend on it (default 2,
 the CI machine's cores): another count is allowed, and recorded in every manifest.
 """
+
 from __future__ import annotations
 
 import os
 import platform
 import sys
 import warnings
-from typing import MutableMapping
+from collections.abc import MutableMapping
 
 PIN_SWITCH = "RECSYS_PIN_CPU"
 THREADS_VAR = "RECSYS_THREADS"
@@ -105,7 +106,10 @@ def apply(environ: MutableMapping[str, str] = os.environ, modules: dict | None =
         warnings.warn(
             f"{', '.join(loaded)} loaded before the CPU dispatch was pinned ({', '.join(sorted(changed))}): "
             "results may differ from the committed ones in the last digits; import shared first, "
-            "or start from make", RuntimeWarning, stacklevel=2)
+            "or start from make",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     environ.update(wanted)
     return wanted
 
@@ -124,13 +128,28 @@ def describe() -> dict:
     try:  # the BLAS kernels actually loaded: proof that the pin took effect
         from threadpoolctl import threadpool_info
 
-        out["blas"] = sorted({f"{i.get('internal_api')} {i.get('architecture')}" for i in threadpool_info()
-                              if i.get("user_api") == "blas"})
+        out["blas"] = sorted(
+            {
+                f"{i.get('internal_api')} {i.get('architecture')}"
+                for i in threadpool_info()
+                if i.get("user_api") == "blas"
+            }
+        )
     except ImportError:
         pass
     versions = {}
-    for package in ("numpy", "scipy", "polars", "pandas", "scikit-learn", "implicit", "lightgbm", "catboost",
-                    "torch", "replay-rec"):
+    for package in (
+        "numpy",
+        "scipy",
+        "polars",
+        "pandas",
+        "scikit-learn",
+        "implicit",
+        "lightgbm",
+        "catboost",
+        "torch",
+        "replay-rec",
+    ):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

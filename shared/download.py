@@ -6,6 +6,7 @@ request, checks the archive against the MD5 its publisher lists (recorded in the
 then unpacks it into ``DEST``. An archive already in ``DEST`` (fetched by hand, say) is checked and
 unpacked without any download. Every failure ends in one line naming the URL or file and what to do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import sys
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from shared import progress
 from shared.errors import DataError
@@ -58,8 +59,10 @@ def fetch(url: str, archive: Path, md5: str, show: bool = True) -> Path:
         part.replace(archive)
     got = md5_file(archive)
     if got != md5:
-        raise DataError(f"{archive}: MD5 {got}, but the publisher lists {md5} for {url}: the file is damaged or "
-                        f"another version; delete it and run again, or {_by_hand(archive)}")
+        raise DataError(
+            f"{archive}: MD5 {got}, but the publisher lists {md5} for {url}: the file is damaged or "
+            f"another version; delete it and run again, or {_by_hand(archive)}"
+        )
     return archive
 
 
@@ -74,8 +77,7 @@ def fetch_zip(url: str, dest: Path, name: str, md5: str, show: bool = True) -> P
     return dest
 
 
-def main(doc: str, download: Callable[[Path], Path], done: str = "ready in",
-         argv: list[str] | None = None) -> int:
+def main(doc: str, download: Callable[[Path], Path], done: str = "ready in", argv: list[str] | None = None) -> int:
     """The CLI of a track's download script: ``python -m solutions.<track>.download DEST``."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dest", type=Path)

@@ -1,4 +1,5 @@
 """Matrix factorisation for kraft_kuairec and vk_clips: implicit's ALS, held to one deterministic CPU setup."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,13 @@ from shared.progress import shown
 
 
 def fit_als(
-    matrix: sp.csr_matrix, factors: int = 64, regularization: float = 0.01, iterations: int = 20,
-    alpha: float = 1.0, seed: int = 42, progress: bool = True,
+    matrix: sp.csr_matrix,
+    factors: int = 64,
+    regularization: float = 0.01,
+    iterations: int = 20,
+    alpha: float = 1.0,
+    seed: int = 42,
+    progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """implicit's ALS on the CPU (its GPU build is not deterministic) on a users x items matrix.
     implicit multiplies the matrix by ``alpha``; a negative value is a known negative with
@@ -20,7 +26,11 @@ def fit_als(
     # implicit parallelises over users itself; a multi-threaded BLAS underneath only oversubscribes
     with threadpool_limits(limits=1, user_api="blas"):
         model = implicit.cpu.als.AlternatingLeastSquares(
-            factors=factors, regularization=regularization, iterations=iterations, alpha=alpha, random_state=seed,
+            factors=factors,
+            regularization=regularization,
+            iterations=iterations,
+            alpha=alpha,
+            random_state=seed,
         )
         model.fit(matrix, show_progress=shown(progress))
     return np.asarray(model.user_factors, dtype=np.float32), np.asarray(model.item_factors, dtype=np.float32)

@@ -25,6 +25,7 @@ happens to hold a number that rounds to it.
 bare figures by looking their value up in the records (a file the text names nearby first); read
 the proposals in the diff, since a value can sit in more than one record.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,14 +40,24 @@ from pathlib import Path
 from shared.paths import REPO_ROOT
 from shared.tracks import names
 
-HOLDERS = ["submissions/*/manifest.json", "benchmarks/*.csv", "benchmarks/README.md", "notebooks/*/*.ipynb", "notebooks/*.ipynb",
-           "notebooks/*/*.yaml", "solutions/*/*.py", "shared/*.py"]
+HOLDERS = [
+    "submissions/*/manifest.json",
+    "benchmarks/*.csv",
+    "benchmarks/README.md",
+    "notebooks/*/*.ipynb",
+    "notebooks/*.ipynb",
+    "notebooks/*/*.yaml",
+    "solutions/*/*.py",
+    "shared/*.py",
+]
 # a decimal (group 1) or an integer of 3+ digits, grouped by commas or not (group 2)
 FIGURE = re.compile(r"(?<![\w.,@])(?:(\d+\.\d+)|(\d{1,3}(?:,\d{3})+|\d{3,}))(?![\w,]?\d)")
 NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:[,_]\d{3})+(?!\d)(?:\.\d+)?|(?<![\w.])-?\d*\.?\d+(?:e-?\d+)?")
 LINK = re.compile(r"\[([^\]\n]+)\]\[(\w+)\]")
 DEFINITION = re.compile(r"""^\[(\w+)\]: (\S+) (?:"([^"\n]+)"|'([^'\n]+)')\s*$""", re.M)
-EXEMPT = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->|``.+?``|`(?:[^`\n]|\n(?![ \t]*\n))+`|^\[\w+\]: [^\n]*$", re.S | re.M)
+EXEMPT = re.compile(
+    r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->|``.+?``|`(?:[^`\n]|\n(?![ \t]*\n))+`|^\[\w+\]: [^\n]*$", re.S | re.M
+)
 YEARS = range(1990, 2036)
 SOURCES_HEADER = "<!-- figure sources: each figure above links its record (shared/figures.py) -->"
 
@@ -115,7 +126,7 @@ def held_at(path: Path, locator: str) -> list[str]:
         if m[2] not in columns:
             raise ValueError(f"no column {m[2]!r}")
         if sel := re.fullmatch(r"#(\d+)", m[1]):
-            picked = rows[int(sel[1]) - 1: int(sel[1])]
+            picked = rows[int(sel[1]) - 1 : int(sel[1])]
         else:
             want = dict(p.split("=", 1) for p in m[1].split(", "))
             picked = [r for r in rows if all(r.get(k) == v for k, v in want.items())]
@@ -152,13 +163,16 @@ def _scan(text: str) -> tuple[str, list[re.Match], list[re.Match]]:
     blank = EXEMPT.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
     links = [m for m in LINK.finditer(blank) if FIGURE.fullmatch(m[1])]
     linked = {i for m in links for i in range(m.start(), m.end())}
-    bare = [m for m in FIGURE.finditer(blank)
-            if m.start() not in linked and not (m[2] and "," not in m[2] and _number(m[2]) in YEARS)]
+    bare = [
+        m
+        for m in FIGURE.finditer(blank)
+        if m.start() not in linked and not (m[2] and "," not in m[2] and _number(m[2]) in YEARS)
+    ]
     return blank, links, bare
 
 
 def _percent(blank: str, end: int) -> bool:
-    return blank[end:end + 3].lstrip().startswith("%")
+    return blank[end : end + 3].lstrip().startswith("%")
 
 
 def check(readme: Path) -> list[str]:
@@ -191,6 +205,7 @@ def check(readme: Path) -> list[str]:
 
 
 # --- proposing links (a maintainer's tool; the test never uses it) ---------------------------------
+
 
 def _selector(rows: list[dict], row: dict, keys: list[str]) -> str:
     """The fewest ``k=v`` pairs (key columns in file order) that pick ``row`` alone, or ''."""
@@ -238,6 +253,7 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
                         for n in NUMBER.findall(r[c] or ""):
                             add(path, f"row {sel}; column {c}", n, r.get("track"), i)
             elif path.suffix == ".json":
+
                 def walk(node, at, path=path):
                     if isinstance(node, dict):
                         for k, v in node.items():
@@ -247,6 +263,7 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
                             walk(v, f"{at}.{i}")
                     elif isinstance(node, (int, float)) and not isinstance(node, bool):
                         add(path, f"key {at}", json.dumps(node))
+
                 walk(_json(path), "")
             elif path.suffix == ".ipynb":
                 for i, cell in enumerate(_cells(path)):
@@ -258,7 +275,7 @@ def _records() -> dict[tuple[int, float], list[tuple[Path, str, str, str | None]
                     for n in NUMBER.finditer(line):
                         anchor = line.strip()
                         if len(anchor) > 90:
-                            anchor = re.sub(r"^\S*\s*", "", line[max(0, n.start() - 40):n.end()]).strip()
+                            anchor = re.sub(r"^\S*\s*", "", line[max(0, n.start() - 40) : n.end()]).strip()
                         if anchor and not ('"' in anchor and "'" in anchor) and sum(anchor in x for x in lines) <= 3:
                             add(path, f"line with {anchor}", n[0])
     return index
@@ -278,20 +295,28 @@ def _rank(c, context: str, track: str | None, recent: list) -> tuple:
     named = path.name in context or path.stem in context
     own = 0 if held_track == track else 1 if held_track is None or track is None else 2
     together = recent.count((path, row if row >= 0 else locator))
-    return (own, -sum(t in context for t in terms), -together, not named, PRIORITY.get(path.suffix, 3),
-            -row, str(path), locator)
+    return (
+        own,
+        -sum(t in context for t in terms),
+        -together,
+        not named,
+        PRIORITY.get(path.suffix, 3),
+        -row,
+        str(path),
+        locator,
+    )
 
 
 def _context(text: str, pos: int) -> str:
     """What the text says around a figure, lower case: its line, its table's header, 300 characters before."""
     start = text.rfind("\n", 0, pos) + 1
-    line = text[start:text.find("\n", pos)]
+    line = text[start : text.find("\n", pos)]
     header = ""
     if line.startswith("|"):
         lines = text[:start].splitlines()
         while lines and lines[-1].startswith("|"):
             header = lines.pop()
-    return (text[max(0, pos - 300):pos] + line + header).lower()
+    return (text[max(0, pos - 300) : pos] + line + header).lower()
 
 
 def attribute(readme: Path, index) -> tuple[str, list[str]]:
@@ -305,7 +330,7 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
     blank, _, bare = _scan(text)
     out, last, missing = [], 0, []
     for m in bare:
-        if text[m.start() - 1:m.start()] == "[":
+        if text[m.start() - 1 : m.start()] == "[":
             continue
         fig = m[0]
         percent = _percent(blank, m.end())
@@ -317,7 +342,7 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
             missing.append(f"{readme.name}:{_line(text, m.start())}: {fig}")
             continue
         context = _context(text, m.start())
-        track = own_track or _track_of(text[text.rfind("\n", 0, m.start()):text.find("\n", m.end())])
+        track = own_track or _track_of(text[text.rfind("\n", 0, m.start()) : text.find("\n", m.end())])
 
         ranks = {c: _rank(c, context, track, recent) for c in found}
         best = min(found, key=ranks.__getitem__)
@@ -333,7 +358,7 @@ def attribute(readme: Path, index) -> tuple[str, list[str]]:
         if key not in defs:
             defs[key] = str(next_label)
             next_label += 1
-        out.append(text[last:m.start()] + f"[{fig}][{defs[key]}]")
+        out.append(text[last : m.start()] + f"[{fig}][{defs[key]}]")
         last = m.end()
     out.append(text[last:])
     body = "".join(out)
@@ -355,8 +380,13 @@ def renumber(text: str) -> str:
         if m[2] in defs and m[2] not in order:
             order[m[2]] = str(len(order) + 1)
     body = LINK.sub(lambda m: f"[{m[1]}][{order[m[2]]}]" if m[2] in order else m[0], body)
-    return (body + "\n" + SOURCES_HEADER + "\n"
-            + "".join(f"[{new}]: {defs[old][0]} {_quoted(defs[old][1])}\n" for old, new in order.items()))
+    return (
+        body
+        + "\n"
+        + SOURCES_HEADER
+        + "\n"
+        + "".join(f"[{new}]: {defs[old][0]} {_quoted(defs[old][1])}\n" for old, new in order.items())
+    )
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,7 @@ byte into ``benchmarks/gpu-determinism.csv``: the determinism settings' proof on
     python -m shared.gpu_check vk_clips hse_sasrec        # on a GPU machine
     python -m shared.gpu_check vk_clips --cpu --scale tiny   # the same code path on the CPU
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,8 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from shared import dispatch, profiles
 from shared import tracks as shared_tracks
@@ -68,35 +69,59 @@ def measure(name: str, run: Callable[[], int], cuda: bool) -> dict:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
-    return {"model": name, "rows": rows, "seconds": round(seconds, 2),
-            "rows_per_s": round(rows / seconds, 1) if rows and seconds > 0 else 0.0,
-            "peak_gpu_gib": round(peak, 3), "error": error}
+    return {
+        "model": name,
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds, 1) if rows and seconds > 0 else 0.0,
+        "peak_gpu_gib": round(peak, 3),
+        "error": error,
+    }
 
 
 def fingerprints(root: Path, track: str) -> dict[str, str]:
     """sha256 of every saved output (``OUTPUTS``) under ``root/artifacts/<track>``, by relative path."""
     base = root / "artifacts" / track
-    return {p.relative_to(root).as_posix(): sha256_file(p)
-            for p in sorted(base.rglob("*")) if p.is_file() and p.suffix in OUTPUTS}
+    return {
+        p.relative_to(root).as_posix(): sha256_file(p)
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and p.suffix in OUTPUTS
+    }
 
 
 def compare_runs(first: dict[str, str], second: dict[str, str], track: str, gpu: str) -> list[dict]:
     """One row per output file of two runs of a track's checks: both hashes and whether they agree
     (a file only one run wrote counts as different)."""
-    return [{"date": dt.date.today().isoformat(), "track": track, "file": name, "gpu": gpu,
-             "sha256_first": first.get(name, ""), "sha256_second": second.get(name, ""),
-             "same": first.get(name) == second.get(name)} for name in sorted(set(first) | set(second))]
+    return [
+        {
+            "date": dt.date.today().isoformat(),
+            "track": track,
+            "file": name,
+            "gpu": gpu,
+            "sha256_first": first.get(name, ""),
+            "sha256_second": second.get(name, ""),
+            "same": first.get(name) == second.get(name),
+        }
+        for name in sorted(set(first) | set(second))
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tracks", nargs="*", help="default: every track")
-    parser.add_argument("--scale", default="", help="twin scale (default: each track's own, where a few hundred steps fit)")
+    parser.add_argument(
+        "--scale", default="", help="twin scale (default: each track's own, where a few hundred steps fit)"
+    )
     parser.add_argument("--cpu", action="store_true", help="run the checks on the CPU (tests)")
-    parser.add_argument("--out", default="", help=f"record file (default on CUDA: benchmarks/{RECORD}; on the CPU: none)")
-    parser.add_argument("--twice", action="store_true",
-                        help=f"run each track's checks twice in two fresh output folders and compare their saved outputs "
-                             f"byte for byte (into {SAME_RECORD} beside the record)")
+    parser.add_argument(
+        "--out", default="", help=f"record file (default on CUDA: benchmarks/{RECORD}; on the CPU: none)"
+    )
+    parser.add_argument(
+        "--twice",
+        action="store_true",
+        help=f"run each track's checks twice in two fresh output folders and compare their saved outputs "
+        f"byte for byte (into {SAME_RECORD} beside the record)",
+    )
     args = parser.parse_args(argv)
     try:
         shared_tracks.check_names(args.tracks)
@@ -109,7 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cuda = torch.cuda.is_available()
     if not cuda and not args.cpu:
-        print(f"gpu-check: no CUDA device on this machine (torch {torch.__version__}, {dispatch.cpu_model()}): nothing to check")
+        print(
+            f"gpu-check: no CUDA device on this machine (torch {torch.__version__}, {dispatch.cpu_model()}): "
+            "nothing to check"
+        )
         return 0
     out = Path(args.out) if args.out else (REPO_ROOT / "benchmarks" / RECORD if cuda else None)
     device = device_facts()
@@ -155,8 +183,13 @@ def _check_tracks(args: argparse.Namespace, root: Path, cuda: bool, device: dict
         if args.twice:
             same_rows += compare_runs(prints[0], prints[1], track, device.get("gpu", "cpu"))
             differ = [r["file"] for r in same_rows if r["track"] == track and not r["same"]]
-            verdict = (f"{len(differ)} differ between the two runs: {', '.join(differ)}" if differ else
-                       "the two runs wrote the same bytes" if prints[0] else "nothing saved to compare")
+            verdict = (
+                f"{len(differ)} differ between the two runs: {', '.join(differ)}"
+                if differ
+                else "the two runs wrote the same bytes"
+                if prints[0]
+                else "nothing saved to compare"
+            )
             print(f"gpu-check {track}: {len(prints[0])} saved outputs, {verdict}")
     return rows, same_rows
 
@@ -166,12 +199,24 @@ def _check_track(track: str, checks: dict, cuda: bool, device: dict, scale: str,
 
     rows = []
     for name, run in checks.items():
-        row = {"date": dt.date.today().isoformat(), "track": track, **measure(name, run, cuda),
-               "gpu": device.get("gpu", "cpu"), "cuda": device.get("cuda", ""), "cpu": dispatch.cpu_model(),
-               "scale": scale, "torch": torch.__version__, "python": platform.python_version()}
+        row = {
+            "date": dt.date.today().isoformat(),
+            "track": track,
+            **measure(name, run, cuda),
+            "gpu": device.get("gpu", "cpu"),
+            "cuda": device.get("cuda", ""),
+            "cpu": dispatch.cpu_model(),
+            "scale": scale,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        }
         rows.append(row)
-        shown = f"error {row['error']}" if row["error"] else \
-            f"{row['rows']:,} rows in {row['seconds']:.1f} s ({row['rows_per_s']:,.0f} rows/s, peak {row['peak_gpu_gib']:.2f} GiB)"
+        shown = (
+            f"error {row['error']}"
+            if row["error"]
+            else f"{row['rows']:,} rows in {row['seconds']:.1f} s ({row['rows_per_s']:,.0f} rows/s, "
+            f"peak {row['peak_gpu_gib']:.2f} GiB)"
+        )
         print(f"gpu-check {track} {name}{' (' + run_name + ' run)' if run_name else ''}: {shown}", flush=True)
     return rows
 

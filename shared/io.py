@@ -1,5 +1,6 @@
 """Atomic file writes: write to a temp file in the same folder, then rename.
 A failure part-way leaves the previous file (or nothing), never a half-written one."""
+
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +8,8 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 @contextlib.contextmanager
@@ -50,7 +51,9 @@ def append_csv(path: str | os.PathLike, rows):
 
     path = Path(path)
     new = pl.DataFrame(list(rows))
-    frame = pl.concat([pl.read_csv(path, infer_schema_length=None), new], how="diagonal_relaxed") if path.exists() else new
+    frame = (
+        pl.concat([pl.read_csv(path, infer_schema_length=None), new], how="diagonal_relaxed") if path.exists() else new
+    )
     with atomic_path(path) as tmp:  # creates the folder
         frame.write_csv(tmp)
     return frame

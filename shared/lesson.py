@@ -1,29 +1,39 @@
 """The closing cell of a notebook: "What this shows", written from the run's own numbers (each track's
 ``plots.closing_*`` functions fill the sentences in, so a re-run keeps them true), the twin caveat,
 and exercises."""
+
 from __future__ import annotations
 
 import inspect
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from IPython.display import Markdown
 
 from shared.paths import REPO_ROOT
 
-TWIN_CAVEAT = ("These numbers come from the synthetic [twin](../00_primer.ipynb#twin) (known true "
-               "probabilities, calibrated so that the source's own ladder of models lands near its published "
-               "real-data results: the track README's table \"The twin against the real data\"). Compare a model "
-               "only with the {baselines} of the same run, never with a leaderboard score.")
-UNCALIBRATED_CAVEAT = ("These numbers come from the synthetic [twin](../00_primer.ipynb#twin) (known true "
-                       "probabilities). This twin is not calibrated against the real data yet (the track README says "
-                       "what has been tried): the gaps between its models need not be the real ones. Compare a model "
-                       "only with the {baselines} of the same run, never with a leaderboard score.")
+TWIN_CAVEAT = (
+    "These numbers come from the synthetic [twin](../00_primer.ipynb#twin) (known true "
+    "probabilities, calibrated so that the source's own ladder of models lands near its published "
+    'real-data results: the track README\'s table "The twin against the real data"). Compare a model '
+    "only with the {baselines} of the same run, never with a leaderboard score."
+)
+UNCALIBRATED_CAVEAT = (
+    "These numbers come from the synthetic [twin](../00_primer.ipynb#twin) (known true "
+    "probabilities). This twin is not calibrated against the real data yet (the track README says "
+    "what has been tried): the gaps between its models need not be the real ones. Compare a model "
+    "only with the {baselines} of the same run, never with a leaderboard score."
+)
 REAL_NOTE = "These numbers come from the real files given in DATA_DIR."
 
 
-def closing(findings: Sequence[str], exercises: Sequence[str], twin: bool = True, calibrated: bool = True,
-            baselines: str = "random and oracle rows") -> Markdown:
+def closing(
+    findings: Sequence[str],
+    exercises: Sequence[str],
+    twin: bool = True,
+    calibrated: bool = True,
+    baselines: str = "random and oracle rows",
+) -> Markdown:
     """Markdown: the findings as bullets, the caveat (comparing with the track's ``baselines``), then the
     exercises as a numbered list."""
     lines = ["## What this shows", ""]

@@ -5,9 +5,10 @@ and re-sort for every K, and neither has the per-user averaged ordinal ROC-AUC V
 Here one sort serves every K. The tests check each function against a brute-force reference
 and, where the definitions agree, against RePlay and scikit-learn.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import polars as pl
@@ -80,8 +81,9 @@ def per_user_ndcg(users: Sequence, scores: Sequence, labels: Sequence, k: int) -
     """Each user's NDCG@k as ``ranking_metrics`` defines it (users without a relevant row skipped):
     (the users, sorted; their NDCG@k). Its mean is ``ranking_metrics(...)[f"ndcg@{k}"]``."""
     users = np.asarray(users)
-    order, group, rank, hit, n_rel = _user_lists(users, np.asarray(scores, dtype=np.float64),
-                                                 np.asarray(labels).astype(bool))
+    order, group, rank, hit, n_rel = _user_lists(
+        users, np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
+    )
     disc = _discounts(max(k, int(rank.max())))
     dcg = np.bincount(group, weights=hit * disc[rank - 1] * (rank <= k), minlength=len(n_rel))
     idcg = np.concatenate([[0.0], np.cumsum(disc)])[np.minimum(n_rel, k).astype(np.int64)]
@@ -112,10 +114,17 @@ def across_seeds(gains: Sequence[float], gain_ses: Sequence[float]) -> dict[str,
     if g.ndim != 1 or len(g) < 2 or e.shape != g.shape:
         raise ValueError("need the gains of at least two seeds and one standard error per gain")
     sd = float(g.std(ddof=1))
-    se_seeds, se_users = sd / np.sqrt(len(g)), float(np.sqrt(np.mean(e ** 2)))
+    se_seeds, se_users = sd / np.sqrt(len(g)), float(np.sqrt(np.mean(e**2)))
     se = float(np.hypot(se_seeds, se_users))
-    return {"seeds": len(g), "gain": float(g.mean()), "sd": sd, "se_seeds": float(se_seeds), "se_users": se_users,
-            "se": se, "met": bool(g.mean() > 2 * se)}
+    return {
+        "seeds": len(g),
+        "gain": float(g.mean()),
+        "sd": sd,
+        "se_seeds": float(se_seeds),
+        "se_users": se_users,
+        "se": se,
+        "met": bool(g.mean() > 2 * se),
+    }
 
 
 def per_user_topn(
@@ -132,9 +141,13 @@ def per_user_topn(
         raise ValueError("truth is empty")
     n_rel = truth.group_by(user).len("n_rel")
     ideal_cum = np.concatenate([[0.0], np.cumsum(_discounts(k))])
-    hits = (recs.select(user, item, "rank").join(truth, on=[user, item], how="inner").filter(pl.col("rank") <= k)
-            .group_by(user).agg(dcg=(1.0 / (pl.col("rank").cast(pl.Float64) + 1.0).log(2)).sum(),
-                                first=pl.col("rank").min()))
+    hits = (
+        recs.select(user, item, "rank")
+        .join(truth, on=[user, item], how="inner")
+        .filter(pl.col("rank") <= k)
+        .group_by(user)
+        .agg(dcg=(1.0 / (pl.col("rank").cast(pl.Float64) + 1.0).log(2)).sum(), first=pl.col("rank").min())
+    )
     per_user = n_rel.join(hits, on=user, how="left").sort(user)
     idcg = ideal_cum[np.minimum(per_user["n_rel"].to_numpy(), k)]
     return per_user.select(
@@ -193,8 +206,7 @@ def per_user_roc_auc(users: Sequence, labels: Sequence, scores: Sequence) -> pl.
     if not parts:
         raise ValueError("every row has the same label: ROC-AUC is undefined")
     per_user = pl.concat(parts).group_by("u").agg(pl.col("u_stat").sum(), pl.col("pairs").sum())
-    return (per_user.filter(pl.col("pairs") > 0).sort("u")
-            .select(user="u", auc=pl.col("u_stat") / pl.col("pairs")))
+    return per_user.filter(pl.col("pairs") > 0).sort("u").select(user="u", auc=pl.col("u_stat") / pl.col("pairs"))
 
 
 def mean_user_roc_auc(users: Sequence, labels: Sequence, scores: Sequence, single_label: str = "skip") -> float:
@@ -210,8 +222,9 @@ def mean_user_roc_auc(users: Sequence, labels: Sequence, scores: Sequence, singl
     return float(per_user["auc"].sum()) / n_users
 
 
-def per_user_expected_roc_auc(users: Sequence, probs: Sequence, scores: Sequence,
-                              max_cells: int = 1 << 24) -> pl.DataFrame:
+def per_user_expected_roc_auc(
+    users: Sequence, probs: Sequence, scores: Sequence, max_cells: int = 1 << 24
+) -> pl.DataFrame:
     """``per_user_roc_auc`` with the drawn labels replaced by their distribution: ``probs`` (n, k)
     holds each row's probabilities of the k ordered labels, drawn independently. Per user, the
     expected number of correctly ordered pairs over the expected number of pairs with different

@@ -11,17 +11,19 @@ output cleared, and the checked cells' references put back; the notebooks' code 
 
 CLI (maintainers, after a change that moves a checked figure): ``python -m shared.nbcheck TRACK ...``
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import nbformat
 import papermill
+
 from shared import profiles, runner
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 
@@ -74,16 +76,25 @@ def prepare(track: str, out_dir: Path) -> list[Path]:
     paths = []
     for notebook, params in zip(notebooks, runner.plan_parameters(notebooks, tiny_parameters(track))):
         out = out_dir / notebook.name
-        papermill.execute_notebook(str(notebook), str(out), parameters=params, kernel_name="python3",
-                                   prepare_only=True, progress_bar=False, log_output=False)
+        papermill.execute_notebook(
+            str(notebook),
+            str(out),
+            parameters=params,
+            kernel_name="python3",
+            prepare_only=True,
+            progress_bar=False,
+            log_output=False,
+        )
         nb = nbformat.read(out, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         cells, refs = checked_cells(nb), reference.get(notebook.name, [])
         if [c.source for c in cells] != [r["source"] for r in refs]:
-            raise StaleReference(f"{shown}: the checked cells of {notebook.name} changed "
-                                 f"since the references were recorded: run `make test-references TRACKS={track}`")
+            raise StaleReference(
+                f"{shown}: the checked cells of {notebook.name} changed "
+                f"since the references were recorded: run `make test-references TRACKS={track}`"
+            )
         for cell, ref in zip(cells, refs):
             cell.outputs = [nbformat.from_dict(o) for o in ref["outputs"]]
             cell.execution_count = 1  # nbval refuses a reference output of a cell marked unrun
@@ -96,8 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for track in list(argv if argv is not None else sys.argv[1:]) or tracks():
         with tempfile.TemporaryDirectory() as tmp:
             os.environ[OUTPUT_ENV] = tmp  # the kernels inherit it: twin, artifacts and submission go there
-            executed = runner.run_notebooks(runner.track_notebooks(track), Path(tmp) / "executed",
-                                            tiny_parameters(track), progress=False)
+            executed = runner.run_notebooks(
+                runner.track_notebooks(track), Path(tmp) / "executed", tiny_parameters(track), progress=False
+            )
             path = record(track, executed)
         n = sum(len(v) for v in json.loads(path.read_text()).values())
         print(f"{path.relative_to(REPO_ROOT)}: {n} checked cells of {len(executed)} notebooks", flush=True)

@@ -5,6 +5,7 @@ Outputs (twin data, artifacts, submissions, reports, benchmarks) go under ``outp
 the repository root, or ``$RECSYS_OUTPUT_DIR`` when set (tests point it at a temp folder so a
 test run never touches the committed submissions).
 """
+
 from __future__ import annotations
 
 import os

@@ -8,12 +8,13 @@ cells' sources are code, not reading matter, and are not searched). ``unlinked``
 first uses that no earlier link covers; ``tests/test_course.py`` holds every committed notebook to
 none. ``python -m shared.primer NOTEBOOK...`` prints them.
 """
+
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import nbformat
 

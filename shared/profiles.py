@@ -10,12 +10,14 @@ A profile file holds notebook parameters (``SASREC_PRESET: final``); the pipelin
 the same name in lower case takes the same value. ``tiny.yaml`` (the tests' sizes) is applied on top
 of a profile, never the other way round.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
@@ -38,7 +40,9 @@ def parameters(track: str, profile: str) -> dict[str, Any]:
     if path is None:
         return {}
     if not path.is_file():
-        raise FileNotFoundError(f"{track} has no {profile} profile: {path.relative_to(NOTEBOOKS_DIR.parent)} is missing")
+        raise FileNotFoundError(
+            f"{track} has no {profile} profile: {path.relative_to(NOTEBOOKS_DIR.parent)} is missing"
+        )
     return {**read_file(path), "PROFILE": profile}
 
 
@@ -70,6 +74,8 @@ def apply(cfg: Any, profile: str, argv: Sequence[str] | None = None, params: str
     values = config_values({**parameters(type(cfg).TRACK, profile), **(read_file(params) if params else {})})
     unknown = sorted(set(values) - fields)
     if unknown:
-        raise ValueError(f"{type(cfg).TRACK} {profile} profile{' and ' + Path(params).name if params else ''}: "
-                         f"{unknown} are not fields of its Config")
+        raise ValueError(
+            f"{type(cfg).TRACK} {profile} profile{' and ' + Path(params).name if params else ''}: "
+            f"{unknown} are not fields of its Config"
+        )
     return dataclasses.replace(cfg, **{k: v for k, v in values.items() if not _given(k, argv)})

@@ -10,10 +10,12 @@ A loop that can stop before its planned total (early stopping) ends its line wit
 then reads ``done/done`` with what happened ("stopped at 219 trees, best 169") instead of staying
 frozen at 219/1000 with a time left that never comes.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Iterable, Sequence, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from tqdm.auto import tqdm
 

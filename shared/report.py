@@ -2,25 +2,27 @@
 metrics table from its submission manifest, with links to the executed notebooks. Written by
 ``make reproduce``, which fails when a track differs from its committed submission beyond the
 track's tolerance."""
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from shared.io import committed_bytes, sha256_file, write_text_atomic
 from shared.calibration import update_readme
+from shared.io import committed_bytes, sha256_file, write_text_atomic
 from shared.paths import REPO_ROOT, reports_dir, submissions_dir
 from shared.profiles import PROFILES
 from shared.reproduce import Verdict, load_committed, value_changes, verdict
 from shared.tracks import reading_order
 
 
-def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
-            profile: str = "teach") -> tuple[str, dict[str, Verdict]]:
+def summary(
+    tracks: Sequence[str], executed_dir: str | os.PathLike, profile: str = "teach"
+) -> tuple[str, dict[str, Verdict]]:
     """The summary's markdown, and each track's reproduction verdict (runs of ``profile``)."""
     executed_dir = Path(executed_dir)
     verdicts: dict[str, Verdict] = {}
@@ -44,13 +46,20 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
         values = []
         if committed and committed["files"][0]["sha256"] != m["files"][0]["sha256"]:
             folder = f"submissions/{track}/" + ("" if profile == "teach" else f"{profile}/")
-            values = [v for f in m["files"]
-                      if (v := value_changes(committed_bytes(folder + f["path"]), manifest_path.parent / f["path"]))]
+            values = [
+                v
+                for f in m["files"]
+                if (v := value_changes(committed_bytes(folder + f["path"]), manifest_path.parent / f["path"]))
+            ]
         verdicts[track] = verdict(committed, m, values)
         env = m.get("environment", {})
-        lines += [f"**Reproduction: {verdicts[track].text}.**", "",
-                  f"CPU: {env.get('cpu', 'unknown')}; dispatch: {env.get('dispatch', 'unknown')}; "
-                  f"BLAS: {', '.join(env.get('blas', [])) or 'unknown'}.", ""]
+        lines += [
+            f"**Reproduction: {verdicts[track].text}.**",
+            "",
+            f"CPU: {env.get('cpu', 'unknown')}; dispatch: {env.get('dispatch', 'unknown')}; "
+            f"BLAS: {', '.join(env.get('blas', [])) or 'unknown'}.",
+            "",
+        ]
         src = m["data_source"]
         src_text = f"twin, scale `{src['scale']}`, seed {src['seed']}" if src["kind"] != "real" else "real files"
         lines += [f"Data: {src_text}. Commit `{m['git_commit'][:10]}`.", ""]
@@ -60,8 +69,10 @@ def summary(tracks: Sequence[str], executed_dir: str | os.PathLike,
         if m.get("comparison"):
             keys = list(next(iter(m["comparison"].values())))
             lines += ["| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
-            lines += [f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in keys) + " |"
-                      for name, vals in m["comparison"].items()]
+            lines += [
+                f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in keys) + " |"
+                for name, vals in m["comparison"].items()
+            ]
             lines += [""]
         for i, f in enumerate(m["files"]):
             path = submissions_dir(track, profile) / f["path"]
@@ -82,11 +93,15 @@ def notebook_minutes(notebooks: str | os.PathLike = REPO_ROOT / "notebooks") -> 
     notebooks = Path(notebooks)
     parts = []
     for track in reading_order(notebooks):
-        seconds = sum(json.loads(nb.read_text())["metadata"]["papermill"]["duration"]
-                      for nb in sorted((notebooks / track).glob("*.ipynb")))
+        seconds = sum(
+            json.loads(nb.read_text())["metadata"]["papermill"]["duration"]
+            for nb in sorted((notebooks / track).glob("*.ipynb"))
+        )
         parts.append(f"{track} {seconds / 60:.1f} min")
-    return ("Time per track on the `small` twin, 2 cores (the papermill durations of the committed notebooks, "
-            "written here by `make notebooks`): " + ", ".join(parts) + ".")
+    return (
+        "Time per track on the `small` twin, 2 cores (the papermill durations of the committed notebooks, "
+        "written here by `make notebooks`): " + ", ".join(parts) + "."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("tracks", nargs="+")
     parser.add_argument("--executed", required=True, help="folder the runner wrote executed notebooks to")
     parser.add_argument("--profile", default="teach", choices=PROFILES)
-    parser.add_argument("--readme", action="store_true", help="also write the committed notebooks' times into README.md")
+    parser.add_argument(
+        "--readme", action="store_true", help="also write the committed notebooks' times into README.md"
+    )
     args = parser.parse_args(argv)
     if args.readme:
         update_readme(REPO_ROOT / "README.md", "notebook-minutes", notebook_minutes())

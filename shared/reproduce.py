@@ -15,12 +15,14 @@ manifest (from git's HEAD when the checkout has one, else the file on disk) unde
   says what that moves). Outside the tolerance the run fails. A run on another device (a GPU's kernels against
   a CPU submission: never bit for bit) says so and is judged by the same tolerance.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from shared.io import committed_bytes, write_text_atomic
 from shared.paths import reports_dir
@@ -85,19 +87,29 @@ def verdict(committed: Mapping[str, Any] | None, new: Mapping[str, Any], values:
     profile = new.get("profile", "teach")
     if committed is None:
         what = "manifest" if profile == "teach" else f"{profile}-profile run"
-        return Verdict("not comparable", f"not comparable: no committed {what} to compare with; sha256 {sha[:16]}…", True)
+        return Verdict(
+            "not comparable", f"not comparable: no committed {what} to compare with; sha256 {sha[:16]}…", True
+        )
     if committed.get("profile", "teach") != profile:
-        return Verdict("not comparable", f"not comparable: profile {profile}, the committed run's is "
-                       f"{committed.get('profile', 'teach')}; sha256 {sha[:16]}…", True)
+        return Verdict(
+            "not comparable",
+            f"not comparable: profile {profile}, the committed run's is "
+            f"{committed.get('profile', 'teach')}; sha256 {sha[:16]}…",
+            True,
+        )
     if committed["files"][0]["sha256"] == sha:
         return Verdict("identical", f"identical to the committed submission (sha256 {sha[:16]}…)", True)
     if committed.get("data_source") != new.get("data_source"):
-        why = f"data source differs (committed: {_source_text(committed['data_source'])}; " \
-              f"this run: {_source_text(new['data_source'])})"
+        why = (
+            f"data source differs (committed: {_source_text(committed['data_source'])}; "
+            f"this run: {_source_text(new['data_source'])})"
+        )
         return Verdict("not comparable", f"not comparable: {why}; sha256 {sha[:16]}…", True)
     changes = _parameter_changes(committed.get("parameters", {}), new.get("parameters", {}))
     if changes:
-        return Verdict("not comparable", f"not comparable: parameters differ ({'; '.join(changes)}); sha256 {sha[:16]}…", True)
+        return Verdict(
+            "not comparable", f"not comparable: parameters differ ({'; '.join(changes)}); sha256 {sha[:16]}…", True
+        )
     old_m, new_m = _metrics(committed), _metrics(new)
     shared_keys = sorted(set(old_m) & set(new_m))
     deltas = {k: abs(float(new_m[k]) - float(old_m[k])) for k in shared_keys}
@@ -108,11 +120,18 @@ def verdict(committed: Mapping[str, Any] | None, new: Mapping[str, Any], values:
     where = f" ({worst}: {float(old_m[worst]):.6f} -> {float(new_m[worst]):.6f})" if worst else " (no shared metric)"
     old_dev, new_dev = _device(committed), _device(new)
     old_cpu, new_cpu = (m.get("environment", {}).get("cpu", "?") for m in (committed, new))
-    device = (f" on another device (committed: {old_dev}; this run: {new_dev})" if old_dev != new_dev else
-              f" on another CPU (committed: {old_cpu}; this run: {new_cpu})" if old_cpu != new_cpu else "")
+    device = (
+        f" on another device (committed: {old_dev}; this run: {new_dev})"
+        if old_dev != new_dev
+        else f" on another CPU (committed: {old_cpu}; this run: {new_cpu})"
+        if old_cpu != new_cpu
+        else ""
+    )
     cells = f", {'; '.join(values)}" if values else ""
-    text = (f"differs{device}: sha256 {sha[:16]}… (committed {committed['files'][0]['sha256'][:16]}…){cells}, largest "
-            f"metric change {change:.6f}{where}, {'within' if within else 'outside'} tolerance {tolerance:g}")
+    text = (
+        f"differs{device}: sha256 {sha[:16]}… (committed {committed['files'][0]['sha256'][:16]}…){cells}, largest "
+        f"metric change {change:.6f}{where}, {'within' if within else 'outside'} tolerance {tolerance:g}"
+    )
     return Verdict("differs", text, within)
 
 

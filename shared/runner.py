@@ -11,14 +11,16 @@ time on this device; after it, the time is recorded (``shared.timing``).
 
 CLI: ``python -m shared.runner TRACK [TRACK ...] --out DIR [--profile P] [-f YAML] -p NAME VALUE ...``
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 from unittest import mock
 
 import nbformat
@@ -30,9 +32,9 @@ from tqdm.auto import tqdm
 from shared import profiles, timing
 from shared import tracks as shared_tracks
 from shared.errors import DataError
+from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, submissions_dir
 from shared.primer import PRIMER
 from shared.progress import QUIET_ENV
-from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, submissions_dir
 from shared.reproduce import keep_committed
 
 _CASTS = {"int": int, "float": float, "str": str}
@@ -80,7 +82,11 @@ def plan_parameters(notebooks: Sequence[Path], parameters: Mapping[str, Any]) ->
     plans = []
     for decl in declared:
         plans.append(
-            {name: _coerce(name, value, decl[name]["inferred_type_name"]) for name, value in parameters.items() if name in decl}
+            {
+                name: _coerce(name, value, decl[name]["inferred_type_name"])
+                for name, value in parameters.items()
+                if name in decl
+            }
         )
     return plans
 
@@ -168,8 +174,10 @@ def failure_line(track: str, exc: Exception, executed: Path) -> str:
     where = f"(executed notebook: {os.path.relpath(executed)})"
     if isinstance(exc, DeadKernelError):
         cell = running_cell(executed)
-        return (f"error: {track}/{executed.name}, code cell {cell if cell else '?'}: the kernel died (killed, or out "
-                f"of memory) {where}")
+        return (
+            f"error: {track}/{executed.name}, code cell {cell if cell else '?'}: the kernel died (killed, or out "
+            f"of memory) {where}"
+        )
     message = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
     return f"error: {track}/{executed.name}, cell {exc.exec_count}: {exc.ename}: {message} {where}"
 
@@ -197,13 +205,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", help="folder for executed notebooks (one subfolder per track)")
     where.add_argument("--in-place", action="store_true", help="maintainers: overwrite the committed notebooks")
-    parser.add_argument("--profile", default="teach",
-                        help="teach: the notebooks' defaults; source: notebooks/<track>/source.yaml")
-    parser.add_argument("-f", dest="files", action="append", default=[], metavar="YAML",
-                        help="a parameters file over the profile's (e.g. notebooks/<track>/tiny.yaml)")
+    parser.add_argument(
+        "--profile", default="teach", help="teach: the notebooks' defaults; source: notebooks/<track>/source.yaml"
+    )
+    parser.add_argument(
+        "-f",
+        dest="files",
+        action="append",
+        default=[],
+        metavar="YAML",
+        help="a parameters file over the profile's (e.g. notebooks/<track>/tiny.yaml)",
+    )
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    parser.add_argument("--primer", action="store_true",
-                        help="with --in-place: re-execute the primer (notebooks/00_primer.ipynb) first")
+    parser.add_argument(
+        "--primer", action="store_true", help="with --in-place: re-execute the primer (notebooks/00_primer.ipynb) first"
+    )
     args = parser.parse_args(argv)
     if args.in_place and args.profile != "teach":
         parser.error("--in-place rewrites the committed notebooks, which run the teach profile")
@@ -228,8 +244,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (papermill.PapermillExecutionError, DeadKernelError) as exc:
             print(failure_line(track, exc, exc.executed), file=sys.stderr)
             return 1
-        timing.record(key, time.perf_counter() - start, before and float(before["wall_s"]),
-                      submissions_dir(track, args.profile) / "manifest.json")
+        timing.record(
+            key,
+            time.perf_counter() - start,
+            before and float(before["wall_s"]),
+            submissions_dir(track, args.profile) / "manifest.json",
+        )
     return 0
 
 

@@ -1,10 +1,11 @@
 """The one seed helper every track calls first."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -69,8 +70,13 @@ def device_facts() -> dict[str, object]:
     if not torch.cuda.is_available():
         return {"device": "cpu"}
     props = torch.cuda.get_device_properties(0)
-    return {"device": "cuda", "gpu": props.name, "gpu_memory_gib": round(props.total_memory / 2**30, 1),
-            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}
+    return {
+        "device": "cuda",
+        "gpu": props.name,
+        "gpu_memory_gib": round(props.total_memory / 2**30, 1),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+    }
 
 
 def torch_device():

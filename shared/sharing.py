@@ -15,6 +15,7 @@ their ratio to the record. ``--command CMD --label L`` times a whole command ins
 pipeline: a step's cost is not the whole run's, where larger parallel regions wake threads less
 often), its outputs in a scratch folder (``RECSYS_OUTPUT_DIR``); ``--policies`` picks the policies.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from shared import dispatch
 from shared.io import append_csv
@@ -75,9 +76,10 @@ def _env(policy: str) -> dict[str, str]:
 
 def time_step(library: str, policy: str) -> float:
     """Seconds of ``library``'s workload in a fresh process with ``policy``."""
-    code = "import shared, time\nTHREADS = %d\n" % dispatch.threads() + WORKLOADS[library]
-    done = subprocess.run([sys.executable, "-c", code], env=_env(policy), capture_output=True, text=True,
-                          timeout=600, check=True)
+    code = f"import shared, time\nTHREADS = {dispatch.threads()}\n" + WORKLOADS[library]
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=_env(policy), capture_output=True, text=True, timeout=600, check=True
+    )
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -87,8 +89,15 @@ def time_command(command: str, policy: str) -> float:
     argv[0] = sys.executable if argv[0] in ("python", "python3") else argv[0]  # this venv's Python
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        subprocess.run(argv, cwd=REPO_ROOT, env={**_env(policy), "RECSYS_OUTPUT_DIR": out},
-                       capture_output=True, text=True, timeout=3600, check=True)
+        subprocess.run(
+            argv,
+            cwd=REPO_ROOT,
+            env={**_env(policy), "RECSYS_OUTPUT_DIR": out},
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=True,
+        )
         return time.perf_counter() - start
 
 
@@ -102,9 +111,14 @@ def measure(library: str, policy: str, repeats: int = REPEATS, timer=time_step) 
     finally:
         busy.kill()
         busy.wait()
-    return {"library": library, "wait": policy, **{k.lower(): v for k, v in POLICIES[policy].items()},
-            "alone_s": round(alone, 3),
-            "beside_busy_core_s": round(beside, 3), "ratio": round(beside / alone, 2)}
+    return {
+        "library": library,
+        "wait": policy,
+        **{k.lower(): v for k, v in POLICIES[policy].items()},
+        "alone_s": round(alone, 3),
+        "beside_busy_core_s": round(beside, 3),
+        "ratio": round(beside / alone, 2),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,8 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     policies = [p.strip() for p in args.policies.split(",")]
     if unknown := [p for p in policies if p not in POLICIES]:
         parser.error(f"unknown policies {unknown}; known: {', '.join(POLICIES)}")
-    facts = {"date": dt.date.today().isoformat(), "cpu": dispatch.cpu_model(), "cores": os.cpu_count(),
-             "threads": dispatch.threads()}
+    facts = {
+        "date": dt.date.today().isoformat(),
+        "cpu": dispatch.cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": dispatch.threads(),
+    }
     rows = []
     if args.command:
         workloads, timer = [args.label or args.command], lambda _, policy: time_command(args.command, policy)

@@ -12,6 +12,7 @@ and its length.
 pandas writes the HTML (``DataFrame.to_html``) from the formatted strings; polars' own display has
 one precision for all columns and quotes its strings, so the formatting is ours.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -88,5 +89,6 @@ def register(ipython) -> None:
     """Show every polars DataFrame displayed in ``ipython`` through ``html`` and ``text``."""
     formatters = ipython.display_formatter.formatters
     formatters["text/html"].for_type_by_name("polars.dataframe.frame", "DataFrame", html)
-    formatters["text/plain"].for_type_by_name("polars.dataframe.frame", "DataFrame",
-                                              lambda df, printer, cycle: printer.text(text(df)))
+    formatters["text/plain"].for_type_by_name(
+        "polars.dataframe.frame", "DataFrame", lambda df, printer, cycle: printer.text(text(df))
+    )

@@ -1,14 +1,16 @@
 """Submission files: atomic CSV (optionally packed as .7z), the manifest beside it, and a
 validator that checks a file against its format."""
+
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 import py7zr
@@ -17,7 +19,6 @@ from shared import dispatch
 from shared.errors import SubmissionError
 from shared.io import atomic_path, sha256_file, write_text_atomic
 from shared.paths import REPO_ROOT
-
 
 PACKED_AT = 1_704_067_200.0  # 2024-01-01 00:00 UTC: the one timestamp every packed member carries
 
@@ -35,8 +36,9 @@ class _StableSevenZip(py7zr.SevenZipFile):
 
         info = py7zr.SevenZipFile._make_file_info(target, arcname, dereference)
         stamp = ArchiveTimestamp.from_datetime(PACKED_AT)
-        info.update(creationtime=stamp, lastwritetime=stamp, lastaccesstime=stamp,
-                    attributes=MemberType.FILE.attributes())
+        info.update(
+            creationtime=stamp, lastwritetime=stamp, lastaccesstime=stamp, attributes=MemberType.FILE.attributes()
+        )
         return info
 
 
@@ -59,8 +61,9 @@ def write_csv(df: pl.DataFrame, path: str | os.PathLike, float_precision: int = 
     return path
 
 
-def publish(frame: pl.DataFrame, path: str | os.PathLike, check: Callable[[Path], object],
-            float_precision: int = 6) -> Path:
+def publish(
+    frame: pl.DataFrame, path: str | os.PathLike, check: Callable[[Path], object], float_precision: int = 6
+) -> Path:
     """Write ``frame`` to a scratch file beside ``path`` (packed as .7z when ``path`` ends so), run
     ``check`` on it (it raises on a bad file) and only then move it onto ``path``: a submission in
     place is replaced whole by a checked one, or not at all."""
@@ -73,8 +76,12 @@ def publish(frame: pl.DataFrame, path: str | os.PathLike, check: Callable[[Path]
     return path
 
 
-def publish_all(directory: str | os.PathLike, frames: Mapping[str, pl.DataFrame | None],
-                check: Callable[[Path], object], float_precision: int = 6) -> list[Path]:
+def publish_all(
+    directory: str | os.PathLike,
+    frames: Mapping[str, pl.DataFrame | None],
+    check: Callable[[Path], object],
+    float_precision: int = 6,
+) -> list[Path]:
     """``publish`` each ``{file name: frame}`` in ``directory``, in order; a name whose frame is None
     is removed instead (an older run's file would not match the manifest written next). The
     paths written, in order: the submission and the "ours" file beside it."""
@@ -106,7 +113,9 @@ def read_submission(path: str | os.PathLike, schema: Mapping[str, pl.DataType] |
     except SubmissionError:
         raise
     except Exception as exc:  # polars/py7zr parse errors: one line naming the file
-        raise SubmissionError(f"{path.name}: cannot be read as CSV ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        raise SubmissionError(
+            f"{path.name}: cannot be read as CSV ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -154,9 +163,23 @@ def git_commit() -> str:
         # "-dirty" when tracked code differs from the commit; the outputs a run rewrites (the README's
         # generated times among them) and prose, which no run reads, do not count
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-             ":!notebooks", ":!submissions", ":!benchmarks", ":!*.md"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!notebooks",
+                ":!submissions",
+                ":!benchmarks",
+                ":!*.md",
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -3,12 +3,13 @@
 A wrong file fails with one ``DataError`` line naming the file, the column and the first bad
 value, never a stack trace from inside the CSV parser.
 """
+
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Collection, Mapping
 
 import polars as pl
 

@@ -6,6 +6,7 @@ track's manifest (``timing``: the estimate and the actual seconds), so the next 
 A device is the CPU model, the number of cores and the GPU (``shared.bench.machine``): a time from
 another machine says nothing about this one, so it is never used.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,14 @@ def run_key(track: str, profile: str, parameters: dict[str, Any]) -> dict[str, s
     from shared.bench import machine
 
     m = machine()
-    return {"track": track, "profile": profile, "data": data_key(parameters), "cpu": m["cpu"],
-            "cores": m["cores"], "gpu": m["gpu"]}
+    return {
+        "track": track,
+        "profile": profile,
+        "data": data_key(parameters),
+        "cpu": m["cpu"],
+        "cores": m["cores"],
+        "gpu": m["gpu"],
+    }
 
 
 def recorded(key: dict[str, str], directory: Path | None = None) -> dict[str, Any] | None:
@@ -58,11 +65,14 @@ def estimate_line(key: dict[str, str], row: dict[str, Any] | None) -> str:
     return f"estimate: {what}: about {_minutes(float(row['wall_s']))} (as recorded {row['date']})"
 
 
-def record(key: dict[str, str], wall_s: float, estimate_s: float | None, manifest: Path,
-           directory: Path | None = None) -> None:
+def record(
+    key: dict[str, str], wall_s: float, estimate_s: float | None, manifest: Path, directory: Path | None = None
+) -> None:
     """Append the run to ``reproduce-times.csv`` and put ``timing`` into its manifest."""
-    append_csv((directory or benchmarks_dir()) / FILE,
-               [{"date": dt.date.today().isoformat(), **key, "wall_s": round(wall_s, 1)}])
+    append_csv(
+        (directory or benchmarks_dir()) / FILE,
+        [{"date": dt.date.today().isoformat(), **key, "wall_s": round(wall_s, 1)}],
+    )
     if manifest.is_file():
         m = json.loads(manifest.read_text())
         m["timing"] = {"estimate_s": None if estimate_s is None else round(estimate_s, 1), "wall_s": round(wall_s, 1)}

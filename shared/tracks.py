@@ -4,20 +4,23 @@ A track is a folder ``notebooks/<track>/`` with numbered notebooks and a package
 ``solutions/<track>/`` whose ``pipeline.Config`` (a ``shared.config.TrackConfig``) declares its
 twin's scales. Nothing here names a track: adding a folder adds a track.
 """
+
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from shared.paths import NOTEBOOKS_DIR
 
 
 def names(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """Every track (a folder of numbered notebooks), in folder order."""
-    return sorted({p.parent.name for p in Path(notebooks_dir).glob("*/[0-9][0-9]_*.ipynb")
-                   if not p.parent.name.startswith(".")})  # not JupyterLab's .ipynb_checkpoints
+    return sorted(
+        {p.parent.name for p in Path(notebooks_dir).glob("*/[0-9][0-9]_*.ipynb") if not p.parent.name.startswith(".")}
+    )  # not JupyterLab's .ipynb_checkpoints
 
 
 def _package(track: str):
@@ -27,6 +30,7 @@ def _package(track: str):
 def reading_order(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """Every track in the course's reading order: its package's ``READING_ORDER``
     (``solutions/<track>/__init__.py``), then the tracks without one, by name."""
+
     def key(track: str):
         order = getattr(_package(track), "READING_ORDER", None)
         return (order is None, order or 0, track)
@@ -44,8 +48,10 @@ def check_names(tracks: Sequence[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> l
     known = names(notebooks_dir)
     unknown = [t for t in tracks if t not in known]
     if unknown:
-        raise ValueError(f"unknown track{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                         f"the tracks are: {', '.join(known)}")
+        raise ValueError(
+            f"unknown track{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"the tracks are: {', '.join(known)}"
+        )
     return list(tracks)
 
 

@@ -4,6 +4,7 @@ logistic and softmax responses whose true probabilities are known.
 Each twin draws every quantity from its own named stream, so adding a column to one file does
 not shift the random numbers of another, and ``tiny``/``small``/``full`` are one code path.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,8 +12,9 @@ import hashlib
 import json
 import os
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,8 +31,11 @@ def check_scale(scale: str, available: Iterable[str] = SCALES, track: str = "") 
     if scale not in names:
         if track and scale in SCALES:
             raise ValueError(f"{track} has no {scale!r} twin; its scales are {', '.join(names)}")
-        raise ValueError(f"unknown scale {scale!r}" + (f" for {track}" if track else "")
-                         + f": SCALE must be one of {', '.join(names)}")
+        raise ValueError(
+            f"unknown scale {scale!r}"
+            + (f" for {track}" if track else "")
+            + f": SCALE must be one of {', '.join(names)}"
+        )
     return scale
 
 
@@ -44,7 +49,7 @@ def code_version(*paths: str | os.PathLike) -> str:
 
 
 def params_key(params: Any) -> str:
-    """"" for a twin's calibrated parameters (its ``Params()`` defaults), else 8 hex digits naming
+    """ "" for a twin's calibrated parameters (its ``Params()`` defaults), else 8 hex digits naming
     the other values: the suffix that keeps a calibration trial's twin and artifacts apart."""
     if params is None or params == type(params)():
         return ""
@@ -98,8 +103,9 @@ def calibrate_intercept(logits: np.ndarray, target_rate: float, tol: float = 1e-
     return bisect_rate(lambda b: float(sigmoid(logits + b).mean()), target_rate, tol=tol)
 
 
-def bisect_rate(rate: Callable[[float], float], target: float, lo: float = -50.0, hi: float = 50.0,
-                tol: float = 1e-10) -> float:
+def bisect_rate(
+    rate: Callable[[float], float], target: float, lo: float = -50.0, hi: float = 50.0, tol: float = 1e-10
+) -> float:
     """The b for which ``rate(b)`` (increasing in b) equals ``target``, by bisection."""
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)

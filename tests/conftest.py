@@ -1,7 +1,8 @@
 import os
 
-import shared  # noqa: F401  (first: pins the CPU dispatch before numpy is loaded, as make does)
 import pytest
+
+import shared  # noqa: F401  (first: pins the CPU dispatch before numpy is loaded, as make does)
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -1,4 +1,5 @@
 """The exercises' worked answers: each recorded by ``make answers``, each shown by its notebook from the record."""
+
 from __future__ import annotations
 
 import json
@@ -38,12 +39,14 @@ def test_every_notebook_has_its_exercises_and_shows_the_recorded_answers(track):
     assert sorted({e.notebook for e in listed}) == notebooks
     for stem in notebooks:
         nb = json.loads((NOTEBOOKS_DIR / track / f"{stem}.ipynb").read_text())
-        shown = "\n".join("".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"]
-                          for o in c.get("outputs", []))
+        shown = "\n".join(
+            "".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"] for o in c.get("outputs", [])
+        )
         for ex in (e for e in listed if e.notebook == stem):
             assert ex.question in shown, f"{stem}: exercise {ex.number} is not in its closing cell"
             assert answers.answer(track, ex) in shown, (
-                f"{stem}: exercise {ex.number}'s answer differs from the record; run `make notebooks TRACKS={track}`")
+                f"{stem}: exercise {ex.number}'s answer differs from the record; run `make notebooks TRACKS={track}`"
+            )
 
 
 def _fake(calls: list) -> list[Exercise]:
@@ -51,8 +54,10 @@ def _fake(calls: list) -> list[Exercise]:
         calls.append(("a", scale))
         return {"x": 0.123456789, "n": 3, "who": "`cnn`"}
 
-    return [Exercise("01_x", 1, "Q one?", "x is {x:.3f} over {n} rows, {who}.", "tiny", run_a),
-            Exercise("01_x", 2, "Q two?", "missing {y}", "tiny", lambda s: {"x": 1.0})]
+    return [
+        Exercise("01_x", 1, "Q one?", "x is {x:.3f} over {n} rows, {who}.", "tiny", run_a),
+        Exercise("01_x", 2, "Q two?", "missing {y}", "tiny", lambda s: {"x": 1.0}),
+    ]
 
 
 def test_run_records_each_answer_and_keeps_the_others(tmp_path, monkeypatch):
@@ -81,8 +86,13 @@ def test_a_template_naming_a_figure_the_run_did_not_return_fails_before_recordin
 def test_for_notebook_collapses_each_answer_under_its_question(monkeypatch, tmp_path):
     monkeypatch.setattr(answers, "exercises", lambda track: _fake([]))
     monkeypatch.setattr(answers, "RECORD_DIR", tmp_path)
-    monkeypatch.setattr(answers, "read_record", lambda track, directory=tmp_path: {
-        "01_x:1": {"scale": "small", "seconds": 2.0, "values": {"x": 0.5, "n": 2, "who": "w"}}})
+    monkeypatch.setattr(
+        answers,
+        "read_record",
+        lambda track, directory=tmp_path: {
+            "01_x:1": {"scale": "small", "seconds": 2.0, "values": {"x": 0.5, "n": 2, "who": "w"}}
+        },
+    )
     one, two = answers.for_notebook("toy", "01_x")
     assert one.startswith("Q one?\n\n   <details><summary>Answer</summary>\n\n   *On the twin at `small`")
     assert "x is 0.500 over 2 rows, w." in one and one.rstrip().endswith("</details>")

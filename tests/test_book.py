@@ -2,6 +2,7 @@
 notebooks opens offline: the sidebar and the footer's previous/next links follow the reading order,
 every local link resolves, every figure of every notebook is embedded, search runs from the file
 system, nothing is loaded from the network and no raw TeX is left."""
+
 import posixpath
 import re
 
@@ -22,8 +23,14 @@ def built(tmp_path_factory):
 
 
 def _expected() -> list[str]:
-    return ["00_primer.html", *(f"{t}/{p.stem}.html" for t in reading_order()
-                                for p in sorted((NOTEBOOKS_DIR / t).glob("[0-9][0-9]_*.ipynb")))]
+    return [
+        "00_primer.html",
+        *(
+            f"{t}/{p.stem}.html"
+            for t in reading_order()
+            for p in sorted((NOTEBOOKS_DIR / t).glob("[0-9][0-9]_*.ipynb"))
+        ),
+    ]
 
 
 def test_sidebar_and_footer_follow_the_reading_order(built):
@@ -40,7 +47,9 @@ def test_sidebar_and_footer_follow_the_reading_order(built):
     second = (out / expected[1]).read_text()  # the footer: previous and next, relative to its folder
     here = posixpath.dirname(expected[1])
     assert re.findall(r'<a href="([^"]+)" class="md-footer__link md-footer__link--(prev|next)"', second) == [
-        (posixpath.relpath(expected[0], here), "prev"), (posixpath.relpath(expected[2], here), "next")]
+        (posixpath.relpath(expected[0], here), "prev"),
+        (posixpath.relpath(expected[2], here), "next"),
+    ]
 
 
 def test_links_resolve_and_nothing_comes_from_the_network(built):
@@ -83,9 +92,14 @@ def test_every_figure_is_embedded(built):
 
 
 def test_title_and_purpose_come_from_the_first_markdown_cell():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 1"),
-        nbformat.v4.new_markdown_cell("# Track, 2: a model\n\nIt ranks **items** by `score`. Then more.\n\n## 1 Next")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("x = 1"),
+            nbformat.v4.new_markdown_cell(
+                "# Track, 2: a model\n\nIt ranks **items** by `score`. Then more.\n\n## 1 Next"
+            ),
+        ]
+    )
     assert book.describe(nb, "fallback") == ("Track, 2: a model", "It ranks items by score.")
     assert book.describe(nbformat.v4.new_notebook(), "fallback") == ("fallback", "")
     nb.cells[1].source = "# T\n\n**You will learn**\n- the `x` metric\n- why y\n\nProse."
@@ -128,16 +142,28 @@ def test_each_lesson_closes_with_its_findings_and_collapsed_answers_in_the_conte
 
 
 def test_for_reading_keeps_the_lesson_and_drops_the_checks():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("## 2 Checks"),
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
-        nbformat.v4.new_code_cell("plots.closing(table)", outputs=[nbformat.v4.new_output(
-            "execute_result", {"text/markdown": "## What this shows\n\n- x", "text/plain": "<Markdown>"})]),
-        nbformat.v4.new_code_cell("x = 1"),
-        nbformat.v4.new_markdown_cell("## References")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("## 2 Checks"),
+            nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),
+            nbformat.v4.new_code_cell(
+                "plots.closing(table)",
+                outputs=[
+                    nbformat.v4.new_output(
+                        "execute_result", {"text/markdown": "## What this shows\n\n- x", "text/plain": "<Markdown>"}
+                    )
+                ],
+            ),
+            nbformat.v4.new_code_cell("x = 1"),
+            nbformat.v4.new_markdown_cell("## References"),
+        ]
+    )
     cells = book.for_reading(nb).cells
     assert [(c.cell_type, c.source) for c in cells] == [
-        ("markdown", "## What this shows\n\n- x"), ("code", "x = 1"), ("markdown", "## References")]
+        ("markdown", "## What this shows\n\n- x"),
+        ("code", "x = 1"),
+        ("markdown", "## References"),
+    ]
 
 
 def test_the_notebook_stylesheet_is_shared_not_inlined(built):

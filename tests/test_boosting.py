@@ -1,7 +1,6 @@
 import lightgbm as lgb
 import numpy as np
 import pytest
-
 from sklearn.metrics import roc_auc_score
 
 from shared import boosting
@@ -17,8 +16,17 @@ def test_boost_stops_early_at_the_best_validation_round(capsys):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 3))
     y = (X[:, 0] + rng.normal(0, 2.0, 600) > 0).astype(float)  # one informative feature, much noise
-    params = {"objective": "binary", "metric": "auc", "learning_rate": 0.3, "num_leaves": 31, "min_data_in_leaf": 5,
-              "verbosity": -1, "seed": 1, "deterministic": True, "num_threads": 1}
+    params = {
+        "objective": "binary",
+        "metric": "auc",
+        "learning_rate": 0.3,
+        "num_leaves": 31,
+        "min_data_in_leaf": 5,
+        "verbosity": -1,
+        "seed": 1,
+        "deterministic": True,
+        "num_threads": 1,
+    }
     dfit = lgb.Dataset(X[:400], y[:400], feature_name=["signal", "noise_a", "noise_b"])
     dval = lgb.Dataset(X[400:], y[400:], reference=dfit)
     fit = boosting.boost(params, dfit, dval, n_estimators=500, early_stopping=10, metric="auc")
@@ -32,7 +40,9 @@ def test_boost_stops_early_at_the_best_validation_round(capsys):
 
 def test_ranking_dataset_groups_rows_by_user():
     X = np.arange(12, dtype=np.float64).reshape(6, 2)
-    fit = boosting.ranking_dataset(X, np.array([1, 0, 0, 1, 0, 1]), np.array([3, 3, 5, 5, 5, 9]), ["a", "b"]).construct()
+    fit = boosting.ranking_dataset(
+        X, np.array([1, 0, 0, 1, 0, 1]), np.array([3, 3, 5, 5, 5, 9]), ["a", "b"]
+    ).construct()
     assert fit.get_group().tolist() == [2, 3, 1] and fit.get_feature_name() == ["a", "b"]
     val = boosting.ranking_dataset(X[:2], np.array([0, 1]), np.array([4, 4]), ["a", "b"], reference=fit).construct()
     assert val.get_group().tolist() == [2] and val.reference is fit

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from shared import calibration
-from shared.paths import REPO_ROOT
 from shared.calibration import Target
+from shared.paths import REPO_ROOT
 
 
 def test_target_range_and_label():
@@ -71,8 +71,14 @@ def test_command_records_every_trial_and_writes_the_readme_table(tmp_path, capsy
 
     readme = tmp_path / "README.md"
     readme.write_text("# t\n<!-- twin-vs-real:start -->\n<!-- twin-vs-real:end -->\n")
-    spec = calibration.Spec(track="t", params=Params, scale="tiny", config="faithful", readme_path=readme,
-                            targets=(Target.around("score", "score", 0.65, 0.02, "paper"),))
+    spec = calibration.Spec(
+        track="t",
+        params=Params,
+        scale="tiny",
+        config="faithful",
+        readme_path=readme,
+        targets=(Target.around("score", "score", 0.65, 0.02, "paper"),),
+    )
     common = ["--scale", "tiny", "--record-dir", str(tmp_path)]
     assert calibration.command(spec, "doc", run, [*common, "--grid", "strength=1,3", "noise=1,2"], show=["score"]) == 0
     record = calibration.read_record("t", tmp_path)

@@ -1,5 +1,6 @@
 """Every command-line mistake ends in one line naming what is valid, before any work starts: no
 traceback, no kernel started (issue: the README's commands on any machine)."""
+
 import subprocess
 import sys
 
@@ -15,23 +16,40 @@ TRACKS = ", ".join(tracks.names())
 
 
 def runner(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.runner", *args, "--out", "unused"], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.runner", *args, "--out", "unused"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["bogus"], f"error: unknown track 'bogus'; the tracks are: {TRACKS}"),
-    (["kraft_kuairec", "bogus"], f"error: unknown track 'bogus'; the tracks are: {TRACKS}"),
-    (["kraft_kuairec", "-p", "SCALE", "huge"],
-     "error: unknown scale 'huge' for kraft_kuairec: SCALE must be one of tiny, small, full"),
-    (["vklab_posts", "-p", "SCALE", "medium"],
-     "error: vklab_posts has no 'medium' twin; its scales are tiny, small, full"),
-    (["kraft_kuairec", "--profile", "nonsense"],
-     "error: profile must be one of ['teach', 'source'], got 'nonsense'"),
-    (["kraft_kuairec", "-p", "DATA_DIR", "/nonexistent/folder"],
-     "error: DATA_DIR /nonexistent/folder: no such directory"),
-    (["kraft_kuairec", "-p", "NOPE", "1"], "error: unknown parameter(s) ['NOPE']"),
-], ids=["track", "second-track", "scale", "no-medium", "profile", "data-dir", "parameter"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["bogus"], f"error: unknown track 'bogus'; the tracks are: {TRACKS}"),
+        (["kraft_kuairec", "bogus"], f"error: unknown track 'bogus'; the tracks are: {TRACKS}"),
+        (
+            ["kraft_kuairec", "-p", "SCALE", "huge"],
+            "error: unknown scale 'huge' for kraft_kuairec: SCALE must be one of tiny, small, full",
+        ),
+        (
+            ["vklab_posts", "-p", "SCALE", "medium"],
+            "error: vklab_posts has no 'medium' twin; its scales are tiny, small, full",
+        ),
+        (
+            ["kraft_kuairec", "--profile", "nonsense"],
+            "error: profile must be one of ['teach', 'source'], got 'nonsense'",
+        ),
+        (
+            ["kraft_kuairec", "-p", "DATA_DIR", "/nonexistent/folder"],
+            "error: DATA_DIR /nonexistent/folder: no such directory",
+        ),
+        (["kraft_kuairec", "-p", "NOPE", "1"], "error: unknown parameter(s) ['NOPE']"),
+    ],
+    ids=["track", "second-track", "scale", "no-medium", "profile", "data-dir", "parameter"],
+)
 def test_a_mistake_in_make_reproduce_is_one_line_before_any_notebook(args, message):
     done = runner(*args)
     assert done.returncode == 2
@@ -63,8 +81,9 @@ def test_the_scale_message_names_the_valid_ones():
 
 
 def test_gpu_check_refuses_an_unknown_track_in_one_line():
-    done = subprocess.run([sys.executable, "-m", "shared.gpu_check", "bogus"], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.gpu_check", "bogus"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2 and done.stderr == f"gpu-check: unknown track 'bogus'; the tracks are: {TRACKS}\n"
 
 
@@ -79,7 +98,12 @@ def test_an_id_bound_in_a_loader_message_is_the_last_valid_id(tmp_path):
 
 
 def test_make_bench_checks_its_tracks_first():
-    done = subprocess.run([sys.executable, "-m", "shared.tracks", "kraft_kuairec", "nope"], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.tracks", "kraft_kuairec", "nope"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr == f"error: unknown track 'nope'; the tracks are: {TRACKS}\n"
     assert "@$(PY) -m shared.tracks $(TRACKS)" in (REPO_ROOT / "Makefile").read_text()

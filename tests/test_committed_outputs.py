@@ -5,17 +5,17 @@ They are read as committed (git's HEAD; the files on disk outside a checkout), n
 tree: ``make reproduce`` rewrites ``submissions/`` there, and on another CPU its run may differ from
 the committed one (its verdict says so), which is no defect of what is committed.
 ``test_make_reproduce_then_these_tests`` runs the README's order of commands in a scratch copy."""
-import json
-import re
-
-import nbformat
-import pytest
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+
+import nbformat
+import pytest
 
 from shared.io import committed_bytes
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
@@ -99,8 +99,13 @@ def test_every_notebook_is_a_lesson(path):
     cells = committed_notebook(path).cells
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
     assert "**You will learn**\n- " in cells[0].source
-    closing = [o.data["text/markdown"] for c in cells if c.cell_type == "code" for o in c.outputs
-               if "text/markdown" in o.get("data", {})]
+    closing = [
+        o.data["text/markdown"]
+        for c in cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "text/markdown" in o.get("data", {})
+    ]
     assert any("## What this shows" in t and "## Exercises\n\n1. " in t for t in closing)
 
 
@@ -110,8 +115,13 @@ def test_make_reproduce_then_these_tests(tmp_path):
     submission and manifest in the work tree of a scratch copy of this tree), then the tests of what
     is committed, which must still pass there."""
     repo = tmp_path / "repo"
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO_ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         if (REPO_ROOT / rel).is_file():
             (repo / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -121,13 +131,34 @@ def test_make_reproduce_then_these_tests(tmp_path):
         subprocess.run(git + args, cwd=repo, check=True, capture_output=True)
     (repo / ".venv").symlink_to(REPO_ROOT / ".venv")  # the installed environment, as make setup left it
     env = {k: v for k, v in os.environ.items() if k != OUTPUT_ENV} | {"PYTHONPATH": str(repo)}
-    done = subprocess.run(["make", "-o", ".venv/.installed", "reproduce", "TRACKS=kraft_kuairec", "SCALE=tiny"],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        ["make", "-o", ".venv/.installed", "reproduce", "TRACKS=kraft_kuairec", "SCALE=tiny"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
     assert "kraft_kuairec: not comparable: data source differs" in done.stdout
     changed = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
     assert " submissions/kraft_kuairec/manifest.json" in changed  # the work tree now holds the tiny run
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "tests/test_committed_outputs.py", "-k", "not make_reproduce"],
-                           cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    tests = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_committed_outputs.py",
+            "-k",
+            "not make_reproduce",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert tests.returncode == 0, tests.stdout[-3000:]

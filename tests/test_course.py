@@ -1,6 +1,7 @@
 """The course reads in order: the primer defines every metric the notebooks report (each worked
 example computed by the function the tracks call, its committed outputs current), and every track
 notebook links to a metric's definition before it first names it."""
+
 import re
 
 import nbformat
@@ -34,9 +35,11 @@ def test_metrics_are_linked_to_their_definition_before_use(path):
 
 
 def test_the_check_can_fail():
-    cells = [nbformat.v4.new_markdown_cell("# T\n\nWe rank by NDCG@10."),
-             nbformat.v4.new_markdown_cell("See [AUC](../00_primer.ipynb#auc)."),
-             nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("stream", text="val auc 0.7\n")])]
+    cells = [
+        nbformat.v4.new_markdown_cell("# T\n\nWe rank by NDCG@10."),
+        nbformat.v4.new_markdown_cell("See [AUC](../00_primer.ipynb#auc)."),
+        nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("stream", text="val auc 0.7\n")]),
+    ]
     nb = nbformat.v4.new_notebook(cells=cells)
     assert primer.unlinked(nb) == ["cell 0: 'NDCG' (link ../00_primer.ipynb#ndcg first)"]
     cells[0].source += " [NDCG@K](../00_primer.ipynb#ndcg)"
@@ -46,8 +49,12 @@ def test_the_check_can_fail():
 
 
 def _shown(nb):
-    return [(o.get("text") or o.get("data", {}).get("text/plain")) for c in nb.cells if c.cell_type == "code"
-            for o in c.outputs]
+    return [
+        (o.get("text") or o.get("data", {}).get("text/plain"))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    ]
 
 
 def test_the_committed_primer_is_what_it_computes(tmp_path):

@@ -12,6 +12,7 @@ OpenBLAS and numpy's loops stay pinned here: they change the twin itself (its ex
 pin holds them equal on every AVX2 machine (``tests/test_reproduce.py`` shows an unpinned BLAS moving
 the KRAFT submission).
 """
+
 import hashlib
 import os
 import subprocess
@@ -25,8 +26,11 @@ from shared.paths import OUTPUT_ENV, REPO_ROOT
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
 AVX512 = "avx512f" in dispatch._cpu_flags()
-OTHER = ({"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"} if AVX512
-         else {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"})
+OTHER = (
+    {"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}
+    if AVX512
+    else {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+)
 
 
 def _env(out, forced: bool) -> dict:
@@ -38,9 +42,22 @@ def _env(out, forced: bool) -> dict:
 
 
 def _written(track: str, out, forced: bool) -> dict[str, str]:
-    done = subprocess.run([sys.executable, "-m", f"solutions.{track}.pipeline", "--scale", "tiny",
-                           "-f", str(REPO_ROOT / "notebooks" / track / "tiny.yaml")],
-                          env=_env(out, forced), cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            f"solutions.{track}.pipeline",
+            "--scale",
+            "tiny",
+            "-f",
+            str(REPO_ROOT / "notebooks" / track / "tiny.yaml"),
+        ],
+        env=_env(out, forced),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     folder = out / "submissions" / track
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
@@ -51,8 +68,12 @@ def _written(track: str, out, forced: bool) -> dict[str, str]:
 @pytest.mark.skipif(dispatch.unsupported_reason({}) != "", reason="needs an x86-64 CPU with AVX2")
 def test_the_forced_dispatch_reaches_torch(tmp_path):
     code = "import shared, torch; print(torch.backends.cpu.get_cpu_capability())"
-    got = [subprocess.run([sys.executable, "-c", code], env=_env(tmp_path, forced), capture_output=True,
-                          text=True, timeout=120).stdout.strip() for forced in (False, True)]
+    got = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=_env(tmp_path, forced), capture_output=True, text=True, timeout=120
+        ).stdout.strip()
+        for forced in (False, True)
+    ]
     assert got == ["AVX2", "AVX512" if AVX512 else "DEFAULT"]
 
 

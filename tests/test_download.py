@@ -1,6 +1,7 @@
 """shared.download against a local HTTP server that honours Range requests: a partial .part file is
 continued (only the missing bytes are sent), the archive is checked against its MD5 and unpacked; an
 archive put there by hand needs no network; offline and damaged files end in one line."""
+
 import hashlib
 import http.server
 import io

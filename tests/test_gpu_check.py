@@ -1,4 +1,5 @@
 """make gpu-check: one line and exit 0 without CUDA; the same checks run on the CPU at tiny."""
+
 import subprocess
 import sys
 
@@ -11,14 +12,22 @@ from shared.paths import REPO_ROOT
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
-MODELS = [("vk_clips", "dcnv2"), ("vk_clips", "sequence"), ("hse_sasrec", "sasrec"), ("hse_sasrec", "bert4rec"),
-          ("vklab_posts", "image-encoder"), ("vklab_posts", "heads"), ("vklab_posts", "finetune")]
+MODELS = [
+    ("vk_clips", "dcnv2"),
+    ("vk_clips", "sequence"),
+    ("hse_sasrec", "sasrec"),
+    ("hse_sasrec", "bert4rec"),
+    ("vklab_posts", "image-encoder"),
+    ("vklab_posts", "heads"),
+    ("vklab_posts", "finetune"),
+]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_without_cuda_one_line_and_exit_0():
-    out = subprocess.run([sys.executable, "-m", "shared.gpu_check"], cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "shared.gpu_check"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gpu-check: no CUDA device on this machine")
@@ -27,8 +36,9 @@ def test_without_cuda_one_line_and_exit_0():
 def test_every_torch_model_runs_through_the_check_on_the_cpu(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # what --cpu sets, restored after the test
     record = tmp_path / "gpu.csv"
-    code = gpu_check.main(["vk_clips", "hse_sasrec", "vklab_posts", "kraft_kuairec", "--cpu", "--scale", "tiny",
-                           "--out", str(record)])
+    code = gpu_check.main(
+        ["vk_clips", "hse_sasrec", "vklab_posts", "kraft_kuairec", "--cpu", "--scale", "tiny", "--out", str(record)]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "gpu-check kraft_kuairec: no torch model" in printed
@@ -72,6 +82,7 @@ def test_twice_compares_the_saved_outputs_of_two_fresh_runs(tmp_path, capsys, mo
     assert same["file"].str.starts_with("artifacts/hse_sasrec/").all()
     assert (tmp_path / "mine" / "gpu-check" / "second" / same["file"][0]).exists()
     import os
+
     assert os.environ["RECSYS_OUTPUT_DIR"] == str(tmp_path / "mine")
 
 

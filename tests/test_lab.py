@@ -1,6 +1,7 @@
 """``make lab``: JupyterLab serves the notebooks and runs them on this environment's kernel. The test
 starts the server headless on a free loopback port, opens a notebook through its REST API, and runs
 its cells one by one on the server's kernel (at ``tiny``), as a learner pressing Shift-Enter would."""
+
 import json
 import os
 import socket
@@ -27,18 +28,39 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     port, token = free_port(), uuid.uuid4().hex
-    env = {**os.environ, OUTPUT_ENV: str(tmp_path / "out"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
-                             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={NOTEBOOKS_DIR}", "--ServerApp.port_retries=0", "--allow-root"],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        OUTPUT_ENV: str(tmp_path / "out"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={NOTEBOOKS_DIR}",
+            "--ServerApp.port_retries=0",
+            "--allow-root",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def api(path: str, data: dict | None = None, method: str | None = None):
-        req = urllib.request.Request(f"{base}/api/{path}", method=method or ("POST" if data is not None else "GET"),
-                                     data=None if data is None else json.dumps(data).encode(),
-                                     headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{base}/api/{path}",
+            method=method or ("POST" if data is not None else "GET"),
+            data=None if data is None else json.dumps(data).encode(),
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             body = r.read()
             return json.loads(body) if body else None
@@ -60,11 +82,32 @@ def server(tmp_path):
 def execute(ws, session: str, code: str) -> tuple[str, list[dict]]:
     """Run ``code`` on the kernel; its reply status and the outputs it sent."""
     msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({"header": {"msg_id": msg_id, "username": "learner", "session": session,
-                                   "msg_type": "execute_request", "version": "5.3", "date": ""},
-                        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-                        "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                                    "allow_stdin": False, "stop_on_error": True}}))
+    ws.send(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "username": "learner",
+                    "session": session,
+                    "msg_type": "execute_request",
+                    "version": "5.3",
+                    "date": "",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "buffers": [],
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": True,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+            }
+        )
+    )
     outputs, status, idle = [], None, False
     while status is None or not idle:
         msg = json.loads(ws.recv())
@@ -87,8 +130,9 @@ def test_make_lab_serves_a_notebook_that_runs_on_its_kernel(server):
     nb = api(f"contents/{NOTEBOOK}?content=1")["content"]
     assert nb["cells"][0]["source"].startswith("# ")
     session = api("sessions", {"path": NOTEBOOK, "type": "notebook", "name": NOTEBOOK, "kernel": {"name": "python3"}})
-    ws = websocket.create_connection(f"{ws_base}/api/kernels/{session['kernel']['id']}/channels?token={token}",
-                                     timeout=300)
+    ws = websocket.create_connection(
+        f"{ws_base}/api/kernels/{session['kernel']['id']}/channels?token={token}", timeout=300
+    )
     try:
         status, out = execute(ws, session["id"], "import sys; print(sys.executable)")
         assert status == "ok" and out[0]["text"].strip() == sys.executable  # this venv's kernel
@@ -124,9 +168,13 @@ def test_our_errors_show_in_a_notebook_as_one_line(tmp_path):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import shared\nfrom shared.errors import DataError\n"
-                                          "raise DataError('preds.parquet: not found; run notebook 02 first')"),
-                nbformat.v4.new_code_cell("1 / 0")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import shared\nfrom shared.errors import DataError\n"
+            "raise DataError('preds.parquet: not found; run notebook 02 first')"
+        ),
+        nbformat.v4.new_code_cell("1 / 0"),
+    ]
     error = _run_until_error(nb)
     assert (error.ename, error.evalue) == ("DataError", "preds.parquet: not found; run notebook 02 first")
     assert len(error.traceback) == 1 and "run notebook 02 first" in error.traceback[0]  # no stack

@@ -7,8 +7,16 @@ import pytest
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
 
-from shared.metrics import (log_loss, mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
-                            per_user_topn, ranking_metrics, rate_metrics, topn_metrics)
+from shared.metrics import (
+    log_loss,
+    mean_user_expected_roc_auc,
+    mean_user_roc_auc,
+    per_user_expected_roc_auc,
+    per_user_topn,
+    ranking_metrics,
+    rate_metrics,
+    topn_metrics,
+)
 
 
 def brute_ranking(users, scores, labels, k):
@@ -67,8 +75,12 @@ def test_ranking_metrics_agree_with_replay():
     users, scores, labels = rng.integers(0, 25, n), rng.random(n), rng.random(n) < 0.3
     recs = pd.DataFrame({"user_id": users, "item_id": np.arange(n), "score": scores})
     truth = pd.DataFrame({"user_id": users[labels], "item_id": np.arange(n)[labels]})
-    ref = OfflineMetrics([Precision([5, 20]), Recall([5, 20]), NDCG([5, 20])], query_column="user_id",
-                         item_column="item_id", rating_column="score")(recs, truth)
+    ref = OfflineMetrics(
+        [Precision([5, 20]), Recall([5, 20]), NDCG([5, 20])],
+        query_column="user_id",
+        item_column="item_id",
+        rating_column="score",
+    )(recs, truth)
     ours = ranking_metrics(users, scores, labels, (5, 20))
     for k in (5, 20):
         assert ours[f"precision@{k}"] == pytest.approx(ref[f"Precision@{k}"])
@@ -86,7 +98,9 @@ def test_ranking_metrics_rejects_bad_input():
 
 
 def test_topn_metrics_hand_computed():
-    recs = pl.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "item_id": [10, 11, 12, 20, 21, 22], "rank": [1, 2, 3, 1, 2, 3]})
+    recs = pl.DataFrame(
+        {"user_id": [1, 1, 1, 2, 2, 2], "item_id": [10, 11, 12, 20, 21, 22], "rank": [1, 2, 3, 1, 2, 3]}
+    )
     truth = pl.DataFrame({"user_id": [1, 2, 3], "item_id": [12, 99, 30]})  # user 3 has no recs
     m = topn_metrics(recs, truth, ks=(2, 3))
     assert m["hitrate@2"] == 0.0 and m["ndcg@2"] == 0.0 and m["mrr@2"] == 0.0
@@ -133,8 +147,9 @@ def test_topn_metrics_match_brute_force_and_replay():
     # RePlay ranks by score; give it scores that reproduce our ranks
     rp_recs = recs.with_columns(score=-pl.col("rank").cast(pl.Float64)).to_pandas()
     users_with_truth = truth.to_pandas()
-    ref = OfflineMetrics([HitRate([5]), NDCG([5]), MRR([5])], query_column="user_id", item_column="item_id",
-                         rating_column="score")(rp_recs, users_with_truth)
+    ref = OfflineMetrics(
+        [HitRate([5]), NDCG([5]), MRR([5])], query_column="user_id", item_column="item_id", rating_column="score"
+    )(rp_recs, users_with_truth)
     assert m["hitrate@5"] == pytest.approx(ref["HitRate@5"])
     assert m["ndcg@5"] == pytest.approx(ref["NDCG@5"])
     assert m["mrr@5"] == pytest.approx(ref["MRR@5"])
@@ -146,8 +161,13 @@ def test_user_auc_binary_matches_sklearn_per_user():
     users = rng.integers(0, 50, n)
     labels = (rng.random(n) < 0.4).astype(int)
     scores = np.round(rng.random(n) + 0.3 * labels, 1)  # ties on purpose
-    expected = np.mean([roc_auc_score(labels[users == u], scores[users == u])
-                        for u in np.unique(users) if len(np.unique(labels[users == u])) == 2])
+    expected = np.mean(
+        [
+            roc_auc_score(labels[users == u], scores[users == u])
+            for u in np.unique(users)
+            if len(np.unique(labels[users == u])) == 2
+        ]
+    )
     assert mean_user_roc_auc(users, labels, scores) == pytest.approx(expected, abs=1e-12)
 
 
@@ -173,7 +193,8 @@ def test_user_auc_ordinal_brute_force():
     assert mean_user_roc_auc(users, labels, scores) == pytest.approx(np.mean(scored), abs=1e-12)
     # the other public rule: single-label users count as 0
     assert mean_user_roc_auc(users, labels, scores, single_label="zero") == pytest.approx(
-        sum(scored) / len(per_user), abs=1e-12)
+        sum(scored) / len(per_user), abs=1e-12
+    )
 
 
 def test_user_auc_hand_cases():
@@ -224,7 +245,8 @@ def test_expected_user_auc_certain_labels_is_the_plain_metric():
     scores = np.round(rng.random(500) + 0.3 * labels, 1)
     one_hot = np.eye(3)[labels]
     assert mean_user_expected_roc_auc(users, one_hot, scores) == pytest.approx(
-        mean_user_roc_auc(users, labels, scores), abs=1e-12)
+        mean_user_roc_auc(users, labels, scores), abs=1e-12
+    )
     assert per_user_expected_roc_auc(users, one_hot, scores).height == len(np.unique(users[users >= 3]))
     with pytest.raises(ValueError):
         per_user_expected_roc_auc(users, one_hot[:10], scores)
@@ -260,7 +282,8 @@ def test_per_user_ndcg_by_hand_and_against_the_mean():
     labels = np.array([0, 1, 1, 1, 0, 0, 0])  # user 5 has no relevant row: skipped
     got_users, got = per_user_ndcg(users, scores, labels, 2)
     assert got_users.tolist() == [3, 7]
-    # user 3: relevant at rank 2 of 2 -> (1/log2 3) / 1; user 7: ranks 2 and 3, top 2 holds one -> (1/log2 3) / (1 + 1/log2 3)
+    # user 3: relevant at rank 2 of 2 -> (1/log2 3) / 1;
+    # user 7: ranks 2 and 3, top 2 holds one -> (1/log2 3) / (1 + 1/log2 3)
     assert got == pytest.approx([1 / np.log2(3), (1 / np.log2(3)) / (1 + 1 / np.log2(3))])
     rng = np.random.default_rng(1)
     u, s, y = rng.integers(0, 40, 2000), rng.random(2000), rng.random(2000) < 0.3
@@ -274,7 +297,7 @@ def test_across_seeds_by_hand():
     sd = np.sqrt(0.0002 / 3)  # mean 0.03; se_seeds sd / 2; se_users sqrt((9 + 16 + 9 + 16) / 4) / 1000
     assert out["seeds"] == 4 and out["gain"] == pytest.approx(0.03) and out["sd"] == pytest.approx(sd)
     assert out["se_seeds"] == pytest.approx(sd / 2) and out["se_users"] == pytest.approx(np.sqrt(12.5) / 1000)
-    assert out["se"] == pytest.approx(np.sqrt(sd ** 2 / 4 + 12.5e-6))  # 0.00544
+    assert out["se"] == pytest.approx(np.sqrt(sd**2 / 4 + 12.5e-6))  # 0.00544
     assert out["met"] is True  # 0.03 > 2 * 0.00544
     # the seeds agree closely, but the shared test set's noise keeps the gain within two errors
     agreeing = across_seeds([0.010, 0.011, 0.010, 0.011], [0.008] * 4)

@@ -2,6 +2,7 @@
 cell and compares the cells marked NBVAL_CHECK_OUTPUT (row counts, checksums, metrics rounded to 3
 places) with the outputs a maintainer's papermill run recorded in tests/<track>/notebook_outputs.json
 (`shared.nbcheck`, `make test-references`): they must be reproduced exactly."""
+
 import json
 import os
 import re
@@ -25,9 +26,22 @@ TRACKS = nbcheck.tracks()
 def nbval(paths, out_dir):
     env = {**os.environ, "RECSYS_OUTPUT_DIR": str(out_dir)}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-sanitize-with", str(SANITIZE),
-         "-p", "no:cacheprovider", "-q", *map(str, paths)],
-        env=env, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-sanitize-with",
+            str(SANITIZE),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *map(str, paths),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
 
 
@@ -52,7 +66,9 @@ def test_a_changed_checked_cell_needs_new_references(tmp_path, monkeypatch):
     stale = tmp_path / "notebook_outputs.json"
     stale.write_text(json.dumps(reference))
     monkeypatch.setattr(nbcheck, "reference_path", lambda _: stale)
-    with pytest.raises(nbcheck.StaleReference, match=f"checked cells of {first} changed .* `make test-references TRACKS={track}`"):
+    with pytest.raises(
+        nbcheck.StaleReference, match=f"checked cells of {first} changed .* `make test-references TRACKS={track}`"
+    ):
         nbcheck.prepare(track, tmp_path / "prepared")
 
 
@@ -79,7 +95,7 @@ def test_nbval_catches_a_changed_output(tmp_path):
     nb = nbformat.read(paths[0], 4)
     at, cell = next((k, c) for k, c in enumerate(nb.cells) if c.source.startswith(nbcheck.CHECK))
     cell.outputs[0]["text"] = cell.outputs[0]["text"].replace("train rows", "train rowz")
-    nb.cells = nb.cells[:at + 1]
+    nb.cells = nb.cells[: at + 1]
     nbformat.write(nb, paths[0])
     res = nbval([paths[0]], tmp_path)
     assert res.returncode != 0 and "rowz" in res.stdout

@@ -3,14 +3,15 @@
 resolved exactly and compared at the printed precision; a bare figure fails. Text generated between
 ``<!-- name:start -->`` markers is checked against what generates it; ``benchmarks/README.md`` is
 generated whole from ``benchmarks/results.csv``."""
+
 import re
 
 import pytest
 
 from shared import figures
 from shared.bench import write_markdown
-from shared.paths import REPO_ROOT
 from shared.ci_time import readme_line
+from shared.paths import REPO_ROOT
 from shared.report import notebook_minutes
 
 READMES = ["README.md", *sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md"))]
@@ -38,10 +39,22 @@ def test_a_figure_must_name_its_record_and_the_right_row(tmp_path):
         '[3]: r.csv "row #2; column auc"\n[4]: m.json "key rows.1"\n[5]: r.csv "row model=faithful; column share"\n'
         '[6]: r.csv "row model=ltr; column share"\n[7]: c.py \'line with SOURCE = {"auc"\'\n[8]: n.ipynb "cell 0"\n'
         '[9]: r.csv "row model=ltr; column share"\n[10]: m.json "key comparison.faithful.auc"\n'
-        '[11]: n.ipynb "cell 1"\n[12]: gone.csv "row #1; column auc"\n')
+        '[11]: n.ipynb "cell 1"\n[12]: gone.csv "row #1; column auc"\n'
+    )
     found = [line.split(": ", 1)[1] for line in figures.check(tmp_path / "README.md")]
     assert [f.split(" (")[0] for f in found] == [
-        "0.6345", "123,457", "0.5", "0.123456", "0.6290", "0.6345", "0.6345", "0.6345", "0.63450", "0.6345", "0.6345"]
+        "0.6345",
+        "123,457",
+        "0.5",
+        "0.123456",
+        "0.6290",
+        "0.6345",
+        "0.6345",
+        "0.6345",
+        "0.63450",
+        "0.6345",
+        "0.6345",
+    ]
     assert "no source" in found[0] and "holds 0.41" in found[5] and "no key" in found[6] and "no cell 1" in found[7]
     assert "not a file" in found[9] and "no definition [99]" in found[10]
 
@@ -62,16 +75,24 @@ def test_the_bench_readme_is_the_bench_table(tmp_path):
 def test_the_readme_times_are_the_committed_notebooks():
     """The top README's per-track times, between its notebook-minutes markers, are those the
     committed notebooks' papermill metadata hold (``make notebooks`` writes them)."""
-    block = re.search(r"<!-- notebook-minutes:start -->\n(.*?)\n<!-- notebook-minutes:end -->",
-                      (REPO_ROOT / "README.md").read_text(), re.S)
+    block = re.search(
+        r"<!-- notebook-minutes:start -->\n(.*?)\n<!-- notebook-minutes:end -->",
+        (REPO_ROOT / "README.md").read_text(),
+        re.S,
+    )
     assert block and block.group(1) == notebook_minutes()
 
 
 def test_the_readme_test_time_is_the_recorded_run():
     """The README's make-test line is the latest row of benchmarks/ci-times.csv (``make ci-time``)."""
-    block = re.search(r"<!-- make-test-time:start -->\n(.*?)\n<!-- make-test-time:end -->",
-                      (REPO_ROOT / "README.md").read_text(), re.S)
-    assert block and block.group(1) == readme_line(REPO_ROOT / "benchmarks")  # the committed file, not the test's folder
+    block = re.search(
+        r"<!-- make-test-time:start -->\n(.*?)\n<!-- make-test-time:end -->",
+        (REPO_ROOT / "README.md").read_text(),
+        re.S,
+    )
+    assert block and block.group(1) == readme_line(
+        REPO_ROOT / "benchmarks"
+    )  # the committed file, not the test's folder
 
 
 def test_ci_time_line_reads_the_latest_row(tmp_path):
@@ -79,11 +100,21 @@ def test_ci_time_line_reads_the_latest_row(tmp_path):
     from shared.io import append_csv
 
     assert "not recorded yet" in readme_line(tmp_path)
-    row = {"date": "2026-11-29", "commit": "0123456789abcdef", "cpu": "AMD EPYC", "cores": 2, "gpu": "none",
-           "tests": 401, "pytest_s": 914.2, "total_s": 973.4}
+    row = {
+        "date": "2026-11-29",
+        "commit": "0123456789abcdef",
+        "cpu": "AMD EPYC",
+        "cores": 2,
+        "gpu": "none",
+        "tests": 401,
+        "pytest_s": 914.2,
+        "total_s": 973.4,
+    }
     append_csv(tmp_path / "ci-times.csv", [{**row, "tests": 1}, row])
-    assert readme_line(tmp_path).endswith(": 401 tests passed in 15 min 14 s, 16 min 13 s with the install; "
-                                          "AMD EPYC, 2 cores, 2026-11-29, commit 0123456789.")
+    assert readme_line(tmp_path).endswith(
+        ": 401 tests passed in 15 min 14 s, 16 min 13 s with the install; "
+        "AMD EPYC, 2 cores, 2026-11-29, commit 0123456789."
+    )
     assert SUMMARY.findall("= 401 passed, 15 warnings in 914.23s (0:15:14) =") == [("401", "914.23")]
 
 
@@ -103,13 +134,15 @@ def test_seed_summaries_are_their_per_seed_records(tmp_path):
 
 
 def test_renumber_keeps_each_figure_on_its_record():
-    text = ("a [0.5][7] b [0.25][3] c [0.5][7] d [0.125][9]\n\n" + figures.SOURCES_HEADER + "\n"
-            '[3]: x.csv "row #1; column b"\n[7]: x.csv "row #1; column a"\n[8]: unused.csv "key x"\n'
-            "[9]: c.py 'line with \"c\": 0.125'\n")
+    text = (
+        "a [0.5][7] b [0.25][3] c [0.5][7] d [0.125][9]\n\n" + figures.SOURCES_HEADER + "\n"
+        '[3]: x.csv "row #1; column b"\n[7]: x.csv "row #1; column a"\n[8]: unused.csv "key x"\n'
+        "[9]: c.py 'line with \"c\": 0.125'\n"
+    )
     assert figures.renumber(text) == (
         "a [0.5][1] b [0.25][2] c [0.5][1] d [0.125][3]\n\n" + figures.SOURCES_HEADER + "\n"
-        '[1]: x.csv "row #1; column a"\n[2]: x.csv "row #1; column b"\n[3]: c.py \'line with "c": 0.125\'\n')
-
+        '[1]: x.csv "row #1; column a"\n[2]: x.csv "row #1; column b"\n[3]: c.py \'line with "c": 0.125\'\n'
+    )
 
 
 def test_the_clock_never_shows_sixty_seconds():

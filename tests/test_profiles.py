@@ -1,4 +1,5 @@
 """Profiles: one parameters file per track, read alike by the notebooks and the pipeline CLIs."""
+
 import dataclasses
 import importlib
 

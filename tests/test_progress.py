@@ -1,5 +1,6 @@
 """shared.progress: a bar stopped early ends at what was done, with its note, not frozen midway;
 no bar where tqdm's ``TQDM_DISABLE`` is set (the runner's kernels)."""
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -31,10 +32,18 @@ def test_no_bar_where_tqdm_is_disabled(capsys, monkeypatch):
     bar.update(10)
     progress.stop(bar, 10, "note")
     assert list(progress.over([1, 2], "x", "item")) == [1, 2]
-    fit_als(sp.random(30, 20, density=0.3, format="csr", random_state=0, dtype=np.float32), factors=4,
-            iterations=2, progress=True)  # implicit's own bar follows the same rule
+    fit_als(
+        sp.random(30, 20, density=0.3, format="csr", random_state=0, dtype=np.float32),
+        factors=4,
+        iterations=2,
+        progress=True,
+    )  # implicit's own bar follows the same rule
     assert capsys.readouterr().err == ""
     monkeypatch.delenv(progress.QUIET_ENV)
-    fit_als(sp.random(30, 20, density=0.3, format="csr", random_state=0, dtype=np.float32), factors=4,
-            iterations=2, progress=True)
+    fit_als(
+        sp.random(30, 20, density=0.3, format="csr", random_state=0, dtype=np.float32),
+        factors=4,
+        iterations=2,
+        progress=True,
+    )
     assert "2/2" in capsys.readouterr().err  # the check above can fail: the bar exists without the switch

@@ -1,4 +1,5 @@
 """The reproduction verdict, and the CPU-dispatch pin it relies on."""
+
 import json
 import os
 import subprocess
@@ -16,9 +17,18 @@ pytestmark = pytest.mark.functional  # deselected by make test-fast
 def manifest(tmp_path, name, scores, params=None, source=None, metrics=None, tolerance=0.01, profile="teach"):
     folder = tmp_path / name
     path = write_csv(pl.DataFrame({"user_id": [1, 1, 2], "score": scores}), folder / "s.csv")
-    write_manifest(folder, "t", params or {"n": 1}, source or twin_source("small", 42),
-                   metrics or {"ndcg@10": 0.5}, [path], rows=3,
-                   comparison={"random": {"ndcg@10": 0.25}}, tolerance=tolerance, profile=profile)
+    write_manifest(
+        folder,
+        "t",
+        params or {"n": 1},
+        source or twin_source("small", 42),
+        metrics or {"ndcg@10": 0.5},
+        [path],
+        rows=3,
+        comparison={"random": {"ndcg@10": 0.25}},
+        tolerance=tolerance,
+        profile=profile,
+    )
     return json.loads((folder / "manifest.json").read_text())
 
 
@@ -68,7 +78,9 @@ def test_another_cpu_is_named_with_how_many_values_moved(tmp_path):
     assert changes == "s.csv: 1 of 6 values differ, by at most 1e-06"
     v = reproduce.verdict(a, b, [changes])
     assert v.status == "differs" and v.ok
-    assert v.text.startswith("differs on another CPU (committed: Intel(R) Xeon(R) Processor; this run: AMD EPYC): sha256 ")
+    assert v.text.startswith(
+        "differs on another CPU (committed: Intel(R) Xeon(R) Processor; this run: AMD EPYC): sha256 "
+    )
     assert ", s.csv: 1 of 6 values differ, by at most 1e-06, largest metric change 0.000000" in v.text
     # other rows, or no committed file: no value-by-value account
     write_csv(pl.DataFrame({"user_id": [1, 1], "score": [0.1, 0.2]}), tmp_path / "c.csv")
@@ -133,12 +145,26 @@ def test_pin_sets_and_overrides(monkeypatch):
 
 
 def _pipeline(out_dir, **env):
-    """The KRAFT pipeline (small: at tiny no factor bit crosses a LightGBM bin edge) in a fresh process; environment without this process's pin."""
+    """The KRAFT pipeline (small: at tiny no factor bit crosses a LightGBM bin edge) in a fresh process;
+    environment without this process's pin."""
     base = {k: v for k, v in os.environ.items() if k not in dispatch.DISPATCH and k != dispatch.PIN_SWITCH}
     res = subprocess.run(
-        [sys.executable, "-m", "solutions.kraft_kuairec.pipeline", "--scale", "small", "--n-estimators", "30",
-         "--variants", "faithful"],
-        env={**base, paths.OUTPUT_ENV: str(out_dir), **env}, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "solutions.kraft_kuairec.pipeline",
+            "--scale",
+            "small",
+            "--n-estimators",
+            "30",
+            "--variants",
+            "faithful",
+        ],
+        env={**base, paths.OUTPUT_ENV: str(out_dir), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     return json.loads((out_dir / "submissions" / "kraft_kuairec" / "manifest.json").read_text())
 

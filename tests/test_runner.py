@@ -20,7 +20,7 @@ def make_notebook(path, params_src, body):
 
 def test_plan_parameters_types_and_unknown(tmp_path):
     a = make_notebook(tmp_path / "01_a.ipynb", 'NAME: str = "x"  # a string\nN: int = 1  # an int', "")
-    b = make_notebook(tmp_path / "02_b.ipynb", 'N: int = 1  # an int\nRATE: float = 0.5  # a float', "")
+    b = make_notebook(tmp_path / "02_b.ipynb", "N: int = 1  # an int\nRATE: float = 0.5  # a float", "")
     plans = runner.plan_parameters([a, b], {"NAME": "001", "N": "3", "RATE": "1e-3"})
     assert plans == [{"NAME": "001", "N": 3}, {"N": 3, "RATE": 0.001}]  # "001" stays a string
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['NOPE'\]"):
@@ -30,8 +30,11 @@ def test_plan_parameters_types_and_unknown(tmp_path):
 
 
 def test_run_notebooks_uses_this_python_and_repo_cwd(tmp_path):
-    nb = make_notebook(tmp_path / "01_x.ipynb", 'N: int = 1  # an int',
-                       "import os, sys\nprint(sys.executable)\nprint(os.getcwd())\nprint(N * 2)")
+    nb = make_notebook(
+        tmp_path / "01_x.ipynb",
+        "N: int = 1  # an int",
+        "import os, sys\nprint(sys.executable)\nprint(os.getcwd())\nprint(N * 2)",
+    )
     (out,) = runner.run_notebooks([nb], tmp_path / "out", {"N": "21"}, progress=False)
     text = "".join(o.get("text", "") for o in nbformat.read(out, 4).cells[-1].outputs)
     exe, cwd, value = text.split()
@@ -64,26 +67,32 @@ def test_cli_runs_a_track_with_string_parameters(tmp_path, monkeypatch):
 
 def saved_outputs(tmp_path, body):
     """The last cell's outputs of a one-notebook run (``body`` as that cell), as the runner saves it."""
-    nb = make_notebook(tmp_path / "01_x.ipynb", 'N: int = 1  # an int', body)
+    nb = make_notebook(tmp_path / "01_x.ipynb", "N: int = 1  # an int", body)
     (out,) = runner.run_notebooks([nb], tmp_path / "out", progress=False)
     return nbformat.read(out, 4).cells[-1].outputs
 
 
 def test_progress_bars_are_saved_as_their_final_line(tmp_path):
-    outputs = saved_outputs(tmp_path, "import sys, time\n"
-                                      "for i in range(1, 6):\n"
-                                      "    sys.stderr.write(f'\\rwork: {i}/5'); sys.stderr.flush(); time.sleep(0.05)\n"
-                                      "sys.stderr.write('\\n')\nprint('done')")
+    outputs = saved_outputs(
+        tmp_path,
+        "import sys, time\n"
+        "for i in range(1, 6):\n"
+        "    sys.stderr.write(f'\\rwork: {i}/5'); sys.stderr.flush(); time.sleep(0.05)\n"
+        "sys.stderr.write('\\n')\nprint('done')",
+    )
     text = {name: "".join(o["text"] for o in outputs if o["name"] == name) for name in ("stderr", "stdout")}
     assert text == {"stderr": "work: 5/5\n", "stdout": "done\n"}  # not five lines of progress
 
 
 def test_saved_notebooks_hold_no_progress_bar(tmp_path):
     """Our bars and a library's plain tqdm bar draw nothing in a notebook the runner saves."""
-    outputs = saved_outputs(tmp_path, "from shared import progress\nfrom tqdm.auto import tqdm\n"
-                                      "for _ in tqdm(range(3)): pass\n"
-                                      "bar = progress.line(4, 'ours'); bar.update(4); progress.stop(bar, 4, 'done')\n"
-                                      "print('ran')")
+    outputs = saved_outputs(
+        tmp_path,
+        "from shared import progress\nfrom tqdm.auto import tqdm\n"
+        "for _ in tqdm(range(3)): pass\n"
+        "bar = progress.line(4, 'ours'); bar.update(4); progress.stop(bar, 4, 'done')\n"
+        "print('ran')",
+    )
     assert [(o["name"], o["text"]) for o in outputs] == [("stdout", "ran\n")]
 
 
@@ -91,7 +100,7 @@ def run_failing_demo(tmp_path, monkeypatch, body):
     """A one-notebook track `demo` whose second cell is ``body``, run by the CLI: it must fail."""
     track = tmp_path / "notebooks" / "demo"
     track.mkdir(parents=True)
-    make_notebook(track / "01_a.ipynb", 'N: int = 1  # an int', body)
+    make_notebook(track / "01_a.ipynb", "N: int = 1  # an int", body)
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", tmp_path / "notebooks")
     monkeypatch.chdir(tmp_path)
     assert runner.main(["demo", "--out", "out"]) == 1
@@ -102,7 +111,10 @@ def test_a_failing_notebook_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     bar, error, rest = err.split("\n")  # the runner's progress line (updated by \r), then one line
     assert bar.startswith("\rnotebooks:") and rest == "" and "Traceback" not in err
-    assert error == "error: demo/01_a.ipynb, cell 2: ValueError: no such folder: 1 (executed notebook: out/demo/01_a.ipynb)"
+    assert (
+        error
+        == "error: demo/01_a.ipynb, cell 2: ValueError: no such folder: 1 (executed notebook: out/demo/01_a.ipynb)"
+    )
 
 
 def test_a_killed_kernel_is_one_line_naming_the_cell(tmp_path, monkeypatch, capsys):
@@ -110,5 +122,7 @@ def test_a_killed_kernel_is_one_line_naming_the_cell(tmp_path, monkeypatch, caps
     run_failing_demo(tmp_path, monkeypatch, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.endswith("\n") and "DeadKernelError" not in err
-    assert err.splitlines()[-1] == ("error: demo/01_a.ipynb, code cell 2: the kernel died (killed, or out of memory) "
-                                    "(executed notebook: out/demo/01_a.ipynb)")
+    assert err.splitlines()[-1] == (
+        "error: demo/01_a.ipynb, code cell 2: the kernel died (killed, or out of memory) "
+        "(executed notebook: out/demo/01_a.ipynb)"
+    )

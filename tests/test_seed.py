@@ -1,4 +1,5 @@
 """The seed helper's determinism settings: the same arithmetic on a GPU as on the CPU."""
+
 import os
 
 import torch

@@ -9,12 +9,23 @@ from shared import paths
 from shared.errors import DataError, SubmissionError
 from shared.io import atomic_path, sha256_file, write_text_atomic
 from shared.seed import seed_everything
-from shared.submission import (SubmissionFormat, read_submission, real_source, twin_source, validate_submission,
-                               write_csv, write_manifest)
+from shared.submission import (
+    SubmissionFormat,
+    read_submission,
+    real_source,
+    twin_source,
+    validate_submission,
+    write_csv,
+    write_manifest,
+)
 from shared.tables import read_csv_checked
 
-FMT = SubmissionFormat("demo", ("user_id", "item_id", "score"), ("user_id", "item_id"),
-                       {"user_id": pl.Int64, "item_id": pl.Int64, "score": pl.Float64})
+FMT = SubmissionFormat(
+    "demo",
+    ("user_id", "item_id", "score"),
+    ("user_id", "item_id"),
+    {"user_id": pl.Int64, "item_id": pl.Int64, "score": pl.Float64},
+)
 KEYS = pl.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 11, 10]})
 
 
@@ -115,7 +126,9 @@ def test_manifest(tmp_path):
     assert m["data_source"] == {"kind": "real", "files": {"d.csv": sha256_file(data)}}
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", m["git_commit"])
     assert "comparison" not in m
-    write_manifest(tmp_path, "t", {}, twin_source("tiny", 1), {"m": 1.0}, [p], rows=1, comparison={"random": {"m": 0.5}})
+    write_manifest(
+        tmp_path, "t", {}, twin_source("tiny", 1), {"m": 1.0}, [p], rows=1, comparison={"random": {"m": 0.5}}
+    )
     assert json.loads((tmp_path / "manifest.json").read_text())["comparison"] == {"random": {"m": 0.5}}
     assert twin_source("tiny", 3) == {"kind": "synthetic twin", "scale": "tiny", "seed": 3}
 
@@ -158,8 +171,16 @@ def test_summary_report(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
     sub = paths.submissions_dir("t")
     p = write_csv(pl.DataFrame({"a": [1]}), sub / "s.csv")
-    write_manifest(sub, "t", {}, twin_source("tiny", 1), {"ndcg@10": 0.5}, [p], rows=1,
-                   comparison={"random": {"ndcg@10": 0.25}, "model": {"ndcg@10": 0.5}})
+    write_manifest(
+        sub,
+        "t",
+        {},
+        twin_source("tiny", 1),
+        {"ndcg@10": 0.5},
+        [p],
+        rows=1,
+        comparison={"random": {"ndcg@10": 0.25}, "model": {"ndcg@10": 0.5}},
+    )
     (tmp_path / "executed" / "t").mkdir(parents=True)
     (tmp_path / "executed" / "t" / "01_x.ipynb").write_text("{}")
     text, verdicts = report.summary(["t", "missing"], tmp_path / "executed")
@@ -214,8 +235,12 @@ def test_track_config_training_record(tmp_path, monkeypatch):
     assert cfg.load_training() == {}
     cfg.save_training({"rows": 3}, {"a": {"loss": 1.0}})
     merged = cfg.save_training({"rows": 4}, {"b": 2})
-    assert merged == {"config": {"scale": "tiny", "data_dir": "", "seed": 7}, "data": {"rows": 4},
-                      "a": {"loss": 1.0}, "b": 2}
+    assert merged == {
+        "config": {"scale": "tiny", "data_dir": "", "seed": 7},
+        "data": {"rows": 4},
+        "a": {"loss": 1.0},
+        "b": 2,
+    }
     assert cfg.load_training() == merged
     assert (tmp_path / "artifacts" / "t" / "twin-tiny-seed7" / "training.json").exists()
     source = Cfg(profile="source")  # its own artifacts; the manifest, not the parameters, names the profile
@@ -227,6 +252,7 @@ def test_atomic_write_has_the_usual_permissions(tmp_path):
     import stat
 
     from shared.io import write_text_atomic
+
     path = write_text_atomic(tmp_path / "x.csv", "a\n")
     plain = tmp_path / "plain.csv"
     plain.write_text("a\n")  # what open() gives under this process's umask (0644 under 022, not mkstemp's 0600)

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from shared.bench import StageTimer
-from shared.twin import (calibrate_intercept, check_scale, expected_sigmoid, sample_categorical, sigmoid, softmax,
-                         stream)
+from shared.twin import calibrate_intercept, check_scale, expected_sigmoid, sample_categorical, sigmoid, softmax, stream
 
 
 def test_streams_are_deterministic_and_independent():
@@ -86,22 +85,39 @@ def test_latent_factors_scale():
 def test_bench_records_cpu_and_same_run_ratios(tmp_path):
     from shared import bench
 
-    rows = [{"stage": s, "wall_s": w} for s, w in
-            [("twin: generate", 9.0), ("load + split", 3.0), ("faithful: als", 10.0), ("faithful: lightgbm", 90.0),
-             ("best: features", 5.0), ("best: lightgbm", 20.0), ("TOTAL", 137.0)]]
+    rows = [
+        {"stage": s, "wall_s": w}
+        for s, w in [
+            ("twin: generate", 9.0),
+            ("load + split", 3.0),
+            ("faithful: als", 10.0),
+            ("faithful: lightgbm", 90.0),
+            ("best: features", 5.0),
+            ("best: lightgbm", 20.0),
+            ("TOTAL", 137.0),
+        ]
+    ]
     assert bench.ratio_lines(rows) == ["Same run: `best` took 25.0 s, 0.250 of `faithful`'s 100.0 s.", ""]
     assert bench.ratio_lines(rows[:4]) == []
-    fast = [{"stage": "source loop: slice", "wall_s": 0.76}, {"stage": "ours: slice", "wall_s": 0.02},
-            {"stage": "ltr stack, ours", "wall_s": 150.0}]  # no ": ": a stage of no variant
+    fast = [
+        {"stage": "source loop: slice", "wall_s": 0.76},
+        {"stage": "ours: slice", "wall_s": 0.02},
+        {"stage": "ltr stack, ours", "wall_s": 150.0},
+    ]  # no ": ": a stage of no variant
     assert bench.ratio_lines(fast) == ["Same run: `ours` took 0.02 s, 0.026 of `source loop`'s 0.76 s.", ""]
-    encoders = [{"stage": "encode photos: efficientnet_lite0 (9 distinct)", "wall_s": 300.0},
-                {"stage": "encode texts: navec (9 distinct)", "wall_s": 6.0}, {"stage": "ours: mlp", "wall_s": 50.0}]
+    encoders = [
+        {"stage": "encode photos: efficientnet_lite0 (9 distinct)", "wall_s": 300.0},
+        {"stage": "encode texts: navec (9 distinct)", "wall_s": 6.0},
+        {"stage": "ours: mlp", "wall_s": 50.0},
+    ]
     assert bench.ratio_lines(encoders) == []  # an encoder's name is not a variant of a step
     timer = bench.StageTimer()
     with timer.stage("a: x"):
         pass
-    (tmp_path / "results.csv").write_text("date,track,scale,config,stage,wall_s,peak_rss_mib,cores,ram_gib,gpu\n"
-                                          "2026-01-01,t,full,c,TOTAL,1.0,1.0,2,24,none\n")  # an older run
+    (tmp_path / "results.csv").write_text(
+        "date,track,scale,config,stage,wall_s,peak_rss_mib,cores,ram_gib,gpu\n"
+        "2026-01-01,t,full,c,TOTAL,1.0,1.0,2,24,none\n"
+    )  # an older run
     timer.write("t", "tiny", "c", tmp_path)
     text = (tmp_path / "results.csv").read_text().splitlines()
     assert text[0].endswith(",cpu") and text[1].endswith(",not recorded")

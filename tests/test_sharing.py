@@ -1,4 +1,5 @@
 """The core-sharing benchmark measures what it says: the wait policy reaches the child's OpenMP."""
+
 import os
 import subprocess
 import sys
@@ -9,8 +10,14 @@ from shared import sharing
 def test_the_policy_reaches_the_child_after_the_pin():
     code = "import shared, os; print(os.environ['OMP_WAIT_POLICY'], os.environ.get('GOMP_SPINCOUNT'))"
     for policy, env in sharing.POLICIES.items():
-        out = subprocess.run([sys.executable, "-c", code], env=sharing._env(policy), capture_output=True, text=True,
-                             check=True, timeout=60).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=sharing._env(policy),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.split()
         assert out == [env["OMP_WAIT_POLICY"], env.get("GOMP_SPINCOUNT", "None")]
 
 
@@ -21,7 +28,10 @@ def test_a_step_is_timed_in_a_fresh_process():
 
 def test_a_command_is_timed_with_the_policy_and_a_scratch_output_folder(tmp_path):
     seen = tmp_path / "seen.txt"
-    code = "import os, sys; open(sys.argv[1], 'w').write(os.environ['OMP_WAIT_POLICY'] + ' ' + os.environ['RECSYS_OUTPUT_DIR'])"
+    code = (
+        "import os, sys; "
+        "open(sys.argv[1], 'w').write(os.environ['OMP_WAIT_POLICY'] + ' ' + os.environ['RECSYS_OUTPUT_DIR'])"
+    )
     seconds = sharing.time_command(f'python -c "{code}" {seen}', "passive")
     policy, out = seen.read_text().split(" ", 1)
     assert seconds > 0 and policy == "passive" and not os.path.exists(out)  # the scratch folder is gone after

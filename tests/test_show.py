@@ -1,5 +1,6 @@
 """shared.show: the one table display. Values as hand-written here: no quotes, no dtype row, each
 float column at the decimals that keep its rows apart, long tables cut with a note."""
+
 import types
 
 import polars as pl

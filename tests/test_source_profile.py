@@ -3,6 +3,7 @@ through the runner and the report, as a user's command would (epochs and sizes o
 tiny.yaml), prints its estimate line, and writes its own submission folder. A track whose source
 profile overrides nothing (kraft_kuairec: KRAFT's configuration is the default) runs the code the
 teach notebooks' tests run; tests/test_profiles.py checks its profile is read and typed."""
+
 import json
 import os
 import subprocess
@@ -34,10 +35,28 @@ def test_every_track_has_a_source_profile():
 def test_source_profile_runs_at_tiny(track, tmp_path):
     env = {**os.environ, "RECSYS_OUTPUT_DIR": str(tmp_path), **ENV.get(track, {})}
     run = subprocess.run(
-        [sys.executable, "-m", "shared.runner", track, "--out", str(tmp_path / "executed"), "--profile", "source",
-         "-f", str(NOTEBOOKS_DIR / track / "tiny.yaml"), "-p", "DATA_DIR", "",
-         *[a for name, value in ONE_EPOCH.get(track, {}).items() for a in ("-p", name, str(value))]],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        [
+            sys.executable,
+            "-m",
+            "shared.runner",
+            track,
+            "--out",
+            str(tmp_path / "executed"),
+            "--profile",
+            "source",
+            "-f",
+            str(NOTEBOOKS_DIR / track / "tiny.yaml"),
+            "-p",
+            "DATA_DIR",
+            "",
+            *[a for name, value in ONE_EPOCH.get(track, {}).items() for a in ("-p", name, str(value))],
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"estimate: {track}, profile source, twin tiny, on " in run.stdout
     manifest = json.loads((tmp_path / "submissions" / track / "source" / "manifest.json").read_text())
@@ -47,7 +66,12 @@ def test_source_profile_runs_at_tiny(track, tmp_path):
         assert not {"slim", "als", "itemknn"} & set(manifest["comparison"]) and manifest["files"]
     assert manifest["timing"]["estimate_s"] is None and manifest["timing"]["wall_s"] > 0
     assert not (tmp_path / "submissions" / track / "manifest.json").exists()  # the teach run is untouched
-    report = subprocess.run([sys.executable, "-m", "shared.report", track, "--executed", str(tmp_path / "executed"),
-                             "--profile", "source"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    report = subprocess.run(
+        [sys.executable, "-m", "shared.report", track, "--executed", str(tmp_path / "executed"), "--profile", "source"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert report.returncode == 0, report.stderr
     assert f"{track}: not comparable: no committed source-profile run to compare with" in report.stdout

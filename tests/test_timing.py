@@ -1,4 +1,5 @@
 """The estimate line before a run, from the times earlier runs recorded on the same device."""
+
 import json
 
 from shared import timing
@@ -11,7 +12,8 @@ def test_no_rate_then_the_recorded_one(tmp_path, monkeypatch):
     assert timing.recorded(key) is None
     line = timing.estimate_line(key, None)
     assert line.startswith("estimate: vk_clips, profile source, twin tiny, on ") and line.endswith(
-        ": no recorded rate for this device")
+        ": no recorded rate for this device"
+    )
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"track": "vk_clips"}))
     timing.record(key, 412.0, None, manifest)

@@ -1,4 +1,5 @@
 """The track registry: a track is a folder of numbered notebooks; its package says its place in the course."""
+
 import json
 
 from shared import tracks

@@ -1,5 +1,6 @@
 """HSE RecSys Challenge 2024 (MovieLens-1M re-encoded): top-10 next items per user. RePlay
 SASRec and BERT4Rec, classic models on Spark, and a leak-free reranker."""
+
 import warnings
 
 # RePlay imports pyspark when it is installed; pyspark then warns about its own UDF type hints,

@@ -10,11 +10,12 @@ predictable the next item is); without it a trial is the whole published ladder:
 Spark (scored on the validation step, where the team reported them). The targets' scale is ``full``.
 The calibrated values are `twin.Params` (README, "The twin against the real data").
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from shared import calibration
 from shared.calibration import Target
@@ -23,10 +24,18 @@ from solutions.hse_sasrec import TRACK, data, pipeline, twin
 TEAM = "team write-up, last-item holdout (RePlay 0.18)"
 TEAM_VAL = "team write-up, validation step"
 SPEC = calibration.Spec.of_twin(
-    TRACK, twin, [data.EVENTS], scale="full", config="ladder",
+    TRACK,
+    twin,
+    [data.EVENTS],
+    scale="full",
+    config="ladder",
     targets=(
-        Target.around("sasrec.hitrate", "SASRec HitRate@10 (team: `final`; twin: `cpu`)", 0.3013, 0.03, TEAM, centre=0.30),
-        Target.around("bert4rec.hitrate", "BERT4Rec HitRate@10 (team: `team`; twin: `cpu`)", 0.1957, 0.04, TEAM, centre=0.20),
+        Target.around(
+            "sasrec.hitrate", "SASRec HitRate@10 (team: `final`; twin: `cpu`)", 0.3013, 0.03, TEAM, centre=0.30
+        ),
+        Target.around(
+            "bert4rec.hitrate", "BERT4Rec HitRate@10 (team: `team`; twin: `cpu`)", 0.1957, 0.04, TEAM, centre=0.20
+        ),
         Target("sasrec_minus_bert4rec", "SASRec minus BERT4Rec (presets as above)", 0.1056, 0.0, 1.0, TEAM),
         Target.around("slim.val_hitrate", "SLIM HitRate@10", 0.0866, 0.02, TEAM_VAL, centre=0.085),
         Target.around("als.val_hitrate", "ALS HitRate@10", 0.0826, 0.02, TEAM_VAL, centre=0.085),
@@ -34,8 +43,14 @@ SPEC = calibration.Spec.of_twin(
         Target.around("median_events_per_user", "events per user, median", 84.5, 2.0, "events.csv"),
     ),
 )
-SHOW = ("sasrec.hitrate", "bert4rec.hitrate", "slim.val_hitrate", "als.val_hitrate", "itemknn.val_hitrate",
-        "oracle.hitrate")
+SHOW = (
+    "sasrec.hitrate",
+    "bert4rec.hitrate",
+    "slim.val_hitrate",
+    "als.val_hitrate",
+    "itemknn.val_hitrate",
+    "oracle.hitrate",
+)
 
 
 def run_trial(cfg: pipeline.Config, ladder: bool) -> dict[str, float]:
@@ -67,8 +82,14 @@ EPOCHS, PATIENCE = 100, 10
 
 
 def _trial(args: argparse.Namespace, params: twin.Params) -> dict[str, float]:
-    cfg = pipeline.Config(scale=args.scale, seed=args.seed, twin_params=params, sasrec_epochs=args.epochs,
-                          bert4rec_epochs=args.epochs, patience=args.patience)
+    cfg = pipeline.Config(
+        scale=args.scale,
+        seed=args.seed,
+        twin_params=params,
+        sasrec_epochs=args.epochs,
+        bert4rec_epochs=args.epochs,
+        patience=args.patience,
+    )
     with calibration.scratch(cfg, twin.folder(cfg.scale, cfg.seed, params)):
         return run_trial(cfg, not args.sasrec_only)
 

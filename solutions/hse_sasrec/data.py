@@ -8,6 +8,7 @@
 
 Every bad input ends in one ``DataError`` naming the file, the column and the (1-based data) row.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,26 @@ from shared.tables import read_csv_checked
 
 EVENTS, ITEMS, USERS, SAMPLE = "events.csv", "item_features.csv", "user_features.csv", "submission_sample.csv"
 FILES = (EVENTS, ITEMS, USERS)
-GENRES = ("Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-          "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western")
+GENRES = (
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 GENRE_COLUMNS = tuple(f"genre_{k}" for k in range(len(GENRES)))
 AGES = (1, 18, 25, 35, 45, 50, 56)
 GENDERS = ("M", "F")
@@ -61,20 +80,26 @@ def _check_separator(path: Path, expected: tuple[str, ...]) -> None:
         raise DataError(f"{path}: file not found")
     with open(path, newline="", encoding="utf-8-sig") as f:
         first = f.readline().rstrip("\r\n")
-    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("::", "'::' (a raw MovieLens file? "
-                                                                "convert it with solutions.hse_sasrec.from_movielens)")):
+    for sep, name in (
+        (";", "semicolons"),
+        ("\t", "tabs"),
+        ("::", "'::' (a raw MovieLens file? convert it with solutions.hse_sasrec.from_movielens)"),
+    ):
         if "," not in first and sep in first:
             raise DataError(f"{path.name}: the header is separated by {name}, expected commas: {first[:80]!r}")
     header = next(csv.reader([first]), [])
     if header[:1] != [expected[0]]:
-        raise DataError(f"{path.name}: header {header[:6]}... does not start with '{expected[0]}'; expected {list(expected)}")
+        raise DataError(
+            f"{path.name}: header {header[:6]}... does not start with '{expected[0]}'; expected {list(expected)}"
+        )
 
 
 def _in_range(df: pl.DataFrame, path: Path, col: str, lo: int, hi: int) -> None:
     bad = ~df[col].is_between(lo, hi)
     if bad.any():
-        raise DataError(f"{path.name}: column '{col}' = {df[col].filter(bad)[0]} at data row {_first(bad)} "
-                        f"is outside {lo}..{hi}")
+        raise DataError(
+            f"{path.name}: column '{col}' = {df[col].filter(bad)[0]} at data row {_first(bad)} is outside {lo}..{hi}"
+        )
 
 
 def _ids_dense(df: pl.DataFrame, path: Path, col: str) -> None:
@@ -84,7 +109,9 @@ def _ids_dense(df: pl.DataFrame, path: Path, col: str) -> None:
     _in_range(df, path, col, 0, n - 1)
     dup = df[col].is_duplicated()
     if dup.any():
-        raise DataError(f"{path.name}: column '{col}' = {df[col].filter(dup)[0]} appears twice (data row {_first(dup)})")
+        raise DataError(
+            f"{path.name}: column '{col}' = {df[col].filter(dup)[0]} appears twice (data row {_first(dup)})"
+        )
 
 
 def load_events(path: str | os.PathLike) -> pl.DataFrame:
@@ -97,15 +124,19 @@ def load_events(path: str | os.PathLike) -> pl.DataFrame:
     user = df["user_id"]
     back = user.diff().fill_null(0) < 0
     if back.any():
-        raise DataError(f"{path.name}: rows are not ordered by user: user_id {user.filter(back)[0]} at data row "
-                        f"{_first(back)} comes after user_id {user[_first(back) - 2]}")
+        raise DataError(
+            f"{path.name}: rows are not ordered by user: user_id {user.filter(back)[0]} at data row "
+            f"{_first(back)} comes after user_id {user[_first(back) - 2]}"
+        )
     # timestamp = position inside the user's history: 0 at a user's first row, +1 per row
     position = pl.int_range(pl.len()).over("user_id")
     bad = df.select(bad=pl.col("timestamp") != position)["bad"]
     if bad.any():
         row = _first(bad)
-        raise DataError(f"{path.name}: column 'timestamp' = {df['timestamp'][row - 1]} at data row {row}: expected "
-                        f"the 0-based position inside user {user[row - 1]}'s history ({df.with_columns(p=position)['p'][row - 1]})")
+        raise DataError(
+            f"{path.name}: column 'timestamp' = {df['timestamp'][row - 1]} at data row {row}: expected "
+            f"the 0-based position inside user {user[row - 1]}'s history ({df.with_columns(p=position)['p'][row - 1]})"
+        )
     return df
 
 
@@ -126,8 +157,10 @@ def load_users(path: str | os.PathLike) -> pl.DataFrame:
     for col, allowed in (("gender", GENDERS), ("age", AGES)):
         bad = ~df[col].is_in(list(allowed))
         if bad.any():
-            raise DataError(f"{path.name}: column '{col}' = {df[col].filter(bad)[0]!r} at data row {_first(bad)} "
-                            f"is not one of {list(allowed)}")
+            raise DataError(
+                f"{path.name}: column '{col}' = {df[col].filter(bad)[0]!r} at data row {_first(bad)} "
+                f"is not one of {list(allowed)}"
+            )
     _ids_dense(df, path, "user_id")
     return df.with_row_index("row", offset=1).sort("user_id")  # 'row': the data row in the file (messages)
 
@@ -145,18 +178,24 @@ def check_consistency(d: HSE) -> None:
     ev_path, items_path, users_path = d.files
     bad = d.events["item_id"] >= d.n_items
     if bad.any():
-        raise DataError(f"{ev_path.name}: column 'item_id' = {d.events['item_id'].filter(bad)[0]} at data row "
-                        f"{_first(bad)} has no row in {ITEMS} (items 0..{d.n_items - 1})")
+        raise DataError(
+            f"{ev_path.name}: column 'item_id' = {d.events['item_id'].filter(bad)[0]} at data row "
+            f"{_first(bad)} has no row in {ITEMS} (items 0..{d.n_items - 1})"
+        )
     bad = d.events["user_id"] >= d.n_users
     if bad.any():
-        raise DataError(f"{ev_path.name}: column 'user_id' = {d.events['user_id'].filter(bad)[0]} at data row "
-                        f"{_first(bad)} has no row in {USERS} (users 0..{d.n_users - 1})")
+        raise DataError(
+            f"{ev_path.name}: column 'user_id' = {d.events['user_id'].filter(bad)[0]} at data row "
+            f"{_first(bad)} has no row in {USERS} (users 0..{d.n_users - 1})"
+        )
     has = np.zeros(d.n_users, bool)
     has[d.events["user_id"].to_numpy()] = True
     if not has.all():
         idle = np.flatnonzero(~has)
-        raise DataError(f"{users_path.name}: user_id {idle[0]} has no events in {EVENTS} (data row "
-                        f"{d.users['row'][int(idle[0])]}; {len(idle)} such user(s)): every user needs a history")
+        raise DataError(
+            f"{users_path.name}: user_id {idle[0]} has no events in {EVENTS} (data row "
+            f"{d.users['row'][int(idle[0])]}; {len(idle)} such user(s)): every user needs a history"
+        )
 
 
 def load(data_dir: str | os.PathLike) -> HSE:
@@ -166,4 +205,3 @@ def load(data_dir: str | os.PathLike) -> HSE:
     check_consistency(d)
     d.users = d.users.drop("row")
     return d
-

@@ -6,6 +6,7 @@ redistribution) and convert it into the HSE RecSys 2024 schema.
 
 Offline: download the archive by hand into DEST and run the same command; it checks and converts it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,4 +24,4 @@ def download(dest: Path, url: str = URL) -> Path:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__doc__, download, 'converted into'))
+    sys.exit(main(__doc__, download, "converted into"))

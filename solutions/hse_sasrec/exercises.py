@@ -7,6 +7,7 @@ saved over the lessons' recommendations. Where an exercise asks the learner to e
 model's constructor, the run passes the changed preset, or sets the constructor for the length of
 the run (``mock.patch``) and puts it back.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,15 +46,24 @@ def _by_length(d: pipeline.Data, step: str, per_user: dict[str, pl.DataFrame]) -
     out = {"short": float(low), "long": float(high)}
     for name, frame in per_user.items():
         f = frame.join(length, on="user_id")
-        out |= {f"{name}_short": float(f.filter(pl.col("n") <= low)["hitrate"].mean()),
-                f"{name}_long": float(f.filter(pl.col("n") >= high)["hitrate"].mean())}
+        out |= {
+            f"{name}_short": float(f.filter(pl.col("n") <= low)["hitrate"].mean()),
+            f"{name}_long": float(f.filter(pl.col("n") >= high)["hitrate"].mean()),
+        }
     return out
 
 
 def _train_sasrec(cfg, d, p, name: str) -> models.SeqFit:
     seed_everything(cfg.seed)
-    return models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress=False,
-                               resume_dir=cfg.artifacts / "checkpoints" / f"exercise-{name}")
+    return models.train_sasrec(
+        d.split.train,
+        d.split.val_gt,
+        d.n_items,
+        p,
+        cfg.seed,
+        progress=False,
+        resume_dir=cfg.artifacts / "checkpoints" / f"exercise-{name}",
+    )
 
 
 def _popularity(scale: str) -> dict:
@@ -66,8 +76,13 @@ def _short_histories(scale: str) -> dict:
     n = d.hse.events.group_by("user_id").agg(n=pl.len())["n"]
     truth = d.ground_truth("test")
     per_user = {m: _per_user(pipeline.load_recs(cfg, m, "test"), truth) for m in ("sasrec", "popularity", "als")}
-    return {"under_20": int((n < 20).sum()), "users": len(n), "fewest": int(n.min()), "median": float(n.median()),
-            **_by_length(d, "test", per_user)}
+    return {
+        "under_20": int((n < 20).sum()),
+        "users": len(n),
+        "fewest": int(n.min()),
+        "median": float(n.median()),
+        **_by_length(d, "test", per_user),
+    }
 
 
 def _sasrec_10(scale: str) -> dict:
@@ -76,11 +91,16 @@ def _sasrec_10(scale: str) -> dict:
     recall = [e["recall@10"] for e in fit.epochs]
     lesson = cfg.load_training()["sasrec"]
     recs = models.predict_sasrec(fit, d.history("test"))
-    return {"best_10": fit.best_epoch, "last_gain": recall[-1] - recall[-2], "recall_10": recall[-1],
-            "best_30": lesson["best_epoch"], "epochs_30": len(lesson["epochs"]),
-            "recall_30": max(e["recall@10"] for e in lesson["epochs"]),
-            "hit_10": models.evaluate(recs, d.ground_truth("test"), d.split.train)["hitrate"],
-            "hit_30": _row(table, "sasrec")}
+    return {
+        "best_10": fit.best_epoch,
+        "last_gain": recall[-1] - recall[-2],
+        "recall_10": recall[-1],
+        "best_30": lesson["best_epoch"],
+        "epochs_30": len(lesson["epochs"]),
+        "recall_30": max(e["recall@10"] for e in lesson["epochs"]),
+        "hit_10": models.evaluate(recs, d.ground_truth("test"), d.split.train)["hitrate"],
+        "hit_30": _row(table, "sasrec"),
+    }
 
 
 def _half_length(scale: str) -> dict:
@@ -91,8 +111,15 @@ def _half_length(scale: str) -> dict:
     half = _per_user(models.predict_sasrec(fit, d.history("test")), truth)
     full = _per_user(pipeline.load_recs(cfg, "sasrec", "test"), truth)
     diff = paired_difference(half["hitrate"].to_numpy(), full["hitrate"].to_numpy())
-    return {"len": p.max_len, "half": p.max_len // 2, "hit": _row(table, "sasrec"), "hit_half": float(half["hitrate"].mean()),
-            "gain": diff["mean"], "se": diff["se"], **_by_length(d, "test", {"full": full, "halved": half})}
+    return {
+        "len": p.max_len,
+        "half": p.max_len // 2,
+        "hit": _row(table, "sasrec"),
+        "hit_half": float(half["hitrate"].mean()),
+        "gain": diff["mean"],
+        "se": diff["se"],
+        **_by_length(d, "test", {"full": full, "halved": half}),
+    }
 
 
 def _two_heads(scale: str) -> dict:
@@ -104,15 +131,29 @@ def _two_heads(scale: str) -> dict:
     one = _per_user(pipeline.load_recs(cfg, pipeline.LITERATURE, "test"), truth)
     diff = paired_difference(two["ndcg"].to_numpy(), one["ndcg"].to_numpy())
     lesson = cfg.load_training()[pipeline.LITERATURE]
-    return {"ndcg_1": _row(table, pipeline.LITERATURE, "ndcg"), "ndcg_2": float(two["ndcg"].mean()),
-            "gain": diff["mean"], "se": diff["se"], "epochs_1": len(lesson["epochs"]), "epochs_2": len(fit.epochs),
-            "s_1": lesson["seconds_per_epoch"], "s_2": fit.seconds_per_epoch}
+    return {
+        "ndcg_1": _row(table, pipeline.LITERATURE, "ndcg"),
+        "ndcg_2": float(two["ndcg"].mean()),
+        "gain": diff["mean"],
+        "se": diff["se"],
+        "epochs_1": len(lesson["epochs"]),
+        "epochs_2": len(fit.epochs),
+        "s_1": lesson["seconds_per_epoch"],
+        "s_2": fit.seconds_per_epoch,
+    }
 
 
 def _train_bert(cfg, d, p, name: str) -> tuple[models.SeqFit, float]:
     seed_everything(cfg.seed)
-    fit = models.train_bert4rec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress=False,
-                                resume_dir=cfg.artifacts / "checkpoints" / f"exercise-{name}")
+    fit = models.train_bert4rec(
+        d.split.train,
+        d.split.val_gt,
+        d.n_items,
+        p,
+        cfg.seed,
+        progress=False,
+        resume_dir=cfg.artifacts / "checkpoints" / f"exercise-{name}",
+    )
     recs = models.predict_bert4rec(fit, d.history("test"))
     return fit, models.evaluate(recs, d.ground_truth("test"), d.split.train)["hitrate"]
 
@@ -121,8 +162,15 @@ def _bert_60(scale: str) -> dict:
     cfg, d, table = _lesson_run(scale)
     fit, hit = _train_bert(cfg, d, dataclasses.replace(cfg.bert4rec, epochs=60), "bert4rec-60")
     recall = [e["recall@10"] for e in fit.epochs]
-    return {"hit_30": _row(table, "bert4rec"), "hit_60": hit, "sasrec": _row(table, "sasrec"), "best": fit.best_epoch,
-            "recall_30": recall[29], "recall_60": recall[-1], "last_10": recall[-1] - recall[-11]}
+    return {
+        "hit_30": _row(table, "bert4rec"),
+        "hit_60": hit,
+        "sasrec": _row(table, "sasrec"),
+        "best": fit.best_epoch,
+        "recall_30": recall[29],
+        "recall_60": recall[-1],
+        "last_10": recall[-1] - recall[-11],
+    }
 
 
 def _mask_03(scale: str) -> dict:
@@ -130,8 +178,12 @@ def _mask_03(scale: str) -> dict:
     fit, hit = _train_bert(cfg, d, dataclasses.replace(cfg.bert4rec, mask_prob=0.3), "bert4rec-mask03")
     lesson = cfg.load_training()["bert4rec"]["epochs"]
     at = {k: (lesson[k - 1]["recall@10"], fit.epochs[k - 1]["recall@10"]) for k in (5, 15, 30)}
-    return {"hit_015": _row(table, "bert4rec"), "hit_03": hit,
-            **{f"recall_{k}_015": a for k, (a, _) in at.items()}, **{f"recall_{k}_03": b for k, (_, b) in at.items()}}
+    return {
+        "hit_015": _row(table, "bert4rec"),
+        "hit_03": hit,
+        **{f"recall_{k}_015": a for k, (a, _) in at.items()},
+        **{f"recall_{k}_03": b for k, (_, b) in at.items()},
+    }
 
 
 def _classic_variant(cfg, d, name: str, factory) -> pl.DataFrame:
@@ -150,8 +202,14 @@ def _als_20(scale: str) -> dict:
     truth = d.ground_truth("val")
     before = models.evaluate(pipeline.load_recs(cfg, "als", "val"), truth, d.split.train)
     after = models.evaluate(recs, truth, d.split.train)
-    return {"hit_100": before["hitrate"], "hit_20": after["hitrate"], "ndcg_100": before["ndcg"],
-            "ndcg_20": after["ndcg"], "coverage_100": before["coverage"], "coverage_20": after["coverage"]}
+    return {
+        "hit_100": before["hitrate"],
+        "hit_20": after["hitrate"],
+        "ndcg_100": before["ndcg"],
+        "ndcg_20": after["ndcg"],
+        "coverage_100": before["coverage"],
+        "coverage_20": after["coverage"],
+    }
 
 
 def _knn_20(scale: str) -> dict:
@@ -164,9 +222,12 @@ def _knn_20(scale: str) -> dict:
     for name, r in (("100", pipeline.load_recs(cfg, "itemknn", "val")), ("20", recs)):
         n = r.group_by("user_id").len("n")
         users = truth.select("user_id").join(n, on="user_id", how="left").fill_null(0)
-        lengths |= {f"short_{name}": int((users["n"] < data.TOP_K).sum()), f"empty_{name}": int((users["n"] == 0).sum()),
-                    f"hit_{name}": models.evaluate(r, truth, d.split.train)["hitrate"],
-                    f"coverage_{name}": models.evaluate(r, truth, d.split.train)["coverage"]}
+        lengths |= {
+            f"short_{name}": int((users["n"] < data.TOP_K).sum()),
+            f"empty_{name}": int((users["n"] == 0).sum()),
+            f"hit_{name}": models.evaluate(r, truth, d.split.train)["hitrate"],
+            f"coverage_{name}": models.evaluate(r, truth, d.split.train)["coverage"],
+        }
     return {"users": truth.height, **lengths}
 
 
@@ -180,25 +241,45 @@ def _rerank(cfg, d, frames: dict[str, pl.DataFrame], drop=()) -> float:
 def _no_sasrec_features(scale: str) -> dict:
     cfg, d, table = _lesson_run(scale)
     drop = ("sasrec_score", "sasrec_rank", "sasrec_gap")
-    return {"with": _row(table, "reranker"), "without": _rerank(cfg, d, pipeline.reranker_frames(cfg, d), drop),
-            "sasrec": _row(table, "sasrec"), "dropped": len(drop)}
+    return {
+        "with": _row(table, "reranker"),
+        "without": _rerank(cfg, d, pipeline.reranker_frames(cfg, d), drop),
+        "sasrec": _row(table, "sasrec"),
+        "dropped": len(drop),
+    }
 
 
 def _candidates_25(scale: str) -> dict:
     cfg, d, table = _lesson_run(scale)
     frames = {s: f.filter(pl.col("sasrec_rank") <= 25) for s, f in pipeline.reranker_frames(cfg, d).items()}
-    recall = {k: float(pipeline.load_recs(cfg, "sasrec50", "test").filter(pl.col("rank") <= k)
-                       .join(d.ground_truth("test"), on=["user_id", "item_id"], how="semi").height / d.ground_truth("test").height)
-              for k in (25, 50)}
-    return {"hit_50": _row(table, "reranker"), "hit_25": _rerank(cfg, d, frames), "sasrec": _row(table, "sasrec"),
-            "recall_25": recall[25], "recall_50": recall[50]}
+    recall = {
+        k: float(
+            pipeline.load_recs(cfg, "sasrec50", "test")
+            .filter(pl.col("rank") <= k)
+            .join(d.ground_truth("test"), on=["user_id", "item_id"], how="semi")
+            .height
+            / d.ground_truth("test").height
+        )
+        for k in (25, 50)
+    }
+    return {
+        "hit_50": _row(table, "reranker"),
+        "hit_25": _rerank(cfg, d, frames),
+        "sasrec": _row(table, "sasrec"),
+        "recall_25": recall[25],
+        "recall_50": recall[50],
+    }
 
 
 def _submit_reranker(scale: str) -> dict:
     cfg, d, table = _lesson_run(scale)
     diff = pipeline.paired(cfg, d, "reranker", "sasrec")
-    return {"sasrec": _row(table, "sasrec"), "reranker": _row(table, "reranker"), "gain": diff["hitrate"],
-            "se": diff["hitrate_se"]}
+    return {
+        "sasrec": _row(table, "sasrec"),
+        "reranker": _row(table, "reranker"),
+        "gain": diff["hitrate"],
+        "se": diff["hitrate_se"],
+    }
 
 
 def _faithful_history(scale: str) -> dict:
@@ -206,108 +287,170 @@ def _faithful_history(scale: str) -> dict:
     hidden = {r["history"]: r for r in pipeline.hidden_next(cfg, d).iter_rows(named=True)}
     full, faithful = (pipeline.load_recs(cfg, "sasrec", s) for s in ("submit", "submit_faithful"))
     kept = full.join(faithful, on=["user_id", "item_id"], how="semi").group_by("user_id").len("kept")
-    changed = full.select("user_id").unique().join(kept, on="user_id", how="left").fill_null(0) \
+    changed = (
+        full.select("user_id")
+        .unique()
+        .join(kept, on="user_id", how="left")
+        .fill_null(0)
         .with_columns(changed=data.TOP_K - pl.col("kept"))
+    )
     last = d.hse.events.group_by("user_id").agg(n=pl.len())
     changed = changed.join(last, on="user_id")
     low, high = changed["n"].quantile(0.25), changed["n"].quantile(0.75)
-    return {"full": hidden["full"]["hitrate"], "faithful": hidden["faithful"]["hitrate"],
-            "changed": float(changed["changed"].mean()), "all_changed": float((changed["changed"] == data.TOP_K).mean()),
-            "changed_short": float(changed.filter(pl.col("n") <= low)["changed"].mean()),
-            "changed_long": float(changed.filter(pl.col("n") >= high)["changed"].mean()),
-            "short": float(low), "long": float(high)}
+    return {
+        "full": hidden["full"]["hitrate"],
+        "faithful": hidden["faithful"]["hitrate"],
+        "changed": float(changed["changed"].mean()),
+        "all_changed": float((changed["changed"] == data.TOP_K).mean()),
+        "changed_short": float(changed.filter(pl.col("n") <= low)["changed"].mean()),
+        "changed_long": float(changed.filter(pl.col("n") >= high)["changed"].mean()),
+        "short": float(low),
+        "long": float(high),
+    }
 
 
 EXERCISES = (
-    Exercise("01_data_and_split", 1,
-             "Predict the HitRate@10 of recommending each user the 10 movies most rated overall, then check it against "
-             "notebook 2's popularity row.",
-             "Low: the popularity row scores HitRate@10 {popularity:.3f} on the test step, barely above random "
-             "({random:.3f}) and far below SASRec ({sasrec:.3f}). Every user has already rated most of the famous "
-             "movies, which are removed from their list: what is left of the top is not what they watch next.",
-             "small", _popularity),
-    Exercise("01_data_and_split", 2,
-             "Count the users with fewer than 20 events. Which models should suffer most from short histories?",
-             "{under_20} of {users:,}: the fewest events a user has is {fewest} (median {median:.0f}), because "
-             "MovieLens-1M kept only users with at least 20 ratings and the twin copies that. Over the quarter with "
-             "the shortest test-step histories (at most {short:.0f} events) against the longest (at least {long:.0f}), "
-             "HitRate@10 is {sasrec_short:.3f} / {sasrec_long:.3f} for SASRec, {als_short:.3f} / {als_long:.3f} for "
-             "ALS and {popularity_short:.3f} / {popularity_long:.3f} for popularity: a long history removes more of "
-             "the candidates it might have hit (seen movies are filtered) and holds older tastes.",
-             "small", _short_histories),
-    Exercise("02_sasrec", 1,
-             "Train with `SASREC_EPOCHS` 10 and predict where the validation curve stops; compare with the kept epoch.",
-             "It does not stop: at 10 epochs the best validation recall@10 is the last epoch's ({best_10}), still "
-             "{last_gain:+.4f} over the one before ({recall_10:.4f}). The 30-epoch run kept epoch {best_30} of "
-             "{epochs_30} ({recall_30:.4f}). Test HitRate@10: {hit_10:.3f} after 10 epochs, {hit_30:.3f} after 30.",
-             "small", _sasrec_10),
-    Exercise("02_sasrec", 2,
-             "Halve the maximum sequence length in `models.SASREC_PRESETS['cpu']`: which users lose most?",
-             "With the last {half} movies instead of {len}, HitRate@10 moves from {hit:.3f} to {hit_half:.3f} "
-             "({gain:+.4f} ± {se:.4f}, paired by user). Over the quarter with the shortest histories (at most "
-             "{short:.0f} events) it is {full_short:.3f} / {halved_short:.3f} (full / halved), over the longest (at "
-             "least {long:.0f}) {full_long:.3f} / {halved_long:.3f}: only a user with more events than the window "
-             "can lose any, and the next movie depends mostly on the latest ones.",
-             "small", _half_length),
-    Exercise("02_sasrec", 3,
-             "Give the literature preset 2 heads instead of 1 (`models.SASREC_PRESETS['literature']`): predict the "
-             "change in NDCG@10 before you run it.",
-             "NDCG@10 moves from {ndcg_1:.4f} (1 head) to {ndcg_2:.4f} (2 heads), {gain:+.4f} ± {se:.4f} paired by "
-             "user; early stopping ran {epochs_2} epochs instead of {epochs_1}, at {s_2:.1f} s against {s_1:.1f} s "
-             "an epoch. With a hidden size of 64, two heads split it into two 32-wide views: more heads are not more "
-             "capacity.",
-             "small", _two_heads),
-    Exercise("03_bert4rec", 1,
-             "Run `BERT4REC_EPOCHS` 60 and predict whether it passes SASRec; check the curve's last epochs.",
-             "No: with 60 epochs BERT4Rec scores HitRate@10 {hit_60:.3f} (30 epochs: {hit_30:.3f}), SASRec "
-             "{sasrec:.3f}. Its validation recall@10 went from {recall_30:.4f} at epoch 30 to {recall_60:.4f} at 60 "
-             "({last_10:+.4f} over the last 10), best epoch {best}: still learning, slowly, from the 15 % of "
-             "positions it masks.",
-             "small", _bert_60),
-    Exercise("03_bert4rec", 2,
-             "Raise `mask_prob` to 0.3 in `models.BERT4REC_PRESETS['cpu']`: does it learn faster per epoch?",
-             "Validation recall@10 at epochs 5, 15 and 30 with mask_prob 0.15: {recall_5_015:.4f}, "
-             "{recall_15_015:.4f}, {recall_30_015:.4f}; with 0.3: {recall_5_03:.4f}, {recall_15_03:.4f}, "
-             "{recall_30_03:.4f}. Test HitRate@10 {hit_015:.3f} against {hit_03:.3f}. Twice the masked positions "
-             "give twice the targets per sequence, and each prediction sees less of its context.",
-             "small", _mask_03),
-    Exercise("04_classic_spark", 1,
-             "Set ALS's rank to 20 (`models.classic_model`) and predict its move on the validation step.",
-             "Validation HitRate@10 {hit_100:.3f} at rank 100, {hit_20:.3f} at rank 20 (NDCG@10 {ndcg_100:.4f} "
-             "against {ndcg_20:.4f}; coverage {coverage_100:.3f} against {coverage_20:.3f}). A rank-20 ALS still "
-             "finds the broad tastes the next movie follows.",
-             "small", _als_20),
-    Exercise("04_classic_spark", 2,
-             "Give ItemKNN 20 neighbours instead of 100: which users does it stop reaching?",
-             "Of {users:,} validation users, {short_100} get fewer than 10 movies with 100 neighbours and {short_20} "
-             "with 20 ({empty_100} and {empty_20} get none): with fewer neighbours per movie, a user whose movies' "
-             "neighbours are all seen has nothing left. HitRate@10 {hit_100:.3f} against {hit_20:.3f}, coverage "
-             "{coverage_100:.3f} against {coverage_20:.3f}.",
-             "small", _knn_20),
-    Exercise("05_reranker", 1,
-             "Remove the candidate's SASRec rank and score from the reranker's features and predict the change.",
-             "Without `sasrec_score`, `sasrec_rank` and `sasrec_gap` (the score's distance to the user's best) "
-             "the reranker's HitRate@10 moves from {with:.3f} to {without:.3f} (SASRec alone: {sasrec:.3f}): the "
-             "candidate's place in SASRec's list is the reranker's main clue.",
-             "small", _no_sasrec_features),
-    Exercise("05_reranker", 2,
-             "Train the reranker on 25 candidates instead of 50: does the narrower list help or hurt?",
-             "HitRate@10 {hit_25:.3f} on 25 candidates against {hit_50:.3f} on 50 (SASRec alone {sasrec:.3f}). "
-             "The ceiling falls (recall@25 {recall_25:.3f} against recall@50 {recall_50:.3f}), but a hit that far "
-             "down SASRec's list is rarely lifted into the top 10 anyway.",
-             "small", _candidates_25),
-    Exercise("06_submission", 1,
-             "Submit the reranker's lists instead and predict the change of the test-step HitRate@10.",
-             "HitRate@10 {reranker:.3f} against SASRec's {sasrec:.3f}: {gain:+.4f} ± {se:.4f} paired by user. The "
-             "reranker learnt from the validation step alone and does not beat the model whose candidates it "
-             "reorders.",
-             "small", _submit_reranker),
-    Exercise("06_submission", 2,
-             "Set `SUBMIT_HISTORY` to `faithful` (the team's choice) and rerun this notebook: which users' lists "
-             "change most, and by how much does the hidden-next-event HitRate@10 fall?",
-             "It falls from {full:.3f} to {faithful:.3f}. The lists change by {changed:.1f} of 10 movies on average "
-             "({all_changed:.0%} of users get ten new ones): {changed_short:.1f} for the quarter with the shortest "
-             "histories (at most {short:.0f} events), {changed_long:.1f} for the longest (at least {long:.0f}). "
-             "Leaving the last event out moves the state the lists are read from.",
-             "small", _faithful_history),
+    Exercise(
+        "01_data_and_split",
+        1,
+        "Predict the HitRate@10 of recommending each user the 10 movies most rated overall, then check it against "
+        "notebook 2's popularity row.",
+        "Low: the popularity row scores HitRate@10 {popularity:.3f} on the test step, barely above random "
+        "({random:.3f}) and far below SASRec ({sasrec:.3f}). Every user has already rated most of the famous "
+        "movies, which are removed from their list: what is left of the top is not what they watch next.",
+        "small",
+        _popularity,
+    ),
+    Exercise(
+        "01_data_and_split",
+        2,
+        "Count the users with fewer than 20 events. Which models should suffer most from short histories?",
+        "{under_20} of {users:,}: the fewest events a user has is {fewest} (median {median:.0f}), because "
+        "MovieLens-1M kept only users with at least 20 ratings and the twin copies that. Over the quarter with "
+        "the shortest test-step histories (at most {short:.0f} events) against the longest (at least {long:.0f}), "
+        "HitRate@10 is {sasrec_short:.3f} / {sasrec_long:.3f} for SASRec, {als_short:.3f} / {als_long:.3f} for "
+        "ALS and {popularity_short:.3f} / {popularity_long:.3f} for popularity: a long history removes more of "
+        "the candidates it might have hit (seen movies are filtered) and holds older tastes.",
+        "small",
+        _short_histories,
+    ),
+    Exercise(
+        "02_sasrec",
+        1,
+        "Train with `SASREC_EPOCHS` 10 and predict where the validation curve stops; compare with the kept epoch.",
+        "It does not stop: at 10 epochs the best validation recall@10 is the last epoch's ({best_10}), still "
+        "{last_gain:+.4f} over the one before ({recall_10:.4f}). The 30-epoch run kept epoch {best_30} of "
+        "{epochs_30} ({recall_30:.4f}). Test HitRate@10: {hit_10:.3f} after 10 epochs, {hit_30:.3f} after 30.",
+        "small",
+        _sasrec_10,
+    ),
+    Exercise(
+        "02_sasrec",
+        2,
+        "Halve the maximum sequence length in `models.SASREC_PRESETS['cpu']`: which users lose most?",
+        "With the last {half} movies instead of {len}, HitRate@10 moves from {hit:.3f} to {hit_half:.3f} "
+        "({gain:+.4f} ± {se:.4f}, paired by user). Over the quarter with the shortest histories (at most "
+        "{short:.0f} events) it is {full_short:.3f} / {halved_short:.3f} (full / halved), over the longest (at "
+        "least {long:.0f}) {full_long:.3f} / {halved_long:.3f}: only a user with more events than the window "
+        "can lose any, and the next movie depends mostly on the latest ones.",
+        "small",
+        _half_length,
+    ),
+    Exercise(
+        "02_sasrec",
+        3,
+        "Give the literature preset 2 heads instead of 1 (`models.SASREC_PRESETS['literature']`): predict the "
+        "change in NDCG@10 before you run it.",
+        "NDCG@10 moves from {ndcg_1:.4f} (1 head) to {ndcg_2:.4f} (2 heads), {gain:+.4f} ± {se:.4f} paired by "
+        "user; early stopping ran {epochs_2} epochs instead of {epochs_1}, at {s_2:.1f} s against {s_1:.1f} s "
+        "an epoch. With a hidden size of 64, two heads split it into two 32-wide views: more heads are not more "
+        "capacity.",
+        "small",
+        _two_heads,
+    ),
+    Exercise(
+        "03_bert4rec",
+        1,
+        "Run `BERT4REC_EPOCHS` 60 and predict whether it passes SASRec; check the curve's last epochs.",
+        "No: with 60 epochs BERT4Rec scores HitRate@10 {hit_60:.3f} (30 epochs: {hit_30:.3f}), SASRec "
+        "{sasrec:.3f}. Its validation recall@10 went from {recall_30:.4f} at epoch 30 to {recall_60:.4f} at 60 "
+        "({last_10:+.4f} over the last 10), best epoch {best}: still learning, slowly, from the 15 % of "
+        "positions it masks.",
+        "small",
+        _bert_60,
+    ),
+    Exercise(
+        "03_bert4rec",
+        2,
+        "Raise `mask_prob` to 0.3 in `models.BERT4REC_PRESETS['cpu']`: does it learn faster per epoch?",
+        "Validation recall@10 at epochs 5, 15 and 30 with mask_prob 0.15: {recall_5_015:.4f}, "
+        "{recall_15_015:.4f}, {recall_30_015:.4f}; with 0.3: {recall_5_03:.4f}, {recall_15_03:.4f}, "
+        "{recall_30_03:.4f}. Test HitRate@10 {hit_015:.3f} against {hit_03:.3f}. Twice the masked positions "
+        "give twice the targets per sequence, and each prediction sees less of its context.",
+        "small",
+        _mask_03,
+    ),
+    Exercise(
+        "04_classic_spark",
+        1,
+        "Set ALS's rank to 20 (`models.classic_model`) and predict its move on the validation step.",
+        "Validation HitRate@10 {hit_100:.3f} at rank 100, {hit_20:.3f} at rank 20 (NDCG@10 {ndcg_100:.4f} "
+        "against {ndcg_20:.4f}; coverage {coverage_100:.3f} against {coverage_20:.3f}). A rank-20 ALS still "
+        "finds the broad tastes the next movie follows.",
+        "small",
+        _als_20,
+    ),
+    Exercise(
+        "04_classic_spark",
+        2,
+        "Give ItemKNN 20 neighbours instead of 100: which users does it stop reaching?",
+        "Of {users:,} validation users, {short_100} get fewer than 10 movies with 100 neighbours and {short_20} "
+        "with 20 ({empty_100} and {empty_20} get none): with fewer neighbours per movie, a user whose movies' "
+        "neighbours are all seen has nothing left. HitRate@10 {hit_100:.3f} against {hit_20:.3f}, coverage "
+        "{coverage_100:.3f} against {coverage_20:.3f}.",
+        "small",
+        _knn_20,
+    ),
+    Exercise(
+        "05_reranker",
+        1,
+        "Remove the candidate's SASRec rank and score from the reranker's features and predict the change.",
+        "Without `sasrec_score`, `sasrec_rank` and `sasrec_gap` (the score's distance to the user's best) "
+        "the reranker's HitRate@10 moves from {with:.3f} to {without:.3f} (SASRec alone: {sasrec:.3f}): the "
+        "candidate's place in SASRec's list is the reranker's main clue.",
+        "small",
+        _no_sasrec_features,
+    ),
+    Exercise(
+        "05_reranker",
+        2,
+        "Train the reranker on 25 candidates instead of 50: does the narrower list help or hurt?",
+        "HitRate@10 {hit_25:.3f} on 25 candidates against {hit_50:.3f} on 50 (SASRec alone {sasrec:.3f}). "
+        "The ceiling falls (recall@25 {recall_25:.3f} against recall@50 {recall_50:.3f}), but a hit that far "
+        "down SASRec's list is rarely lifted into the top 10 anyway.",
+        "small",
+        _candidates_25,
+    ),
+    Exercise(
+        "06_submission",
+        1,
+        "Submit the reranker's lists instead and predict the change of the test-step HitRate@10.",
+        "HitRate@10 {reranker:.3f} against SASRec's {sasrec:.3f}: {gain:+.4f} ± {se:.4f} paired by user. The "
+        "reranker learnt from the validation step alone and does not beat the model whose candidates it "
+        "reorders.",
+        "small",
+        _submit_reranker,
+    ),
+    Exercise(
+        "06_submission",
+        2,
+        "Set `SUBMIT_HISTORY` to `faithful` (the team's choice) and rerun this notebook: which users' lists "
+        "change most, and by how much does the hidden-next-event HitRate@10 fall?",
+        "It falls from {full:.3f} to {faithful:.3f}. The lists change by {changed:.1f} of 10 movies on average "
+        "({all_changed:.0%} of users get ten new ones): {changed_short:.1f} for the quarter with the shortest "
+        "histories (at most {short:.0f} events), {changed_long:.1f} for the longest (at least {long:.0f}). "
+        "Leaving the last event out moves the state the lists are read from.",
+        "small",
+        _faithful_history,
+    ),
 )

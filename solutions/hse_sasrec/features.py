@@ -12,6 +12,7 @@ described only by what was known at that step (its history), never by the step's
     age, female, history_len      the user
     label                         1 if the item is the user's event at this step (training only)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,9 @@ from solutions.hse_sasrec.data import GENRE_COLUMNS
 RECENT = 20  # the user's latest events, for the recent genre affinity
 
 
-def genre_affinity(history: pl.DataFrame, items: pl.DataFrame, users: np.ndarray, cand_items: np.ndarray,
-                   n_users: int) -> np.ndarray:
+def genre_affinity(
+    history: pl.DataFrame, items: pl.DataFrame, users: np.ndarray, cand_items: np.ndarray, n_users: int
+) -> np.ndarray:
     """For each (user, item) pair: mean over the item's genres of the share of the user's history
     carrying that genre (0 for an item without genres)."""
     flags = items.sort("item_id").select(GENRE_COLUMNS).to_numpy().astype(np.float64)  # (n_items, 18)
@@ -36,31 +38,54 @@ def genre_affinity(history: pl.DataFrame, items: pl.DataFrame, users: np.ndarray
     return (share[users] * item_flags).sum(axis=1) / n_genres
 
 
-def candidate_features(cands: pl.DataFrame, history: pl.DataFrame, items: pl.DataFrame, users: pl.DataFrame,
-                       pair_scores: list[pl.DataFrame] = (), truth: pl.DataFrame | None = None,
-                       bert4rec: pl.DataFrame | None = None) -> pl.DataFrame:
+def candidate_features(
+    cands: pl.DataFrame,
+    history: pl.DataFrame,
+    items: pl.DataFrame,
+    users: pl.DataFrame,
+    pair_scores: list[pl.DataFrame] = (),
+    truth: pl.DataFrame | None = None,
+    bert4rec: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """One row per candidate (sorted by user, then SASRec rank) with the features above;
     ``bert4rec``: its recommendations at the same step (user_id, item_id, score, rank)."""
     n_users = users.height
-    frame = (cands.select("user_id", "item_id", sasrec_score="score", sasrec_rank="rank").sort("user_id", "sasrec_rank")
-             .with_columns(sasrec_gap=pl.col("sasrec_score") - pl.col("sasrec_score").max().over("user_id")))
+    frame = (
+        cands.select("user_id", "item_id", sasrec_score="score", sasrec_rank="rank")
+        .sort("user_id", "sasrec_rank")
+        .with_columns(sasrec_gap=pl.col("sasrec_score") - pl.col("sasrec_score").max().over("user_id"))
+    )
     pop = history.group_by("item_id").agg(item_pop=pl.len().log1p())
     hist_len = history.group_by("user_id").agg(history_len=pl.len())
     people = users.select("user_id", "age", female=(pl.col("gender") == "F").cast(pl.Int8))
-    frame = (frame.join(pop, on="item_id", how="left").with_columns(pl.col("item_pop").fill_null(0.0))
-             .join(items, on="item_id", how="left").join(people, on="user_id", how="left")
-             .join(hist_len, on="user_id", how="left"))
-    frame = frame.with_columns(genre_affinity=genre_affinity(history, items, frame["user_id"].to_numpy(),
-                                                             frame["item_id"].to_numpy(), n_users))
-    recent = (history.sort("user_id", "timestamp").with_columns(k=pl.int_range(pl.len()).reverse().over("user_id"))
-              .filter(pl.col("k") < RECENT))
-    frame = frame.with_columns(recent_genre_affinity=genre_affinity(recent, items, frame["user_id"].to_numpy(),
-                                                                    frame["item_id"].to_numpy(), n_users))
+    frame = (
+        frame.join(pop, on="item_id", how="left")
+        .with_columns(pl.col("item_pop").fill_null(0.0))
+        .join(items, on="item_id", how="left")
+        .join(people, on="user_id", how="left")
+        .join(hist_len, on="user_id", how="left")
+    )
+    frame = frame.with_columns(
+        genre_affinity=genre_affinity(history, items, frame["user_id"].to_numpy(), frame["item_id"].to_numpy(), n_users)
+    )
+    recent = (
+        history.sort("user_id", "timestamp")
+        .with_columns(k=pl.int_range(pl.len()).reverse().over("user_id"))
+        .filter(pl.col("k") < RECENT)
+    )
+    frame = frame.with_columns(
+        recent_genre_affinity=genre_affinity(
+            recent, items, frame["user_id"].to_numpy(), frame["item_id"].to_numpy(), n_users
+        )
+    )
     for scores in pair_scores:
         frame = frame.join(scores, on=["user_id", "item_id"], how="left")
     if bert4rec is not None:
-        frame = frame.join(bert4rec.select("user_id", "item_id", bert4rec_score="score", bert4rec_rank="rank"),
-                           on=["user_id", "item_id"], how="left")
+        frame = frame.join(
+            bert4rec.select("user_id", "item_id", bert4rec_score="score", bert4rec_rank="rank"),
+            on=["user_id", "item_id"],
+            how="left",
+        )
     if truth is not None:
         hit = truth.select("user_id", "item_id").with_columns(label=pl.lit(1, pl.Int8))
         frame = frame.join(hit, on=["user_id", "item_id"], how="left").with_columns(pl.col("label").fill_null(0))

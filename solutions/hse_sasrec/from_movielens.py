@@ -16,6 +16,7 @@ The competition's events.csv has 894,149 rows: fewer than MovieLens-1M's 1,000,2
 rest was held back for its hidden test. A converted folder therefore has every rating; the loader
 accepts both.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,14 @@ import polars as pl
 
 from shared.errors import DataError
 from shared.io import atomic_path
-from solutions.hse_sasrec.data import AGES, EVENTS, GENRE_COLUMNS, GENRES, GENDERS, ITEMS, USERS
+from solutions.hse_sasrec.data import AGES, EVENTS, GENDERS, GENRE_COLUMNS, GENRES, ITEMS, USERS
 
 RATINGS, ML_USERS, MOVIES = "ratings.dat", "users.dat", "movies.dat"
-FIELDS = {RATINGS: ("user", "movie", "rating", "time"), ML_USERS: ("user", "gender", "age", "occupation", "zip"),
-          MOVIES: ("movie", "title", "genres")}
+FIELDS = {
+    RATINGS: ("user", "movie", "rating", "time"),
+    ML_USERS: ("user", "gender", "age", "occupation", "zip"),
+    MOVIES: ("movie", "title", "genres"),
+}
 
 
 def read_dat(path: Path) -> pl.DataFrame:
@@ -47,10 +51,18 @@ def read_dat(path: Path) -> pl.DataFrame:
     bad = n_fields != len(names)
     if bad.any():
         row = int(np.argmax(bad))
-        raise DataError(f"{path.name}: line {row + 1} has {n_fields[row]} field(s), expected {len(names)} separated "
-                        f"by '::' ({', '.join(names)}): {lines[row][:60]!r}")
-    frame = pl.read_csv(io.StringIO(text.replace("::", "\x1f")), separator="\x1f", has_header=False,
-                        new_columns=list(names), infer_schema=False, quote_char=None)
+        raise DataError(
+            f"{path.name}: line {row + 1} has {n_fields[row]} field(s), expected {len(names)} separated "
+            f"by '::' ({', '.join(names)}): {lines[row][:60]!r}"
+        )
+    frame = pl.read_csv(
+        io.StringIO(text.replace("::", "\x1f")),
+        separator="\x1f",
+        has_header=False,
+        new_columns=list(names),
+        infer_schema=False,
+        quote_char=None,
+    )
     return frame
 
 
@@ -73,30 +85,39 @@ def convert(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
     for frame, path, col, allowed in ((users, ML_USERS, "gender", GENDERS), (users, ML_USERS, "age", AGES)):
         bad = ~frame[col].is_in(list(allowed))
         if bad.any():
-            raise DataError(f"{path}: field '{col}' = {frame[col].filter(bad)[0]!r} on line {int(bad.arg_max()) + 1} "
-                            f"is not one of {list(allowed)}")
+            raise DataError(
+                f"{path}: field '{col}' = {frame[col].filter(bad)[0]!r} on line {int(bad.arg_max()) + 1} "
+                f"is not one of {list(allowed)}"
+            )
     for col, known, what in (("user", users["user"], ML_USERS), ("movie", movies["movie"], MOVIES)):
         bad = ~ratings[col].is_in(known.implode())
         if bad.any():
-            raise DataError(f"{RATINGS}: {col} {ratings[col].filter(bad)[0]} on line {int(bad.arg_max()) + 1} "
-                            f"is not in {what}")
+            raise DataError(
+                f"{RATINGS}: {col} {ratings[col].filter(bad)[0]} on line {int(bad.arg_max()) + 1} is not in {what}"
+            )
     # 0-based ids in the order of the original ids; only users and movies that have ratings
     user_ids = ratings["user"].unique().sort()
     movie_ids = ratings["movie"].unique().sort()
     user_map = pl.DataFrame({"user": user_ids, "user_id": np.arange(len(user_ids), dtype=np.int64)})
     movie_map = pl.DataFrame({"movie": movie_ids, "item_id": np.arange(len(movie_ids), dtype=np.int64)})
-    events = (ratings.with_row_index("line")
-              .join(user_map, on="user").join(movie_map, on="movie")
-              .sort(["user_id", "time", "line"])
-              .with_columns(timestamp=pl.int_range(pl.len(), dtype=pl.Int64).over("user_id"))
-              .select("user_id", "item_id", pl.col("rating").cast(pl.Int64), "timestamp"))
+    events = (
+        ratings.with_row_index("line")
+        .join(user_map, on="user")
+        .join(movie_map, on="movie")
+        .sort(["user_id", "time", "line"])
+        .with_columns(timestamp=pl.int_range(pl.len(), dtype=pl.Int64).over("user_id"))
+        .select("user_id", "item_id", pl.col("rating").cast(pl.Int64), "timestamp")
+    )
     genre_lists = movies.join(movie_map, on="movie").sort("item_id").with_columns(pl.col("genres").str.split("|"))
     unknown = genre_lists.explode("genres", empty_as_null=True).filter(~pl.col("genres").is_in(list(GENRES)))
     if unknown.height:
-        raise DataError(f"{MOVIES}: movie {unknown['movie'][0]} has genre {unknown['genres'][0]!r}, not one of the "
-                        f"18 MovieLens genres")
-    items = genre_lists.select("item_id", *[pl.col("genres").list.contains(g).cast(pl.Int64).alias(c)
-                                            for g, c in zip(GENRES, GENRE_COLUMNS)])
+        raise DataError(
+            f"{MOVIES}: movie {unknown['movie'][0]} has genre {unknown['genres'][0]!r}, not one of the "
+            f"18 MovieLens genres"
+        )
+    items = genre_lists.select(
+        "item_id", *[pl.col("genres").list.contains(g).cast(pl.Int64).alias(c) for g, c in zip(GENRES, GENRE_COLUMNS)]
+    )
     user_frame = users.join(user_map, on="user").select("user_id", "gender", pl.col("age").cast(pl.Int64))
     dest.mkdir(parents=True, exist_ok=True)
     for name, frame in ((EVENTS, events), (ITEMS, items), (USERS, user_frame)):  # all parsed: now write

@@ -4,6 +4,7 @@ the twin's oracle, and the holdout metrics (RePlay's ``OfflineMetrics``).
 Recommendations everywhere are a polars frame (user_id, item_id, score, rank) with rank 1 = best,
 ``TOP_K`` rows per user, seen items removed unless a caller says otherwise.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,10 +32,12 @@ METRICS = {"hitrate": "HitRate", "ndcg": "NDCG", "map": "MAP", "recall": "Recall
 
 # ---------------------------------------------------------------- split and metrics
 
+
 @dataclass
 class Split:
     """RePlay ``LastNSplitter(N=1)`` twice: test_gt = each user's last event, val_gt = the one before;
     train = the rest; test_events = train + val_gt (the history the test step is predicted from)."""
+
     train: pl.DataFrame
     val_gt: pl.DataFrame
     test_events: pl.DataFrame
@@ -44,8 +47,14 @@ class Split:
 def last_n_split(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     from replay.splitters import LastNSplitter
 
-    splitter = LastNSplitter(N=1, divide_column="user_id", query_column="user_id", item_column="item_id",
-                             timestamp_column="timestamp", strategy="interactions")
+    splitter = LastNSplitter(
+        N=1,
+        divide_column="user_id",
+        query_column="user_id",
+        item_column="item_id",
+        timestamp_column="timestamp",
+        strategy="interactions",
+    )
     head, tail = splitter.split(events.to_pandas())
     order = ["user_id", "timestamp"]
     return pl.from_pandas(head).sort(order), pl.from_pandas(tail).sort(order)
@@ -60,8 +69,14 @@ def split(events: pl.DataFrame) -> Split:
 def rank_frame(users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
     """(n_users, k) arrays of items and scores, best first -> the long recommendations frame."""
     n, k = items.shape
-    return pl.DataFrame({"user_id": np.repeat(np.asarray(users, np.int64), k), "item_id": items.ravel().astype(np.int64),
-                         "score": scores.ravel().astype(np.float64), "rank": np.tile(np.arange(1, k + 1), n)})
+    return pl.DataFrame(
+        {
+            "user_id": np.repeat(np.asarray(users, np.int64), k),
+            "item_id": items.ravel().astype(np.int64),
+            "score": scores.ravel().astype(np.float64),
+            "rank": np.tile(np.arange(1, k + 1), n),
+        }
+    )
 
 
 def top_k(users: np.ndarray, scores: np.ndarray, k: int = TOP_K) -> pl.DataFrame:
@@ -86,12 +101,16 @@ def evaluate(recs: pl.DataFrame, truth: pl.DataFrame, train: pl.DataFrame, k: in
     metrics = OfflineMetrics([HitRate(k), NDCG(k), MAP(k), Recall(k), MRR(k), Coverage(k)], **cols)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = metrics(recs.select("user_id", "item_id", "score").to_pandas(), truth.select("user_id", "item_id").to_pandas(),
-                      train.select("user_id", "item_id").to_pandas())
+        out = metrics(
+            recs.select("user_id", "item_id", "score").to_pandas(),
+            truth.select("user_id", "item_id").to_pandas(),
+            train.select("user_id", "item_id").to_pandas(),
+        )
     return {name: float(out[f"{replay}@{k}"]) for name, replay in METRICS.items()}
 
 
 # ---------------------------------------------------------------- baselines
+
 
 def popularity(history: pl.DataFrame, n_users: int, n_items: int, k: int = TOP_K) -> pl.DataFrame:
     """Most frequent items of ``history``, each user's seen ones removed."""
@@ -126,9 +145,11 @@ def oracle(world, history: pl.DataFrame, n_users: int, n_items: int, k: int = TO
 
 # ---------------------------------------------------------------- SASRec (replay.nn)
 
+
 @dataclass(frozen=True)
 class SeqParams:
     """A transformer recommender's size and training: every preset sets all of them."""
+
     blocks: int = 4
     heads: int = 8
     hidden: int = 256
@@ -142,6 +163,7 @@ class SeqParams:
 
 # The team's two SASRec configurations and the CPU default of this repository (README, "The solution"):
 # the final one is a GPU job (one epoch of the full twin took 970 s on 2 CPU cores: benchmarks/results.csv).
+# fmt: off
 SASREC_PRESETS = {
     "final": SeqParams(blocks=4, heads=8, hidden=256, dropout=0.2, max_len=200, batch=256, lr=1e-4, epochs=200),
     # the first fit: epochs and max length not published; the final fit's are used
@@ -154,11 +176,13 @@ SASREC_PRESETS = {
     "literature": SeqParams(blocks=2, heads=1, hidden=64, dropout=0.1, max_len=200, batch=128, lr=1e-3, epochs=200,
                             patience=10),
 }
+# fmt: on
 
 
 @dataclass
 class SeqFit:
     """A trained sequential model and its training record."""
+
     module: object  # the lightning module
     n_items: int
     max_len: int
@@ -172,7 +196,8 @@ class SeqFit:
 def _ranked(result: pd.DataFrame) -> pl.DataFrame:
     """A RePlay top-items frame (best first within each user) as recommendations with ranks."""
     out = pl.from_pandas(result.reset_index(drop=True)).select(
-        pl.col("user_id").cast(pl.Int64), pl.col("item_id").cast(pl.Int64), pl.col("score").cast(pl.Float64))
+        pl.col("user_id").cast(pl.Int64), pl.col("item_id").cast(pl.Int64), pl.col("score").cast(pl.Float64)
+    )
     return out.with_columns(rank=pl.int_range(1, pl.len() + 1).over("user_id")).sort("user_id", "rank")
 
 
@@ -182,9 +207,12 @@ def _quiet_lightning() -> None:
     for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning", "replay", "py4j"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="lightning")
-    warnings.filterwarnings("ignore", message=".*(IterableDataset|treespec|num_workers|LeafSpec|does not have many "
-                                              "workers|dataset paths aren't provided|class is deprecated|"
-                                              "Use `replay.nn).*")
+    warnings.filterwarnings(
+        "ignore",
+        message=".*(IterableDataset|treespec|num_workers|LeafSpec|does not have many "
+        "workers|dataset paths aren't provided|class is deprecated|"
+        "Use `replay.nn).*",
+    )
 
 
 def sequence_frame(history: pl.DataFrame, length: int, seen: bool = False) -> pl.DataFrame:
@@ -201,10 +229,20 @@ def _schema(n_items: int, hidden: int):
     from replay.data import FeatureHint, FeatureSource, FeatureType
     from replay.data.nn import TensorFeatureInfo, TensorFeatureSource, TensorSchema
 
-    return TensorSchema([TensorFeatureInfo(
-        "item_id", is_seq=True, feature_type=FeatureType.CATEGORICAL, embedding_dim=hidden, padding_value=n_items,
-        cardinality=n_items, feature_hint=FeatureHint.ITEM_ID,
-        feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, "item_id")])])
+    return TensorSchema(
+        [
+            TensorFeatureInfo(
+                "item_id",
+                is_seq=True,
+                feature_type=FeatureType.CATEGORICAL,
+                embedding_dim=hidden,
+                padding_value=n_items,
+                cardinality=n_items,
+                feature_hint=FeatureHint.ITEM_ID,
+                feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, "item_id")],
+            )
+        ]
+    )
 
 
 def _meta(n_items: int, length: int, extra: dict[str, int] | None = None) -> dict:
@@ -232,8 +270,10 @@ def _epoch_line(total: int, desc: str, progress: bool):
             # Lightning runs the epoch's validation before this hook: loss and metrics are both in
             self.seconds.append(time.perf_counter() - self.started)
             m = trainer.callback_metrics
-            row = {"epoch": trainer.current_epoch + 1,
-                   **{key: round(float(m[key]), 6) for key in ("train_loss_epoch", "recall@10", "ndcg@10") if key in m}}
+            row = {
+                "epoch": trainer.current_epoch + 1,
+                **{key: round(float(m[key]), 6) for key in ("train_loss_epoch", "recall@10", "ndcg@10") if key in m},
+            }
             self.rows.append(row)
             self.bar.update(1)
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
@@ -248,8 +288,9 @@ def _epoch_line(total: int, desc: str, progress: bool):
 
         def close(self, best_epoch: int):
             done = len(self.rows)
-            progress_line.stop(self.bar, done, ("stopped early after " if done < total else "")
-                               + f"{done} epochs, best {best_epoch}")
+            progress_line.stop(
+                self.bar, done, ("stopped early after " if done < total else "") + f"{done} epochs, best {best_epoch}"
+            )
 
     return EpochLine()
 
@@ -266,9 +307,17 @@ def _trainer(max_epochs: int, callbacks: list, seed: int, patience: int = 0):
         callbacks = [*callbacks, EarlyStopping(monitor="recall@10", mode="max", patience=patience, verbose=False)]
     L.seed_everything(seed, workers=True, verbose=False)
     with deterministic_algorithms():
-        yield L.Trainer(max_epochs=max_epochs, callbacks=callbacks, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False, deterministic=True, accelerator="auto", devices=1,
-                        num_sanity_val_steps=0)
+        yield L.Trainer(
+            max_epochs=max_epochs,
+            callbacks=callbacks,
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            deterministic=True,
+            accelerator="auto",
+            devices=1,
+            num_sanity_val_steps=0,
+        )
 
 
 def _write(frame: pl.DataFrame, path: Path) -> str:
@@ -276,8 +325,16 @@ def _write(frame: pl.DataFrame, path: Path) -> str:
     return str(path)
 
 
-def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: SeqParams, seed: int = 42,
-                 progress: bool = True, scratch: Path | None = None, resume_dir: Path | None = None) -> SeqFit:
+def train_sasrec(
+    train: pl.DataFrame,
+    val_gt: pl.DataFrame,
+    n_items: int,
+    p: SeqParams,
+    seed: int = 42,
+    progress: bool = True,
+    scratch: Path | None = None,
+    resume_dir: Path | None = None,
+) -> SeqFit:
     """RePlay's SasRec (``replay.nn``) with full-softmax CE, trained on each user's last
     ``max_len + 1`` train items; the epoch with the best validation recall@10 (seen items removed)
     is kept, as the team's checkpointing did. With ``resume_dir`` a killed run continues from its
@@ -299,27 +356,44 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Seq
     with tempfile.TemporaryDirectory(dir=scratch, prefix="sasrec.") as tmp:
         tmp = Path(tmp)
         tr = sequence_frame(train, p.max_len + 1)
-        val = sequence_frame(train, p.max_len, seen=True).join(
-            val_gt.group_by("user_id").agg(ground_truth=pl.col("item_id")), on="user_id").sort("user_id")
+        val = (
+            sequence_frame(train, p.max_len, seen=True)
+            .join(val_gt.group_by("user_id").agg(ground_truth=pl.col("item_id")), on="user_id")
+            .sort("user_id")
+        )
         longest = int(val["seen_ids"].list.len().max())
         data = ParquetModule(
             batch_size={"train": p.batch, "validate": 512},
-            metadata={"train": _meta(n_items, p.max_len + 1),
-                      "validate": _meta(n_items, p.max_len, {"seen_ids": longest, "ground_truth": 1})},
+            metadata={
+                "train": _meta(n_items, p.max_len + 1),
+                "validate": _meta(n_items, p.max_len, {"seen_ids": longest, "ground_truth": 1}),
+            },
             transforms=make_default_sasrec_transforms(schema),
-            train_path=_write(tr, tmp / "train.parquet"), validate_path=_write(val, tmp / "val.parquet"))
+            train_path=_write(tr, tmp / "train.parquet"),
+            validate_path=_write(val, tmp / "val.parquet"),
+        )
         torch.manual_seed(seed)
-        model = SasRec.from_params(schema=schema, embedding_dim=p.hidden, num_heads=p.heads, num_blocks=p.blocks,
-                                   max_sequence_length=p.max_len, dropout=p.dropout)
+        model = SasRec.from_params(
+            schema=schema,
+            embedding_dim=p.hidden,
+            num_heads=p.heads,
+            num_blocks=p.blocks,
+            max_sequence_length=p.max_len,
+            dropout=p.dropout,
+        )
         module = LightningModule(model, optimizer_factory=OptimizerFactory(learning_rate=p.lr, betas=(0.9, 0.98)))
         line = _epoch_line(p.epochs, "SASRec", progress)
         # ParquetModule shuffles with a copy of torch's default generator made in its setup
-        resume = LightningResume(resume_dir, f"sasrec {p} seed {seed} rows {train.height} {val_gt.height}",
-                                 lambda: (data.datasets["train"].raw_dataset.generator,))
+        resume = LightningResume(
+            resume_dir,
+            f"sasrec {p} seed {seed} rows {train.height} {val_gt.height}",
+            lambda: (data.datasets["train"].raw_dataset.generator,),
+        )
         data.train_dataloader = lambda: resume.loader(lambda: data.datasets["train"])
         ckpt = ModelCheckpoint(dirpath=resume_dir or tmp / "ckpt", monitor="recall@10", mode="max", save_top_k=1)
-        metrics = ComputeMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K],
-                                         postprocessors=[SeenItemsFilter(n_items)], verbose=False)
+        metrics = ComputeMetricsCallback(
+            metrics=["recall", "ndcg"], ks=[TOP_K], postprocessors=[SeenItemsFilter(n_items)], verbose=False
+        )
         with _trainer(p.epochs, [metrics, ckpt, line, resume.callback], seed, p.patience) as trainer:
             trainer.fit(module, datamodule=data, ckpt_path=resume.ckpt_path, weights_only=False)  # our own file
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
@@ -329,12 +403,25 @@ def train_sasrec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: Seq
         if resume_dir:
             shutil.rmtree(resume_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return SeqFit(module, n_items, p.max_len, line.rows, best_epoch, float(np.mean(line.seconds)) if line.seconds else 0.0,
-                  device, "sasrec")
+    return SeqFit(
+        module,
+        n_items,
+        p.max_len,
+        line.rows,
+        best_epoch,
+        float(np.mean(line.seconds)) if line.seconds else 0.0,
+        device,
+        "sasrec",
+    )
 
 
-def predict_sasrec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K, filter_seen: pl.DataFrame | None = None,
-                   scratch: Path | None = None) -> pl.DataFrame:
+def predict_sasrec(
+    fit: SeqFit,
+    history: pl.DataFrame,
+    k: int = TOP_K,
+    filter_seen: pl.DataFrame | None = None,
+    scratch: Path | None = None,
+) -> pl.DataFrame:
     """Top-k next items after each user's ``history``; the items of ``filter_seen`` (default: the
     history itself) are removed."""
     from replay.data.nn import ParquetModule
@@ -349,17 +436,26 @@ def predict_sasrec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K, filter_se
     _quiet_lightning()
     schema = _schema(fit.n_items, 1)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="predict.") as tmp:
-        data = ParquetModule(batch_size=512, metadata={"predict": _meta(fit.n_items, fit.max_len, {"seen_ids": longest})},
-                             transforms=make_default_sasrec_transforms(schema),
-                             predict_path=_write(frame, Path(tmp) / "predict.parquet"))
-        top = PandasTopItemsCallback(top_k=k, query_column="user_id", item_column="item_id", rating_column="score",
-                                     postprocessors=[SeenItemsFilter(fit.n_items)])
+        data = ParquetModule(
+            batch_size=512,
+            metadata={"predict": _meta(fit.n_items, fit.max_len, {"seen_ids": longest})},
+            transforms=make_default_sasrec_transforms(schema),
+            predict_path=_write(frame, Path(tmp) / "predict.parquet"),
+        )
+        top = PandasTopItemsCallback(
+            top_k=k,
+            query_column="user_id",
+            item_column="item_id",
+            rating_column="score",
+            postprocessors=[SeenItemsFilter(fit.n_items)],
+        )
         with _trainer(1, [top], 0) as trainer:
             trainer.predict(fit.module, datamodule=data, return_predictions=False)
     return _ranked(top.get_result())
 
 
 # ---------------------------------------------------------------- BERT4Rec (legacy replay.models.nn)
+
 
 @dataclass(frozen=True)
 class BertParams(SeqParams):
@@ -368,12 +464,14 @@ class BertParams(SeqParams):
 
 # The team's configuration (batch and epochs not published: SASRec's final batch and epochs are
 # used) and this repository's CPU default.
+# fmt: off
 BERT4REC_PRESETS = {
     "team": BertParams(blocks=2, heads=4, hidden=300, dropout=0.5, max_len=100, mask_prob=0.15, batch=256, lr=1e-3,
                        epochs=200),
     "cpu": BertParams(blocks=2, heads=2, hidden=64, dropout=0.2, max_len=50, mask_prob=0.15, batch=128, lr=1e-3,
                       epochs=30),
 }
+# fmt: on
 
 
 def _legacy_sequences(history: pl.DataFrame, n_items: int):
@@ -383,8 +481,9 @@ def _legacy_sequences(history: pl.DataFrame, n_items: int):
     from replay.data.nn import PandasSequentialDataset
 
     seqs = history.group_by("user_id", maintain_order=True).agg(pl.col("item_id")).sort("user_id")
-    frame = pd.DataFrame({"user_id": seqs["user_id"].to_numpy(),
-                          "item_id": [np.asarray(s, np.int64) for s in seqs["item_id"].to_list()]})
+    frame = pd.DataFrame(
+        {"user_id": seqs["user_id"].to_numpy(), "item_id": [np.asarray(s, np.int64) for s in seqs["item_id"].to_list()]}
+    )
     return PandasSequentialDataset(_legacy_schema(n_items, 1), "user_id", "item_id", frame)
 
 
@@ -392,22 +491,39 @@ def _legacy_schema(n_items: int, hidden: int):
     from replay.data import FeatureHint, FeatureSource, FeatureType
     from replay.data.nn import TensorFeatureInfo, TensorFeatureSource, TensorSchema
 
-    return TensorSchema([TensorFeatureInfo(
-        "item_id", is_seq=True, feature_type=FeatureType.CATEGORICAL, embedding_dim=hidden, padding_value=0,
-        cardinality=n_items, feature_hint=FeatureHint.ITEM_ID,
-        feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, "item_id")])])
+    return TensorSchema(
+        [
+            TensorFeatureInfo(
+                "item_id",
+                is_seq=True,
+                feature_type=FeatureType.CATEGORICAL,
+                embedding_dim=hidden,
+                padding_value=0,
+                cardinality=n_items,
+                feature_hint=FeatureHint.ITEM_ID,
+                feature_sources=[TensorFeatureSource(FeatureSource.INTERACTIONS, "item_id")],
+            )
+        ]
+    )
 
 
-def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: BertParams, seed: int = 42,
-                   progress: bool = True, resume_dir: Path | None = None) -> SeqFit:
+def train_bert4rec(
+    train: pl.DataFrame,
+    val_gt: pl.DataFrame,
+    n_items: int,
+    p: BertParams,
+    seed: int = 42,
+    progress: bool = True,
+    resume_dir: Path | None = None,
+) -> SeqFit:
     """RePlay's legacy Bert4Rec (no ``replay.nn`` BERT4Rec exists) with its masked-item CE loss; the
     epoch with the best validation recall@10 (seen items removed) is kept. With ``resume_dir`` a
     killed run continues from its last checkpoint (``shared.checkpoint.LightningResume``)."""
     import torch
-
-    from shared.checkpoint import LightningResume
     from lightning.pytorch.callbacks import ModelCheckpoint
     from torch.utils.data import DataLoader
+
+    from shared.checkpoint import LightningResume
 
     _quiet_lightning()  # the legacy module's classes are marked deprecated
     from replay.models.nn.optimizer_utils import FatOptimizerFactory
@@ -419,34 +535,62 @@ def train_bert4rec(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: B
     seq_train = _legacy_sequences(train, n_items)
     seq_gt = _legacy_sequences(val_gt, n_items)
     gen = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(Bert4RecTrainingDataset(seq_train, p.max_len, mask_prob=p.mask_prob, padding_value=0),
-                              batch_size=p.batch, shuffle=True, generator=gen, num_workers=0)
-    val_loader = DataLoader(Bert4RecValidationDataset(seq_train, seq_gt, seq_train, p.max_len, padding_value=0),
-                            batch_size=512, num_workers=0)
+    train_loader = DataLoader(
+        Bert4RecTrainingDataset(seq_train, p.max_len, mask_prob=p.mask_prob, padding_value=0),
+        batch_size=p.batch,
+        shuffle=True,
+        generator=gen,
+        num_workers=0,
+    )
+    val_loader = DataLoader(
+        Bert4RecValidationDataset(seq_train, seq_gt, seq_train, p.max_len, padding_value=0),
+        batch_size=512,
+        num_workers=0,
+    )
     torch.manual_seed(seed)
-    model = Bert4Rec(_legacy_schema(n_items, p.hidden), block_count=p.blocks, head_count=p.heads,
-                     hidden_size=p.hidden, max_seq_len=p.max_len, dropout_rate=p.dropout, loss_type="CE",
-                     optimizer_factory=FatOptimizerFactory(learning_rate=p.lr))
+    model = Bert4Rec(
+        _legacy_schema(n_items, p.hidden),
+        block_count=p.blocks,
+        head_count=p.heads,
+        hidden_size=p.hidden,
+        max_seq_len=p.max_len,
+        dropout_rate=p.dropout,
+        loss_type="CE",
+        optimizer_factory=FatOptimizerFactory(learning_rate=p.lr),
+    )
     line = _epoch_line(p.epochs, "BERT4Rec", progress)
-    resume = LightningResume(resume_dir, f"bert4rec {p} seed {seed} rows {train.height} {val_gt.height}",
-                             lambda: (gen,))
+    resume = LightningResume(
+        resume_dir, f"bert4rec {p} seed {seed} rows {train.height} {val_gt.height}", lambda: (gen,)
+    )
     with tempfile.TemporaryDirectory(prefix="bert4rec.") as tmp:
         ckpt = ModelCheckpoint(dirpath=resume_dir or tmp, monitor="recall@10", mode="max", save_top_k=1)
-        metrics = ValidationMetricsCallback(metrics=["recall", "ndcg"], ks=[TOP_K], item_count=n_items,
-                                            postprocessors=[RemoveSeenItems(seq_train)])
+        metrics = ValidationMetricsCallback(
+            metrics=["recall", "ndcg"], ks=[TOP_K], item_count=n_items, postprocessors=[RemoveSeenItems(seq_train)]
+        )
         # the legacy callback prints a table every epoch
-        with _trainer(p.epochs, [metrics, ckpt, line, resume.callback], seed, p.patience) as trainer, \
-                contextlib.redirect_stdout(io.StringIO()):
-            trainer.fit(model, resume.loader(lambda: train_loader), val_loader, ckpt_path=resume.ckpt_path,
-                        weights_only=False)
+        with (
+            _trainer(p.epochs, [metrics, ckpt, line, resume.callback], seed, p.patience) as trainer,
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            trainer.fit(
+                model, resume.loader(lambda: train_loader), val_loader, ckpt_path=resume.ckpt_path, weights_only=False
+            )
         best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
         model.load_state_dict(best["state_dict"])
         line.close(int(best["epoch"]) + 1)
         if resume_dir:
             shutil.rmtree(resume_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return SeqFit(model, n_items, p.max_len, line.rows, int(best["epoch"]) + 1,
-                  float(np.mean(line.seconds)) if line.seconds else 0.0, device, "bert4rec")
+    return SeqFit(
+        model,
+        n_items,
+        p.max_len,
+        line.rows,
+        int(best["epoch"]) + 1,
+        float(np.mean(line.seconds)) if line.seconds else 0.0,
+        device,
+        "bert4rec",
+    )
 
 
 def predict_bert4rec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K) -> pl.DataFrame:
@@ -461,8 +605,13 @@ def predict_bert4rec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K) -> pl.D
 
     seqs = _legacy_sequences(history, fit.n_items)
     loader = DataLoader(Bert4RecPredictionDataset(seqs, fit.max_len, padding_value=0), batch_size=512, num_workers=0)
-    top = PandasPredictionCallback(top_k=k, query_column="user_id", item_column="item_id", rating_column="score",
-                                   postprocessors=[RemoveSeenItems(seqs)])
+    top = PandasPredictionCallback(
+        top_k=k,
+        query_column="user_id",
+        item_column="item_id",
+        rating_column="score",
+        postprocessors=[RemoveSeenItems(seqs)],
+    )
     with _trainer(1, [top], 0) as trainer:
         trainer.predict(fit.module, loader, return_predictions=False)
     return _ranked(top.get_result())
@@ -486,8 +635,10 @@ def spark_status() -> str | None:
     if os.environ.get(SPARK_SWITCH, "").strip() == "0":
         return f"Spark is switched off ({SPARK_SWITCH}=0): the classic models are left out."
     if importlib.util.find_spec("pyspark") is None:
-        return ("pyspark is not installed: the classic models run on Spark. Install the extra with "
-                "`pip install -e '.[spark]'` (make setup does) and Java 17.")
+        return (
+            "pyspark is not installed: the classic models run on Spark. Install the extra with "
+            "`pip install -e '.[spark]'` (make setup does) and Java 17."
+        )
     java_home = os.environ.get("JAVA_HOME")
     if not (shutil.which("java") or (java_home and Path(java_home, "bin", "java").exists())):
         return "Java is not found: Spark needs Java 17 (e.g. openjdk-17-jre) on PATH or in JAVA_HOME."
@@ -504,14 +655,19 @@ def spark_session():
     from pyspark.sql import SparkSession
     from replay.utils.session_handler import State
 
-    session = (SparkSession.builder.master("local[2]").appName("hse_sasrec")
-               .config("spark.driver.memory", SPARK_MEMORY)
-               .config("spark.sql.shuffle.partitions", "8")
-               .config("spark.default.parallelism", "2")
-               .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "localhost")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.local.dir", tempfile.gettempdir()))
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("hse_sasrec")
+        .config("spark.driver.memory", SPARK_MEMORY)
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "localhost")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.local.dir", tempfile.gettempdir())
+    )
     # The JVM writes its start-up banner, log4j warnings and netlib's fallback notices straight to
     # file descriptor 2, past Python's sys.stderr and log levels; the JVM inherits the descriptor
     # when it starts, so it starts with fd 2 on /dev/null (Python's own stderr is restored at once;
@@ -534,9 +690,13 @@ def _replay_dataset(session, history: pl.DataFrame):
     from replay.data import Dataset, FeatureHint, FeatureInfo, FeatureSchema, FeatureType
 
     frame = history.select("user_id", "item_id").with_columns(rating=pl.lit(1.0)).to_pandas()
-    schema = FeatureSchema([FeatureInfo("user_id", FeatureType.CATEGORICAL, FeatureHint.QUERY_ID),
-                            FeatureInfo("item_id", FeatureType.CATEGORICAL, FeatureHint.ITEM_ID),
-                            FeatureInfo("rating", FeatureType.NUMERICAL, FeatureHint.RATING)])
+    schema = FeatureSchema(
+        [
+            FeatureInfo("user_id", FeatureType.CATEGORICAL, FeatureHint.QUERY_ID),
+            FeatureInfo("item_id", FeatureType.CATEGORICAL, FeatureHint.ITEM_ID),
+            FeatureInfo("rating", FeatureType.NUMERICAL, FeatureHint.RATING),
+        ]
+    )
     return Dataset(feature_schema=schema, interactions=session.createDataFrame(frame), check_consistency=False)
 
 
@@ -547,23 +707,34 @@ def classic_model(name: str, seed: int):
     from replay.models import SLIM, ALSWrap, ItemKNN
 
     # allow_collect_to_master: SLIM collects its item-item matrix to the driver (it fits: 3,706 items)
-    return {"slim": lambda: SLIM(beta=0.01, lambda_=0.01, seed=seed, allow_collect_to_master=True),
-            "als": lambda: ALSWrap(rank=100, implicit_prefs=True, seed=seed),
-            "itemknn": lambda: ItemKNN(num_neighbours=100)}[name]()
+    return {
+        "slim": lambda: SLIM(beta=0.01, lambda_=0.01, seed=seed, allow_collect_to_master=True),
+        "als": lambda: ALSWrap(rank=100, implicit_prefs=True, seed=seed),
+        "itemknn": lambda: ItemKNN(num_neighbours=100),
+    }[name]()
 
 
 CLASSIC = ("slim", "als", "itemknn")
 
 
 def _to_recs(frame: pd.DataFrame) -> pl.DataFrame:
-    out = pl.from_pandas(frame).select(pl.col("user_id").cast(pl.Int64), pl.col("item_id").cast(pl.Int64),
-                                       pl.col("rating").cast(pl.Float64).alias("score"))
+    out = pl.from_pandas(frame).select(
+        pl.col("user_id").cast(pl.Int64),
+        pl.col("item_id").cast(pl.Int64),
+        pl.col("rating").cast(pl.Float64).alias("score"),
+    )
     out = out.sort(["user_id", "score", "item_id"], descending=[False, True, False])
     return out.with_columns(rank=pl.int_range(1, pl.len() + 1).over("user_id"))
 
 
-def train_classic(name: str, train: pl.DataFrame, histories: dict[str, pl.DataFrame], seed: int = 42,
-                  k: int = TOP_K, pairs: dict[str, pl.DataFrame] | None = None) -> tuple[dict[str, pl.DataFrame], dict]:
+def train_classic(
+    name: str,
+    train: pl.DataFrame,
+    histories: dict[str, pl.DataFrame],
+    seed: int = 42,
+    k: int = TOP_K,
+    pairs: dict[str, pl.DataFrame] | None = None,
+) -> tuple[dict[str, pl.DataFrame], dict]:
     """Fit ``name`` on ``train`` once, then recommend k unseen items after each history of
     ``histories`` (step -> events) and, with ``pairs`` (step -> user_id, item_id), score those pairs
     (the reranker's features). Returns (recommendations or pair scores by key, timings)."""
@@ -581,8 +752,10 @@ def train_classic(name: str, train: pl.DataFrame, histories: dict[str, pl.DataFr
             sdf = session.createDataFrame(pairs[step].select("user_id", "item_id").to_pandas())
             scored = model.predict_pairs(sdf, ds).toPandas()
             out[f"pairs-{step}"] = pl.from_pandas(scored).select(
-                pl.col("user_id").cast(pl.Int64), pl.col("item_id").cast(pl.Int64),
-                pl.col("rating").cast(pl.Float64).alias(f"{name}_score"))
+                pl.col("user_id").cast(pl.Int64),
+                pl.col("item_id").cast(pl.Int64),
+                pl.col("rating").cast(pl.Float64).alias(f"{name}_score"),
+            )
     timing["total_s"] = round(time.perf_counter() - started, 2)
     # The model's cached item-item matrix would stay in the JVM's memory after it: with SLIM's and
     # ALS's still there, ItemKNN's 366M-pair self-join at `full` spills and stalls (53 minutes, not 4)
@@ -594,42 +767,58 @@ def train_classic(name: str, train: pl.DataFrame, histories: dict[str, pl.DataFr
 
 CANDIDATES = 50
 RERANK_PARAMS = {
-    "objective": "lambdarank", "metric": "ndcg", "eval_at": [TOP_K], "learning_rate": 0.05, "num_leaves": 31,
-    "min_data_in_leaf": 20, "feature_fraction": 0.9, "lambdarank_truncation_level": CANDIDATES,
-    "deterministic": True, "force_row_wise": True, "verbose": -1,
+    "objective": "lambdarank",
+    "metric": "ndcg",
+    "eval_at": [TOP_K],
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.9,
+    "lambdarank_truncation_level": CANDIDATES,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbose": -1,
 }
 RERANK_ROUNDS = 1000  # at most: early-stopped on the NDCG@10 of held-out users' validation step
 RERANK_EARLY_STOPPING = 50
 RERANK_HOLDOUT = 0.2  # the share of the validation step's users the stopping round is chosen on
 
 
-def train_reranker(train_frame: pl.DataFrame, columns: list[str], seed: int = 42, rounds: int = RERANK_ROUNDS,
-                   progress: bool = False):
+def train_reranker(
+    train_frame: pl.DataFrame, columns: list[str], seed: int = 42, rounds: int = RERANK_ROUNDS, progress: bool = False
+):
     """LightGBM lambdarank on the validation step's candidates, grouped by user; users whose
     validation item is not among their candidates carry no signal and are left out. A seeded
     ``RERANK_HOLDOUT`` of those users is held out to choose the number of trees (early stopping on
     their NDCG@10); the booster keeps the trees up to the best round. Returns ``boosting.BoostFit``."""
     has_hit = train_frame.group_by("user_id").agg(pl.col("label").max()).filter(pl.col("label") == 1)["user_id"].sort()
-    held = np.random.default_rng(seed).permutation(has_hit.to_numpy())[:int(round(RERANK_HOLDOUT * len(has_hit)))]
+    held = np.random.default_rng(seed).permutation(has_hit.to_numpy())[: int(round(RERANK_HOLDOUT * len(has_hit)))]
     frame = train_frame.filter(pl.col("user_id").is_in(has_hit.implode())).sort("user_id", "sasrec_rank")
     is_held = np.isin(frame["user_id"].to_numpy(), held)
 
     def dataset(mask, reference=None):
         part = frame.filter(pl.Series(mask))
-        return boosting.ranking_dataset(part.select(columns).to_numpy().astype(np.float64), part["label"].to_numpy(),
-                                        part["user_id"].to_numpy(), columns, reference)
+        return boosting.ranking_dataset(
+            part.select(columns).to_numpy().astype(np.float64),
+            part["label"].to_numpy(),
+            part["user_id"].to_numpy(),
+            columns,
+            reference,
+        )
 
     dfit = dataset(~is_held)
     # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it
     params = {**RERANK_PARAMS, "seed": seed, "num_threads": dispatch.threads()}
-    return boosting.boost(params, dfit, dataset(is_held, dfit), rounds, RERANK_EARLY_STOPPING, f"ndcg@{TOP_K}",
-                          progress)
+    return boosting.boost(
+        params, dfit, dataset(is_held, dfit), rounds, RERANK_EARLY_STOPPING, f"ndcg@{TOP_K}", progress
+    )
 
 
 def rerank(booster, frame: pl.DataFrame, columns: list[str], k: int = TOP_K) -> pl.DataFrame:
     """The top k of each user's candidates by the booster's score (ties: SASRec's order)."""
     scored = frame.select("user_id", "item_id", "sasrec_rank").with_columns(
-        score=booster.predict(frame.select(columns).to_numpy().astype(np.float64)))
+        score=booster.predict(frame.select(columns).to_numpy().astype(np.float64))
+    )
     ranked = scored.sort(["user_id", "score", "sasrec_rank"], descending=[False, True, False])
     ranked = ranked.with_columns(rank=pl.int_range(1, pl.len() + 1).over("user_id"))
     return ranked.filter(pl.col("rank") <= k).select("user_id", "item_id", "score", "rank")

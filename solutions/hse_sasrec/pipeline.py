@@ -21,14 +21,15 @@ Rows of the comparison table:
                        0.1, 200 items, early stopping on val recall@10)
   oracle               the twin's true next-item distribution (twin only)
 """
+
 from __future__ import annotations
 
 import dataclasses
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import polars as pl
 
@@ -87,7 +88,9 @@ class Config(TrackConfig):
         if self.sasrec_preset not in models.SASREC_PRESETS:
             raise ValueError(f"sasrec_preset must be one of {list(models.SASREC_PRESETS)}, got {self.sasrec_preset!r}")
         if self.bert4rec_preset not in models.BERT4REC_PRESETS:
-            raise ValueError(f"bert4rec_preset must be one of {list(models.BERT4REC_PRESETS)}, got {self.bert4rec_preset!r}")
+            raise ValueError(
+                f"bert4rec_preset must be one of {list(models.BERT4REC_PRESETS)}, got {self.bert4rec_preset!r}"
+            )
         if self.submit_history not in HISTORIES:
             raise ValueError(f"submit_history must be one of {HISTORIES}, got {self.submit_history!r}")
 
@@ -155,12 +158,18 @@ def describe(d: Data) -> pl.DataFrame:
 def data_facts(d: Data) -> dict[str, float]:
     ev = d.hse.events
     per_user = ev.group_by("user_id").len()["len"]
-    return {"events": float(ev.height), "users": float(d.n_users), "items": float(d.n_items),
-            "median_events_per_user": float(per_user.median()), "mean_rating": float(ev["rating"].mean()),
-            "train_rows": float(d.split.train.height)}
+    return {
+        "events": float(ev.height),
+        "users": float(d.n_users),
+        "items": float(d.n_items),
+        "median_events_per_user": float(per_user.median()),
+        "mean_rating": float(ev["rating"].mean()),
+        "train_rows": float(d.split.train.height),
+    }
 
 
 # ---------------------------------------------------------------- recommendations on disk
+
 
 def recs_path(cfg: Config, model: str, step: str) -> Path:
     return cfg.artifacts / "recs" / f"{model}-{step}.parquet"
@@ -174,12 +183,15 @@ def load_recs(cfg: Config, model: str, step: str) -> pl.DataFrame:
     path = recs_path(cfg, model, step)
     if not path.exists():
         trainer = "sasrec" if model == "sasrec50" else model
-        raise DataError(f"{model}-{step}: no recommendations; run the notebook that trains {trainer} "
-                        f"(or the pipeline) with the same SCALE/DATA_DIR/SEED")
+        raise DataError(
+            f"{model}-{step}: no recommendations; run the notebook that trains {trainer} "
+            f"(or the pipeline) with the same SCALE/DATA_DIR/SEED"
+        )
     return pl.read_parquet(path)
 
 
 # ---------------------------------------------------------------- models
+
 
 def baselines(cfg: Config, d: Data, names: Sequence[str] = ("random", "popularity", "oracle")) -> None:
     for step in STEPS:
@@ -193,8 +205,13 @@ def baselines(cfg: Config, d: Data, names: Sequence[str] = ("random", "popularit
 
 
 def seq_info(fit: models.SeqFit, params) -> dict:
-    return {"params": dataclasses.asdict(params), "epochs": fit.epochs, "best_epoch": fit.best_epoch,
-            "seconds_per_epoch": round(fit.seconds_per_epoch, 2), "device": fit.device}
+    return {
+        "params": dataclasses.asdict(params),
+        "epochs": fit.epochs,
+        "best_epoch": fit.best_epoch,
+        "seconds_per_epoch": round(fit.seconds_per_epoch, 2),
+        "device": fit.device,
+    }
 
 
 def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
@@ -204,8 +221,15 @@ def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_sta
     seed_everything(cfg.seed)
     p = cfg.sasrec
     with stage(f"sasrec: train {p.epochs} epoch(s)"):
-        fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
-                                  resume_dir=cfg.artifacts / "checkpoints" / "sasrec")
+        fit = models.train_sasrec(
+            d.split.train,
+            d.split.val_gt,
+            d.n_items,
+            p,
+            cfg.seed,
+            progress,
+            resume_dir=cfg.artifacts / "checkpoints" / "sasrec",
+        )
     with stage("sasrec: recommend"):
         _sasrec_recs(cfg, d, fit)
     cfg.save_training(data_facts(d), {"sasrec": seq_info(fit, p)})
@@ -232,8 +256,15 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
     seed_everything(cfg.seed)
     p = _preset(cfg, LITERATURE)
     with stage(f"{LITERATURE}: train at most {p.epochs} epoch(s)"):
-        fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
-                                  resume_dir=cfg.artifacts / "checkpoints" / LITERATURE)
+        fit = models.train_sasrec(
+            d.split.train,
+            d.split.val_gt,
+            d.n_items,
+            p,
+            cfg.seed,
+            progress,
+            resume_dir=cfg.artifacts / "checkpoints" / LITERATURE,
+        )
     with stage(f"{LITERATURE}: recommend"):
         for step in (*STEPS, "submit"):
             save_recs(cfg, LITERATURE, step, models.predict_sasrec(fit, d.history(step)))
@@ -245,8 +276,15 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_s
     seed_everything(cfg.seed)
     p = cfg.bert4rec
     with stage(f"bert4rec: train {p.epochs} epoch(s)"):
-        fit = models.train_bert4rec(d.split.train, d.split.val_gt, d.n_items, p, cfg.seed, progress,
-                                    resume_dir=cfg.artifacts / "checkpoints" / "bert4rec")
+        fit = models.train_bert4rec(
+            d.split.train,
+            d.split.val_gt,
+            d.n_items,
+            p,
+            cfg.seed,
+            progress,
+            resume_dir=cfg.artifacts / "checkpoints" / "bert4rec",
+        )
     with stage("bert4rec: recommend"):
         for step in STEPS:  # its top 100 also scores the reranker's candidates
             top = models.predict_bert4rec(fit, d.history(step), k=RERANK_BERT4REC_K)
@@ -284,8 +322,7 @@ def train_classic(cfg: Config, d: Data, names: Sequence[str] = CLASSIC) -> str |
     pairs = {step: load_recs(cfg, "sasrec50", step) for step in STEPS if recs_path(cfg, "sasrec50", step).exists()}
     info = {}
     for name in names:
-        out, timing = models.train_classic(name, d.split.train, {s: d.history(s) for s in STEPS}, cfg.seed,
-                                           pairs=pairs)
+        out, timing = models.train_classic(name, d.split.train, {s: d.history(s) for s in STEPS}, cfg.seed, pairs=pairs)
         for key, frame in out.items():
             save_recs(cfg, name, key, frame)
         info[name] = timing
@@ -298,12 +335,20 @@ def reranker_frames(cfg: Config, d: Data) -> dict[str, pl.DataFrame]:
     (unlabelled: the test events are only used to score)."""
     out = {}
     for step in STEPS:
-        pair_scores = [load_recs(cfg, m, f"pairs-{step}") for m in CLASSIC if recs_path(cfg, m, f"pairs-{step}").exists()]
+        pair_scores = [
+            load_recs(cfg, m, f"pairs-{step}") for m in CLASSIC if recs_path(cfg, m, f"pairs-{step}").exists()
+        ]
         truth = d.split.val_gt if step == "val" else None
         bert = recs_path(cfg, "bert4rec100", step)
-        out[step] = features.candidate_features(load_recs(cfg, "sasrec50", step), d.history(step), d.hse.items,
-                                                d.hse.users, pair_scores, truth,
-                                                load_recs(cfg, "bert4rec100", step) if bert.exists() else None)
+        out[step] = features.candidate_features(
+            load_recs(cfg, "sasrec50", step),
+            d.history(step),
+            d.hse.items,
+            d.hse.users,
+            pair_scores,
+            truth,
+            load_recs(cfg, "bert4rec100", step) if bert.exists() else None,
+        )
     return out
 
 
@@ -314,18 +359,25 @@ def train_reranker(cfg: Config, d: Data, progress: bool = False) -> dict:
     booster = fit.booster
     save_recs(cfg, "reranker", "test", models.rerank(booster, frames["test"], columns))
     gain = booster.feature_importance("gain")
-    importance = dict(sorted(zip(columns, (round(float(g), 2) for g in gain / max(gain.sum(), 1e-12))),
-                             key=lambda kv: -kv[1]))
+    importance = dict(
+        sorted(zip(columns, (round(float(g), 2) for g in gain / max(gain.sum(), 1e-12))), key=lambda kv: -kv[1])
+    )
     val = frames["val"]
-    info = {"features": columns, "importance": importance, "trees": fit.best_iteration, "rounds": fit.n_trees,
-            f"holdout_ndcg@{data.TOP_K}": round(fit.val_score, 6),
-            "val_users_with_hit": int(val.group_by("user_id").agg(pl.col("label").max())["label"].sum()),
-            "val_users": int(val["user_id"].n_unique())}
+    info = {
+        "features": columns,
+        "importance": importance,
+        "trees": fit.best_iteration,
+        "rounds": fit.n_trees,
+        f"holdout_ndcg@{data.TOP_K}": round(fit.val_score, 6),
+        "val_users_with_hit": int(val.group_by("user_id").agg(pl.col("label").max())["label"].sum()),
+        "val_users": int(val["user_id"].n_unique()),
+    }
     cfg.save_training(data_facts(d), {"reranker": info})
     return info
 
 
 # ---------------------------------------------------------------- evaluation and submission
+
 
 def evaluate(cfg: Config, d: Data, names: Sequence[str] = MODELS, step: str = "test") -> pl.DataFrame:
     """One row per model with recommendations on disk: HitRate/NDCG/MAP/Recall/MRR/Coverage@10.
@@ -369,16 +421,27 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
             else:
                 seed_everything(seed)
                 start = time.perf_counter()
-                fit = models.train_sasrec(d.split.train, d.split.val_gt, d.n_items, p, seed, progress,
-                                          resume_dir=cfg.artifacts / "checkpoints" / f"{model}-seed{seed}")
+                fit = models.train_sasrec(
+                    d.split.train,
+                    d.split.val_gt,
+                    d.n_items,
+                    p,
+                    seed,
+                    progress,
+                    resume_dir=cfg.artifacts / "checkpoints" / f"{model}-seed{seed}",
+                )
                 seconds[model] = time.perf_counter() - start
                 recs = models.predict_sasrec(fit, d.history("test"))
             per[model] = per_user_topn(recs, truth, data.TOP_K)
         row = {"seed": seed}
         for k in ("hitrate", "ndcg"):
             diff = paired_difference(per[LITERATURE][k].to_numpy(), per["sasrec"][k].to_numpy())
-            row |= {f"sasrec_{k}@10": per["sasrec"][k].mean(), f"ours_{k}@10": per[LITERATURE][k].mean(),
-                    f"gain_{k}": diff["mean"], f"gain_{k}_se": diff["se"]}
+            row |= {
+                f"sasrec_{k}@10": per["sasrec"][k].mean(),
+                f"ours_{k}@10": per[LITERATURE][k].mean(),
+                f"gain_{k}": diff["mean"],
+                f"gain_{k}_se": diff["se"],
+            }
         rows.append(row | {"sasrec_s": seconds["sasrec"], "ours_s": seconds[LITERATURE]})
     per_seed = pl.DataFrame(rows)
     return per_seed, seed_summary(per_seed)
@@ -387,10 +450,16 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
 def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     """The seed study's summary from its per-seed rows: per metric, ours' gain across seeds with both
     noises (``shared.metrics.across_seeds``) and ours' training time over the team's SASRec's."""
-    return pl.DataFrame([{"metric": f"{k}@10",
-                          **across_seeds(per_seed[f"gain_{k}"].to_list(), per_seed[f"gain_{k}_se"].to_list()),
-                          "time_ratio": float(per_seed["ours_s"].sum() / per_seed["sasrec_s"].sum())}
-                         for k in ("ndcg", "hitrate")])
+    return pl.DataFrame(
+        [
+            {
+                "metric": f"{k}@10",
+                **across_seeds(per_seed[f"gain_{k}"].to_list(), per_seed[f"gain_{k}_se"].to_list()),
+                "time_ratio": float(per_seed["ours_s"].sum() / per_seed["sasrec_s"].sum()),
+            }
+            for k in ("ndcg", "hitrate")
+        ]
+    )
 
 
 def hidden_next(cfg: Config, d: Data, model: str = SUBMITTED) -> pl.DataFrame | None:
@@ -432,15 +501,21 @@ def bench_table(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:
     gains = {}
     if LITERATURE in names and SUBMITTED in names:
         diff = paired(cfg, d, LITERATURE, SUBMITTED)
-        gains = {f"gain_{k}": diff[k] for k in ("hitrate", "ndcg")} | \
-                {f"gain_{k}_se": diff[f"{k}_se"] for k in ("hitrate", "ndcg")}
+        gains = {f"gain_{k}": diff[k] for k in ("hitrate", "ndcg")} | {
+            f"gain_{k}_se": diff[f"{k}_se"] for k in ("hitrate", "ndcg")
+        }
     extra = []
     for name in names:
         info = training.get(name, {}) if name in ("sasrec", "bert4rec", LITERATURE) else {}
         epochs = len(info.get("epochs", [])) or None
-        extra.append({"epochs": epochs, "best_epoch": info.get("best_epoch") if epochs else None,
-                      "train_s": info["seconds_per_epoch"] * epochs if epochs else None,
-                      **{k: (v if name == LITERATURE else None) for k, v in gains.items()}})
+        extra.append(
+            {
+                "epochs": epochs,
+                "best_epoch": info.get("best_epoch") if epochs else None,
+                "train_s": info["seconds_per_epoch"] * epochs if epochs else None,
+                **{k: (v if name == LITERATURE else None) for k, v in gains.items()},
+            }
+        )
     return table.hstack(pl.DataFrame(extra, schema_overrides={"train_s": pl.Float64} | {k: pl.Float64 for k in gains}))
 
 
@@ -461,8 +536,18 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
         metrics |= ours_metrics(cfg, d, rows)
     comparison = {m: {k: r[k] for k in ("hitrate", "ndcg")} for m, r in rows.items()}
     training = cfg.load_training()
-    return submit.write(recs, d.n_users, d.n_items, training.get("config", cfg.parameters()), cfg.data_source(),
-                        metrics, comparison=comparison, data_facts=data_facts(d), profile=cfg.profile, ours=ours)
+    return submit.write(
+        recs,
+        d.n_users,
+        d.n_items,
+        training.get("config", cfg.parameters()),
+        cfg.data_source(),
+        metrics,
+        comparison=comparison,
+        data_facts=data_facts(d),
+        profile=cfg.profile,
+        ours=ours,
+    )
 
 
 def _outputs(model: str) -> list[tuple[str, str]]:
@@ -486,13 +571,21 @@ def kept_models(cfg: Config) -> set[str]:
     scale and seed) with this run's configuration: training.json holds their parameters and every
     recommendation file they write is there."""
     training = cfg.load_training()
-    return {m for m in ("sasrec", "bert4rec", LITERATURE)
-            if training.get(m, {}).get("params") == dataclasses.asdict(_preset(cfg, m))
-            and all(recs_path(cfg, name, step).exists() for name, step in _outputs(m))}
+    return {
+        m
+        for m in ("sasrec", "bert4rec", LITERATURE)
+        if training.get(m, {}).get("params") == dataclasses.asdict(_preset(cfg, m))
+        and all(recs_path(cfg, name, step).exists() for name, step in _outputs(m))
+    }
 
 
-def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False,
-        resume: bool = False) -> pl.DataFrame:
+def run(
+    cfg: Config,
+    names: Sequence[str] = MODELS,
+    timer: StageTimer | None = None,
+    progress: bool = False,
+    resume: bool = False,
+) -> pl.DataFrame:
     """The whole pipeline; returns the test-step comparison table (real files get one too: the
     holdout is cut from the given events). ``resume``: SASRec, BERT4Rec and ours are kept when an
     earlier run of the same configuration finished them (``kept_models``), not trained again; the
@@ -535,34 +628,70 @@ def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = N
 # make bench at full on a CPU: one epoch of each of the team's configurations (their time per epoch
 # is the figure; 200 epochs are a GPU job), the baselines and the oracle; Spark's models and the
 # reranker are timed at small by the notebooks
-BENCH_FULL_CPU = {"models": "random,popularity,sasrec,bert4rec,oracle", "sasrec_preset": "final", "sasrec_epochs": 1,
-                  "bert4rec_preset": "team", "bert4rec_epochs": 1}
+BENCH_FULL_CPU = {
+    "models": "random,popularity,sasrec,bert4rec,oracle",
+    "sasrec_preset": "final",
+    "sasrec_epochs": 1,
+    "bert4rec_preset": "team",
+    "bert4rec_epochs": 1,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = pipeline_parser(__doc__, Config.SCALES)
-    parser.add_argument("--models", default=None, help=f"comma-separated rows of the table (default: all; with "
-                        f"--bench at full on a CPU: {BENCH_FULL_CPU['models']})")
-    parser.add_argument("--sasrec-preset", default=None, choices=list(models.SASREC_PRESETS),
-                        help="default cpu; with --bench at full on a CPU: final, 1 epoch")
+    parser.add_argument(
+        "--models",
+        default=None,
+        help=f"comma-separated rows of the table (default: all; with "
+        f"--bench at full on a CPU: {BENCH_FULL_CPU['models']})",
+    )
+    parser.add_argument(
+        "--sasrec-preset",
+        default=None,
+        choices=list(models.SASREC_PRESETS),
+        help="default cpu; with --bench at full on a CPU: final, 1 epoch",
+    )
     parser.add_argument("--sasrec-epochs", type=int, default=None)
     parser.add_argument("--submit-history", default="full", choices=HISTORIES)
-    parser.add_argument("--bert4rec-preset", default=None, choices=list(models.BERT4REC_PRESETS),
-                        help="default cpu; with --bench at full on a CPU: team, 1 epoch")
+    parser.add_argument(
+        "--bert4rec-preset",
+        default=None,
+        choices=list(models.BERT4REC_PRESETS),
+        help="default cpu; with --bench at full on a CPU: team, 1 epoch",
+    )
     parser.add_argument("--bert4rec-epochs", type=int, default=None)
-    parser.add_argument("--resume", action="store_true",
-                        help="keep SASRec, BERT4Rec and ours where a killed run of this configuration finished "
-                             "them (their recommendations are in the artifacts) instead of training them again")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep SASRec, BERT4Rec and ours where a killed run of this configuration finished "
+        "them (their recommendations are in the artifacts) instead of training them again",
+    )
     add_model_seeds(parser, f"sasrec and {LITERATURE}")
     args = parser.parse_args(argv)
     gpu = torch_device().type == "cuda"
-    defaults = BENCH_FULL_CPU if (args.bench and not args.data_dir and args.scale == "full" and not gpu) else \
-        {"models": ",".join(MODELS), "sasrec_preset": "cpu", "sasrec_epochs": 0, "bert4rec_preset": "cpu", "bert4rec_epochs": 0}
+    defaults = (
+        BENCH_FULL_CPU
+        if (args.bench and not args.data_dir and args.scale == "full" and not gpu)
+        else {
+            "models": ",".join(MODELS),
+            "sasrec_preset": "cpu",
+            "sasrec_epochs": 0,
+            "bert4rec_preset": "cpu",
+            "bert4rec_epochs": 0,
+        }
+    )
     opts = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in defaults.items()}
     try:
-        cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, sasrec_preset=opts["sasrec_preset"],
-                     sasrec_epochs=opts["sasrec_epochs"], submit_history=args.submit_history,
-                     bert4rec_preset=opts["bert4rec_preset"], bert4rec_epochs=opts["bert4rec_epochs"])
+        cfg = Config(
+            scale=args.scale,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            sasrec_preset=opts["sasrec_preset"],
+            sasrec_epochs=opts["sasrec_epochs"],
+            submit_history=args.submit_history,
+            bert4rec_preset=opts["bert4rec_preset"],
+            bert4rec_epochs=opts["bert4rec_epochs"],
+        )
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in opts["models"].split(",") if m)
@@ -575,11 +704,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if timer:
         presets = f"sasrec={cfg.sasrec_preset}x{cfg.sasrec.epochs},bert4rec={cfg.bert4rec_preset}x{cfg.bert4rec.epochs}"
         record_bench(timer, TRACK, cfg, presets + ":" + "+".join(names), args.bench_dir)
-        record_table(bench_table(cfg, load_data(cfg), table), TRACK, cfg, presets + ":" + "+".join(names),
-                     args.bench_dir)
+        record_table(
+            bench_table(cfg, load_data(cfg), table), TRACK, cfg, presets + ":" + "+".join(names), args.bench_dir
+        )
     if args.model_seeds:
-        cli.seed_study(lambda seeds: seed_study(cfg, seeds, progress=True), args.model_seeds, TRACK, cfg,
-                       args.bench_dir, bool(timer))
+        cli.seed_study(
+            lambda seeds: seed_study(cfg, seeds, progress=True),
+            args.model_seeds,
+            TRACK,
+            cfg,
+            args.bench_dir,
+            bool(timer),
+        )
     return 0
 
 

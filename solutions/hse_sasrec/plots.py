@@ -1,4 +1,5 @@
 """Figures of the HSE RecSys notebooks. Each function draws one figure and returns it."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -68,6 +69,7 @@ def comparison(table: pl.DataFrame, metric: str = "hitrate", step: str = "test")
 
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
+
 def _hit(table: pl.DataFrame, model: str, metric: str = "hitrate") -> float:
     return float(table.filter(pl.col("model") == model)[metric][0])
 
@@ -75,17 +77,27 @@ def _hit(table: pl.DataFrame, model: str, metric: str = "hitrate") -> float:
 def closing_data(events: pl.DataFrame, n_users: int, n_items: int, split, twin: bool):
     from shared.lesson import closing
 
-    return closing([
-        f"{events.height:,} ratings of {n_users:,} users on {n_items:,} movies, each user's in the order they "
-        "rated them: the order is the signal the sequence models read.",
-        f"Each user's last event is the test answer and the one before it the validation answer (one of each "
-        f"for {split.test_gt.height:,} users): every model is asked for the next movie, not for a random "
-        "held-out one.",
-    ], for_notebook(TRACK, "01_data_and_split"), twin)
+    return closing(
+        [
+            f"{events.height:,} ratings of {n_users:,} users on {n_items:,} movies, each user's in the order they "
+            "rated them: the order is the signal the sequence models read.",
+            f"Each user's last event is the test answer and the one before it the validation answer (one of each "
+            f"for {split.test_gt.height:,} users): every model is asked for the next movie, not for a random "
+            "held-out one.",
+        ],
+        for_notebook(TRACK, "01_data_and_split"),
+        twin,
+    )
 
 
-def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: bool,
-                   literature: dict | None = None, diff: dict | None = None):
+def closing_sasrec(
+    table: pl.DataFrame,
+    record: dict,
+    published: dict,
+    twin: bool,
+    literature: dict | None = None,
+    diff: dict | None = None,
+):
     """``literature``: the training record of ours (``pipeline.LITERATURE``); ``diff``: ours minus
     SASRec per user (``pipeline.paired``)."""
     from shared.lesson import closing, signed
@@ -100,17 +112,23 @@ def closing_sasrec(table: pl.DataFrame, record: dict, published: dict, twin: boo
     ]
     if literature and diff and "sasrec_lit" in table["model"]:
         se = diff["ndcg_se"]
-        verdict = ("more than two standard errors" if abs(diff["ndcg"]) > 2 * se else
-                   "within two standard errors: not a difference this run can show")
+        verdict = (
+            "more than two standard errors"
+            if abs(diff["ndcg"]) > 2 * se
+            else "within two standard errors: not a difference this run can show"
+        )
         findings.append(
             f"Trained as the literature trains it (1 head, dropout 0.1, the last 200 movies, early stopping), SASRec "
             f"reaches {_hit(table, 'sasrec_lit'):.3f} / {_hit(table, 'sasrec_lit', 'ndcg'):.3f}: per user, NDCG@10 "
             f"{signed(diff['ndcg'], 4)} ± {se:.4f} against the `cpu` preset ({verdict}), after "
             f"{len(literature['epochs'])} epochs of {literature['seconds_per_epoch']:.1f} s against "
-            f"{len(record['epochs'])} of {record['seconds_per_epoch']:.1f} s.")
+            f"{len(record['epochs'])} of {record['seconds_per_epoch']:.1f} s."
+        )
     if "oracle" in table["model"]:
-        findings.append(f"The oracle, the 10 most likely next movies under the twin's true probabilities, reaches "
-                        f"{_hit(table, 'oracle'):.3f}: even a perfect model misses most next movies.")
+        findings.append(
+            f"The oracle, the 10 most likely next movies under the twin's true probabilities, reaches "
+            f"{_hit(table, 'oracle'):.3f}: even a perfect model misses most next movies."
+        )
     return closing(findings, for_notebook(TRACK, "02_sasrec"), twin)
 
 
@@ -119,16 +137,23 @@ def closing_bert4rec(table: pl.DataFrame, record: dict, published: dict, twin: b
 
     b, s = _hit(table, "bert4rec"), _hit(table, "sasrec")
     epochs, best = len(record["epochs"]), record["best_epoch"]
-    training = (f"Its best validation epoch was the last one ({best} of {epochs}): still improving when training "
-                "stopped, so this BERT4Rec is under-trained (exercise 1 gives it more epochs)." if best == epochs else
-                f"It kept epoch {best} of {epochs}: validation had stopped improving.")
-    return closing([
-        f"BERT4Rec scores HitRate@10 {b:.3f} against SASRec's {s:.3f}; on the real data the team measured "
-        f"{published['BERT4Rec (holdout)']['hitrate']} against {published['SASRec final (holdout)']['hitrate']}.",
-        training,
-        "A masked model learns from 15 % of the positions per sequence and a causal one from all of them: "
-        "BERT4Rec needs many more epochs for the same signal.",
-    ], for_notebook(TRACK, "03_bert4rec"), twin)
+    training = (
+        f"Its best validation epoch was the last one ({best} of {epochs}): still improving when training "
+        "stopped, so this BERT4Rec is under-trained (exercise 1 gives it more epochs)."
+        if best == epochs
+        else f"It kept epoch {best} of {epochs}: validation had stopped improving."
+    )
+    return closing(
+        [
+            f"BERT4Rec scores HitRate@10 {b:.3f} against SASRec's {s:.3f}; on the real data the team measured "
+            f"{published['BERT4Rec (holdout)']['hitrate']} against {published['SASRec final (holdout)']['hitrate']}.",
+            training,
+            "A masked model learns from 15 % of the positions per sequence and a causal one from all of them: "
+            "BERT4Rec needs many more epochs for the same signal.",
+        ],
+        for_notebook(TRACK, "03_bert4rec"),
+        twin,
+    )
 
 
 def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
@@ -136,13 +161,16 @@ def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
 
     exercises = for_notebook(TRACK, "04_classic_spark")
     if val is None:
-        return closing(["Spark or Java is missing here, so the classic models did not run (section 1 says why)."],
-                       exercises, twin)
-    lines = [f"On the validation step SLIM scores HitRate@10 {_hit(val, 'slim'):.3f}, ALS {_hit(val, 'als'):.3f}, "
-             f"ItemKNN {_hit(val, 'itemknn'):.3f} (the team, real data: {published['SLIM (val)']['hitrate']}, "
-             f"{published['ALS (val)']['hitrate']}, {published['ItemKNN (val)']['hitrate']}).",
-             f"SASRec, on the same step, {_hit(val, 'sasrec'):.3f}: here, reading the order of a user's movies "
-             "beats the models that only see which movies they rated."]
+        return closing(
+            ["Spark or Java is missing here, so the classic models did not run (section 1 says why)."], exercises, twin
+        )
+    lines = [
+        f"On the validation step SLIM scores HitRate@10 {_hit(val, 'slim'):.3f}, ALS {_hit(val, 'als'):.3f}, "
+        f"ItemKNN {_hit(val, 'itemknn'):.3f} (the team, real data: {published['SLIM (val)']['hitrate']}, "
+        f"{published['ALS (val)']['hitrate']}, {published['ItemKNN (val)']['hitrate']}).",
+        f"SASRec, on the same step, {_hit(val, 'sasrec'):.3f}: here, reading the order of a user's movies "
+        "beats the models that only see which movies they rated.",
+    ]
     return closing(lines, exercises, twin)
 
 
@@ -151,12 +179,16 @@ def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
 
     r, s = _hit(table, "reranker"), _hit(table, "sasrec")
     verdict = "beats" if r > s else "does not beat"
-    return closing([
-        f"The leak-free reranker scores HitRate@10 {r:.3f} and {verdict} SASRec alone ({s:.3f}).",
-        f"It can only reorder SASRec's 50 candidates: their recall@50, {recall50:.3f}, is its ceiling.",
-        "The team's reranker was trained on the answers it was then scored on; this one learns on the validation "
-        "step only, so its figure is what a reranker really adds (or costs) on unseen answers.",
-    ], for_notebook(TRACK, "05_reranker"), twin)
+    return closing(
+        [
+            f"The leak-free reranker scores HitRate@10 {r:.3f} and {verdict} SASRec alone ({s:.3f}).",
+            f"It can only reorder SASRec's 50 candidates: their recall@50, {recall50:.3f}, is its ceiling.",
+            "The team's reranker was trained on the answers it was then scored on; this one learns on the validation "
+            "step only, so its figure is what a reranker really adds (or costs) on unseen answers.",
+        ],
+        for_notebook(TRACK, "05_reranker"),
+        twin,
+    )
 
 
 def closing_submission(table: pl.DataFrame, twin: bool, hidden: pl.DataFrame | None = None):
@@ -173,7 +205,9 @@ def closing_submission(table: pl.DataFrame, twin: bool, hidden: pl.DataFrame | N
             f"The largest effect of this notebook is not a model but the history predicted from: on the twin's "
             f"hidden next event, SASRec's lists reach HitRate@10 {h['full']:.3f} from the whole history against "
             f"{h['faithful']:.3f} from the team's (without the last event, which stayed recommendable): the last "
-            "event is the best single clue to the next one, and leaving it out throws that clue away.")
-    findings.append("The public leaderboard scored the team's SASRec 0.2453 on the real data; a twin figure is "
-                    "never one.")
+            "event is the best single clue to the next one, and leaving it out throws that clue away."
+        )
+    findings.append(
+        "The public leaderboard scored the team's SASRec 0.2453 on the real data; a twin figure is never one."
+    )
     return closing(findings, for_notebook(TRACK, "06_submission"), twin)

@@ -1,11 +1,13 @@
 """The submission: ``submission.csv`` with header ``user_id,item_id``, one row per user (sorted), and
 item_id one string of 10 distinct item ids separated by spaces, best first (and ``ours.csv``, the
 same for our SASRec, beside it)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -16,8 +18,12 @@ from shared.submission import SubmissionFormat, publish_all, validate_submission
 from solutions.hse_sasrec import TRACK
 from solutions.hse_sasrec.data import TOP_K
 
-FORMAT = SubmissionFormat(name="HSE RecSys 2024 submission", columns=("user_id", "item_id"), keys=("user_id",),
-                          dtypes={"user_id": pl.Int64, "item_id": pl.String})
+FORMAT = SubmissionFormat(
+    name="HSE RecSys 2024 submission",
+    columns=("user_id", "item_id"),
+    keys=("user_id",),
+    dtypes={"user_id": pl.Int64, "item_id": pl.String},
+)
 FILENAME = "submission.csv"
 OURS_FILENAME = "ours.csv"  # beyond the source: SASRec as the literature trains it, the same format
 # Largest change of a manifest metric still counted as the same result on another machine: the
@@ -31,8 +37,11 @@ def submission_frame(recs: pl.DataFrame, n_users: int, k: int = TOP_K) -> pl.Dat
     counts = recs.group_by("user_id").len()
     if counts.height != n_users or (counts["len"] != k).any():
         raise SubmissionError(f"need exactly {k} recommendations for each of {n_users} users")
-    return (recs.sort("user_id", "rank").group_by("user_id", maintain_order=True)
-            .agg(pl.col("item_id").cast(pl.String).str.join(" ")))
+    return (
+        recs.sort("user_id", "rank")
+        .group_by("user_id", maintain_order=True)
+        .agg(pl.col("item_id").cast(pl.String).str.join(" "))
+    )
 
 
 def validate(path: str | os.PathLike, n_users: int, n_items: int, k: int = TOP_K) -> pl.DataFrame:
@@ -46,27 +55,53 @@ def validate(path: str | os.PathLike, n_users: int, n_items: int, k: int = TOP_K
     bad_id = (ids.is_null() | (ids < 0) | (ids >= n_items)).to_numpy()
     if bad_id.any():
         r = int(row_of[np.argmax(bad_id)])
-        raise SubmissionError(f"{name}: user_id {df['user_id'][r]} (data row {r + 1}) has an item id that is not "
-                              f"an integer in 0..{n_items - 1}: {df['item_id'][r]!r}")
+        raise SubmissionError(
+            f"{name}: user_id {df['user_id'][r]} (data row {r + 1}) has an item id that is not "
+            f"an integer in 0..{n_items - 1}: {df['item_id'][r]!r}"
+        )
     distinct = parts.list.eval(pl.element().cast(pl.Int64)).list.n_unique().to_numpy()
     bad = (lengths != k) | (distinct != k)
     if bad.any():
         r = int(np.argmax(bad))
-        raise SubmissionError(f"{name}: user_id {df['user_id'][r]} (data row {r + 1}) has {lengths[r]} item ids, "
-                              f"{distinct[r]} distinct; exactly {k} distinct ids are needed")
+        raise SubmissionError(
+            f"{name}: user_id {df['user_id'][r]} (data row {r + 1}) has {lengths[r]} item ids, "
+            f"{distinct[r]} distinct; exactly {k} distinct ids are needed"
+        )
     return df
 
 
-def write(recs: pl.DataFrame, n_users: int, n_items: int, parameters: Mapping[str, Any],
-          data_source: Mapping[str, Any], metrics: Mapping[str, float], directory: str | Path | None = None,
-          comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None, profile: str = "teach",
-          ours: pl.DataFrame | None = None) -> Path:
+def write(
+    recs: pl.DataFrame,
+    n_users: int,
+    n_items: int,
+    parameters: Mapping[str, Any],
+    data_source: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    directory: str | Path | None = None,
+    comparison: Mapping[str, Mapping[str, float]] | None = None,
+    data_facts: Mapping[str, float] | None = None,
+    profile: str = "teach",
+    ours: pl.DataFrame | None = None,
+) -> Path:
     """Write, validate, then replace the previous submission and write the manifest. ``ours``: our
     model's recommendations, written beside it as ``OURS_FILENAME`` (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    frames = {name: None if r is None else submission_frame(r, n_users) for r, name in ((recs, FILENAME), (ours, OURS_FILENAME))}
+    frames = {
+        name: None if r is None else submission_frame(r, n_users)
+        for r, name in ((recs, FILENAME), (ours, OURS_FILENAME))
+    }
     files = publish_all(directory, frames, lambda new: validate(new, n_users, n_items))
-    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=n_users,
-                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
+    write_manifest(
+        directory,
+        TRACK,
+        parameters,
+        data_source,
+        metrics,
+        files,
+        rows=n_users,
+        comparison=comparison,
+        tolerance=TOLERANCE,
+        data_facts=data_facts,
+        profile=profile,
+    )
     return files[0]

@@ -25,6 +25,7 @@ genre flags 0/1 in MovieLens's alphabetical genre order, gender 'M'/'F', user_fe
 sorted. ``full`` has the real counts (894,149 events, 6,040 users, 3,706 items, 14..2,056 events
 per user, median near 84.5).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ SCALES = {
     "full": Scale(6_040, 3_706, 894_149, 14, 2_056),  # the real counts
 }
 # MovieLens-1M genre counts over its 3,883 movies, alphabetical (the clusters' relative sizes)
-GENRE_COUNTS = np.array([503, 283, 105, 251, 1200, 211, 127, 1603, 68, 44, 343, 114, 106, 471, 276, 492, 143, 68], float)
+GENRE_COUNTS = np.array(
+    [503, 283, 105, 251, 1200, 211, 127, 1603, 68, 44, 343, 114, 106, 471, 276, 492, 143, 68], float
+)
 GENDER_M = 4331 / 6040  # MovieLens-1M shares
 AGE_SHARES = np.array([222, 1103, 2096, 1193, 550, 496, 380], float) / 6040
 REAL_MEAN_RATING = 3.581564  # MovieLens-1M's 1,000,209 ratings (the HSE events are most of them)
@@ -144,7 +147,7 @@ def make_world(sc: Scale, seed: int, params: Params = Params()) -> World:
     kernel /= kernel.sum()
     # inverse-CDF table: key = cluster + cumulative in-cluster popularity (strictly increasing)
     cum = np.empty(sc.n_items)
-    cum[order] = np.concatenate([np.cumsum(pop_in[order[s:s + n]]) for s, n in zip(starts, sizes)])
+    cum[order] = np.concatenate([np.cumsum(pop_in[order[s : s + n]]) for s, n in zip(starts, sizes)])
     key_order = np.argsort(cluster + np.minimum(cum, 1.0) - 1e-12, kind="stable")
     search_key = (cluster + np.minimum(cum, 1.0))[key_order]
 
@@ -161,8 +164,9 @@ def make_world(sc: Scale, seed: int, params: Params = Params()) -> World:
     stick = np.minimum(params.stick_scale * urng.beta(6.0, 2.0, sc.n_users), 1.0)
     chain = np.minimum(params.chain_scale * urng.beta(3.0, 3.0, sc.n_users), 1.0)
     lengths = _lengths(sc, stream(seed, "hse/lengths"))
-    return World(cluster, genres, pop_in, successors, kernel, taste, stick, chain, gender, age, lengths,
-                 search_key, key_order)
+    return World(
+        cluster, genres, pop_in, successors, kernel, taste, stick, chain, gender, age, lengths, search_key, key_order
+    )
 
 
 def next_item_probs(world: World, users: np.ndarray, last: np.ndarray, seen: np.ndarray) -> np.ndarray:
@@ -186,20 +190,22 @@ def next_item_probs(world: World, users: np.ndarray, last: np.ndarray, seen: np.
     return w / w.sum(axis=1, keepdims=True)
 
 
-def _draw(world: World, rng: np.random.Generator, users: np.ndarray, last: np.ndarray, seen_rows: np.ndarray) -> np.ndarray:
+def _draw(
+    world: World, rng: np.random.Generator, users: np.ndarray, last: np.ndarray, seen_rows: np.ndarray
+) -> np.ndarray:
     """One draw of the next item per user (rejection on seen items, then the exact rest)."""
     n = len(users)
     out = np.full(n, -1, np.int64)
     todo = np.arange(n)
     for _ in range(EXACT_AFTER):
-        u, l = users[todo], last[todo]
-        first = l < 0
-        lastc = world.cluster[np.maximum(l, 0)]
+        u, prev = users[todo], last[todo]
+        first = prev < 0
+        lastc = world.cluster[np.maximum(prev, 0)]
         stay = ~first & (rng.random(len(todo)) < world.stick[u])
         c = np.where(stay, lastc, sample_categorical(rng, world.taste[u]))
         on_chain = ~first & (c == lastc) & (rng.random(len(todo)) < world.chain[u])
         d = sample_categorical(rng, np.broadcast_to(world.kernel, (len(todo), CHAIN_SPAN)))
-        chained = world.successors[np.maximum(l, 0), d]
+        chained = world.successors[np.maximum(prev, 0), d]
         pos = np.searchsorted(world.search_key, c + rng.random(len(todo)) * (1 - 1e-12), side="right")
         popular = world.search_item[np.minimum(pos, len(world.search_item) - 1)]
         item = np.where(on_chain, chained, popular)
@@ -245,8 +251,9 @@ def folder(scale: str, seed: int, params: Params = Params()) -> Path:
     return params_folder(TRACK, scale, seed, VERSION, params)
 
 
-def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None,
-             params: Params = Params()) -> Path:
+def generate(
+    scale: str = "small", seed: int = 42, out_dir: str | Path | None = None, params: Params = Params()
+) -> Path:
     """Write events.csv, item_features.csv, user_features.csv, submission_sample.csv and
     truth.parquet (each user's hidden next item)."""
     sc = SCALES[check_scale(scale, SCALES, TRACK)]
@@ -257,8 +264,9 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     pos = pl.DataFrame({"user_id": users}).select(p=pl.int_range(pl.len()).over("user_id"))["p"].to_numpy()
     hidden = pos == world.lengths[users]
     rating = ratings(world, stream(seed, "hse/ratings"), users, items)
-    events = pl.DataFrame({"user_id": users[~hidden], "item_id": items[~hidden], "rating": rating[~hidden],
-                           "timestamp": pos[~hidden]})
+    events = pl.DataFrame(
+        {"user_id": users[~hidden], "item_id": items[~hidden], "rating": rating[~hidden], "timestamp": pos[~hidden]}
+    )
     truth = pl.DataFrame({"user_id": users[hidden], "item_id": items[hidden]})
     item_frame = pl.DataFrame({"item_id": np.arange(sc.n_items), **dict(zip(GENRE_COLUMNS, world.genres.T))})
     user_order = stream(seed, "hse/user-order").permutation(sc.n_users)  # the release's file is not sorted
@@ -275,8 +283,11 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
     """The twin's folder, generated on first use."""
-    return shared_twin.ensure(folder(scale, seed, params), (EVENTS, ITEMS, USERS, SAMPLE, TRUTH),
-                              lambda out: generate(scale, seed, out, params))
+    return shared_twin.ensure(
+        folder(scale, seed, params),
+        (EVENTS, ITEMS, USERS, SAMPLE, TRUTH),
+        lambda out: generate(scale, seed, out, params),
+    )
 
 
 def world_for(scale: str, seed: int, params: Params = Params()) -> World:

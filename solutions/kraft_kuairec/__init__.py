@@ -2,4 +2,6 @@
 
 TRACK = "kraft_kuairec"
 READING_ORDER = 1  # its place in the course (shared.tracks.reading_order)
-READING_WHY = "KRAFT on KuaiRec's fully observed matrix: familiar data and the simplest metrics (precision, recall, NDCG)"
+READING_WHY = (
+    "KRAFT on KuaiRec's fully observed matrix: familiar data and the simplest metrics (precision, recall, NDCG)"
+)

@@ -10,12 +10,13 @@ without it each trial trains the faithful ranker exactly as the source did (1,00
 about 10-16 minutes on 2 cores). ``--final`` runs the twin's own constants and writes the
 "twin against the real data" table into the track README. The default scale is ``full``.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -27,15 +28,30 @@ SEED_README = "KRAFT README (source table)"
 # The source's published real-data figures, and how close the faithful pipeline on the calibrated
 # `full` twin must land (the issue "Twins that behave like the real data").
 SPEC = calibration.Spec.of_twin(
-    TRACK, twin, [data.SMALL_MATRIX], scale="full", config="faithful",
+    TRACK,
+    twin,
+    [data.SMALL_MATRIX],
+    scale="full",
+    config="faithful",
     targets=(
-        *[Target.around(f"precision@{k}", f"faithful P@{k}", pipeline.SOURCE_REPORTED[f"precision@{k}"], 0.02,
-                        SEED_README) for k in (10, 20, 50, 100)],
-        *[Target.around(f"ndcg@{k}", f"faithful NDCG@{k}", pipeline.SOURCE_REPORTED[f"ndcg@{k}"], 0.02, SEED_README)
-          for k in (10, 20, 50)],
+        *[
+            Target.around(
+                f"precision@{k}", f"faithful P@{k}", pipeline.SOURCE_REPORTED[f"precision@{k}"], 0.02, SEED_README
+            )
+            for k in (10, 20, 50, 100)
+        ],
+        *[
+            Target.around(f"ndcg@{k}", f"faithful NDCG@{k}", pipeline.SOURCE_REPORTED[f"ndcg@{k}"], 0.02, SEED_README)
+            for k in (10, 20, 50)
+        ],
         Target.around("recall@50", "faithful R@50", pipeline.SOURCE_REPORTED["recall@50"], 0.02, SEED_README),
-        Target.around("test_positive_rate", "test positive rate (derived: 32.4 % overall, 32.79 % train)", 0.3083, 0.01,
-                      "KuaiRec small matrix, last 20 % by time: not published, derived from the two published rates"),
+        Target.around(
+            "test_positive_rate",
+            "test positive rate (derived: 32.4 % overall, 32.79 % train)",
+            0.3083,
+            0.01,
+            "KuaiRec small matrix, last 20 % by time: not published, derived from the two published rates",
+        ),
     ),
 )
 KS = (10, 20, 50, 100)

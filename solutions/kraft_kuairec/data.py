@@ -2,6 +2,7 @@
 
 Public download (CC BY-SA 4.0): ``python -m solutions.kraft_kuairec.download DEST``.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,13 @@ SMALL_MATRIX_SCHEMA = {
 }
 ITEM_CATEGORIES_SCHEMA = {"video_id": pl.Int64, "feat": pl.String}
 USER_NUMERIC = [
-    "is_lowactive_period", "is_live_streamer", "is_video_author",
-    "follow_user_num", "fans_user_num", "friend_user_num", "register_days",
+    "is_lowactive_period",
+    "is_live_streamer",
+    "is_video_author",
+    "follow_user_num",
+    "fans_user_num",
+    "friend_user_num",
+    "register_days",
 ]
 USER_CATEGORICAL = ["user_active_degree", *[f"onehot_feat{i}" for i in range(18)]]
 ACTIVE_DEGREES = ("high_active", "full_active", "middle_active", "UNKNOWN")
@@ -84,10 +90,16 @@ def load_item_categories(path: str | os.PathLike) -> pl.DataFrame:
     well_formed = feat.str.contains(r"^\[\s*\d+(\s*,\s*\d+)*\s*\]$")
     if not well_formed.all():
         row = int((~well_formed).arg_max())
-        raise DataError(f"{Path(path).name}: feat is not a list of ints like '[27, 9]': {feat[row]!r} (data row {row + 1})")
+        raise DataError(
+            f"{Path(path).name}: feat is not a list of ints like '[27, 9]': {feat[row]!r} (data row {row + 1})"
+        )
     tags = feat.str.strip_chars("[] ").str.split(",").list.eval(pl.element().str.strip_chars().cast(pl.Int64))
     out = pl.DataFrame({"video_id": df["video_id"], "tags": tags})
-    require(out["video_id"].min() >= 0 and out["video_id"].n_unique() == out.height, path, "video_id must be unique and >= 0")
+    require(
+        out["video_id"].min() >= 0 and out["video_id"].n_unique() == out.height,
+        path,
+        "video_id must be unique and >= 0",
+    )
     flat = out["tags"].explode(empty_as_null=False)
     require(flat.min() >= 0 and flat.max() < N_TAGS, path, f"tags must lie in 0..{N_TAGS - 1}")
     return out
@@ -101,7 +113,9 @@ def load_user_features(path: str | os.PathLike) -> pl.DataFrame:
         bad = ~df[column].is_in(allowed)
         if bad.any():
             row = int(bad.arg_max())
-            raise DataError(f"{Path(path).name}: {column} {df[column][row]!r} (data row {row + 1}) is not one of {allowed}")
+            raise DataError(
+                f"{Path(path).name}: {column} {df[column][row]!r} (data row {row + 1}) is not one of {allowed}"
+            )
     return df
 
 
@@ -132,7 +146,16 @@ def load(data_dir: str | os.PathLike) -> KuaiRec:
     items = load_item_categories(ic)
     users = load_user_features(uf)
     unknown_items = interactions.select("video_id").unique().join(items, on="video_id", how="anti")
-    require(unknown_items.height == 0, sm, f"{unknown_items.height} video_id(s) not in {ITEM_CATEGORIES}, e.g. {unknown_items['video_id'].head(3).to_list()}")
+    require(
+        unknown_items.height == 0,
+        sm,
+        f"{unknown_items.height} video_id(s) not in {ITEM_CATEGORIES}, "
+        f"e.g. {unknown_items['video_id'].head(3).to_list()}",
+    )
     unknown_users = interactions.select("user_id").unique().join(users, on="user_id", how="anti")
-    require(unknown_users.height == 0, sm, f"{unknown_users.height} user_id(s) not in {USER_FEATURES}, e.g. {unknown_users['user_id'].head(3).to_list()}")
+    require(
+        unknown_users.height == 0,
+        sm,
+        f"{unknown_users.height} user_id(s) not in {USER_FEATURES}, e.g. {unknown_users['user_id'].head(3).to_list()}",
+    )
     return KuaiRec(interactions, items, users, (sm, ic, uf))

@@ -5,6 +5,7 @@
 
 Offline: download the archive by hand into DEST and run the same command; it checks and unpacks it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,4 +22,4 @@ def download(dest: Path, url: str = URL) -> Path:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__doc__, download, 'unpacked into'))
+    sys.exit(main(__doc__, download, "unpacked into"))

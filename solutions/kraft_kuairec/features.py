@@ -4,6 +4,7 @@ Every feature is a property of the user or of the item, so the feature matrix of
 gathers from a user table and an item table: nothing of (rows x features) is built that is not
 fed straight to LightGBM.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ class Index:
     items: np.ndarray  # sorted video ids
 
     @classmethod
-    def fit(cls, train: pl.DataFrame) -> "Index":
+    def fit(cls, train: pl.DataFrame) -> Index:
         return cls(np.unique(train["user_id"].to_numpy()), np.unique(train["video_id"].to_numpy()))
 
     def lookup(self, ids: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -71,8 +72,9 @@ def with_zero_row(table: np.ndarray) -> np.ndarray:
     return np.vstack([table, np.zeros((1, table.shape[1]), table.dtype)])
 
 
-def als_scores(index: Index, user_factors: np.ndarray, item_factors: np.ndarray,
-               user_ids: np.ndarray, video_ids: np.ndarray) -> np.ndarray:
+def als_scores(
+    index: Index, user_factors: np.ndarray, item_factors: np.ndarray, user_ids: np.ndarray, video_ids: np.ndarray
+) -> np.ndarray:
     """ALS's own score <x_u, y_i> for each row (0 for items unseen in train)."""
     u = index.lookup(np.asarray(user_ids), index.users)
     i = index.lookup(np.asarray(video_ids), index.items)
@@ -122,19 +124,27 @@ def category_codes(values: pl.Series) -> np.ndarray:
 
 
 def build_tables(
-    train: pl.DataFrame, users: pl.DataFrame, items: pl.DataFrame, index: Index,
-    user_factors: np.ndarray, item_factors: np.ndarray,
+    train: pl.DataFrame,
+    users: pl.DataFrame,
+    items: pl.DataFrame,
+    index: Index,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
 ) -> FeatureTables:
     """The source's 157 features: 19 categorical user features, 7 numeric ones, num_categories,
     64 + 64 ALS factors, user and item interaction counts in train."""
     u_frame = pl.DataFrame({"user_id": index.users}).join(users, on="user_id", how="left", maintain_order="left")
     i_frame = pl.DataFrame({"video_id": index.items}).join(items, on="video_id", how="left", maintain_order="left")
-    user_counts = pl.DataFrame({"user_id": index.users}).join(
-        train.group_by("user_id").len("n"), on="user_id", how="left", maintain_order="left"
-    )["n"].to_numpy()
-    item_counts = pl.DataFrame({"video_id": index.items}).join(
-        train.group_by("video_id").len("n"), on="video_id", how="left", maintain_order="left"
-    )["n"].to_numpy()
+    user_counts = (
+        pl.DataFrame({"user_id": index.users})
+        .join(train.group_by("user_id").len("n"), on="user_id", how="left", maintain_order="left")["n"]
+        .to_numpy()
+    )
+    item_counts = (
+        pl.DataFrame({"video_id": index.items})
+        .join(train.group_by("video_id").len("n"), on="video_id", how="left", maintain_order="left")["n"]
+        .to_numpy()
+    )
     k_u, k_i = user_factors.shape[1], item_factors.shape[1]
 
     user_cols = [category_codes(u_frame[c]) for c in USER_CATEGORICAL]
@@ -143,16 +153,37 @@ def build_tables(
     num_categories = i_frame["tags"].list.len().fill_null(0).to_numpy().astype(np.float32)
     item_table = np.column_stack([num_categories, item_factors, item_counts.astype(np.float32)]).astype(np.float32)
 
-    names = [*USER_CATEGORICAL, *USER_NUMERIC, *[f"user_als_{k}" for k in range(k_u)], "user_interaction_count",
-             "num_categories", *[f"item_als_{k}" for k in range(k_i)], "item_interaction_count"]
-    return FeatureTables(index, np.ascontiguousarray(user_table), np.ascontiguousarray(item_table), names,
-                         list(range(len(USER_CATEGORICAL))))
+    names = [
+        *USER_CATEGORICAL,
+        *USER_NUMERIC,
+        *[f"user_als_{k}" for k in range(k_u)],
+        "user_interaction_count",
+        "num_categories",
+        *[f"item_als_{k}" for k in range(k_i)],
+        "item_interaction_count",
+    ]
+    return FeatureTables(
+        index,
+        np.ascontiguousarray(user_table),
+        np.ascontiguousarray(item_table),
+        names,
+        list(range(len(USER_CATEGORICAL))),
+    )
 
 
 # --- the `best` variant: a few out-of-sample features whose meaning does not depend on the fit ---
 
-SCALAR_NAMES = ["als_score", "item_rate", "item_positives", "item_log_count", "user_rate", "tag_rate", "tag_lift",
-                "num_categories", "taste"]
+SCALAR_NAMES = [
+    "als_score",
+    "item_rate",
+    "item_positives",
+    "item_log_count",
+    "user_rate",
+    "tag_rate",
+    "tag_lift",
+    "num_categories",
+    "taste",
+]
 TASTE_RANKS = (4, 8, 16, 32)  # candidate ranks of the taste factorisation; ``choose_taste_rank`` picks one
 
 
@@ -180,8 +211,18 @@ class HistoryFeatures:
     taste_rank: int = max(TASTE_RANKS)
 
     @classmethod
-    def fit(cls, history: pl.DataFrame, items: pl.DataFrame, n_users: int, factors: int, regularization: float,
-            iterations: int, alpha: float, seed: int, prior: float = 10.0) -> "HistoryFeatures":
+    def fit(
+        cls,
+        history: pl.DataFrame,
+        items: pl.DataFrame,
+        n_users: int,
+        factors: int,
+        regularization: float,
+        iterations: int,
+        alpha: float,
+        seed: int,
+        prior: float = 10.0,
+    ) -> HistoryFeatures:
         n_items = int(items["video_id"].max()) + 1
         u, i = history["user_id"].to_numpy(), history["video_id"].to_numpy()
         y = history["label"].to_numpy().astype(np.float64)
@@ -206,9 +247,20 @@ class HistoryFeatures:
         residual = sp.csr_matrix((y - item_rate[i] - user_rate[u] + base, (u, i)), shape=(n_users, n_items))
         rank = min(max(TASTE_RANKS), min(residual.shape) - 1)
         left, sing, right = randomized_svd(residual, rank, random_state=seed)
-        return cls(user_f, item_f, item_rate, item_pos / item_pos.max(),
-                   np.log1p(item_n) / np.log1p(item_n.max()), user_rate, tag_rate.astype(np.float32), tags,
-                   np.diff(tags.indptr).astype(np.float32), left * sing, right.T, rank)
+        return cls(
+            user_f,
+            item_f,
+            item_rate,
+            item_pos / item_pos.max(),
+            np.log1p(item_n) / np.log1p(item_n.max()),
+            user_rate,
+            tag_rate.astype(np.float32),
+            tags,
+            np.diff(tags.indptr).astype(np.float32),
+            left * sing,
+            right.T,
+            rank,
+        )
 
     def taste(self, user_ids: np.ndarray, video_ids: np.ndarray, rank: int | None = None) -> np.ndarray:
         """The residual factorisation's reconstruction at ``rank`` (default ``taste_rank``)."""
@@ -218,8 +270,13 @@ class HistoryFeatures:
     def choose_taste_rank(self, user_ids: np.ndarray, video_ids: np.ndarray, labels: np.ndarray) -> dict[int, float]:
         """Sets ``taste_rank`` to the candidate whose item rate + taste ranks these rows (later than
         the history) best by NDCG@10; returns each candidate's NDCG@10."""
-        scores = {k: ranking_metrics(user_ids, self.item_rate[video_ids] + self.taste(user_ids, video_ids, k), labels,
-                                     (10,))["ndcg@10"] for k in TASTE_RANKS if k <= self.taste_user.shape[1]}
+        scores = {
+            k: ranking_metrics(user_ids, self.item_rate[video_ids] + self.taste(user_ids, video_ids, k), labels, (10,))[
+                "ndcg@10"
+            ]
+            for k in TASTE_RANKS
+            if k <= self.taste_user.shape[1]
+        }
         self.taste_rank = max(scores, key=lambda k: (scores[k], -k))
         return scores
 
@@ -228,11 +285,19 @@ class HistoryFeatures:
         u, i = np.asarray(user_ids), np.asarray(video_ids)
         out = np.empty((len(u), len(SCALAR_NAMES)), dtype=np.float32)
         for start in range(0, len(u), chunk):
-            su, si = u[start:start + chunk], i[start:start + chunk]
+            su, si = u[start : start + chunk], i[start : start + chunk]
             tag_rate = np.asarray(self.tags[si].multiply(self.tag_rate[su]).sum(axis=1)).ravel()
-            out[start:start + chunk] = np.column_stack([
-                np.einsum("ij,ij->i", self.user_factors[su], self.item_factors[si]),
-                self.item_rate[si], self.item_positives[si], self.item_log_count[si], self.user_rate[su],
-                tag_rate, tag_rate - self.user_rate[su], self.num_categories[si], self.taste(su, si),
-            ])
+            out[start : start + chunk] = np.column_stack(
+                [
+                    np.einsum("ij,ij->i", self.user_factors[su], self.item_factors[si]),
+                    self.item_rate[si],
+                    self.item_positives[si],
+                    self.item_log_count[si],
+                    self.user_rate[su],
+                    tag_rate,
+                    tag_rate - self.user_rate[su],
+                    self.num_categories[si],
+                    self.taste(su, si),
+                ]
+            )
         return out

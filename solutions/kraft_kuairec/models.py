@@ -1,4 +1,5 @@
 """The LightGBM ranker with the source's parameters, and the popularity baseline."""
+
 from __future__ import annotations
 
 import lightgbm as lgb
@@ -45,21 +46,35 @@ def user_major(idx: np.ndarray, users: np.ndarray, items: np.ndarray) -> np.ndar
 
 
 def binned_datasets(
-    X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, categorical: list[int],
-    feature_names: list[str], max_bin: int = LGB_PARAMS["max_bin"],
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    categorical: list[int],
+    feature_names: list[str],
+    max_bin: int = LGB_PARAMS["max_bin"],
 ) -> tuple[lgb.Dataset, lgb.Dataset]:
     """Bin both sets now, so the caller can drop the float arrays before training (LightGBM
     keeps one byte per value instead of four)."""
-    common = {"feature_name": feature_names, "categorical_feature": categorical, "free_raw_data": True,
-              "params": {"max_bin": max_bin, "verbosity": -1}}
+    common = {
+        "feature_name": feature_names,
+        "categorical_feature": categorical,
+        "free_raw_data": True,
+        "params": {"max_bin": max_bin, "verbosity": -1},
+    }
     dfit = lgb.Dataset(X_fit, label=y_fit, **common).construct()
     dval = lgb.Dataset(X_val, label=y_val, reference=dfit, **common).construct()
     return dfit, dval
 
 
 def train_ranker(
-    dfit: lgb.Dataset, dval: lgb.Dataset, n_estimators: int = 1000, early_stopping: int = 50, seed: int = 42,
-    num_threads: int | None = None, **overrides,
+    dfit: lgb.Dataset,
+    dval: lgb.Dataset,
+    n_estimators: int = 1000,
+    early_stopping: int = 50,
+    seed: int = 42,
+    num_threads: int | None = None,
+    **overrides,
 ) -> BoostFit:
     """Binary LightGBM with early stopping on the validation AUC."""
     # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it
@@ -74,7 +89,12 @@ def predict(booster: lgb.Booster, X: np.ndarray, best_iteration: int) -> np.ndar
 def popularity_scores(train: pl.DataFrame, test: pl.DataFrame) -> np.ndarray:
     """Number of positive train interactions of each test row's item (0 when unseen)."""
     pop = train.group_by("video_id").agg(pop=pl.col("label").sum().cast(pl.Float64))
-    return test.select("video_id").join(pop, on="video_id", how="left", maintain_order="left")["pop"].fill_null(0.0).to_numpy()
+    return (
+        test.select("video_id")
+        .join(pop, on="video_id", how="left", maintain_order="left")["pop"]
+        .fill_null(0.0)
+        .to_numpy()
+    )
 
 
 # The `best` ranker: few features, larger leaves and an L2 penalty, and early stopping that stops.
@@ -96,9 +116,19 @@ BEST_OBJECTIVES = {
 }
 
 
-def train_best(X_fit: np.ndarray, y_fit: np.ndarray, users_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-               users_val: np.ndarray, objective: str, feature_names: list[str], n_estimators: int = 1000,
-               early_stopping: int = 50, seed: int = 42) -> BoostFit:
+def train_best(
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    users_fit: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    users_val: np.ndarray,
+    objective: str,
+    feature_names: list[str],
+    n_estimators: int = 1000,
+    early_stopping: int = 50,
+    seed: int = 42,
+) -> BoostFit:
     """LightGBM on rows sorted by user, each user one query; early stopping on the validation
     NDCG@10 of per-user lists (``val_score`` of the result)."""
     params = {**BEST_PARAMS, **BEST_OBJECTIVES[objective], "seed": seed, "num_threads": dispatch.threads()}

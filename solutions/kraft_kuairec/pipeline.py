@@ -11,18 +11,20 @@ Ranker variants:
   leakfree   negatives as ordinary zeros; ALS fitted on the earlier half of train only and the
              ranker trained on the later half, so its factors are out-of-sample like at test time
   best       ours: nine out-of-sample features (ALS dot product, item rate and popularity, the
-             user's rate on the item's tags, a residual "taste" SVD...) from the earlier half of train for the ranker's rows
+             user's rate on the item's tags, a residual "taste" SVD...) from the earlier half of train for the
+             ranker's rows
              and from all of train for test; LightGBM lambdarank or binary, whichever scores the
              higher NDCG@10 on the latest 20 % of train (a validation split in time), early-stopped
 """
+
 from __future__ import annotations
 
 import functools
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -42,6 +44,7 @@ VARIANTS = ("faithful", "corrected", "leakfree", "best")
 MODELS = ("random", "popularity", "als", *VARIANTS, "oracle")  # rows of the comparison table
 KS = (10, 20, 50, 100, 500, 1000)
 # The source's published numbers on the real data (README of the KRAFT repository).
+# fmt: off
 SOURCE_REPORTED = {
     "precision@10": 0.7924, "precision@20": 0.7529, "precision@50": 0.6670, "precision@100": 0.5468,
     "precision@500": 0.3103, "precision@1000": 0.2043,
@@ -50,6 +53,7 @@ SOURCE_REPORTED = {
     "ndcg@10": 0.8110, "ndcg@20": 0.7772, "ndcg@50": 0.7036, "ndcg@100": 0.6042,
     "ndcg@500": 0.7014, "ndcg@1000": 0.8476,
 }
+# fmt: on
 SOURCE_VAL_AUC = 0.852
 
 
@@ -92,8 +96,9 @@ def prepare(cfg: Config) -> Split:
     train, test = features.time_split(features.add_label(kuairec.interactions), cfg.train_frac)
     cfg.artifacts.mkdir(parents=True, exist_ok=True)
     cols = ["user_id", "video_id", "timestamp", "watch_ratio", "label"]
-    split = pl.concat([train.select(cols).with_columns(is_test=pl.lit(False)),
-                       test.select(cols).with_columns(is_test=pl.lit(True))])
+    split = pl.concat(
+        [train.select(cols).with_columns(is_test=pl.lit(False)), test.select(cols).with_columns(is_test=pl.lit(True))]
+    )
     with atomic_path(cfg.artifacts / "split.parquet") as tmp:
         split.write_parquet(tmp)
     return Split(train, test, kuairec)
@@ -107,9 +112,12 @@ def load_split(cfg: Config) -> Split:
     split = pl.read_parquet(path)
     # small_matrix.csv was loaded and validated by prepare(); its rows are the split itself
     files = data.resolve_files(cfg.data_folder())
-    kuairec = data.KuaiRec(split.drop("is_test"), data.load_item_categories(files[1]),
-                           data.load_user_features(files[2]), files)
-    return Split(split.filter(~pl.col("is_test")).drop("is_test"), split.filter(pl.col("is_test")).drop("is_test"), kuairec)
+    kuairec = data.KuaiRec(
+        split.drop("is_test"), data.load_item_categories(files[1]), data.load_user_features(files[2]), files
+    )
+    return Split(
+        split.filter(~pl.col("is_test")).drop("is_test"), split.filter(pl.col("is_test")).drop("is_test"), kuairec
+    )
 
 
 @dataclass
@@ -142,17 +150,24 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         als_rows, ranker_rows = train, train
     with stage(f"{variant}: als"):
         matrix = features.interaction_matrix(als_rows, index, explicit_zeros=(variant == "faithful"))
-        user_f, item_f = features.fit_als(matrix, cfg.als_factors, cfg.als_regularization, cfg.als_iterations,
-                                          cfg.als_alpha, cfg.seed)
+        user_f, item_f = features.fit_als(
+            matrix, cfg.als_factors, cfg.als_regularization, cfg.als_iterations, cfg.als_alpha, cfg.seed
+        )
         tables = features.build_tables(train, split.kuairec.users, split.kuairec.items, index, user_f, item_f)
     with stage(f"{variant}: features + binning"):
         y = ranker_rows["label"].to_numpy()
         users, items = ranker_rows["user_id"].to_numpy(), ranker_rows["video_id"].to_numpy()
-        fit_idx, val_idx = (models.user_major(i, users, items)
-                            for i in models.validation_split(y, cfg.val_frac, cfg.seed))
+        fit_idx, val_idx = (
+            models.user_major(i, users, items) for i in models.validation_split(y, cfg.val_frac, cfg.seed)
+        )
         dfit, dval = models.binned_datasets(
-            tables.matrix(users[fit_idx], items[fit_idx]), y[fit_idx],
-            tables.matrix(users[val_idx], items[val_idx]), y[val_idx], tables.categorical, tables.names)
+            tables.matrix(users[fit_idx], items[fit_idx]),
+            y[fit_idx],
+            tables.matrix(users[val_idx], items[val_idx]),
+            y[val_idx],
+            tables.categorical,
+            tables.names,
+        )
     with stage(f"{variant}: lightgbm"):
         fit = models.train_ranker(dfit, dval, cfg.n_estimators, cfg.early_stopping, cfg.seed)
         del dfit, dval
@@ -160,8 +175,16 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
         scores = models.predict(fit.booster, tables.matrix(test_u, test_i), fit.best_iteration)
         als_scores = features.als_scores(index, user_f, item_f, test_u, test_i)
-    return VariantResult(variant, scores, fit.val_score, fit.best_iteration, fit.n_trees, len(fit_idx),
-                         boosting.feature_importance(fit.booster), als_scores)
+    return VariantResult(
+        variant,
+        scores,
+        fit.val_score,
+        fit.best_iteration,
+        fit.n_trees,
+        len(fit_idx),
+        boosting.feature_importance(fit.booster),
+        als_scores,
+    )
 
 
 def train_best(cfg: Config, split: Split, stage) -> VariantResult:
@@ -170,17 +193,25 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
     features computed from all of train."""
     train, k = split.train, split.kuairec
     n_users = int(max(k.users["user_id"].max(), train["user_id"].max())) + 1
-    fit_history = functools.partial(features.HistoryFeatures.fit, items=k.items, n_users=n_users,
-                                    factors=cfg.als_factors, regularization=cfg.als_regularization,
-                                    iterations=cfg.als_iterations, alpha=cfg.als_alpha, seed=cfg.seed)
+    fit_history = functools.partial(
+        features.HistoryFeatures.fit,
+        items=k.items,
+        n_users=n_users,
+        factors=cfg.als_factors,
+        regularization=cfg.als_regularization,
+        iterations=cfg.als_iterations,
+        alpha=cfg.als_alpha,
+        seed=cfg.seed,
+    )
     n_hist = int(train.height * cfg.leakfree_als_frac)
     ranker_rows = train.slice(n_hist)
     n_fit = int(ranker_rows.height * (1 - cfg.best_val_frac))
     with stage("best: features"):
         history = fit_history(train.head(n_hist))
         chooser = ranker_rows.head(n_fit)  # later than the history: the taste rank is chosen out of sample
-        taste_ndcg = history.choose_taste_rank(chooser["user_id"].to_numpy(), chooser["video_id"].to_numpy(),
-                                               chooser["label"].to_numpy())
+        taste_ndcg = history.choose_taste_rank(
+            chooser["user_id"].to_numpy(), chooser["video_id"].to_numpy(), chooser["label"].to_numpy()
+        )
         sets = []
         for rows in (ranker_rows.head(n_fit), ranker_rows.slice(n_fit)):
             rows = rows.sort("user_id", maintain_order=True)  # one query per user, contiguous
@@ -190,8 +221,19 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
     fits = {}
     with stage("best: lightgbm"):
         for objective in models.BEST_OBJECTIVES:
-            fits[objective] = models.train_best(X_fit, y_fit, u_fit, X_val, y_val, u_val, objective,
-                                                features.SCALAR_NAMES, cfg.n_estimators, cfg.early_stopping, cfg.seed)
+            fits[objective] = models.train_best(
+                X_fit,
+                y_fit,
+                u_fit,
+                X_val,
+                y_val,
+                u_val,
+                objective,
+                features.SCALAR_NAMES,
+                cfg.n_estimators,
+                cfg.early_stopping,
+                cfg.seed,
+            )
     chosen = max(fits, key=lambda o: fits[o].val_score)
     fit = fits[chosen]
     with stage("best: predict test"):
@@ -200,13 +242,25 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
         X_test = full.matrix(test_u, test_i)
         scores = models.predict(fit.booster, X_test, fit.best_iteration)
-    extra = {"objective": chosen, "taste_rank": history.taste_rank,
-             "taste_ndcg@10": {str(k): round(v, 6) for k, v in taste_ndcg.items()},
-             "val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()},
-             "trees": {o: f.n_trees for o, f in fits.items()}}
+    extra = {
+        "objective": chosen,
+        "taste_rank": history.taste_rank,
+        "taste_ndcg@10": {str(k): round(v, 6) for k, v in taste_ndcg.items()},
+        "val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()},
+        "trees": {o: f.n_trees for o, f in fits.items()},
+    }
     val_auc = float(roc_auc_score(y_val, models.predict(fit.booster, X_val, fit.best_iteration)))
-    return VariantResult("best", scores, val_auc, fit.best_iteration, fit.n_trees, len(y_fit),
-                         boosting.feature_importance(fit.booster), X_test[:, 0].astype(np.float64), extra)
+    return VariantResult(
+        "best",
+        scores,
+        val_auc,
+        fit.best_iteration,
+        fit.n_trees,
+        len(y_fit),
+        boosting.feature_importance(fit.booster),
+        X_test[:, 0].astype(np.float64),
+        extra,
+    )
 
 
 def baseline_scores(cfg: Config, split: Split) -> dict[str, np.ndarray]:
@@ -215,8 +269,11 @@ def baseline_scores(cfg: Config, split: Split) -> dict[str, np.ndarray]:
     out = {"random": rng.random(split.test.height), "popularity": models.popularity_scores(split.train, split.test)}
     if cfg.is_twin:
         truth = pl.read_parquet(cfg.data_folder() / twin.TRUTH)
-        out["oracle"] = split.test.select("user_id", "video_id").join(
-            truth, on=["user_id", "video_id"], how="left", maintain_order="left")["p"].to_numpy()
+        out["oracle"] = (
+            split.test.select("user_id", "video_id")
+            .join(truth, on=["user_id", "video_id"], how="left", maintain_order="left")["p"]
+            .to_numpy()
+        )
     return out
 
 
@@ -229,9 +286,19 @@ def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> 
     frame = frame.with_columns(**baseline_scores(cfg, split), **als, **{r.name: r.test_scores for r in results})
     with atomic_path(cfg.artifacts / "scores.parquet") as tmp:
         frame.write_parquet(tmp)
-    info = cfg.save_training(data_facts(split), {
-        r.name: {"val_auc": round(r.val_auc, 6), "best_iteration": r.best_iteration, "n_trees": r.n_trees,
-                 "n_fit_rows": r.n_fit_rows, **r.extra} for r in results})
+    info = cfg.save_training(
+        data_facts(split),
+        {
+            r.name: {
+                "val_auc": round(r.val_auc, 6),
+                "best_iteration": r.best_iteration,
+                "n_trees": r.n_trees,
+                "n_fit_rows": r.n_fit_rows,
+                **r.extra,
+            }
+            for r in results
+        },
+    )
     return frame, info
 
 
@@ -245,8 +312,11 @@ def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
 def validation_beside_test(table: pl.DataFrame, training: dict) -> pl.DataFrame:
     """Each trained variant's validation AUC (notebook 2: rows of train) beside its test AUC; ``optimism``
     is how much higher validation read."""
-    rows = [{"model": r["model"], "validation_auc": training[r["model"]]["val_auc"], "test_auc": r["test_auc"]}
-            for r in table.iter_rows(named=True) if "val_auc" in training.get(r["model"], {})]
+    rows = [
+        {"model": r["model"], "validation_auc": training[r["model"]]["val_auc"], "test_auc": r["test_auc"]}
+        for r in table.iter_rows(named=True)
+        if "val_auc" in training.get(r["model"], {})
+    ]
     return pl.DataFrame(rows).with_columns(optimism=pl.col("validation_auc") - pl.col("test_auc"))
 
 
@@ -261,8 +331,16 @@ def evaluate(scores: pl.DataFrame, models_: Sequence[str], ks: Sequence[int] = K
 
 
 def headline(metrics_row: dict, training: dict | None = None) -> dict[str, float]:
-    keys = ["precision@10", "recall@10", "ndcg@10", "precision@50", "ndcg@50", "precision@1000", "ndcg@1000",
-            "test_auc"]
+    keys = [
+        "precision@10",
+        "recall@10",
+        "ndcg@10",
+        "precision@50",
+        "ndcg@50",
+        "precision@1000",
+        "ndcg@1000",
+        "test_auc",
+    ]
     out = {k: float(metrics_row[k]) for k in keys}
     if training:
         out["val_auc"] = float(training["faithful"]["val_auc"])
@@ -289,19 +367,34 @@ def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, tra
     if "best" in scores.columns:
         ours = scores["best"].to_numpy()
         diff = best_against_faithful(scores)
-        metrics |= {"ndcg@10_ours": float(rows["best"]["ndcg@10"]),
-                    "ours_minus_faithful_ndcg@10": diff["mean"], "ours_minus_faithful_ndcg@10_se": diff["se"]}
-    return submit.write(test, scores["faithful"].to_numpy(), training["config"], cfg.data_source(), metrics,
-                        comparison=comparison, data_facts=training.get("data"), profile=cfg.profile, ours=ours)
+        metrics |= {
+            "ndcg@10_ours": float(rows["best"]["ndcg@10"]),
+            "ours_minus_faithful_ndcg@10": diff["mean"],
+            "ours_minus_faithful_ndcg@10_se": diff["se"],
+        }
+    return submit.write(
+        test,
+        scores["faithful"].to_numpy(),
+        training["config"],
+        cfg.data_source(),
+        metrics,
+        comparison=comparison,
+        data_facts=training.get("data"),
+        profile=cfg.profile,
+        ours=ours,
+    )
 
 
 def data_facts(split: Split) -> dict[str, float]:
     """Label rates and sizes, beside the source's real-data figures in the README (32.4 % positive
     overall, 32.79 % in train, about 660 test rows per user)."""
     rows = pl.concat([split.train.select("label"), split.test.select("label")])
-    return {"positive_rate": float(rows["label"].mean()), "train_positive_rate": float(split.train["label"].mean()),
-            "test_positive_rate": float(split.test["label"].mean()),
-            "test_rows_per_user": split.test.height / split.test["user_id"].n_unique()}
+    return {
+        "positive_rate": float(rows["label"].mean()),
+        "train_positive_rate": float(split.train["label"].mean()),
+        "test_positive_rate": float(split.test["label"].mean()),
+        "test_rows_per_user": split.test.height / split.test["user_id"].n_unique(),
+    }
 
 
 def describe(split: Split) -> pl.DataFrame:
@@ -358,9 +451,17 @@ def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.Data
             seconds[variant] = time.perf_counter() - start
         ndcg = {r["model"]: r["ndcg@10"] for r in evaluate(scores, ["faithful", "best"], (10,)).to_dicts()}
         diff = best_against_faithful(scores)
-        rows.append({"seed": seed, "faithful_ndcg@10": ndcg["faithful"], "best_ndcg@10": ndcg["best"],
-                     "gain": diff["mean"], "gain_se": diff["se"], "faithful_s": seconds["faithful"],
-                     "best_s": seconds["best"]})
+        rows.append(
+            {
+                "seed": seed,
+                "faithful_ndcg@10": ndcg["faithful"],
+                "best_ndcg@10": ndcg["best"],
+                "gain": diff["mean"],
+                "gain_se": diff["se"],
+                "faithful_s": seconds["faithful"],
+                "best_s": seconds["best"],
+            }
+        )
     per_seed = pl.DataFrame(rows)
     return per_seed, seed_summary(per_seed)
 
@@ -368,16 +469,24 @@ def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.Data
 def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     """The seed study's summary from its per-seed rows: best's gain across seeds with both noises
     (``shared.metrics.across_seeds``) and best's share of faithful's training time."""
-    return pl.DataFrame([{**across_seeds(per_seed["gain"].to_list(), per_seed["gain_se"].to_list()),
-                          "time_share": float(per_seed["best_s"].sum() / per_seed["faithful_s"].sum())}])
+    return pl.DataFrame(
+        [
+            {
+                **across_seeds(per_seed["gain"].to_list(), per_seed["gain_se"].to_list()),
+                "time_share": float(per_seed["best_s"].sum() / per_seed["faithful_s"].sum()),
+            }
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument("--n-estimators", type=int, default=1000)
-    parser.add_argument("--variants", default=None,
-                        help="comma-separated ranker variants (default: all; with --bench: faithful and best, "
-                             "timed side by side)")
+    parser.add_argument(
+        "--variants",
+        default=None,
+        help="comma-separated ranker variants (default: all; with --bench: faithful and best, timed side by side)",
+    )
     add_model_seeds(parser, "faithful and best")
     args = parser.parse_args(argv)
     try:

@@ -1,7 +1,8 @@
 """Figures for the notebooks (kept here so the notebooks stay one call per picture)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,12 +22,19 @@ def data_overview(interactions: pl.DataFrame, train: pl.DataFrame) -> plt.Figure
     axes[0].axvline(threshold, color="k", ls="--", lw=1)
     axes[0].set(title="watch_ratio (clipped at 4)", xlabel="watch_ratio", ylabel="rows")
     pos = float((interactions["watch_ratio"] >= threshold).mean())
-    axes[1].bar([f"watch_ratio < {threshold:g}", f"watch_ratio >= {threshold:g}"], [1 - pos, pos],
-                color=["tab:gray", "tab:green"])
+    axes[1].bar(
+        [f"watch_ratio < {threshold:g}", f"watch_ratio >= {threshold:g}"],
+        [1 - pos, pos],
+        color=["tab:gray", "tab:green"],
+    )
     axes[1].set(title=f"label balance: {pos:.1%} positive", ylim=(0, 1))
-    days = (interactions.drop_nulls("timestamp")
-            .with_columns(day=pl.from_epoch((pl.col("timestamp") * 1000).cast(pl.Int64), time_unit="ms").dt.date())
-            .group_by("day").len().sort("day"))
+    days = (
+        interactions.drop_nulls("timestamp")
+        .with_columns(day=pl.from_epoch((pl.col("timestamp") * 1000).cast(pl.Int64), time_unit="ms").dt.date())
+        .group_by("day")
+        .len()
+        .sort("day")
+    )
     axes[2].plot(days["day"].to_list(), days["len"].to_list(), color="tab:blue")
     cut = train["timestamp"].drop_nulls().max()
     axes[2].axvline(np.datetime64(int(cut * 1000), "ms"), color="tab:red", ls="--", label="train | test cut")
@@ -39,9 +47,13 @@ def data_overview(interactions: pl.DataFrame, train: pl.DataFrame) -> plt.Figure
 
 def test_share_per_user(train: pl.DataFrame, test: pl.DataFrame) -> plt.Figure:
     """How much of each user's history falls after the single global time cut."""
-    share = (test.group_by("user_id").len("n_test")
-             .join(train.group_by("user_id").len("n_train"), on="user_id", how="full", coalesce=True)
-             .fill_null(0).with_columns(share=pl.col("n_test") / (pl.col("n_test") + pl.col("n_train"))))
+    share = (
+        test.group_by("user_id")
+        .len("n_test")
+        .join(train.group_by("user_id").len("n_train"), on="user_id", how="full", coalesce=True)
+        .fill_null(0)
+        .with_columns(share=pl.col("n_test") / (pl.col("n_test") + pl.col("n_train")))
+    )
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(share["share"].to_numpy(), bins=40, color="tab:purple")
     ax.set(title="share of each user's rows in the test period", xlabel="test rows / all rows", ylabel="users")
@@ -99,20 +111,25 @@ def relevant_per_user(scores: pl.DataFrame) -> plt.Figure:
 
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
+
 def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
     from shared.answers import for_notebook
     from shared.lesson import closing
 
     no_time_share = float(test["timestamp"].is_null().mean()) if "timestamp" in test.columns else 0.0
-    return closing([
-        f"{train.height:,} train and {test.height:,} test rows, split in time: the first 80 % of the rows by "
-        f"timestamp train, the rest test ({no_time_share:.1%} of the test rows have no timestamp and land there "
-        "whatever their day).",
-        f"A view is positive when the video was watched to the end: {float(train['label'].mean()):.1%} of train "
-        f"rows and {float(test['label'].mean()):.1%} of test rows (the real files: 32.8 % and 30.8 %). Random "
-        "ranking therefore already scores about that much precision.",
-        f"{test['user_id'].n_unique():,} test users, each ranked on their own test rows only.",
-    ], for_notebook(TRACK, "01_data"), twin)
+    return closing(
+        [
+            f"{train.height:,} train and {test.height:,} test rows, split in time: the first 80 % of the rows by "
+            f"timestamp train, the rest test ({no_time_share:.1%} of the test rows have no timestamp and land there "
+            "whatever their day).",
+            f"A view is positive when the video was watched to the end: {float(train['label'].mean()):.1%} of train "
+            f"rows and {float(test['label'].mean()):.1%} of test rows (the real files: 32.8 % and 30.8 %). Random "
+            "ranking therefore already scores about that much precision.",
+            f"{test['user_id'].n_unique():,} test users, each ranked on their own test rows only.",
+        ],
+        for_notebook(TRACK, "01_data"),
+        twin,
+    )
 
 
 def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
@@ -121,53 +138,72 @@ def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
 
     by = {r.name: r for r in results}
     f, c, lf, b = by["faithful"], by["corrected"], by["leakfree"], by["best"]
-    return closing([
-        f"The source's pipeline (`faithful`) reaches validation AUC {f.val_auc:.3f} after {f.n_trees} trees; the source "
-        f"reported {seed_val_auc} on the real data. Its validation rows are a random part of train, whose labels "
-        "ALS was fitted on: the figure is optimistic about rows ALS never saw. The twin was fitted to the source's "
-        "test figures (notebook 1), not to this in-sample one, which it does not reproduce.",
-        f"Dropping the explicit zeros (`corrected`) {'raises' if c.val_auc > f.val_auc else 'changes'} it to "
-        f"{c.val_auc:.3f}: with the zeros stored, ALS gave every negative weight 0 and its factors learned the "
-        "positives only; counted as ordinary zeros, the negatives enter the fit, the factors now encode the "
-        "train labels themselves, and the validation rows, drawn from that same train, profit from it.",
-        f"Fitting ALS out of sample (`leakfree`) gives {lf.val_auc:.3f}, the honest number for rows whose labels "
-        f"ALS never saw: the {c.val_auc - lf.val_auc:.3f} between `corrected` and `leakfree` is what the in-sample "
-        "leak adds to a validation AUC (notebook 3 sets each beside its test AUC).",
-        f"`best` ({b.n_trees} trees, best {b.best_iteration}, {b.n_fit_rows:,} ranker rows) is judged on test in "
-        "notebook 3, with the metric the source reports.",
-    ], for_notebook(TRACK, "02_als_lightgbm"), twin)
+    return closing(
+        [
+            f"The source's pipeline (`faithful`) reaches validation AUC {f.val_auc:.3f} after {f.n_trees} trees; "
+            "the source "
+            f"reported {seed_val_auc} on the real data. Its validation rows are a random part of train, whose labels "
+            "ALS was fitted on: the figure is optimistic about rows ALS never saw. The twin was fitted to the source's "
+            "test figures (notebook 1), not to this in-sample one, which it does not reproduce.",
+            f"Dropping the explicit zeros (`corrected`) {'raises' if c.val_auc > f.val_auc else 'changes'} it to "
+            f"{c.val_auc:.3f}: with the zeros stored, ALS gave every negative weight 0 and its factors learned the "
+            "positives only; counted as ordinary zeros, the negatives enter the fit, the factors now encode the "
+            "train labels themselves, and the validation rows, drawn from that same train, profit from it.",
+            f"Fitting ALS out of sample (`leakfree`) gives {lf.val_auc:.3f}, the honest number for rows whose labels "
+            f"ALS never saw: the {c.val_auc - lf.val_auc:.3f} between `corrected` and `leakfree` is what the in-sample "
+            "leak adds to a validation AUC (notebook 3 sets each beside its test AUC).",
+            f"`best` ({b.n_trees} trees, best {b.best_iteration}, {b.n_fit_rows:,} ranker rows) is judged on test in "
+            "notebook 3, with the metric the source reports.",
+        ],
+        for_notebook(TRACK, "02_als_lightgbm"),
+        twin,
+    )
 
 
-def closing_evaluation(table: pl.DataFrame, seed_reported: dict, twin: bool, scale: str = "full",
-                       beside: pl.DataFrame | None = None):
+def closing_evaluation(
+    table: pl.DataFrame, seed_reported: dict, twin: bool, scale: str = "full", beside: pl.DataFrame | None = None
+):
     from shared.answers import for_notebook
     from shared.lesson import closing, signed
 
     rows = {r["model"]: r for r in table.iter_rows(named=True)}
     f, pop = rows["faithful"], rows["popularity"]
-    where = ("the twin is calibrated at `full` to land near them (notebook 1)" if scale == "full" else
-             f"the twin is calibrated at `full` to land near them (notebook 1); `{scale}` has fewer rows per user, "
-             "so its figures are lower")
+    where = (
+        "the twin is calibrated at `full` to land near them (notebook 1)"
+        if scale == "full"
+        else f"the twin is calibrated at `full` to land near them (notebook 1); `{scale}` has fewer rows per user, "
+        "so its figures are lower"
+    )
     gap = round(f["ndcg@10"], 3) - round(pop["ndcg@10"], 3)
     findings = [
         f"`faithful` scores P@10 {f['precision@10']:.3f} and NDCG@10 {f['ndcg@10']:.3f}; the source published "
         f"{seed_reported['precision@10']} and {seed_reported['ndcg@10']} on the real data: {where}.",
         f"Popularity alone reaches NDCG@10 {pop['ndcg@10']:.3f}: "
-        + (f"the ranker adds {signed(gap)}." if gap >= 0 else
-           f"at this scale the ranker trails it by {-gap:.3f}: most of what orders a user's videos is the video's own "
-           "appeal, which popularity measures directly, while the source's ranker reads it back from 128 raw factor "
-           "coordinates; `best` gives it the item's rate as a feature."),
+        + (
+            f"the ranker adds {signed(gap)}."
+            if gap >= 0
+            else f"at this scale the ranker trails it by {-gap:.3f}: most of what orders a user's videos is the "
+            "video's own "
+            "appeal, which popularity measures directly, while the source's ranker reads it back from 128 raw factor "
+            "coordinates; `best` gives it the item's rate as a feature."
+        ),
     ]
     if "best" in rows:
-        findings.append(f"`best` scores NDCG@10 {rows['best']['ndcg@10']:.3f} "
-                        f"({signed(round(rows['best']['ndcg@10'], 3) - round(f['ndcg@10'], 3))} over `faithful`).")
+        findings.append(
+            f"`best` scores NDCG@10 {rows['best']['ndcg@10']:.3f} "
+            f"({signed(round(rows['best']['ndcg@10'], 3) - round(f['ndcg@10'], 3))} over `faithful`)."
+        )
     if "oracle" in rows:
-        findings.append(f"The oracle, ranking by the true probabilities, reaches {rows['oracle']['ndcg@10']:.3f}: "
-                        "what is left to find.")
+        findings.append(
+            f"The oracle, ranking by the true probabilities, reaches {rows['oracle']['ndcg@10']:.3f}: "
+            "what is left to find."
+        )
     if beside is not None and beside.height > 1:
         most, least = (beside.sort("optimism", descending=d).row(0, named=True) for d in (True, False))
-        findings.append(f"Validation overstated the test AUC most for `{most['model']}` ({most['optimism']:+.3f}: "
-                        f"{most['validation_auc']:.3f} against {most['test_auc']:.3f}) and least for "
-                        f"`{least['model']}` ({least['optimism']:+.3f}): a validation AUC measured on rows whose "
-                        "labels built the features is not a forecast of test.")
+        findings.append(
+            f"Validation overstated the test AUC most for `{most['model']}` ({most['optimism']:+.3f}: "
+            f"{most['validation_auc']:.3f} against {most['test_auc']:.3f}) and least for "
+            f"`{least['model']}` ({least['optimism']:+.3f}): a validation AUC measured on rows whose "
+            "labels built the features is not a forecast of test."
+        )
     return closing(findings, for_notebook(TRACK, "03_evaluation_submission"), twin)

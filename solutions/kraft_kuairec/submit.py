@@ -1,9 +1,11 @@
 """The source's submission: ``user_id,item_id,score`` for every test pair, plus manifest.json (and
 ``ours.csv``, the same for ``best``, beside it)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -30,7 +32,9 @@ TOLERANCE = 0.02
 def submission_frame(test: pl.DataFrame, scores: np.ndarray) -> pl.DataFrame:
     if len(scores) != test.height:
         raise ValueError(f"{len(scores)} scores for {test.height} test rows")
-    return pl.DataFrame({"user_id": test["user_id"], "item_id": test["video_id"], "score": np.asarray(scores, np.float64)})
+    return pl.DataFrame(
+        {"user_id": test["user_id"], "item_id": test["video_id"], "score": np.asarray(scores, np.float64)}
+    )
 
 
 def expected_keys(test: pl.DataFrame) -> pl.DataFrame:
@@ -38,8 +42,12 @@ def expected_keys(test: pl.DataFrame) -> pl.DataFrame:
 
 
 def write(
-    test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
-    metrics: Mapping[str, float], directory: str | Path | None = None,
+    test: pl.DataFrame,
+    scores: np.ndarray,
+    parameters: Mapping[str, Any],
+    data_source: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    directory: str | Path | None = None,
     comparison: Mapping[str, Mapping[str, float]] | None = None,
     data_facts: Mapping[str, float] | None = None,
     profile: str = "teach",
@@ -48,10 +56,24 @@ def write(
     """Write, validate against the test pairs, then write the manifest. Returns the CSV path.
     ``ours``: our ranker's scores, written beside it as ``OURS_FILENAME`` (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    frames = {name: None if s is None else submission_frame(test, s) for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))}
+    frames = {
+        name: None if s is None else submission_frame(test, s)
+        for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))
+    }
     files = publish_all(directory, frames, lambda new: validate(new, test))
-    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=test.height, comparison=comparison,
-                   tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
+    write_manifest(
+        directory,
+        TRACK,
+        parameters,
+        data_source,
+        metrics,
+        files,
+        rows=test.height,
+        comparison=comparison,
+        tolerance=TOLERANCE,
+        data_facts=data_facts,
+        profile=profile,
+    )
     return files[0]
 
 

@@ -19,6 +19,7 @@ Timestamps span the real period (2020-07-05 to 2020-09-05, Beijing time in ``tim
 active over their own window, and a random 3.9 % of rows lose time/date/timestamp and go to
 the end of the file, as in the release.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -28,13 +29,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+import shared.twin as shared_twin
 from shared.io import atomic_path
 from shared.paths import REPO_ROOT
-import shared.twin as shared_twin
 from shared.twin import calibrate_intercept, check_scale, code_version, latent_factors, params_folder, sigmoid, stream
 from solutions.kraft_kuairec import TRACK, features
-from solutions.kraft_kuairec.data import (ITEM_CATEGORIES, SMALL_MATRIX, USER_FEATURES, load_item_categories,
-                                          load_user_features)
+from solutions.kraft_kuairec.data import (
+    ITEM_CATEGORIES,
+    SMALL_MATRIX,
+    USER_FEATURES,
+    load_item_categories,
+    load_user_features,
+)
 
 FIXTURES = REPO_ROOT / "solutions" / TRACK / "fixtures"
 ITEM_CATEGORIES_FIXTURE = FIXTURES / ITEM_CATEGORIES
@@ -77,7 +83,9 @@ class Params:
     item_skew: float = 0.25  # 0: normal item noise; > 0 a long right tail (a few hits), < 0 a long left tail
     personal_scale: float = 1.0  # strength of user-by-item affinity (latent factors + user-by-tag)
     drift: float = -0.4  # logit change from the first to the last day: the real test rate is below train's
-    window_spread: float = 0.3  # 1: users start in the first 60 % of the period and stop in the last 18 %; 0: all span it
+    window_spread: float = (
+        0.3  # 1: users start in the first 60 % of the period and stop in the last 18 %; 0: all span it
+    )
 
 
 LATENT_DIM = 8
@@ -121,8 +129,9 @@ def user_bias(users: pl.DataFrame, seed: int) -> np.ndarray:
     )
 
 
-def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None,
-             params: Params = Params()) -> Path:
+def generate(
+    scale: str = "small", seed: int = 42, out_dir: str | Path | None = None, params: Params = Params()
+) -> Path:
     """Write small_matrix.csv, item_categories.csv, user_features.csv and truth.parquet."""
     sc = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
@@ -138,7 +147,9 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     video_ids = items_all["video_id"].to_numpy()[items]
 
     # item part: tag effects (mean over an item's tags) + noise; user-by-tag affinity
-    tags = pl.DataFrame({"row": np.arange(sc.n_items), "tag": items_all["tags"].gather(items)}).explode("tag", empty_as_null=False)
+    tags = pl.DataFrame({"row": np.arange(sc.n_items), "tag": items_all["tags"].gather(items)}).explode(
+        "tag", empty_as_null=False
+    )
     n_tags = np.bincount(tags["row"].to_numpy(), minlength=sc.n_items)
     tag_matrix = np.zeros((sc.n_items, 31))
     tag_matrix[tags["row"].to_numpy(), tags["tag"].to_numpy()] = 1.0 / n_tags[tags["row"].to_numpy()]
@@ -146,8 +157,11 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
     item_bias = tag_matrix @ tag_effect + 0.6 * skewed(rng.normal(0, 1, sc.n_items), params.item_skew)
     affinity = rng.normal(0, 0.6, (sc.n_users, 31)) @ tag_matrix.T
     latent = latent_factors(rng, sc.n_users, LATENT_DIM, 1.0) @ latent_factors(rng, sc.n_items, LATENT_DIM, 1.0).T
-    logits = (user_bias_all[rows][:, None] + params.item_scale * item_bias[None, :]
-              + params.personal_scale * (latent + affinity))
+    logits = (
+        user_bias_all[rows][:, None]
+        + params.item_scale * item_bias[None, :]
+        + params.personal_scale * (latent + affinity)
+    )
 
     # which (user, item) pairs exist: the release is 99.6 % dense
     n_pairs = sc.n_users * sc.n_items
@@ -191,13 +205,12 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
             "date": local.dt.strftime("%Y%m%d") + ".0",
             # a float in shortest form, as pandas wrote it: 1593898068.378, 1593898080.05, 1593898081.0
             # (polars' float writer would give 1594115669.3700001 for .37)
-            "timestamp": (ts // 1000).cast(pl.String) + "."
+            "timestamp": (ts // 1000).cast(pl.String)
+            + "."
             + (ts % 1000).cast(pl.String).str.zfill(3).str.strip_chars_end("0").replace("", "0"),
             "watch_ratio": watch_ratio[order],
         }
-    ).with_columns(
-        [pl.when(missing).then(None).otherwise(pl.col(c)).alias(c) for c in ("time", "date", "timestamp")]
-    )
+    ).with_columns([pl.when(missing).then(None).otherwise(pl.col(c)).alias(c) for c in ("time", "date", "timestamp")])
     truth = pl.DataFrame({"user_id": users[u_idx], "video_id": video_ids[i_idx], "p": p})
 
     with atomic_path(out / SMALL_MATRIX) as tmp:
@@ -217,5 +230,8 @@ def folder(scale: str, seed: int, params: Params = Params()) -> Path:
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
     """The twin's folder, generated on first use."""
-    return shared_twin.ensure(folder(scale, seed, params), (SMALL_MATRIX, USER_FEATURES, ITEM_CATEGORIES, TRUTH),
-                              lambda out: generate(scale, seed, out, params))
+    return shared_twin.ensure(
+        folder(scale, seed, params),
+        (SMALL_MATRIX, USER_FEATURES, ITEM_CATEGORIES, TRUTH),
+        lambda out: generate(scale, seed, out, params),
+    )

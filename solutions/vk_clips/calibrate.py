@@ -13,11 +13,12 @@ far less data per item than the real file: its AUCs are lower and say only which
 moves them. The calibrated values (``twin.Params``' defaults) are those of the `medium` trial that
 met the level and the like rate; the README's "The twin against the real data" shows its table.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -27,7 +28,11 @@ from solutions.vk_clips import TRACK, data, pipeline, twin
 
 LB = "the source's private leaderboard (per-user ROC-AUC)"
 SPEC = calibration.Spec.of_twin(
-    TRACK, twin, [data.TRAIN, data.TEST], scale="medium", config="dcn",
+    TRACK,
+    twin,
+    [data.TRAIN, data.TEST],
+    scale="medium",
+    config="dcn",
     targets=(
         Target.around("dcn_faithful.auc", "DCNv2 + history (faithful)", 0.6667, 0.015, LB, centre=0.667),
         Target("history_gain", "history features: faithful minus without", 0.0012, 0.0, 0.005, LB),
@@ -50,7 +55,8 @@ def run_trial(cfg: pipeline.Config) -> dict[str, float]:
         scores[row], _ = pipeline.train_dcn(cfg, d, row, hist, progress=False)
     frame = d.vk.test.select("user_id", "item_id").with_columns(
         *d.truth.select("target", *pipeline.TRUE_PROBS).get_columns(),
-        **{name: pl.Series(scores[name]) for name in ROWS})
+        **{name: pl.Series(scores[name]) for name in ROWS},
+    )
     metrics = dict(pipeline.data_facts(d))
     for row in pipeline.evaluate(frame, ROWS).to_dicts():
         metrics |= {f"{row['model']}.auc": row["auc"], f"{row['model']}.auc_expected": row["auc_expected"]}

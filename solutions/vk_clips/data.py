@@ -8,6 +8,7 @@ line naming the file, the column and the first bad row.
 Integer columns of another integer width (a file re-saved by pandas writes int64) are accepted and
 cast when every value fits the official type; floats, strings or a wrong embedding length are not.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,11 +31,22 @@ FILES = (TRAIN, USERS, ITEMS, TEST)
 EMBEDDING_DIM = 32
 PAIRS_PER_USER = 20
 
-TRAIN_SCHEMA = {"user_id": pl.UInt32, "item_id": pl.UInt32, "timespent": pl.UInt8, "like": pl.UInt8,
-                "dislike": pl.UInt8, "share": pl.UInt8, "bookmarks": pl.UInt8}
+TRAIN_SCHEMA = {
+    "user_id": pl.UInt32,
+    "item_id": pl.UInt32,
+    "timespent": pl.UInt8,
+    "like": pl.UInt8,
+    "dislike": pl.UInt8,
+    "share": pl.UInt8,
+    "bookmarks": pl.UInt8,
+}
 USERS_SCHEMA = {"user_id": pl.UInt32, "gender": pl.UInt8, "age": pl.UInt8}
-ITEMS_SCHEMA = {"item_id": pl.UInt32, "source_id": pl.UInt32, "duration": pl.UInt8,
-                "embeddings": pl.Array(pl.Float32, EMBEDDING_DIM)}
+ITEMS_SCHEMA = {
+    "item_id": pl.UInt32,
+    "source_id": pl.UInt32,
+    "duration": pl.UInt8,
+    "embeddings": pl.Array(pl.Float32, EMBEDDING_DIM),
+}
 TEST_SCHEMA = {"user_id": pl.Int64, "item_id": pl.Int64}
 # classes of the target like - dislike + 1, in the metric's order
 DISLIKE, IGNORE, LIKE = 0, 1, 2
@@ -56,13 +68,16 @@ def _check_parquet_schema(path: Path, schema: dict[str, pl.DataType]) -> pa.Sche
     missing = [c for c in schema if c not in names]
     extra = [c for c in names if c not in schema]
     if missing or extra:
-        parts = ([f"missing column(s) {missing}"] if missing else []) + ([f"unexpected column(s) {extra}"] if extra else [])
+        parts = ([f"missing column(s) {missing}"] if missing else []) + (
+            [f"unexpected column(s) {extra}"] if extra else []
+        )
         raise DataError(f"{path.name}: {'; '.join(parts)}; expected {list(schema)}")
     for name, dtype in schema.items():
         t = found.field(name).type
         if isinstance(dtype, pl.Array):
-            ok = (pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t)) \
-                and pa.types.is_floating(t.value_type)
+            ok = (
+                pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t)
+            ) and pa.types.is_floating(t.value_type)
         else:
             ok = pa.types.is_integer(t)
         if not ok:
@@ -84,15 +99,21 @@ def _read_parquet(path: Path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         col = df[name]
         n_null = col.null_count()
         if n_null:
-            raise DataError(f"{path.name}: column '{name}' has {n_null} missing value(s), first at data row {_row(col.is_null())}")
+            raise DataError(
+                f"{path.name}: column '{name}' has {n_null} missing value(s), first at data row {_row(col.is_null())}"
+            )
         if isinstance(dtype, pl.Array):
             lengths = col.list.len() if col.dtype != dtype and not isinstance(col.dtype, pl.Array) else None
             if lengths is not None and (lengths != dtype.size).any():
                 bad = lengths != dtype.size
-                raise DataError(f"{path.name}: column '{name}' holds {lengths.filter(bad)[0]} values at data row "
-                                f"{_row(bad)}, expected {dtype.size}")
+                raise DataError(
+                    f"{path.name}: column '{name}' holds {lengths.filter(bad)[0]} values at data row "
+                    f"{_row(bad)}, expected {dtype.size}"
+                )
             if isinstance(col.dtype, pl.Array) and col.dtype.size != dtype.size:
-                raise DataError(f"{path.name}: column '{name}' holds {col.dtype.size} values per row, expected {dtype.size}")
+                raise DataError(
+                    f"{path.name}: column '{name}' holds {col.dtype.size} values per row, expected {dtype.size}"
+                )
             col = col.cast(pl.List(pl.Float32)).list.to_array(dtype.size) if col.dtype != dtype else col
             nan = np.isnan(col.to_numpy()).any(axis=1)
             if nan.any():
@@ -101,8 +122,10 @@ def _read_parquet(path: Path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
             info = np.iinfo(str(dtype).lower())  # UInt32 -> uint32
             bad = (col < info.min) | (col > info.max)
             if bad.any():
-                raise DataError(f"{path.name}: column '{name}' value {col.filter(bad)[0]} at data row {_row(bad)} "
-                                f"does not fit {dtype}")
+                raise DataError(
+                    f"{path.name}: column '{name}' value {col.filter(bad)[0]} at data row {_row(bad)} "
+                    f"does not fit {dtype}"
+                )
             col = col.cast(dtype)
         out.append(col.alias(name))
     return pl.DataFrame(out)
@@ -112,7 +135,9 @@ def _check_binary(df: pl.DataFrame, path: Path, columns: tuple[str, ...]) -> Non
     for name in columns:
         bad = df[name] > 1
         if bad.any():
-            raise DataError(f"{path.name}: column '{name}' value {df[name].filter(bad)[0]} at data row {_row(bad)}, expected 0 or 1")
+            raise DataError(
+                f"{path.name}: column '{name}' value {df[name].filter(bad)[0]} at data row {_row(bad)}, expected 0 or 1"
+            )
 
 
 def load_train(path: str | os.PathLike) -> pl.DataFrame:
@@ -132,7 +157,9 @@ def load_users(path: str | os.PathLike) -> pl.DataFrame:
     require(df["user_id"].n_unique() == df.height, path, "user_id must be unique")
     bad = ~df["gender"].is_in([1, 2])
     if bad.any():
-        raise DataError(f"{path.name}: column 'gender' value {df['gender'].filter(bad)[0]} at data row {_row(bad)}, expected 1 or 2")
+        raise DataError(
+            f"{path.name}: column 'gender' value {df['gender'].filter(bad)[0]} at data row {_row(bad)}, expected 1 or 2"
+        )
     return df
 
 
@@ -150,7 +177,10 @@ def load_test_pairs(path: str | os.PathLike) -> pl.DataFrame:
     for name in TEST_SCHEMA:
         bad = (df[name] < 0) | (df[name] > np.iinfo(np.uint32).max)
         if bad.any():
-            raise DataError(f"{path.name}: column '{name}' value {df[name].filter(bad)[0]} at data row {_row(bad)} is not a uint32 id")
+            raise DataError(
+                f"{path.name}: column '{name}' value {df[name].filter(bad)[0]} at data row {_row(bad)} "
+                "is not a uint32 id"
+            )
     df = df.cast({name: pl.UInt32 for name in TEST_SCHEMA})
     dup = df.is_duplicated()
     if dup.any():
@@ -160,8 +190,10 @@ def load_test_pairs(path: str | os.PathLike) -> pl.DataFrame:
     if wrong.height:
         user, n = wrong.row(0)
         first = _row(df["user_id"] == user)
-        raise DataError(f"{path.name}: user {user} has {n} pairs (first at data row {first}), every test user needs "
-                        f"exactly {PAIRS_PER_USER}; {wrong.height} such user(s)")
+        raise DataError(
+            f"{path.name}: user {user} has {n} pairs (first at data row {first}), every test user needs "
+            f"exactly {PAIRS_PER_USER}; {wrong.height} such user(s)"
+        )
     return df
 
 
@@ -203,14 +235,18 @@ def check_consistency(vk: VKClips) -> None:
         ok = _ids_known(frame[col], known)
         if not ok.all():
             bad = ~ok
-            raise DataError(f"{path.name}: {col} {frame[col].filter(pl.Series(bad))[0]} at data row {_row(bad)} "
-                            f"does not occur in {what} ({int(bad.sum())} row(s))")
+            raise DataError(
+                f"{path.name}: {col} {frame[col].filter(pl.Series(bad))[0]} at data row {_row(bad)} "
+                f"does not occur in {what} ({int(bad.sum())} row(s))"
+            )
 
 
 def load(data_dir: str | os.PathLike) -> VKClips:
     files = resolve_files(data_dir)
     train_path, users_path, items_path, test_path = files
-    vk = VKClips(load_train(train_path), load_users(users_path), load_items(items_path), load_test_pairs(test_path), files)
+    vk = VKClips(
+        load_train(train_path), load_users(users_path), load_items(items_path), load_test_pairs(test_path), files
+    )
     check_consistency(vk)
     return vk
 

@@ -6,6 +6,7 @@ Each ``run`` works on its own twin under the scratch output folder (``make answe
 own and scored in memory: the lessons' scores stay as they are. Where an exercise asks the learner
 to edit a constant of a module, the run sets it for the length of the run (``mock.patch``) and puts it back.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,13 +38,15 @@ def _lesson_run(scale: str) -> tuple[pipeline.Config, pipeline.Data, pl.DataFram
 
 def _expected(scores: pl.DataFrame, s) -> pl.DataFrame:
     """Each user's ``auc_expected`` of scores ``s`` (columns user, auc)."""
-    return per_user_expected_roc_auc(scores["user_id"].to_numpy(), scores.select(pipeline.TRUE_PROBS).to_numpy(),
-                                     np.asarray(s, dtype=np.float64))
+    return per_user_expected_roc_auc(
+        scores["user_id"].to_numpy(), scores.select(pipeline.TRUE_PROBS).to_numpy(), np.asarray(s, dtype=np.float64)
+    )
 
 
 def _auc_expected(scores: pl.DataFrame, s) -> float:
-    return mean_user_expected_roc_auc(scores["user_id"].to_numpy(), scores.select(pipeline.TRUE_PROBS).to_numpy(),
-                                      np.asarray(s, dtype=np.float64))
+    return mean_user_expected_roc_auc(
+        scores["user_id"].to_numpy(), scores.select(pipeline.TRUE_PROBS).to_numpy(), np.asarray(s, dtype=np.float64)
+    )
 
 
 def _gain(scores: pl.DataFrame, a, b) -> dict:
@@ -59,8 +62,10 @@ def _never_liked(scale: str) -> dict:
     for model in ("popularity", "als"):
         per_user = _expected(scores, scores[model])
         group = per_user.filter(pl.col("user").is_in(list(never)))
-        out |= {f"{model}_never": float(group["auc"].mean()),
-                f"{model}_rest": float(per_user.filter(~pl.col("user").is_in(list(never)))["auc"].mean())}
+        out |= {
+            f"{model}_never": float(group["auc"].mean()),
+            f"{model}_rest": float(per_user.filter(~pl.col("user").is_in(list(never)))["auc"].mean()),
+        }
         out["users"] = group.height
     return out
 
@@ -74,8 +79,11 @@ def _single_reaction(scale: str) -> dict:
 def _als_64(scale: str) -> dict:
     cfg, d, scores, _ = _lesson_run(scale)
     wide = pipeline.baseline_scores(replace(cfg, als_factors=64), d)["als"]
-    return {"als_16": _auc_expected(scores, scores["als"]), "als_64": _auc_expected(scores, wide),
-            "popularity": _auc_expected(scores, scores["popularity"])}
+    return {
+        "als_16": _auc_expected(scores, scores["als"]),
+        "als_64": _auc_expected(scores, wide),
+        "popularity": _auc_expected(scores, scores["popularity"]),
+    }
 
 
 def _like_rate(scale: str) -> dict:
@@ -99,10 +107,17 @@ def _batch_2048(scale: str) -> dict:
     s, _ = pipeline.train_dcn(wide, d, "dcn_faithful", hist, progress=False, name="exercise-dcn_faithful-b2048")
     users, y = scores["user_id"].to_numpy(), scores["target"].to_numpy()
     g = _gain(scores, s, scores["dcn_faithful"])
-    return {"batch": cfg.batch, "steps": -(-d.vk.train.height // cfg.batch), "steps_2048": -(-d.vk.train.height // 2048),
-            "auc": mean_user_roc_auc(users, y, scores["dcn_faithful"].to_numpy()), "auc_2048": mean_user_roc_auc(users, y, s),
-            "expected": _auc_expected(scores, scores["dcn_faithful"]), "expected_2048": _auc_expected(scores, s),
-            "gain": g["mean"], "se": g["se"]}
+    return {
+        "batch": cfg.batch,
+        "steps": -(-d.vk.train.height // cfg.batch),
+        "steps_2048": -(-d.vk.train.height // 2048),
+        "auc": mean_user_roc_auc(users, y, scores["dcn_faithful"].to_numpy()),
+        "auc_2048": mean_user_roc_auc(users, y, s),
+        "expected": _auc_expected(scores, scores["dcn_faithful"]),
+        "expected_2048": _auc_expected(scores, s),
+        "gain": g["mean"],
+        "se": g["se"],
+    }
 
 
 def _window_16(scale: str) -> dict:
@@ -112,19 +127,30 @@ def _window_16(scale: str) -> dict:
     before, after = wide_hist["train_ignore"], narrow_hist["train_ignore"]
     s, _ = pipeline.train_dcn(narrow, d, "dcn_fixed", narrow_hist, progress=False, name="exercise-dcn_fixed-w16")
     g = _gain(scores, s, scores["dcn_fixed"])
-    return {"changed": float((before != after).mean()), "emptied": float(((before >= 0) & (after < 0)).mean()),
-            "filled": float((before >= 0).mean()), "expected": _auc_expected(scores, scores["dcn_fixed"]),
-            "expected_16": _auc_expected(scores, s), "gain": g["mean"], "se": g["se"]}
+    return {
+        "changed": float((before != after).mean()),
+        "emptied": float(((before >= 0) & (after < 0)).mean()),
+        "filled": float((before >= 0).mean()),
+        "expected": _auc_expected(scores, scores["dcn_fixed"]),
+        "expected_16": _auc_expected(scores, s),
+        "gain": g["mean"],
+        "se": g["se"],
+    }
 
 
 def _seq_len_16(scale: str) -> dict:
     cfg, d, scores, _ = _lesson_run(scale)
     s, fit = pipeline.train_sequence(replace(cfg, seq_len=16), d, progress=False, name="exercise-sequence-len16")
     g = _gain(scores, s, scores["sequence"])
-    return {"len": cfg.seq_len, "expected": _auc_expected(scores, scores["sequence"]),
-            "expected_16": _auc_expected(scores, s), "gain": g["mean"], "se": g["se"],
-            "epochs_16": int(np.argmin(fit.val_losses)) + 1,
-            "epochs": int(pipeline.load_scores(cfg)[1]["sequence"]["best_epoch"])}
+    return {
+        "len": cfg.seq_len,
+        "expected": _auc_expected(scores, scores["sequence"]),
+        "expected_16": _auc_expected(scores, s),
+        "gain": g["mean"],
+        "se": g["se"],
+        "epochs_16": int(np.argmin(fit.val_losses)) + 1,
+        "epochs": int(pipeline.load_scores(cfg)[1]["sequence"]["best_epoch"]),
+    }
 
 
 def _no_reactions(scale: str) -> dict:
@@ -138,8 +164,13 @@ def _no_reactions(scale: str) -> dict:
     with mock.patch.object(models.Events, "of", classmethod(blind)):
         s, _ = pipeline.train_sequence(cfg, d, progress=False, name="exercise-sequence-blind")
     g = _gain(scores, s, scores["sequence"])
-    return {"expected": _auc_expected(scores, scores["sequence"]), "expected_blind": _auc_expected(scores, s),
-            "popularity": _auc_expected(scores, scores["popularity"]), "gain": g["mean"], "se": g["se"]}
+    return {
+        "expected": _auc_expected(scores, scores["sequence"]),
+        "expected_blind": _auc_expected(scores, s),
+        "popularity": _auc_expected(scores, scores["popularity"]),
+        "gain": g["mean"],
+        "se": g["se"],
+    }
 
 
 def _ltr_variant(cfg, d, scores, drop=()) -> dict[str, np.ndarray]:
@@ -182,9 +213,14 @@ def _prior_0(scale: str) -> dict:
     with mock.patch.object(features, "ITEM_PRIOR_ROWS", 0.0):
         new = _ltr_variant(cfg, d, scores)
     g = _gain(scores, new["ltr_stats"], scores["ltr_stats"])
-    return {"stats": _auc_expected(scores, scores["ltr_stats"]), "stats_0": _auc_expected(scores, new["ltr_stats"]),
-            "ltr": _auc_expected(scores, scores["ltr"]), "ltr_0": _auc_expected(scores, new["ltr"]),
-            "gain": g["mean"], "se": g["se"]}
+    return {
+        "stats": _auc_expected(scores, scores["ltr_stats"]),
+        "stats_0": _auc_expected(scores, new["ltr_stats"]),
+        "ltr": _auc_expected(scores, scores["ltr"]),
+        "ltr_0": _auc_expected(scores, new["ltr"]),
+        "gain": g["mean"],
+        "se": g["se"],
+    }
 
 
 def _impersonal(scale: str) -> dict:
@@ -207,121 +243,189 @@ def _four_windows(scale: str) -> dict:
         rows = len(pipeline.ranker_rows(d)[1])
         new = _ltr_variant(cfg, d, scores)
     g = _gain(scores, new["ltr"], scores["ltr"])
-    return {"rows_10": len(pipeline.ranker_rows(d)[1]), "rows_4": rows, "ltr": _auc_expected(scores, scores["ltr"]),
-            "ltr_4": _auc_expected(scores, new["ltr"]), "stats": _auc_expected(scores, scores["ltr_stats"]),
-            "stats_4": _auc_expected(scores, new["ltr_stats"]), "gain": g["mean"], "se": g["se"]}
+    return {
+        "rows_10": len(pipeline.ranker_rows(d)[1]),
+        "rows_4": rows,
+        "ltr": _auc_expected(scores, scores["ltr"]),
+        "ltr_4": _auc_expected(scores, new["ltr"]),
+        "stats": _auc_expected(scores, scores["ltr_stats"]),
+        "stats_4": _auc_expected(scores, new["ltr_stats"]),
+        "gain": g["mean"],
+        "se": g["se"],
+    }
 
 
 def _submit_faithful(scale: str) -> dict:
     _, _, _, table = _lesson_run(scale)
     row = {r["model"]: r for r in table.iter_rows(named=True)}
-    return {"fixed": row["dcn_fixed"]["auc"], "faithful": row["dcn_faithful"]["auc"],
-            "fixed_expected": row["dcn_fixed"]["auc_expected"], "faithful_expected": row["dcn_faithful"]["auc_expected"]}
+    return {
+        "fixed": row["dcn_fixed"]["auc"],
+        "faithful": row["dcn_faithful"]["auc"],
+        "fixed_expected": row["dcn_fixed"]["auc_expected"],
+        "faithful_expected": row["dcn_faithful"]["auc_expected"],
+    }
 
 
 def _drop_single(scale: str) -> dict:
     _, _, scores, table = _lesson_run(scale)
     kinds = scores.group_by("user_id").agg(k=pl.col("target").n_unique())
     row = table.filter(pl.col("model") == pipeline.SUBMITTED).row(0, named=True)
-    return {"single": int((kinds["k"] == 1).sum()), "users": kinds.height, "auc": row["auc"],
-            "auc_zero": row["auc_zero"], "rise": row["auc"] - row["auc_zero"]}
+    return {
+        "single": int((kinds["k"] == 1).sum()),
+        "users": kinds.height,
+        "auc": row["auc"],
+        "auc_zero": row["auc_zero"],
+        "rise": row["auc"] - row["auc_zero"],
+    }
 
 
 EXERCISES = (
-    Exercise("01_data", 1,
-             "Before notebook 2, predict which of popularity and a per-user model (ALS) will rank a user who never "
-             "liked anything better, and why.",
-             "Popularity. Over the {users:,} test users without a like in train, popularity scores `auc_expected` "
-             "{popularity_never:.4f} and ALS {als_never:.4f}; over the other users {popularity_rest:.4f} and "
-             "{als_rest:.4f}. ALS learns a user's factors from their likes and dislikes only: a user with none "
-             "gets a vector from the regularisation alone, and popularity's item appeal is all that is left.",
-             "small", _never_liked),
-    Exercise("01_data", 2,
-             "Compute the share of test users whose 20 clips have a single reaction (`d.truth`'s `target` on the "
-             "twin). Notebook 6 (and the primer's `auc_zero`) shows what the metric does with them.",
-             "{single:,} of {users:,} test users ({share:.1%}): all 20 of their clips were ignored. Their per-user "
-             "ROC-AUC has no pair to order, so `auc` skips them and `auc_zero` counts each as 0.",
-             "small", _single_reaction),
-    Exercise("02_baselines", 1,
-             "Change ALS's `factors` in `models.als_scores` from 16 to 64 and predict whether it closes the gap to "
-             "popularity; run `pipeline.baseline_scores` again and compare.",
-             "No: `auc_expected` moves from {als_16:.4f} (16 factors) to {als_64:.4f} (64), and popularity stays at "
-             "{popularity:.4f}. More factors give each user more coordinates to fit from the same few reactions; "
-             "what ALS lacks is data per user, not capacity.",
-             "small", _als_64),
-    Exercise("02_baselines", 2,
-             "Score the items by their like rate (likes / rows) instead of likes minus dislikes. Which users does "
-             "it help, those with many or few test likes?",
-             "Over all users the like rate scores `auc_expected` {rate:.4f} against likes minus dislikes "
-             "{popularity:.4f}. Per user, the change is {gain_none:+.4f} for the {users_none:,} users with no "
-             "drawn test like, {gain_one:+.4f} for the {users_one:,} with one and {gain_more:+.4f} for the "
-             "{users_more:,} with two or more: a rate stops rewarding a clip just for being shown often.",
-             "small", _like_rate),
-    Exercise("03_dcnv2", 1,
-             "Train `dcn_faithful` with `BATCH_SIZE` 2048 instead of the default: one epoch then takes fewer, larger "
-             "steps. Predict the direction of the change in AUC, then run it.",
-             "Down: per-user ROC-AUC {auc:.4f} at batch {batch:,} ({steps:,} steps) and {auc_2048:.4f} at 2,048 "
-             "({steps_2048:,} steps); `auc_expected` {expected:.4f} against {expected_2048:.4f}, a paired change of "
-             "{gain:+.4f} ± {se:.4f}. One epoch at the same learning rate with four times fewer steps leaves the "
-             "embeddings less trained.",
-             "small", _batch_2048),
-    Exercise("03_dcnv2", 2,
-             "Set `ignore_window` in `pipeline.Config` to 16 and rebuild the history: how much of the fixed history's "
-             "third slot is lost, and does `dcn_fixed` notice?",
-             "The third slot (the nearest earlier ignored clip) changes for {changed:.1%} of the train rows and is "
-             "emptied for {emptied:.2%} ({filled:.1%} had one): with ignores most of every history, the last 16 "
-             "nearly always hold one. `dcn_fixed` moves from {expected:.4f} to {expected_16:.4f} `auc_expected` "
-             "({gain:+.4f} ± {se:.4f}, paired): the slot carries little the model uses.",
-             "small", _window_16),
-    Exercise("04_sequence_model", 1,
-             "Set `SEQ_LEN` to 16: the model then sees only a user's last 16 events. Predict what happens to "
-             "`auc_expected`, then run this notebook again.",
-             "`auc_expected` moves from {expected:.4f} (the last {len} events) to {expected_16:.4f} (the last 16), "
-             "a paired change of {gain:+.4f} ± {se:.4f}; validation kept {epochs_16} epochs (was {epochs}). A "
-             "user's recent reactions say most of what their history says about the next clip.",
-             "small", _seq_len_16),
-    Exercise("04_sequence_model", 2,
-             "Give the sequence model no reaction input (replace `Events.reactions` by zeros in `models.py`): how much "
-             "of its score came from knowing what the user liked before?",
-             "Blind to reactions it scores {expected_blind:.4f} `auc_expected` against {expected:.4f} "
-             "({gain:+.4f} ± {se:.4f}, paired); popularity scores {popularity:.4f}. Without the reactions it still "
-             "sees which clips a user was shown and for how long they watched, and its item embeddings still learn "
-             "each clip's appeal from the targets.",
-             "small", _no_reactions),
-    Exercise("05_ranker", 1,
-             "Set `ITEM_PRIOR_ROWS` in `features.py` to 0 (an item's like rate with no pull towards its source's) and "
-             "predict what happens to `ltr_stats`; then run this notebook.",
-             "`ltr_stats` moves from {stats:.4f} to {stats_0:.4f} `auc_expected` ({gain:+.4f} ± {se:.4f}, paired), "
-             "`ltr` from {ltr:.4f} to {ltr_0:.4f}. Without the prior a clip seen a few times gets a like rate of "
-             "0 or 1/3: the rate of a rarely shown clip is mostly noise, and its source's rate was the better guess.",
-             "small", _prior_0),
-    Exercise("05_ranker", 2,
-             "Drop every `user_source_*` and `cos_*` feature: how much of the gain over DCNv2 was personal, and how "
-             "much the item's own appeal?",
-             "Without those {dropped} of the {columns} features `ltr` scores {ltr_impersonal:.4f} `auc_expected` "
-             "(with them {ltr:.4f}; the faithful DCNv2 {faithful:.4f}) and `ltr_stats` {ltr_stats_impersonal:.4f} "
-             "(with them {ltr_stats:.4f}): {personal_share:.0%} of `ltr`'s gain over DCNv2 came from the user's "
-             "own taste, the rest from the clip's appeal.",
-             "small", _impersonal),
-    Exercise("05_ranker", 3,
-             "Train the ranker on four windows instead of ten (`pipeline.LTR_EDGES`) and compare `auc_expected`.",
-             "With four windows the ranker learns from {rows_4:,} rows instead of {rows_10:,}: `ltr` scores "
-             "{ltr_4:.4f} against {ltr:.4f} ({gain:+.4f} ± {se:.4f}, paired) and `ltr_stats` {stats_4:.4f} "
-             "against {stats:.4f}.",
-             "small", _four_windows),
-    Exercise("06_submission", 1,
-             "Submit `dcn_faithful` instead (`SUBMITTED`, or `make reproduce PROFILE=source TRACKS=vk_clips`) and "
-             "read the verdict line: why does it say 'not comparable' the first time?",
-             "Because nothing committed matches the run: with `SUBMITTED` changed the parameters differ from the "
-             "committed manifest's (the verdict names `submitted`), and a `source` run is compared only with a "
-             "committed `source` run, of which there is none until you commit one. The scores themselves: "
-             "`dcn_faithful` {faithful:.4f} per-user ROC-AUC ({faithful_expected:.4f} `auc_expected`) against "
-             "`dcn_fixed` {fixed:.4f} ({fixed_expected:.4f}).",
-             "small", _submit_faithful),
-    Exercise("06_submission", 2,
-             "Count the test users whose 20 clips share one reaction. How much would `auc_zero` rise if they were "
-             "dropped from the test set instead of scored 0?",
-             "{single:,} of {users:,} users. Dropping them is exactly what `auc` does: `auc_zero` "
-             "{auc_zero:.4f} rises to {auc:.4f}, by {rise:.4f}, with no change to a single ranking.",
-             "small", _drop_single),
+    Exercise(
+        "01_data",
+        1,
+        "Before notebook 2, predict which of popularity and a per-user model (ALS) will rank a user who never "
+        "liked anything better, and why.",
+        "Popularity. Over the {users:,} test users without a like in train, popularity scores `auc_expected` "
+        "{popularity_never:.4f} and ALS {als_never:.4f}; over the other users {popularity_rest:.4f} and "
+        "{als_rest:.4f}. ALS learns a user's factors from their likes and dislikes only: a user with none "
+        "gets a vector from the regularisation alone, and popularity's item appeal is all that is left.",
+        "small",
+        _never_liked,
+    ),
+    Exercise(
+        "01_data",
+        2,
+        "Compute the share of test users whose 20 clips have a single reaction (`d.truth`'s `target` on the "
+        "twin). Notebook 6 (and the primer's `auc_zero`) shows what the metric does with them.",
+        "{single:,} of {users:,} test users ({share:.1%}): all 20 of their clips were ignored. Their per-user "
+        "ROC-AUC has no pair to order, so `auc` skips them and `auc_zero` counts each as 0.",
+        "small",
+        _single_reaction,
+    ),
+    Exercise(
+        "02_baselines",
+        1,
+        "Change ALS's `factors` in `models.als_scores` from 16 to 64 and predict whether it closes the gap to "
+        "popularity; run `pipeline.baseline_scores` again and compare.",
+        "No: `auc_expected` moves from {als_16:.4f} (16 factors) to {als_64:.4f} (64), and popularity stays at "
+        "{popularity:.4f}. More factors give each user more coordinates to fit from the same few reactions; "
+        "what ALS lacks is data per user, not capacity.",
+        "small",
+        _als_64,
+    ),
+    Exercise(
+        "02_baselines",
+        2,
+        "Score the items by their like rate (likes / rows) instead of likes minus dislikes. Which users does "
+        "it help, those with many or few test likes?",
+        "Over all users the like rate scores `auc_expected` {rate:.4f} against likes minus dislikes "
+        "{popularity:.4f}. Per user, the change is {gain_none:+.4f} for the {users_none:,} users with no "
+        "drawn test like, {gain_one:+.4f} for the {users_one:,} with one and {gain_more:+.4f} for the "
+        "{users_more:,} with two or more: a rate stops rewarding a clip just for being shown often.",
+        "small",
+        _like_rate,
+    ),
+    Exercise(
+        "03_dcnv2",
+        1,
+        "Train `dcn_faithful` with `BATCH_SIZE` 2048 instead of the default: one epoch then takes fewer, larger "
+        "steps. Predict the direction of the change in AUC, then run it.",
+        "Down: per-user ROC-AUC {auc:.4f} at batch {batch:,} ({steps:,} steps) and {auc_2048:.4f} at 2,048 "
+        "({steps_2048:,} steps); `auc_expected` {expected:.4f} against {expected_2048:.4f}, a paired change of "
+        "{gain:+.4f} ± {se:.4f}. One epoch at the same learning rate with four times fewer steps leaves the "
+        "embeddings less trained.",
+        "small",
+        _batch_2048,
+    ),
+    Exercise(
+        "03_dcnv2",
+        2,
+        "Set `ignore_window` in `pipeline.Config` to 16 and rebuild the history: how much of the fixed history's "
+        "third slot is lost, and does `dcn_fixed` notice?",
+        "The third slot (the nearest earlier ignored clip) changes for {changed:.1%} of the train rows and is "
+        "emptied for {emptied:.2%} ({filled:.1%} had one): with ignores most of every history, the last 16 "
+        "nearly always hold one. `dcn_fixed` moves from {expected:.4f} to {expected_16:.4f} `auc_expected` "
+        "({gain:+.4f} ± {se:.4f}, paired): the slot carries little the model uses.",
+        "small",
+        _window_16,
+    ),
+    Exercise(
+        "04_sequence_model",
+        1,
+        "Set `SEQ_LEN` to 16: the model then sees only a user's last 16 events. Predict what happens to "
+        "`auc_expected`, then run this notebook again.",
+        "`auc_expected` moves from {expected:.4f} (the last {len} events) to {expected_16:.4f} (the last 16), "
+        "a paired change of {gain:+.4f} ± {se:.4f}; validation kept {epochs_16} epochs (was {epochs}). A "
+        "user's recent reactions say most of what their history says about the next clip.",
+        "small",
+        _seq_len_16,
+    ),
+    Exercise(
+        "04_sequence_model",
+        2,
+        "Give the sequence model no reaction input (replace `Events.reactions` by zeros in `models.py`): how much "
+        "of its score came from knowing what the user liked before?",
+        "Blind to reactions it scores {expected_blind:.4f} `auc_expected` against {expected:.4f} "
+        "({gain:+.4f} ± {se:.4f}, paired); popularity scores {popularity:.4f}. Without the reactions it still "
+        "sees which clips a user was shown and for how long they watched, and its item embeddings still learn "
+        "each clip's appeal from the targets.",
+        "small",
+        _no_reactions,
+    ),
+    Exercise(
+        "05_ranker",
+        1,
+        "Set `ITEM_PRIOR_ROWS` in `features.py` to 0 (an item's like rate with no pull towards its source's) and "
+        "predict what happens to `ltr_stats`; then run this notebook.",
+        "`ltr_stats` moves from {stats:.4f} to {stats_0:.4f} `auc_expected` ({gain:+.4f} ± {se:.4f}, paired), "
+        "`ltr` from {ltr:.4f} to {ltr_0:.4f}. Without the prior a clip seen a few times gets a like rate of "
+        "0 or 1/3: the rate of a rarely shown clip is mostly noise, and its source's rate was the better guess.",
+        "small",
+        _prior_0,
+    ),
+    Exercise(
+        "05_ranker",
+        2,
+        "Drop every `user_source_*` and `cos_*` feature: how much of the gain over DCNv2 was personal, and how "
+        "much the item's own appeal?",
+        "Without those {dropped} of the {columns} features `ltr` scores {ltr_impersonal:.4f} `auc_expected` "
+        "(with them {ltr:.4f}; the faithful DCNv2 {faithful:.4f}) and `ltr_stats` {ltr_stats_impersonal:.4f} "
+        "(with them {ltr_stats:.4f}): {personal_share:.0%} of `ltr`'s gain over DCNv2 came from the user's "
+        "own taste, the rest from the clip's appeal.",
+        "small",
+        _impersonal,
+    ),
+    Exercise(
+        "05_ranker",
+        3,
+        "Train the ranker on four windows instead of ten (`pipeline.LTR_EDGES`) and compare `auc_expected`.",
+        "With four windows the ranker learns from {rows_4:,} rows instead of {rows_10:,}: `ltr` scores "
+        "{ltr_4:.4f} against {ltr:.4f} ({gain:+.4f} ± {se:.4f}, paired) and `ltr_stats` {stats_4:.4f} "
+        "against {stats:.4f}.",
+        "small",
+        _four_windows,
+    ),
+    Exercise(
+        "06_submission",
+        1,
+        "Submit `dcn_faithful` instead (`SUBMITTED`, or `make reproduce PROFILE=source TRACKS=vk_clips`) and "
+        "read the verdict line: why does it say 'not comparable' the first time?",
+        "Because nothing committed matches the run: with `SUBMITTED` changed the parameters differ from the "
+        "committed manifest's (the verdict names `submitted`), and a `source` run is compared only with a "
+        "committed `source` run, of which there is none until you commit one. The scores themselves: "
+        "`dcn_faithful` {faithful:.4f} per-user ROC-AUC ({faithful_expected:.4f} `auc_expected`) against "
+        "`dcn_fixed` {fixed:.4f} ({fixed_expected:.4f}).",
+        "small",
+        _submit_faithful,
+    ),
+    Exercise(
+        "06_submission",
+        2,
+        "Count the test users whose 20 clips share one reaction. How much would `auc_zero` rise if they were "
+        "dropped from the test set instead of scored 0?",
+        "{single:,} of {users:,} users. Dropping them is exactly what `auc` does: `auc_zero` "
+        "{auc_zero:.4f} rises to {auc:.4f}, by {rise:.4f}, with no change to a single ranking.",
+        "small",
+        _drop_single,
+    ),
 )

@@ -22,6 +22,7 @@ summation order. The vectorised code, the loop, any BLAS kernel and a GPU theref
 item, ties included. Against the source's float cosine this changes the choice only where two
 candidates lie within about 1e-5 of each other.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -55,9 +56,18 @@ def _bucket(x: np.ndarray) -> np.ndarray:
     return -(-x // step) * step
 
 
-def nearest_past(grid: np.ndarray, q_user: np.ndarray, q_pos: np.ndarray, q_item: np.ndarray,
-                 c_user: np.ndarray, c_pos: np.ndarray, c_item: np.ndarray, window: int | None = None,
-                 block: int = 256, budget: int = 1 << 23) -> np.ndarray:
+def nearest_past(
+    grid: np.ndarray,
+    q_user: np.ndarray,
+    q_pos: np.ndarray,
+    q_item: np.ndarray,
+    c_user: np.ndarray,
+    c_pos: np.ndarray,
+    c_item: np.ndarray,
+    window: int | None = None,
+    block: int = 256,
+    budget: int = 1 << 23,
+) -> np.ndarray:
     """For each query (sorted by user, then position), the index into the candidates (sorted the
     same way) of the most similar candidate of the same user with a smaller position, among the
     last ``window`` such candidates when given; ties go to the earliest; -1 when there is none."""
@@ -88,7 +98,7 @@ def nearest_past(grid: np.ndarray, q_user: np.ndarray, q_pos: np.ndarray, q_item
         segs = np.flatnonzero((shape_q == rq) & (shape_c == rc))
         per_batch = max(1, budget // (rq * rc + 32 * (rq + rc)))
         for b in range(0, len(segs), per_batch):
-            s = segs[b:b + per_batch]
+            s = segs[b : b + per_batch]
             qi = starts[s, None] + np.arange(rq)  # (P, rq) query rows
             q_ok = np.arange(rq) < lengths[s, None]
             qi = np.minimum(qi, n_q - 1)
@@ -103,10 +113,19 @@ def nearest_past(grid: np.ndarray, q_user: np.ndarray, q_pos: np.ndarray, q_item
     return out
 
 
-def history_by_class(user: np.ndarray, item: np.ndarray, cls: np.ndarray, embeddings: np.ndarray,
-                     classes=(LIKE, DISLIKE, IGNORE), window: int | None = None,
-                     query_user: np.ndarray | None = None, query_item: np.ndarray | None = None,
-                     block: int = 256, max_queries: int = 1 << 24, progress: bool = False) -> dict[int, np.ndarray]:
+def history_by_class(
+    user: np.ndarray,
+    item: np.ndarray,
+    cls: np.ndarray,
+    embeddings: np.ndarray,
+    classes=(LIKE, DISLIKE, IGNORE),
+    window: int | None = None,
+    query_user: np.ndarray | None = None,
+    query_item: np.ndarray | None = None,
+    block: int = 256,
+    max_queries: int = 1 << 24,
+    progress: bool = False,
+) -> dict[int, np.ndarray]:
     """Class -> (n_queries,) int32 item ids, -1 where that history is empty: for each query the
     nearest earlier item of that class (see the module docstring). Without ``query_*`` the
     queries are the train rows themselves, each seeing only the rows before it; with them, queries
@@ -137,8 +156,17 @@ def history_by_class(user: np.ndarray, item: np.ndarray, cls: np.ndarray, embedd
             qs, qe = bounds[g], bounds[g + 1]
             sel = q_order[qs:qe]
             cs, ce = np.searchsorted(cu, qu[qs], side="left"), np.searchsorted(cu, qu[qe - 1], side="right")
-            found = nearest_past(grid, qu[qs:qe], q_pos[sel], q_item[sel], cu[cs:ce], rows[cs:ce], item[rows[cs:ce]],
-                                 window=window if c == IGNORE else None, block=block)
+            found = nearest_past(
+                grid,
+                qu[qs:qe],
+                q_pos[sel],
+                q_item[sel],
+                cu[cs:ce],
+                rows[cs:ce],
+                item[rows[cs:ce]],
+                window=window if c == IGNORE else None,
+                block=block,
+            )
             # int64 first: numpy >= 2.5 refuses -1 beside an unsigned id array (NEP 50)
             past = item[rows[cs:ce]][np.maximum(found, 0)].astype(np.int64) if ce > cs else -1
             ids[sel] = np.where(found >= 0, past, -1)
@@ -165,18 +193,29 @@ def assemble(by_class: dict[int, np.ndarray], variant: str) -> np.ndarray:
     return np.stack([by_class[c] for c in SLOTS[variant]], axis=1).astype(np.int32)
 
 
-def history_slots(user, item, cls, embeddings, variant: str = "fixed", window: int | None = None,
-                  query_user=None, query_item=None, block: int = 256) -> np.ndarray:
+def history_slots(
+    user,
+    item,
+    cls,
+    embeddings,
+    variant: str = "fixed",
+    window: int | None = None,
+    query_user=None,
+    query_item=None,
+    block: int = 256,
+) -> np.ndarray:
     """(n_queries, 3) int32: the nearest earlier like, dislike and third slot of ``variant``."""
     if variant not in SLOTS:
         raise ValueError(f"variant must be one of {tuple(SLOTS)}")
-    by_class = history_by_class(user, item, cls, embeddings, tuple(sorted(set(SLOTS[variant]))), window,
-                                query_user, query_item, block)
+    by_class = history_by_class(
+        user, item, cls, embeddings, tuple(sorted(set(SLOTS[variant]))), window, query_user, query_item, block
+    )
     return assemble(by_class, variant)
 
 
-def history_reference(user, item, cls, embeddings, variant: str = "fixed", window: int | None = None,
-                      query_user=None, query_item=None) -> np.ndarray:
+def history_reference(
+    user, item, cls, embeddings, variant: str = "fixed", window: int | None = None, query_user=None, query_item=None
+) -> np.ndarray:
     """The definition, as a plain loop over rows (the source's shape): the reference the tests
     hold ``history_slots`` to. Slow; tiny inputs only."""
     grid = unit_grid(embeddings)
@@ -217,7 +256,9 @@ RATES = ("like", "dislike", "share", "bookmarks", "watch")  # watch: the mean lo
 
 def _sums(history: pl.DataFrame, keys: list[str], name: str) -> pl.DataFrame:
     """Per ``keys``: the row count and the sum of each of ``RATES``."""
-    return history.group_by(keys).agg(pl.len().alias(f"{name}_n"), *[pl.col(c).sum().alias(f"{name}_{c}") for c in RATES])
+    return history.group_by(keys).agg(
+        pl.len().alias(f"{name}_n"), *[pl.col(c).sum().alias(f"{name}_{c}") for c in RATES]
+    )
 
 
 def _shrink(name: str, parent: str | dict[str, float], rows: float) -> list[pl.Expr]:
@@ -249,35 +290,57 @@ def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarra
     user's mean liked, mean disliked and watch-weighted mean embedding (each clip weighted by how
     much more than the user's usual share of it was watched). Returns the query rows in order,
     features only; null where the history has no such row (LightGBM's missing value)."""
-    meta = items.select(pl.col("item_id").cast(pl.Int64), pl.col("source_id").cast(pl.Int64),
-                        pl.col("duration").cast(pl.Float64))
-    h = (history.select(pl.col("user_id", "item_id").cast(pl.Int64), *[pl.col(c).cast(pl.Float64) for c in RATES[:-1]],
-                        pl.col("timespent").cast(pl.Float64), pl.col("cls"))
-         .join(meta, on="item_id", how="left")
-         .with_columns(watch=(pl.col("timespent") / pl.col("duration")).log()))
+    meta = items.select(
+        pl.col("item_id").cast(pl.Int64), pl.col("source_id").cast(pl.Int64), pl.col("duration").cast(pl.Float64)
+    )
+    h = (
+        history.select(
+            pl.col("user_id", "item_id").cast(pl.Int64),
+            *[pl.col(c).cast(pl.Float64) for c in RATES[:-1]],
+            pl.col("timespent").cast(pl.Float64),
+            pl.col("cls"),
+        )
+        .join(meta, on="item_id", how="left")
+        .with_columns(watch=(pl.col("timespent") / pl.col("duration")).log())
+    )
     means = {c: float(h[c].mean()) for c in RATES}
-    q = (queries.select(pl.col("user_id", "item_id").cast(pl.Int64))
-         .join(meta, on="item_id", how="left", maintain_order="left")
-         .join(_sums(h, ["item_id"], "item"), on="item_id", how="left", maintain_order="left")
-         .join(_sums(h, ["source_id"], "source"), on="source_id", how="left", maintain_order="left")
-         .join(_sums(h, ["user_id"], "user"), on="user_id", how="left", maintain_order="left")
-         .join(_sums(h, ["user_id", "source_id"], "user_source"), on=["user_id", "source_id"], how="left",
-               maintain_order="left"))
+    q = (
+        queries.select(pl.col("user_id", "item_id").cast(pl.Int64))
+        .join(meta, on="item_id", how="left", maintain_order="left")
+        .join(_sums(h, ["item_id"], "item"), on="item_id", how="left", maintain_order="left")
+        .join(_sums(h, ["source_id"], "source"), on="source_id", how="left", maintain_order="left")
+        .join(_sums(h, ["user_id"], "user"), on="user_id", how="left", maintain_order="left")
+        .join(
+            _sums(h, ["user_id", "source_id"], "user_source"),
+            on=["user_id", "source_id"],
+            how="left",
+            maintain_order="left",
+        )
+    )
     # empirical Bayes: a source's rates lean on the global ones, an item's on its source's, a
     # user's rates on a source on the user's own (an item seen 10 times with no like is not a dud)
-    q = (q.with_columns(_shrink("source", means, PRIOR_ROWS) + _shrink("user", means, PRIOR_ROWS))
-         .with_columns(_shrink("item", "source", ITEM_PRIOR_ROWS) + _shrink("user_source", "user", PRIOR_ROWS))
-         .with_columns([(pl.col(f"user_source_{c}") - pl.col(f"user_{c}")).alias(f"user_source_{c}_lift")
-                        for c in ("like", "watch")])
-         .with_columns(pl.col("^.*_n$").fill_null(0)))
+    q = (
+        q.with_columns(_shrink("source", means, PRIOR_ROWS) + _shrink("user", means, PRIOR_ROWS))
+        .with_columns(_shrink("item", "source", ITEM_PRIOR_ROWS) + _shrink("user_source", "user", PRIOR_ROWS))
+        .with_columns(
+            [
+                (pl.col(f"user_source_{c}") - pl.col(f"user_{c}")).alias(f"user_source_{c}_lift")
+                for c in ("like", "watch")
+            ]
+        )
+        .with_columns(pl.col("^.*_n$").fill_null(0))
+    )
     unit = unit_grid(embeddings) / GRID
     hu, hi, cls = h["user_id"].to_numpy(), h["item_id"].to_numpy(), h["cls"].to_numpy()
     watch = h["watch"].to_numpy()
     centred = watch - _user_means(hu, watch[:, None], np.ones(len(hu)), n_users)[hu, 0]
     qu, qi = q["user_id"].to_numpy(), q["item_id"].to_numpy()
     cos = {}
-    for name, weight in (("liked", (cls == LIKE).astype(np.float64)), ("disliked", (cls == DISLIKE).astype(np.float64)),
-                         ("watched", centred)):
+    for name, weight in (
+        ("liked", (cls == LIKE).astype(np.float64)),
+        ("disliked", (cls == DISLIKE).astype(np.float64)),
+        ("watched", centred),
+    ):
         taste = _user_means(hu, unit[hi], weight, n_users)
         norm = np.linalg.norm(taste, axis=1, keepdims=True)
         taste = np.divide(taste, norm, out=np.zeros_like(taste), where=norm > 0)  # a direction: cosines

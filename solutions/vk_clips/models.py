@@ -4,6 +4,7 @@ source's code has it, and a sequence model over each user's reaction history.
 Every model predicts the three classes (0 dislike, 1 ignore, 2 like) or a score with the same
 order; a class model's score is the expected class, P(ignore) + 2 P(like).
 """
+
 from __future__ import annotations
 
 import time
@@ -34,18 +35,36 @@ def expected_class(probs: np.ndarray | torch.Tensor) -> np.ndarray:
 
 def popularity_scores(train: pl.DataFrame, test: pl.DataFrame) -> np.ndarray:
     """Likes minus dislikes of each test item over all of train."""
-    counts = train.group_by("item_id").agg(score=(pl.col("like").cast(pl.Int64) - pl.col("dislike").cast(pl.Int64)).sum())
-    return test.select("item_id").join(counts, on="item_id", how="left", maintain_order="left")["score"].fill_null(0).to_numpy().astype(np.float64)
+    counts = train.group_by("item_id").agg(
+        score=(pl.col("like").cast(pl.Int64) - pl.col("dislike").cast(pl.Int64)).sum()
+    )
+    return (
+        test.select("item_id")
+        .join(counts, on="item_id", how="left", maintain_order="left")["score"]
+        .fill_null(0)
+        .to_numpy()
+        .astype(np.float64)
+    )
 
 
-def als_scores(train: pl.DataFrame, test: pl.DataFrame, n_users: int, n_items: int, factors: int = 16,
-               iterations: int = 10, regularization: float = 1.0, alpha: float = 100.0, seed: int = 42) -> np.ndarray:
+def als_scores(
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    n_users: int,
+    n_items: int,
+    factors: int = 16,
+    iterations: int = 10,
+    regularization: float = 1.0,
+    alpha: float = 100.0,
+    seed: int = 42,
+) -> np.ndarray:
     """The organisers' baseline: implicit ALS on the rows with a like or a dislike, weight
     like - dislike (a dislike is a known negative of confidence alpha), score = <user, item>."""
     rows = train.filter((pl.col("like") + pl.col("dislike")) >= 1)
     weight = (rows["like"].cast(pl.Float32) - rows["dislike"].cast(pl.Float32)).to_numpy()
-    matrix = sp.csr_matrix((weight, (rows["user_id"].to_numpy(), rows["item_id"].to_numpy())),
-                           shape=(n_users, n_items), dtype=np.float32)
+    matrix = sp.csr_matrix(
+        (weight, (rows["user_id"].to_numpy(), rows["item_id"].to_numpy())), shape=(n_users, n_items), dtype=np.float32
+    )
     user_f, item_f = fit_als(matrix, factors, regularization, iterations, alpha, seed, progress=False)
     u, i = test["user_id"].to_numpy(), test["item_id"].to_numpy()
     return np.einsum("ij,ij->i", user_f[u].astype(np.float64), item_f[i].astype(np.float64))
@@ -67,7 +86,7 @@ class Tables:
     item_embedding: torch.Tensor  # (n_items + 1, 32), last row zeros (an empty history slot)
 
     @classmethod
-    def build(cls, users: pl.DataFrame, items: pl.DataFrame, n_users: int, n_items: int) -> "Tables":
+    def build(cls, users: pl.DataFrame, items: pl.DataFrame, n_users: int, n_items: int) -> Tables:
         age = np.zeros(n_users, np.int64)
         gender = np.zeros(n_users, np.int64)
         uid = users["user_id"].to_numpy().astype(np.int64)
@@ -80,19 +99,45 @@ class Tables:
         source[iid] = items["source_id"].to_numpy().astype(np.int64)
         duration[iid] = items["duration"].to_numpy().astype(np.int64) - DURATION_MIN
         emb[iid] = items["embeddings"].to_numpy()
-        return cls(n_users, n_items, int(source.max()) + 1, int(age.max()) + 1, int(duration.max()) + 1,
-                   torch.from_numpy(age), torch.from_numpy(gender), torch.from_numpy(source),
-                   torch.from_numpy(duration), torch.from_numpy(emb))
+        return cls(
+            n_users,
+            n_items,
+            int(source.max()) + 1,
+            int(age.max()) + 1,
+            int(duration.max()) + 1,
+            torch.from_numpy(age),
+            torch.from_numpy(gender),
+            torch.from_numpy(source),
+            torch.from_numpy(duration),
+            torch.from_numpy(emb),
+        )
 
-    def to(self, device: torch.device) -> "Tables":
-        return Tables(self.n_users, self.n_items, self.n_sources, self.n_ages, self.n_durations,
-                      *(t.to(device) for t in (self.user_age, self.user_gender, self.item_source,
-                                                self.item_duration, self.item_embedding)))
+    def to(self, device: torch.device) -> Tables:
+        return Tables(
+            self.n_users,
+            self.n_items,
+            self.n_sources,
+            self.n_ages,
+            self.n_durations,
+            *(
+                t.to(device)
+                for t in (self.user_age, self.user_gender, self.item_source, self.item_duration, self.item_embedding)
+            ),
+        )
 
     def categorical(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """(batch, 6): user, item, source, age - 18, duration - 5, gender - 1."""
-        return torch.stack([users, items, self.item_source[items], self.user_age[users],
-                            self.item_duration[items], self.user_gender[users]], dim=1)
+        return torch.stack(
+            [
+                users,
+                items,
+                self.item_source[items],
+                self.user_age[users],
+                self.item_duration[items],
+                self.user_gender[users],
+            ],
+            dim=1,
+        )
 
     def history(self, slots: torch.Tensor) -> torch.Tensor:
         """(batch, 96): the slot items' embeddings, zeros for an empty slot (-1)."""
@@ -168,9 +213,20 @@ def dcn_inputs(tables: Tables, users: torch.Tensor, items: torch.Tensor, slots: 
     return tables.categorical(users, items), dense
 
 
-def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray, slots: np.ndarray | None,
-              emb_dim: int = 256, batch_size: int = 16_384, lr: float = 1e-3, seed: int = 42,
-              progress: bool = True, log_every: int = 1, checkpoint: Checkpoint | None = None) -> Fit:
+def train_dcn(
+    tables: Tables,
+    users: np.ndarray,
+    items: np.ndarray,
+    target: np.ndarray,
+    slots: np.ndarray | None,
+    emb_dim: int = 256,
+    batch_size: int = 16_384,
+    lr: float = 1e-3,
+    seed: int = 42,
+    progress: bool = True,
+    log_every: int = 1,
+    checkpoint: Checkpoint | None = None,
+) -> Fit:
     """One epoch over the rows in file order, no shuffling, as the source trained it. With a
     ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes and a rerun
     continues from the last one, to the same bits on the CPU."""
@@ -215,20 +271,36 @@ def train_dcn(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.n
                 bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
             bar.update(len(y))
             if checkpoint and lo + batch_size < n and checkpoint.due(b + 1):
-                checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": b + 1,
-                                 "losses": losses, "running": running, "seen": seen,
-                                 "seconds": before + time.perf_counter() - start})
+                checkpoint.save(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "step": b + 1,
+                        "losses": losses,
+                        "running": running,
+                        "seen": seen,
+                        "seconds": before + time.perf_counter() - start,
+                    }
+                )
     if checkpoint:
         checkpoint.clear()
     elapsed = time.perf_counter() - start
     trained = n - min(first * batch_size, n)
-    return Fit(model, losses, trained / elapsed if elapsed > 0 else 0.0, str(device), rows=n,
-               seconds=before + elapsed, seconds_before=before)
+    return Fit(
+        model,
+        losses,
+        trained / elapsed if elapsed > 0 else 0.0,
+        str(device),
+        rows=n,
+        seconds=before + elapsed,
+        seconds_before=before,
+    )
 
 
 @torch.no_grad()
-def predict_dcn(fit: Fit, tables: Tables, users: np.ndarray, items: np.ndarray, slots: np.ndarray | None,
-                batch_size: int = 65_536) -> np.ndarray:
+def predict_dcn(
+    fit: Fit, tables: Tables, users: np.ndarray, items: np.ndarray, slots: np.ndarray | None, batch_size: int = 65_536
+) -> np.ndarray:
     """Class probabilities (n, 3)."""
     device = torch.device(fit.device)
     t = tables.to(device)
@@ -265,8 +337,17 @@ class SequenceModel(nn.Module):
     ``id_dim``-d item embedding added to the item's content, and a ``user_dim``-d user embedding
     added to the state (0 turns either off; a 64-d item embedding without dropout memorised)."""
 
-    def __init__(self, tables: Tables, dim: int = 64, layers: int = 2, heads: int = 4, max_len: int = 64,
-                 dropout: float = 0.1, id_dim: int = 8, user_dim: int = 16):
+    def __init__(
+        self,
+        tables: Tables,
+        dim: int = 64,
+        layers: int = 2,
+        heads: int = 4,
+        max_len: int = 64,
+        dropout: float = 0.1,
+        id_dim: int = 8,
+        user_dim: int = 16,
+    ):
         super().__init__()
         self.id_dim, self.user_dim = id_dim, user_dim
         if id_dim:
@@ -298,8 +379,11 @@ class SequenceModel(nn.Module):
 
     def item_repr(self, items: torch.Tensor) -> torch.Tensor:
         """An item as its content embedding, source and duration, plus its small id embedding."""
-        out = (self.content(self.item_content[items]) + self.source(self.item_source[items])
-               + self.duration(self.item_duration[items]))
+        out = (
+            self.content(self.item_content[items])
+            + self.source(self.item_source[items])
+            + self.duration(self.item_duration[items])
+        )
         if self.id_dim:
             out = out + self.item_id_proj(self.id_dropout(self.item_id(items)))
         return out
@@ -360,8 +444,17 @@ class Events:
     users: torch.Tensor
 
     @classmethod
-    def of(cls, tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray, share: np.ndarray,
-           bookmarks: np.ndarray, timespent: np.ndarray, device: torch.device) -> "Events":
+    def of(
+        cls,
+        tables: Tables,
+        users: np.ndarray,
+        items: np.ndarray,
+        target: np.ndarray,
+        share: np.ndarray,
+        bookmarks: np.ndarray,
+        timespent: np.ndarray,
+        device: torch.device,
+    ) -> Events:
         seconds = tables.item_duration.numpy()[items] + DURATION_MIN
         cols = (items, target * 4 + share * 2 + bookmarks, timespent_bucket(timespent, seconds), target, users)
         return cls(*(torch.from_numpy(np.asarray(c).astype(np.int64)).to(device) for c in cols))
@@ -377,8 +470,17 @@ class _SequenceTraining:
     else the rest of the run depends on (phase, epoch, position inside it, losses, early-stopping
     record), so that one checkpoint holds all of it."""
 
-    def __init__(self, tables: Tables, events: Events, rows: np.ndarray, model_args: dict, lr: float, seed: int,
-                 batch_size: int, checkpoint: Checkpoint | None):
+    def __init__(
+        self,
+        tables: Tables,
+        events: Events,
+        rows: np.ndarray,
+        model_args: dict,
+        lr: float,
+        seed: int,
+        batch_size: int,
+        checkpoint: Checkpoint | None,
+    ):
         self.tables, self.events, self.model_args = tables, events, model_args
         self.lr, self.seed, self.batch_size, self.checkpoint = lr, seed, batch_size, checkpoint
         self.device = events.items.device
@@ -386,9 +488,23 @@ class _SequenceTraining:
         self.gen = torch.Generator().manual_seed(seed)  # the window order of every epoch
         self.loss_fn = nn.CrossEntropyLoss(reduction="sum")
         self.trained = 0  # rows trained on by this process (the rate)
-        self.state = {"phase": "search", "epoch": 0, "perm": None, "lo": 0, "running": None, "seen": 0,
-                      "step": 0, "done": 0, "losses": [], "val_losses": [], "best": np.inf, "best_state": None,
-                      "bad": 0, "best_epochs": 0, "seconds": 0.0}
+        self.state = {
+            "phase": "search",
+            "epoch": 0,
+            "perm": None,
+            "lo": 0,
+            "running": None,
+            "seen": 0,
+            "step": 0,
+            "done": 0,
+            "losses": [],
+            "val_losses": [],
+            "best": np.inf,
+            "best_state": None,
+            "bad": 0,
+            "best_epochs": 0,
+            "seconds": 0.0,
+        }
         self.started = time.perf_counter()  # this process's; state["seconds"]: the processes' before it
         self.fresh()
 
@@ -412,8 +528,14 @@ class _SequenceTraining:
         st = self.state
         if self.checkpoint and self.checkpoint.due(st["step"]):
             state = st | {"seconds": self.seconds()}
-            self.checkpoint.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                                  "generator": self.gen.get_state(), "state": state})
+            self.checkpoint.save(
+                {
+                    "model": self.model.state_dict(),
+                    "optimizer": self.opt.state_dict(),
+                    "generator": self.gen.get_state(),
+                    "state": state,
+                }
+            )
 
     def seconds(self) -> float:
         """Training time so far, a resumed run's earlier processes included."""
@@ -444,7 +566,7 @@ class _SequenceTraining:
         self.model.train()
         perm = st["perm"]
         while st["lo"] < len(perm):
-            loss, k = self.batch_loss(perm[st["lo"]:st["lo"] + self.batch_size], mask)
+            loss, k = self.batch_loss(perm[st["lo"] : st["lo"] + self.batch_size], mask)
             self.opt.zero_grad(set_to_none=True)
             (loss / max(k, 1)).backward()
             self.opt.step()
@@ -464,17 +586,34 @@ class _SequenceTraining:
         self.model.eval()
         total, count = torch.zeros((), dtype=torch.float64, device=self.device), 0
         for lo in range(0, len(windows), 256):
-            loss, k = self.batch_loss(windows[lo:lo + 256], mask)
+            loss, k = self.batch_loss(windows[lo : lo + 256], mask)
             total, count = total + loss.double(), count + k
         return float(total) / max(count, 1)
 
 
-def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target: np.ndarray,
-                   share: np.ndarray, bookmarks: np.ndarray, timespent: np.ndarray, dim: int = 64,
-                   layers: int = 2, max_len: int = 64, epochs: int = 20, batch_size: int = 32, lr: float = 1e-3,
-                   val_frac: float = 0.1, patience: int = 2, refit: bool = True, seed: int = 42,
-                   progress: bool = True, id_dim: int = 8, user_dim: int = 16,
-                   checkpoint: Checkpoint | None = None) -> Fit:
+def train_sequence(
+    tables: Tables,
+    users: np.ndarray,
+    items: np.ndarray,
+    target: np.ndarray,
+    share: np.ndarray,
+    bookmarks: np.ndarray,
+    timespent: np.ndarray,
+    dim: int = 64,
+    layers: int = 2,
+    max_len: int = 64,
+    epochs: int = 20,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    val_frac: float = 0.1,
+    patience: int = 2,
+    refit: bool = True,
+    seed: int = 42,
+    progress: bool = True,
+    id_dim: int = 8,
+    user_dim: int = 16,
+    checkpoint: Checkpoint | None = None,
+) -> Fit:
     """Predict every row's class from the events before it (cross-entropy, the DCN's target).
     The latest ``val_frac`` of the rows (file order, i.e. time) are only predicted, never trained
     on: after each epoch their loss decides whether to go on. With ``refit`` the model is then
@@ -489,11 +628,20 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
     fit_mask = predict & ~is_val  # a validation row never precedes a fitted row of its user: causal
     fit_windows, val_windows = np.flatnonzero(fit_mask.any(axis=1)), np.flatnonzero(is_val.any(axis=1))
     events = Events.of(tables, users, items, target, share, bookmarks, timespent, torch_device())
-    run = _SequenceTraining(tables, events, rows, dict(dim=dim, layers=layers, max_len=max_len, id_dim=id_dim,
-                                                       user_dim=user_dim), lr, seed, batch_size, checkpoint)
+    run = _SequenceTraining(
+        tables,
+        events,
+        rows,
+        dict(dim=dim, layers=layers, max_len=max_len, id_dim=id_dim, user_dim=user_dim),
+        lr,
+        seed,
+        batch_size,
+        checkpoint,
+    )
     if run.resume() and progress:
-        print(f"sequence: resumed from its checkpoint ({run.state['phase']}, epoch {run.state['epoch'] + 1})",
-              flush=True)
+        print(
+            f"sequence: resumed from its checkpoint ({run.state['phase']}, epoch {run.state['epoch'] + 1})", flush=True
+        )
     st = run.state
     start = time.perf_counter()
     if st["phase"] == "search":
@@ -505,15 +653,23 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
                 st["epoch"] += 1
                 bar.set_postfix_str(f"loss {st['losses'][-1]:.4f} val {st['val_losses'][-1]:.4f}")
                 if st["val_losses"][-1] < st["best"]:
-                    st["best"], st["best_state"], st["bad"] = st["val_losses"][-1], copy.deepcopy(run.model.state_dict()), 0
+                    st["best"], st["best_state"], st["bad"] = (
+                        st["val_losses"][-1],
+                        copy.deepcopy(run.model.state_dict()),
+                        0,
+                    )
                 else:
                     st["bad"] += 1
                     if st["bad"] >= patience:
                         break
             st["best_epochs"] = int(np.argmin(st["val_losses"])) + 1
             done = len(st["val_losses"])
-            progress_line.stop(bar, bar.n, ("stopped early after " if done < epochs else "")
-                               + f"{done} epochs, best {st['best_epochs']}: val {st['best']:.4f}")
+            progress_line.stop(
+                bar,
+                bar.n,
+                ("stopped early after " if done < epochs else "")
+                + f"{done} epochs, best {st['best_epochs']}: val {st['best']:.4f}",
+            )
         if refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
             run.fresh()
             st.update(phase="refit", epoch=0, done=0, losses=[])
@@ -532,14 +688,32 @@ def train_sequence(tables: Tables, users: np.ndarray, items: np.ndarray, target:
     if checkpoint:
         checkpoint.clear()
     elapsed = time.perf_counter() - start
-    return Fit(run.model, st["losses"], run.trained / elapsed if elapsed > 0 else 0.0, str(run.device),
-               st["val_losses"], n_rows, run.seconds(), st.get("seconds", 0.0))
+    return Fit(
+        run.model,
+        st["losses"],
+        run.trained / elapsed if elapsed > 0 else 0.0,
+        str(run.device),
+        st["val_losses"],
+        n_rows,
+        run.seconds(),
+        st.get("seconds", 0.0),
+    )
 
 
 @torch.no_grad()
-def predict_sequence(fit: Fit, tables: Tables, train_users: np.ndarray, items: np.ndarray, target: np.ndarray, share: np.ndarray,
-                     bookmarks: np.ndarray, timespent: np.ndarray, test_users: np.ndarray, test_items: np.ndarray,
-                     batch_size: int = 512) -> np.ndarray:
+def predict_sequence(
+    fit: Fit,
+    tables: Tables,
+    train_users: np.ndarray,
+    items: np.ndarray,
+    target: np.ndarray,
+    share: np.ndarray,
+    bookmarks: np.ndarray,
+    timespent: np.ndarray,
+    test_users: np.ndarray,
+    test_items: np.ndarray,
+    batch_size: int = 512,
+) -> np.ndarray:
     """Class probabilities (n_test, 3) of each test pair from the user's last ``max_len`` train events."""
     model: SequenceModel = fit.model
     device = torch.device(fit.device)
@@ -578,10 +752,19 @@ def predict_sequence(fit: Fit, tables: Tables, train_users: np.ndarray, items: n
 # trees, large leaves and an L2 penalty: the labels are one draw each, 95 % of them "ignore", and
 # the ranker's rows are few (half of train); bagging makes it a model seed's business.
 LTR_PARAMS = {
-    "objective": "lambdarank", "metric": "ndcg", "eval_at": [20],
-    "learning_rate": 0.03, "num_leaves": 7, "min_data_in_leaf": 500, "lambda_l2": 10.0,
-    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
-    "deterministic": True, "force_row_wise": True, "verbosity": -1,
+    "objective": "lambdarank",
+    "metric": "ndcg",
+    "eval_at": [20],
+    "learning_rate": 0.03,
+    "num_leaves": 7,
+    "min_data_in_leaf": 500,
+    "lambda_l2": 10.0,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbosity": -1,
 }
 # A fixed number of trees, set by hand: on the small twin the latest window's NDCG@20 (one drawn
 # label a row) moves less than its noise anywhere from 5 to 400 trees, so early stopping on it
@@ -590,8 +773,15 @@ LTR_PARAMS = {
 LTR_TREES = 100
 
 
-def train_ltr(X: np.ndarray, y: np.ndarray, query: np.ndarray, is_val: np.ndarray, names: list[str], seed: int = 42,
-              trees: int = LTR_TREES) -> tuple[lgb.Booster, list[float]]:
+def train_ltr(
+    X: np.ndarray,
+    y: np.ndarray,
+    query: np.ndarray,
+    is_val: np.ndarray,
+    names: list[str],
+    seed: int = 42,
+    trees: int = LTR_TREES,
+) -> tuple[lgb.Booster, list[float]]:
     """``trees`` trees on every row. Returns (booster, the NDCG@20 of the ``is_val`` rows after
     each tree of the same ranker fitted without them)."""
     params = {**LTR_PARAMS, "seed": seed, "num_threads": dispatch.threads()}
@@ -602,7 +792,13 @@ def train_ltr(X: np.ndarray, y: np.ndarray, query: np.ndarray, is_val: np.ndarra
         return boosting.ranking_dataset(X[mask], y[mask], query[mask], names, reference)
 
     dfit, curve = dataset(~is_val), {}
-    lgb.train(params, dfit, trees, valid_sets=[dataset(is_val, dfit)], valid_names=["val"],
-              callbacks=[lgb.record_evaluation(curve)])
+    lgb.train(
+        params,
+        dfit,
+        trees,
+        valid_sets=[dataset(is_val, dfit)],
+        valid_names=["val"],
+        callbacks=[lgb.record_evaluation(curve)],
+    )
     booster = lgb.train(params, dataset(np.ones(len(y), dtype=bool)), num_boost_round=trees)
     return booster, [float(v) for v in curve["val"]["ndcg@20"]]

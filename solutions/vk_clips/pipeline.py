@@ -17,15 +17,16 @@ Rows of the comparison table:
   ltr                  ours: the same with DCNv2's and the sequence model's out-of-fold scores stacked
   oracle               the twin's true expected class (twin only)
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -37,8 +38,13 @@ from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_ta
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path, write_parquet_atomic
-from shared.metrics import (across_seeds, mean_user_expected_roc_auc, mean_user_roc_auc, per_user_expected_roc_auc,
-                            per_user_roc_auc)
+from shared.metrics import (
+    across_seeds,
+    mean_user_expected_roc_auc,
+    mean_user_roc_auc,
+    per_user_expected_roc_auc,
+    per_user_roc_auc,
+)
 from shared.seed import seed_everything, torch_device
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
 
@@ -151,12 +157,18 @@ def describe(d: Data) -> pl.DataFrame:
 def data_facts(d: Data) -> dict[str, float]:
     t = d.vk.train
     per_user = t.group_by("user_id").agg(likes=pl.col("like").sum())
-    return {"like_rate": float(t["like"].mean()), "dislike_rate": float(t["dislike"].mean()),
-            "share_rate": float(t["share"].mean()), "bookmarks_rate": float(t["bookmarks"].mean()),
-            "never_like_share": float((per_user["likes"] == 0).mean()), "train_rows": float(t.height)}
+    return {
+        "like_rate": float(t["like"].mean()),
+        "dislike_rate": float(t["dislike"].mean()),
+        "share_rate": float(t["share"].mean()),
+        "bookmarks_rate": float(t["bookmarks"].mean()),
+        "never_like_share": float((per_user["likes"] == 0).mean()),
+        "train_rows": float(t.height),
+    }
 
 
 # ---------------------------------------------------------------- history features
+
 
 def history(cfg: Config, d: Data, progress: bool = False, stage=bench.no_stage) -> dict[str, np.ndarray]:
     """Nearest earlier like, dislike and ignore of every train row and every test pair, cached
@@ -211,13 +223,26 @@ def slots(hist: dict[str, np.ndarray], split: str, variant: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- models
 
+
 def baseline_scores(cfg: Config, d: Data) -> dict[str, np.ndarray]:
     """random, popularity, ALS and (twin only) the oracle's expected class."""
     rng = np.random.default_rng(cfg.seed)
     test = d.vk.test
-    out = {"random": rng.random(test.height), "popularity": models.popularity_scores(d.vk.train, test),
-           "als": models.als_scores(d.vk.train, test, d.tables.n_users, d.tables.n_items, cfg.als_factors,
-                                    cfg.als_iterations, cfg.als_regularization, cfg.als_alpha, cfg.seed)}
+    out = {
+        "random": rng.random(test.height),
+        "popularity": models.popularity_scores(d.vk.train, test),
+        "als": models.als_scores(
+            d.vk.train,
+            test,
+            d.tables.n_users,
+            d.tables.n_items,
+            cfg.als_factors,
+            cfg.als_iterations,
+            cfg.als_regularization,
+            cfg.als_alpha,
+            cfg.seed,
+        ),
+    }
     if d.truth is not None:
         out["oracle"] = d.truth["p_ignore"].to_numpy() + 2 * d.truth["p_like"].to_numpy()
     return out
@@ -226,24 +251,41 @@ def baseline_scores(cfg: Config, d: Data) -> dict[str, np.ndarray]:
 def dcn_key(cfg: Config, d: Data, row: str) -> str:
     """What a DCNv2 row's training depends on: its checkpoint's key, and a kept row's (``--resume``)."""
     window = f" window {cfg.ignore_window}" if DCN_ROWS[row] else ""
-    return f"{row} emb {cfg.emb_dim} batch {cfg.batch} lr {cfg.lr} seed {cfg.seed} rows {d.vk.train.height}{window} {cfg.tag}"
+    return (
+        f"{row} emb {cfg.emb_dim} batch {cfg.batch} lr {cfg.lr} seed {cfg.seed} rows {d.vk.train.height}{window} "
+        f"{cfg.tag}"
+    )
 
 
 def sequence_key(cfg: Config, d: Data) -> str:
-    return (f"sequence dim {cfg.seq_dim} layers {cfg.seq_layers} len {cfg.seq_len} epochs {cfg.seq_epochs} "
-            f"batch {cfg.seq_batch} ids {cfg.seq_id_dim} {cfg.seq_user_dim} seed {cfg.seed} rows {d.vk.train.height} "
-            f"{cfg.tag}")
+    return (
+        f"sequence dim {cfg.seq_dim} layers {cfg.seq_layers} len {cfg.seq_len} epochs {cfg.seq_epochs} "
+        f"batch {cfg.seq_batch} ids {cfg.seq_id_dim} {cfg.seq_user_dim} seed {cfg.seed} rows {d.vk.train.height} "
+        f"{cfg.tag}"
+    )
 
 
-def train_dcn(cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None, progress: bool = True,
-              name: str = ""):
+def train_dcn(
+    cfg: Config, d: Data, row: str, hist: dict[str, np.ndarray] | None, progress: bool = True, name: str = ""
+):
     """One DCNv2 row of the table: (test scores, Fit). ``name``: its checkpoint's, if not ``row``."""
     variant = DCN_ROWS[row]
     t = d.vk.train
     tr_slots = slots(hist, "train", variant) if variant else None
     ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name or row}.pt", dcn_key(cfg, d, row))
-    fit = models.train_dcn(d.tables, t["user_id"].to_numpy(), t["item_id"].to_numpy(), d.target, tr_slots,
-                           cfg.emb_dim, cfg.batch, cfg.lr, cfg.seed, progress, checkpoint=ckpt)
+    fit = models.train_dcn(
+        d.tables,
+        t["user_id"].to_numpy(),
+        t["item_id"].to_numpy(),
+        d.target,
+        tr_slots,
+        cfg.emb_dim,
+        cfg.batch,
+        cfg.lr,
+        cfg.seed,
+        progress,
+        checkpoint=ckpt,
+    )
     te_slots = slots(hist, "test", variant) if variant else None
     probs = models.predict_dcn(fit, d.tables, d.test_users, d.test_items, te_slots)
     return models.expected_class(probs), fit
@@ -253,13 +295,37 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "seq
     t = d.vk.train
     cols = {c: t[c].to_numpy().astype(np.int64) for c in ("user_id", "item_id", "share", "bookmarks", "timespent")}
     key = sequence_key(cfg, d)
-    fit = models.train_sequence(d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
-                                cols["timespent"], cfg.seq_dim, cfg.seq_layers, cfg.seq_len, cfg.seq_epochs,
-                                cfg.seq_batch, seed=cfg.seed, progress=progress, id_dim=cfg.seq_id_dim,
-                                user_dim=cfg.seq_user_dim,
-                                checkpoint=Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", key))
-    probs = models.predict_sequence(fit, d.tables, cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"],
-                                    cols["timespent"], d.test_users, d.test_items)
+    fit = models.train_sequence(
+        d.tables,
+        cols["user_id"],
+        cols["item_id"],
+        d.target,
+        cols["share"],
+        cols["bookmarks"],
+        cols["timespent"],
+        cfg.seq_dim,
+        cfg.seq_layers,
+        cfg.seq_len,
+        cfg.seq_epochs,
+        cfg.seq_batch,
+        seed=cfg.seed,
+        progress=progress,
+        id_dim=cfg.seq_id_dim,
+        user_dim=cfg.seq_user_dim,
+        checkpoint=Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", key),
+    )
+    probs = models.predict_sequence(
+        fit,
+        d.tables,
+        cols["user_id"],
+        cols["item_id"],
+        d.target,
+        cols["share"],
+        cols["bookmarks"],
+        cols["timespent"],
+        d.test_users,
+        d.test_items,
+    )
     return models.expected_class(probs), fit
 
 
@@ -328,16 +394,23 @@ def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> tuple[dict[s
     bounds = [int(round(n * c)) for c in LTR_CUTS] + [n]
     seconds = 0.0
     for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        key = json.dumps({"parameters": cfg.parameters(), "cut": [a, b], "train_bytes": d.vk.files[0].stat().st_size},
-                         sort_keys=True, default=str)
+        key = json.dumps(
+            {"parameters": cfg.parameters(), "cut": [a, b], "train_bytes": d.vk.files[0].stat().st_size},
+            sort_keys=True,
+            default=str,
+        )
         digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         path = cfg.artifacts / "ltr-stack" / f"cut{k}-{digest}.npz"
         if not path.exists():
             start = time.perf_counter()
             part = _before(d, a, b)
             rows = a + np.flatnonzero(np.isin(t["user_id"][a:b].to_numpy(), part.vk.test["user_id"].to_numpy()))
-            trainers = {"dcn_nohistory": lambda: train_dcn(cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}"),
-                        "sequence": lambda: train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}")}
+            trainers = {
+                "dcn_nohistory": lambda part=part, k=k: train_dcn(
+                    cfg, part, "dcn_nohistory", None, progress, name=f"ltr-dcn-{k}"
+                ),
+                "sequence": lambda part=part, k=k: train_sequence(cfg, part, progress, name=f"ltr-sequence-{k}"),
+            }
             kept = {m: path.with_name(f"cut{k}-{m}-{digest}.npz") for m in trainers}  # one model's scores
             scores, spent = {}, time.perf_counter() - start
             for m, train in trainers.items():
@@ -396,10 +469,13 @@ def train_ltr(cfg: Config, d: Data, scores: pl.DataFrame, progress: bool = False
         booster, curve = models.train_ltr(fit_X.to_numpy(), y, query, is_val, fit_X.columns, cfg.seed)
         new[row] = booster.predict(test_X.to_numpy())
         importance = boosting.feature_importance(booster)
-        info[row] = {"trees": booster.current_iteration(), "val_ndcg@20": [round(v, 6) for v in curve],
-                     "rows": len(y), "seconds": round(seconds_stats + (seconds_stacked if with_models else 0)
-                                                      + time.perf_counter() - t0, 1),
-                     "importance": dict(zip(importance["feature"], [round(float(g), 1) for g in importance["gain"]]))}
+        info[row] = {
+            "trees": booster.current_iteration(),
+            "val_ndcg@20": [round(v, 6) for v in curve],
+            "rows": len(y),
+            "seconds": round(seconds_stats + (seconds_stacked if with_models else 0) + time.perf_counter() - t0, 1),
+            "importance": dict(zip(importance["feature"], [round(float(g), 1) for g in importance["gain"]])),
+        }
     return new, info
 
 
@@ -426,16 +502,35 @@ def beyond_source(scores: pl.DataFrame, training: dict) -> pl.DataFrame:
             if ours not in scores.columns or against not in scores.columns:
                 continue
             diff = paired_difference(scores, ours, against)
-            rows.append({"ours": ours, "against": against, "gain": diff["auc_expected"],
-                         "se": diff["auc_expected_se"], "gain_drawn": diff["auc"], "se_drawn": diff["auc_se"],
-                         "seconds ours": ltr_seconds(training, ours),
-                         "seconds against": training.get(against, {}).get("seconds")})
-    return pl.DataFrame(rows, schema={"ours": pl.String, "against": pl.String, "gain": pl.Float64, "se": pl.Float64,
-                                      "gain_drawn": pl.Float64, "se_drawn": pl.Float64, "seconds ours": pl.Float64,
-                                      "seconds against": pl.Float64})
+            rows.append(
+                {
+                    "ours": ours,
+                    "against": against,
+                    "gain": diff["auc_expected"],
+                    "se": diff["auc_expected_se"],
+                    "gain_drawn": diff["auc"],
+                    "se_drawn": diff["auc_se"],
+                    "seconds ours": ltr_seconds(training, ours),
+                    "seconds against": training.get(against, {}).get("seconds"),
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "ours": pl.String,
+            "against": pl.String,
+            "gain": pl.Float64,
+            "se": pl.Float64,
+            "gain_drawn": pl.Float64,
+            "se_drawn": pl.Float64,
+            "seconds ours": pl.Float64,
+            "seconds against": pl.Float64,
+        },
+    )
 
 
 # ---------------------------------------------------------------- scores, metrics, submission
+
 
 def save_scores(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | None = None) -> pl.DataFrame:
     """Add columns to scores.parquet (test pairs in file order, one column per model) and facts to
@@ -453,16 +548,25 @@ def save_scores(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | N
 def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
     path = cfg.artifacts / "scores.parquet"
     if not path.exists():
-        raise DataError(f"{path.name}: not found; run notebooks 02 to 04 (or the pipeline) with the same SCALE/DATA_DIR/SEED")
+        raise DataError(
+            f"{path.name}: not found; run notebooks 02 to 04 (or the pipeline) with the same SCALE/DATA_DIR/SEED"
+        )
     return pl.read_parquet(path), cfg.load_training()
 
 
 def fit_info(fit: models.Fit) -> dict:
-    out = {"rows_per_s": round(fit.rows_per_s, 1), "seconds": round(fit.seconds, 1), "device": fit.device,
-           "losses": [round(x, 6) for x in fit.losses]}
+    out = {
+        "rows_per_s": round(fit.rows_per_s, 1),
+        "seconds": round(fit.seconds, 1),
+        "device": fit.device,
+        "losses": [round(x, 6) for x in fit.losses],
+    }
     if fit.val_losses:
-        out |= {"val_losses": [round(x, 6) for x in fit.val_losses], "epochs": len(fit.val_losses),
-                "best_epoch": int(np.argmin(fit.val_losses)) + 1}
+        out |= {
+            "val_losses": [round(x, 6) for x in fit.val_losses],
+            "epochs": len(fit.val_losses),
+            "best_epoch": int(np.argmin(fit.val_losses)) + 1,
+        }
     return out
 
 
@@ -479,8 +583,11 @@ def evaluate(scores: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
     rows = []
     for name in names:
         s = scores[name].to_numpy()
-        row = {"model": name, "auc": mean_user_roc_auc(users, y, s),
-               "auc_zero": mean_user_roc_auc(users, y, s, single_label="zero")}
+        row = {
+            "model": name,
+            "auc": mean_user_roc_auc(users, y, s),
+            "auc_zero": mean_user_roc_auc(users, y, s, single_label="zero"),
+        }
         if probs is not None:
             row["auc_expected"] = mean_user_expected_roc_auc(users, probs, s)
         rows.append(row)
@@ -494,8 +601,10 @@ def paired_difference(scores: pl.DataFrame, a: str, b: str) -> dict[str, float]:
     users, y = scores["user_id"].to_numpy(), scores["target"].to_numpy()
     probs = scores.select(TRUE_PROBS).to_numpy()
     out = {}
-    for metric, per_user in (("auc", lambda s: per_user_roc_auc(users, y, s)),
-                             ("auc_expected", lambda s: per_user_expected_roc_auc(users, probs, s))):
+    for metric, per_user in (
+        ("auc", lambda s: per_user_roc_auc(users, y, s)),
+        ("auc_expected", lambda s: per_user_expected_roc_auc(users, probs, s)),
+    ):
         diff = metrics.paired_difference(per_user(scores[a].to_numpy())["auc"], per_user(scores[b].to_numpy())["auc"])
         out |= {metric: diff["mean"], f"{metric}_se": diff["se"]}
     return out
@@ -508,13 +617,23 @@ def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: p
         metrics["auc_ours"] = rows[OURS]["auc"]
         if "dcn_faithful" in scores.columns and "auc_expected" in rows[OURS]:  # the README's claim, held here
             diff = paired_difference(scores, OURS, "dcn_faithful")
-            metrics |= {"ours_minus_faithful_auc_expected": diff["auc_expected"],
-                        "ours_minus_faithful_auc_expected_se": diff["auc_expected_se"]}
+            metrics |= {
+                "ours_minus_faithful_auc_expected": diff["auc_expected"],
+                "ours_minus_faithful_auc_expected_se": diff["auc_expected_se"],
+            }
     comparison = {m: {k: r[k] for k in ("auc", "auc_expected") if k in r} for m, r in rows.items()}
     ours = scores[OURS].to_numpy() if OURS in scores.columns else None
-    return submit.write(scores.select("user_id", "item_id"), scores[cfg.submitted].to_numpy(), training["config"],
-                        cfg.data_source(), metrics, comparison=comparison, data_facts=training.get("data"),
-                        profile=cfg.profile, ours=ours)
+    return submit.write(
+        scores.select("user_id", "item_id"),
+        scores[cfg.submitted].to_numpy(),
+        training["config"],
+        cfg.data_source(),
+        metrics,
+        comparison=comparison,
+        data_facts=training.get("data"),
+        profile=cfg.profile,
+        ours=ours,
+    )
 
 
 def kept_rows(cfg: Config, d: Data, scores: pl.DataFrame) -> set[str]:
@@ -525,8 +644,13 @@ def kept_rows(cfg: Config, d: Data, scores: pl.DataFrame) -> set[str]:
     return {row for row, key in keys.items() if row in scores.columns and training.get(row, {}).get("key") == key}
 
 
-def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False,
-        resume: bool = False) -> pl.DataFrame | None:
+def run(
+    cfg: Config,
+    names: Sequence[str] = MODELS,
+    timer: StageTimer | None = None,
+    progress: bool = False,
+    resume: bool = False,
+) -> pl.DataFrame | None:
     """The whole pipeline; returns the comparison table (None on the real files: hidden labels).
     ``resume``: the torch rows a killed run of the same parameters finished are kept, not trained
     again (the model it was killed in continues from its checkpoint either way; the ranker's
@@ -606,11 +730,18 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
         measured = {r["model"]: r for r in evaluate(table, SEED_ROWS).to_dicts()}
         for row in SEED_ROWS:
             diff = paired_difference(table, row, "dcn_faithful")
-            rows.append({"model": row, "seed": seed, "auc": measured[row]["auc"],
-                         "auc_expected": measured[row]["auc_expected"],
-                         "gain_vs_faithful": diff["auc_expected"], "gain_se": diff["auc_expected_se"],
-                         "seconds": ltr_seconds(info, row) if row in LTR_ROWS else info[row]["seconds"],
-                         "rows_per_s": info[row].get("rows_per_s")})
+            rows.append(
+                {
+                    "model": row,
+                    "seed": seed,
+                    "auc": measured[row]["auc"],
+                    "auc_expected": measured[row]["auc_expected"],
+                    "gain_vs_faithful": diff["auc_expected"],
+                    "gain_se": diff["auc_expected_se"],
+                    "seconds": ltr_seconds(info, row) if row in LTR_ROWS else info[row]["seconds"],
+                    "rows_per_s": info[row].get("rows_per_s"),
+                }
+            )
     per_seed = pl.DataFrame(rows, schema_overrides={"rows_per_s": pl.Float64})
     return per_seed, seed_summary(per_seed)
 
@@ -623,25 +754,46 @@ def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     summary = []
     for row in per_seed["model"].unique(maintain_order=True).to_list():
         one = per_seed.filter(pl.col("model") == row)
-        g = ({} if row == "dcn_faithful" or one.height < 2
-             else across_seeds(one["gain_vs_faithful"].to_list(), one["gain_se"].to_list()))
-        summary.append({"model": row, "seeds": one.height, "auc_mean": one["auc"].mean(), "auc_sd": one["auc"].std(),
-                        "auc_expected_mean": one["auc_expected"].mean(), "auc_expected_sd": one["auc_expected"].std(),
-                        "gain": g.get("gain"), "gain_sd": g.get("sd"), "gain_se_seeds": g.get("se_seeds"),
-                        "gain_se_users": g.get("se_users"), "gain_se": g.get("se"), "met": g.get("met"),
-                        "time_vs_faithful": one["seconds"].sum() / faithful})
+        g = (
+            {}
+            if row == "dcn_faithful" or one.height < 2
+            else across_seeds(one["gain_vs_faithful"].to_list(), one["gain_se"].to_list())
+        )
+        summary.append(
+            {
+                "model": row,
+                "seeds": one.height,
+                "auc_mean": one["auc"].mean(),
+                "auc_sd": one["auc"].std(),
+                "auc_expected_mean": one["auc_expected"].mean(),
+                "auc_expected_sd": one["auc_expected"].std(),
+                "gain": g.get("gain"),
+                "gain_sd": g.get("sd"),
+                "gain_se_seeds": g.get("se_seeds"),
+                "gain_se_users": g.get("se_users"),
+                "gain_se": g.get("se"),
+                "met": g.get("met"),
+                "time_vs_faithful": one["seconds"].sum() / faithful,
+            }
+        )
     gains = ("gain", "gain_sd", "gain_se_seeds", "gain_se_users", "gain_se")
     return pl.DataFrame(summary, schema_overrides={k: pl.Float64 for k in gains} | {"met": pl.Boolean})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = pipeline_parser(__doc__, Config.SCALES)
-    parser.add_argument("--models", default=None,
-                        help="comma-separated rows of the table, and 'history' for the history features alone "
-                             f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the DCNv2 and sequence rows that a killed run of the same parameters finished "
-                             "(their scores are in the artifacts) instead of training them again")
+    parser.add_argument(
+        "--models",
+        default=None,
+        help="comma-separated rows of the table, and 'history' for the history features alone "
+        f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the DCNv2 and sequence rows that a killed run of the same parameters finished "
+        "(their scores are in the artifacts) instead of training them again",
+    )
     add_model_seeds(parser, ", ".join(SEED_ROWS))
     args = parser.parse_args(argv)
     try:
@@ -663,14 +815,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if table is not None:  # with each model's training speed (rows/s) of this run
             training = cfg.load_training()
             speed = [training.get(m, {}).get("rows_per_s") for m in table["model"]]
-            record_table(table.with_columns(rows_per_s=pl.Series(speed, dtype=pl.Float64)), TRACK, cfg,
-                         "+".join(names), args.bench_dir)
+            record_table(
+                table.with_columns(rows_per_s=pl.Series(speed, dtype=pl.Float64)),
+                TRACK,
+                cfg,
+                "+".join(names),
+                args.bench_dir,
+            )
             beyond = beyond_source(*load_scores(cfg))
             if beyond.height:  # ours against the faithful and submitted rows: the README's figures
                 record_table(beyond, TRACK, cfg, "beyond", args.bench_dir)
     if args.model_seeds and table is not None:
-        cli.seed_study(lambda seeds: seed_study(cfg, seeds, progress=True), args.model_seeds, TRACK, cfg,
-                       args.bench_dir, bool(timer))
+        cli.seed_study(
+            lambda seeds: seed_study(cfg, seeds, progress=True),
+            args.model_seeds,
+            TRACK,
+            cfg,
+            args.bench_dir,
+            bool(timer),
+        )
     return 0
 
 

@@ -1,7 +1,8 @@
 """Figures of the VK Clips notebooks. Each function draws one figure and returns it."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,8 +18,12 @@ def data_overview(train: pl.DataFrame):
     per_user = train.group_by("user_id").agg(n=pl.len(), likes=pl.col("like").sum())
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     n = train.height
-    rates = {"dislike": float(train["dislike"].sum()) / n, "like": float(train["like"].sum()) / n,
-             "share": float(train["share"].sum()) / n, "bookmarks": float(train["bookmarks"].sum()) / n}
+    rates = {
+        "dislike": float(train["dislike"].sum()) / n,
+        "like": float(train["like"].sum()) / n,
+        "share": float(train["share"].sum()) / n,
+        "bookmarks": float(train["bookmarks"].sum()) / n,
+    }
     rates["ignore"] = 1 - rates["dislike"] - rates["like"]
     names = ["dislike", "ignore", "like", "share", "bookmarks"]
     axes[0].bar(names, [rates[k] for k in names], color=["#c44", "#999", "#4a4", "#48c", "#a6c"])
@@ -112,8 +117,7 @@ def ranker(info: dict, row: str = "ltr"):
     for name, facts in info.items():
         curve = facts["val_ndcg@20"]
         axes[1].plot(range(1, len(curve) + 1), curve, label=name)
-    axes[1].set(xlabel="trees", ylabel="NDCG@20 of the latest window",
-                title="validation: flat within its noise")
+    axes[1].set(xlabel="trees", ylabel="NDCG@20 of the latest window", title="validation: flat within its noise")
     axes[1].legend()
     fig.tight_layout()
     return fig
@@ -129,6 +133,7 @@ def closing(findings, exercises, twin: bool = True):
 
     return lesson.closing(findings, exercises, twin, calibrated=TWIN_CALIBRATED)
 
+
 def _auc(table: pl.DataFrame, model: str) -> float:
     return float(table.filter(pl.col("model") == model)["auc"][0])
 
@@ -138,35 +143,49 @@ def _paired(a: str, b: str, diff: dict) -> str:
     from shared.lesson import signed
 
     se = diff["auc_expected_se"]
-    verdict = ("more than two standard errors: a difference" if se and abs(diff["auc_expected"]) > 2 * se
-               else "within two standard errors: not a difference this run can show")
+    verdict = (
+        "more than two standard errors: a difference"
+        if se and abs(diff["auc_expected"]) > 2 * se
+        else "within two standard errors: not a difference this run can show"
+    )
     drawn = ""
     if diff.get("auc_se"):  # the leaderboard's own metric beside it
         held = "also more" if abs(diff["auc"]) > 2 * diff["auc_se"] else "within"
-        drawn = (f" On the leaderboard's metric (the drawn classes) the same difference is "
-                 f"{signed(diff['auc'], 4)} ± {diff['auc_se']:.4f}: {held} two standard errors.")
-    return (f"Paired by user against the true class probabilities, {a} minus {b} is "
-            f"{signed(diff['auc_expected'], 4)} ± {se:.4f} (one standard error): {verdict}.{drawn}")
+        drawn = (
+            f" On the leaderboard's metric (the drawn classes) the same difference is "
+            f"{signed(diff['auc'], 4)} ± {diff['auc_se']:.4f}: {held} two standard errors."
+        )
+    return (
+        f"Paired by user against the true class probabilities, {a} minus {b} is "
+        f"{signed(diff['auc_expected'], 4)} ± {se:.4f} (one standard error): {verdict}.{drawn}"
+    )
 
 
 def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
 
     exercises = for_notebook(TRACK, "02_baselines")
     if table is None:
-        return closing(["The baselines were scored; the real test labels are hidden, so the leaderboard scores them."],
-                       exercises, twin=False)
+        return closing(
+            ["The baselines were scored; the real test labels are hidden, so the leaderboard scores them."],
+            exercises,
+            twin=False,
+        )
     reacted = float(((train["like"] + train["dislike"]) > 0).mean())
     pop, als, rnd, oracle = (_auc(table, m) for m in ("popularity", "als", "random", "oracle"))
     order = "below" if als < pop else "above"
-    return closing([
-        f"Random ordering scores {rnd:.3f} per-user ROC-AUC (0.5 in expectation) and the oracle, the true expected "
-        f"class, {oracle:.3f}: every model of this track lies between the two.",
-        f"Popularity reaches {pop:.3f} with no model at all: a user's 20 test clips are ordered first by how much "
-        "everybody likes each clip.",
-        f"The organisers' ALS scores {als:.3f}, {order} popularity. It learns only from the {reacted:.1%} of train rows "
-        "with a like or a dislike and must reach each clip's appeal through the user's factors, which are "
-        "noisy for the many users with few reactions; popularity measures that appeal directly.",
-    ], exercises)
+    return closing(
+        [
+            f"Random ordering scores {rnd:.3f} per-user ROC-AUC (0.5 in expectation) and the oracle, the true expected "
+            f"class, {oracle:.3f}: every model of this track lies between the two.",
+            f"Popularity reaches {pop:.3f} with no model at all: a user's 20 test clips are ordered first by how much "
+            "everybody likes each clip.",
+            f"The organisers' ALS scores {als:.3f}, {order} popularity. It learns only from the {reacted:.1%} of "
+            "train rows "
+            "with a like or a dislike and must reach each clip's appeal through the user's factors, which are "
+            "noisy for the many users with few reactions; popularity measures that appeal directly.",
+        ],
+        exercises,
+    )
 
 
 def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
@@ -174,31 +193,45 @@ def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None):
 
     exercises = for_notebook(TRACK, "03_dcnv2")
     if table is None or diff is None:
-        return closing([f"Three DCNv2 rows were trained for one epoch in file order at batch {batch:,}; the real "
-                        "test labels are hidden."], exercises, twin=False)
+        return closing(
+            [
+                f"Three DCNv2 rows were trained for one epoch in file order at batch {batch:,}; the real "
+                "test labels are hidden."
+            ],
+            exercises,
+            twin=False,
+        )
     no, faithful, fixed = (_auc(table, m) for m in ("dcn_nohistory", "dcn_faithful", "dcn_fixed"))
     expected = {m: _auc_expected(table, m) for m in ("dcn_nohistory", "dcn_fixed")}
     why = []
     if diff["auc_expected"] > 2 * diff["auc_expected_se"]:  # the bug wins: say why the fix is still submitted
-        trails = (f" On `auc_expected` the fixed history even trails no history ({expected['dcn_fixed']:.4f} against "
-                  f"{expected['dcn_nohistory']:.4f}): the third slot adds noise here."
-                  if expected["dcn_fixed"] < expected["dcn_nohistory"] else "")
+        trails = (
+            f" On `auc_expected` the fixed history even trails no history ({expected['dcn_fixed']:.4f} against "
+            f"{expected['dcn_nohistory']:.4f}): the third slot adds noise here."
+            if expected["dcn_fixed"] < expected["dcn_nohistory"]
+            else ""
+        )
         why = [
             "Why is `dcn_fixed`, not the higher `dcn_faithful`, the submitted row? It is the source's method as its "
             "code meant it (it collected each user's ignores for the third slot and never read them); the bug's "
             "lead is a fact of this twin, where ignores are most of every history and the nearest earlier ignored "
             "clip says little about the next reaction, so a second copy of the dislike signal serves DCNv2 "
-            f"better.{trails} `PROFILE=source` submits `dcn_faithful`, the source's code as it ran."]
-    return closing([
-        f"DCNv2 without history scores {no:.3f}, with the faithful history {faithful:.3f} "
-        f"({signed(round(faithful, 3) - round(no, 3))}), with the fixed history {fixed:.3f} ({signed(round(fixed, 3) - round(no, 3))}). The source reported +0.0012 for its history "
-        "on the private leaderboard (0.6667 against 0.6655).",
-        "The faithful history fills its third slot from the dislikes a second time (the source's bug); the fixed "
-        f"one uses the nearest earlier ignored clip instead. {_paired('dcn_faithful', 'dcn_fixed', diff)}",
-        *why,
-        f"One epoch in file order at batch {batch:,}: the model sees each row once, in time order, as the source "
-        "trained it.",
-    ], exercises)
+            f"better.{trails} `PROFILE=source` submits `dcn_faithful`, the source's code as it ran."
+        ]
+    return closing(
+        [
+            f"DCNv2 without history scores {no:.3f}, with the faithful history {faithful:.3f} "
+            f"({signed(round(faithful, 3) - round(no, 3))}), with the fixed history {fixed:.3f} "
+            f"({signed(round(fixed, 3) - round(no, 3))}). The source reported +0.0012 for its history "
+            "on the private leaderboard (0.6667 against 0.6655).",
+            "The faithful history fills its third slot from the dislikes a second time (the source's bug); the fixed "
+            f"one uses the nearest earlier ignored clip instead. {_paired('dcn_faithful', 'dcn_fixed', diff)}",
+            *why,
+            f"One epoch in file order at batch {batch:,}: the model sees each row once, in time order, as the source "
+            "trained it.",
+        ],
+        exercises,
+    )
 
 
 def closing_sequence(table: pl.DataFrame | None, info: dict, diff: dict | None):
@@ -206,46 +239,59 @@ def closing_sequence(table: pl.DataFrame | None, info: dict, diff: dict | None):
     exercises = for_notebook(TRACK, "04_sequence_model")
     epochs = f"{info.get('epochs', 0)} epochs searched, best {info.get('best_epoch', 0)}"
     if table is None or diff is None:
-        return closing([f"The sequence model trained ({epochs}); the real test labels are hidden."], exercises, twin=False)
+        return closing(
+            [f"The sequence model trained ({epochs}); the real test labels are hidden."], exercises, twin=False
+        )
     seq, fixed = _auc(table, "sequence"), _auc(table, "dcn_fixed")
-    return closing([
-        f"The sequence model scores {seq:.3f} per-user ROC-AUC against DCNv2 fixed's {fixed:.3f} ({epochs}).",
-        _paired("sequence", "dcn_fixed", diff),
-        "Its validation curve shows when more epochs stop helping; the refit then trains that many epochs on "
-        "every row, the latest ones included.",
-    ], exercises)
+    return closing(
+        [
+            f"The sequence model scores {seq:.3f} per-user ROC-AUC against DCNv2 fixed's {fixed:.3f} ({epochs}).",
+            _paired("sequence", "dcn_fixed", diff),
+            "Its validation curve shows when more epochs stop helping; the refit then trains that many epochs on "
+            "every row, the latest ones included.",
+        ],
+        exercises,
+    )
 
 
 def closing_submission(table: pl.DataFrame | None, submitted: str):
 
     exercises = for_notebook(TRACK, "06_submission")
     if table is None:
-        return closing([f"`submission.csv.7z` holds `{submitted}`'s scores; the leaderboard scores it."],
-                       exercises, twin=False)
+        return closing(
+            [f"`submission.csv.7z` holds `{submitted}`'s scores; the leaderboard scores it."], exercises, twin=False
+        )
     row = table.filter(pl.col("model") == submitted).row(0, named=True)
     best = table.filter(pl.col("model") != "oracle").sort("auc_expected", descending=True).row(0, named=True)
-    return closing([
-        f"The submission holds `{submitted}`: per-user ROC-AUC {row['auc']:.3f} when the users with one reaction "
-        f"are skipped, {row['auc_zero']:.3f} when they count as 0 (the same ranking, scored two ways).",
-        f"Against the true class probabilities, the best model of this run is `{best['model']}` "
-        f"({best['auc_expected']:.3f}); the oracle row shows how far any model could go on this twin."
-        + (" `ours.csv` holds `ltr`; notebook 5's closing says why." if best["model"] == "ltr_stats" else ""),
-    ], exercises)
+    return closing(
+        [
+            f"The submission holds `{submitted}`: per-user ROC-AUC {row['auc']:.3f} when the users with one reaction "
+            f"are skipped, {row['auc_zero']:.3f} when they count as 0 (the same ranking, scored two ways).",
+            f"Against the true class probabilities, the best model of this run is `{best['model']}` "
+            f"({best['auc_expected']:.3f}); the oracle row shows how far any model could go on this twin."
+            + (" `ours.csv` holds `ltr`; notebook 5's closing says why." if best["model"] == "ltr_stats" else ""),
+        ],
+        exercises,
+    )
 
 
 def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
 
     per_user = train.group_by("user_id").agg(n=pl.len(), likes=pl.col("like").sum())
     like, dislike = float(train["like"].mean()), float(train["dislike"].mean())
-    return closing([
-        f"{train.height:,} train rows of {per_user.height:,} users; {test['user_id'].n_unique():,} test users with "
-        f"20 clips each.",
-        f"Likes are {like:.2%} of the rows and dislikes {dislike:.3%} (the real file: 4.66 % and 0.039 %): a "
-        "ranking is judged mostly on where it puts the few liked clips.",
-        f"Rows per user are skewed (median {int(per_user['n'].median()):,}, largest {int(per_user['n'].max()):,}) "
-        f"and {float((per_user['likes'] == 0).mean()):.0%} of users never like anything: for them only the "
-        "items' own appeal is left to rank by.",
-    ], for_notebook(TRACK, "01_data"), twin)
+    return closing(
+        [
+            f"{train.height:,} train rows of {per_user.height:,} users; {test['user_id'].n_unique():,} test users with "
+            f"20 clips each.",
+            f"Likes are {like:.2%} of the rows and dislikes {dislike:.3%} (the real file: 4.66 % and 0.039 %): a "
+            "ranking is judged mostly on where it puts the few liked clips.",
+            f"Rows per user are skewed (median {int(per_user['n'].median()):,}, largest {int(per_user['n'].max()):,}) "
+            f"and {float((per_user['likes'] == 0).mean()):.0%} of users never like anything: for them only the "
+            "items' own appeal is left to rank by.",
+        ],
+        for_notebook(TRACK, "01_data"),
+        twin,
+    )
 
 
 def closing_ranker(table: pl.DataFrame | None, beyond: pl.DataFrame, info: dict):
@@ -253,27 +299,40 @@ def closing_ranker(table: pl.DataFrame | None, beyond: pl.DataFrame, info: dict)
     exercises = for_notebook(TRACK, "05_ranker")
     top = list(info["ltr"]["importance"])[:3]
     if table is None or beyond.is_empty():
-        return closing([f"The ranker trained ({info['ltr']['trees']} trees); its strongest features: "
-                        f"{', '.join(top)}. The real test labels are hidden."], exercises, twin=False)
+        return closing(
+            [
+                f"The ranker trained ({info['ltr']['trees']} trees); its strongest features: "
+                f"{', '.join(top)}. The real test labels are hidden."
+            ],
+            exercises,
+            twin=False,
+        )
     r = {(b["ours"], b["against"]): b for b in beyond.iter_rows(named=True)}
     main, alone = r[("ltr", "dcn_faithful")], r[("ltr_stats", "dcn_faithful")]
-    cost = (f" It costs {main['seconds ours']:.0f} s (its own out-of-fold models and trees plus the two models it "
-            f"stacks) against {main['seconds against']:.0f} s for the faithful DCNv2."
-            if main["seconds ours"] and main["seconds against"] else "")
-    return closing([
-        f"The ranker scores {_auc_expected(table, 'ltr'):.4f} `auc_expected` against the source's faithful DCNv2 "
-        f"{_auc_expected(table, 'dcn_faithful'):.4f}. " + _paired("ltr", "dcn_faithful", {
-            "auc_expected": main["gain"], "auc_expected_se": main["se"]}) + cost,
-        f"Against the drawn classes the same difference is {main['gain_drawn']:+.4f} ± {main['se_drawn']:.4f}: one "
-        "drawn reaction per pair is too noisy a judge for a gap this size, which is why the twin's true "
-        "probabilities decide.",
-        f"Without the stacked DCNv2 and sequence scores the ranker scores {_auc_expected(table, 'ltr_stats'):.4f} "
-        f"({alone['gain']:+.4f} ± {alone['se']:.4f} over faithful): stacking the two models changes "
-        f"it by {_auc_expected(table, 'ltr') - _auc_expected(table, 'ltr_stats'):+.4f}. Its strongest features are "
-        f"{', '.join(top)}: on this twin most of what can be learnt is the clip's own appeal, estimated with "
-        "its source's as the prior.",
-        *_which_is_ours(table, main, alone),
-    ], exercises)
+    cost = (
+        f" It costs {main['seconds ours']:.0f} s (its own out-of-fold models and trees plus the two models it "
+        f"stacks) against {main['seconds against']:.0f} s for the faithful DCNv2."
+        if main["seconds ours"] and main["seconds against"]
+        else ""
+    )
+    return closing(
+        [
+            f"The ranker scores {_auc_expected(table, 'ltr'):.4f} `auc_expected` against the source's faithful DCNv2 "
+            f"{_auc_expected(table, 'dcn_faithful'):.4f}. "
+            + _paired("ltr", "dcn_faithful", {"auc_expected": main["gain"], "auc_expected_se": main["se"]})
+            + cost,
+            f"Against the drawn classes the same difference is {main['gain_drawn']:+.4f} ± {main['se_drawn']:.4f}: one "
+            "drawn reaction per pair is too noisy a judge for a gap this size, which is why the twin's true "
+            "probabilities decide.",
+            f"Without the stacked DCNv2 and sequence scores the ranker scores {_auc_expected(table, 'ltr_stats'):.4f} "
+            f"({alone['gain']:+.4f} ± {alone['se']:.4f} over faithful): stacking the two models changes "
+            f"it by {_auc_expected(table, 'ltr') - _auc_expected(table, 'ltr_stats'):+.4f}. Its strongest features are "
+            f"{', '.join(top)}: on this twin most of what can be learnt is the clip's own appeal, estimated with "
+            "its source's as the prior.",
+            *_which_is_ours(table, main, alone),
+        ],
+        exercises,
+    )
 
 
 def _which_is_ours(table: pl.DataFrame, main: dict, alone: dict) -> list[str]:
@@ -282,15 +341,20 @@ def _which_is_ours(table: pl.DataFrame, main: dict, alone: dict) -> list[str]:
     if stats <= stack:
         return []
     drawn = {m: _auc(table, m) for m in ("ltr", "ltr_stats")}
-    secs = (f", and trains in {alone['seconds ours']:.1f} s against {main['seconds ours']:.0f} s"
-            if alone["seconds ours"] and main["seconds ours"] else "")
-    return [f"`ours.csv` holds `ltr`, yet `ltr_stats` reads {stats - stack:+.4f} above it on `auc_expected` here "
-            f"(and {drawn['ltr_stats'] - drawn['ltr']:+.4f} on the drawn classes){secs}. The two gains over the "
-            f"faithful DCNv2 ({main['gain']:+.4f} ± {main['se']:.4f} and {alone['gain']:+.4f} ± {alone['se']:.4f}) "
-            "overlap well within their standard errors: this run cannot tell the stack from the statistics "
-            "alone. `ltr` stays ours because at `medium`, the calibration scale, it edges past `ltr_stats` "
-            "(`benchmarks/vk_clips-medium-beyond.csv`, the track README); where time matters, `ltr_stats` does "
-            "as well on this twin."]
+    secs = (
+        f", and trains in {alone['seconds ours']:.1f} s against {main['seconds ours']:.0f} s"
+        if alone["seconds ours"] and main["seconds ours"]
+        else ""
+    )
+    return [
+        f"`ours.csv` holds `ltr`, yet `ltr_stats` reads {stats - stack:+.4f} above it on `auc_expected` here "
+        f"(and {drawn['ltr_stats'] - drawn['ltr']:+.4f} on the drawn classes){secs}. The two gains over the "
+        f"faithful DCNv2 ({main['gain']:+.4f} ± {main['se']:.4f} and {alone['gain']:+.4f} ± {alone['se']:.4f}) "
+        "overlap well within their standard errors: this run cannot tell the stack from the statistics "
+        "alone. `ltr` stays ours because at `medium`, the calibration scale, it edges past `ltr_stats` "
+        "(`benchmarks/vk_clips-medium-beyond.csv`, the track README); where time matters, `ltr_stats` does "
+        "as well on this twin."
+    ]
 
 
 def _auc_expected(table: pl.DataFrame, model: str) -> float:

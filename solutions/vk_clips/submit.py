@@ -1,9 +1,11 @@
 """The submission: test_pairs.csv in its order plus ``predict``, packed as submission.csv.7z."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -31,8 +33,13 @@ TOLERANCE = 0.005
 def submission_frame(test: pl.DataFrame, scores: np.ndarray) -> pl.DataFrame:
     if len(scores) != test.height:
         raise ValueError(f"{len(scores)} scores for {test.height} test pairs")
-    return pl.DataFrame({"user_id": test["user_id"].cast(pl.Int64), "item_id": test["item_id"].cast(pl.Int64),
-                         "predict": np.asarray(scores, np.float64)})
+    return pl.DataFrame(
+        {
+            "user_id": test["user_id"].cast(pl.Int64),
+            "item_id": test["item_id"].cast(pl.Int64),
+            "predict": np.asarray(scores, np.float64),
+        }
+    )
 
 
 def validate(path: str | os.PathLike, test: pl.DataFrame) -> pl.DataFrame:
@@ -45,16 +52,37 @@ def validate(path: str | os.PathLike, test: pl.DataFrame) -> pl.DataFrame:
     return df
 
 
-def write(test: pl.DataFrame, scores: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
-          metrics: Mapping[str, float], directory: str | Path | None = None,
-          comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None, profile: str = "teach",
-          ours: np.ndarray | None = None) -> Path:
+def write(
+    test: pl.DataFrame,
+    scores: np.ndarray,
+    parameters: Mapping[str, Any],
+    data_source: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    directory: str | Path | None = None,
+    comparison: Mapping[str, Mapping[str, float]] | None = None,
+    data_facts: Mapping[str, float] | None = None,
+    profile: str = "teach",
+    ours: np.ndarray | None = None,
+) -> Path:
     """Pack, validate, then replace the previous submission and write the manifest. ``ours``: our
     model's scores, written beside it as ``OURS_FILENAME`` in the same format (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    frames = {name: None if s is None else submission_frame(test, s) for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))}
+    frames = {
+        name: None if s is None else submission_frame(test, s)
+        for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))
+    }
     files = publish_all(directory, frames, lambda new: validate(new, test))
-    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=test.height,
-                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
+    write_manifest(
+        directory,
+        TRACK,
+        parameters,
+        data_source,
+        metrics,
+        files,
+        rows=test.height,
+        comparison=comparison,
+        tolerance=TOLERANCE,
+        data_facts=data_facts,
+        profile=profile,
+    )
     return files[0]

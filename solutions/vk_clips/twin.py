@@ -11,15 +11,16 @@ Planted signal (true class probabilities of every test pair saved in ``truth.par
 
 s_a and s_i are the twin's global parameters (``Params``: how much of the signal is the user's
 affinity to the item, reachable through history similarity, against the item's own effect, reachable
-through its id, source and embedding). c_like and c_dis are calibrated so the class rates are the real ones (4.6601 % like, 0.0393 %
-dislike). The 32-d item embedding is a noisy linear image of v_i, so it carries the item factors:
-the history features and the item-embedding input both help. Rows per user follow a skewed
+through its id, source and embedding). c_like and c_dis are calibrated so the class rates are the real
+ones (4.6601 % like, 0.0393 % dislike). The 32-d item embedding is a noisy linear image of v_i, so it
+carries the item factors: the history features and the item-embedding input both help. Rows per user follow a skewed
 activity; items a skewed popularity, each item occurring in train at least once. timespent,
 share and bookmarks depend on the reaction and on the affinity, at the real rates.
 
 The train file is generated and written in chunks of rows (file order is time order), so ``full``
 (145,667,282 rows) never holds the whole table in memory.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,17 @@ from shared import progress as progress_line
 from shared.io import atomic_path
 from shared.twin import bisect_rate, check_scale, code_version, params_folder, sample_categorical, stream
 from solutions.vk_clips import TRACK
-from solutions.vk_clips.data import (EMBEDDING_DIM, ITEMS, ITEMS_SCHEMA, PAIRS_PER_USER, TEST, TRAIN, TRAIN_SCHEMA,
-                                     USERS, USERS_SCHEMA)
+from solutions.vk_clips.data import (
+    EMBEDDING_DIM,
+    ITEMS,
+    ITEMS_SCHEMA,
+    PAIRS_PER_USER,
+    TEST,
+    TRAIN,
+    TRAIN_SCHEMA,
+    USERS,
+    USERS_SCHEMA,
+)
 
 TRUTH = "truth.parquet"
 VERSION = code_version(__file__, shared_twin.__file__)
@@ -126,14 +136,30 @@ def make_world(sc: Scale, seed: int, params: Params = Params()) -> World:
     popularity = 0.9 * weight / weight.sum() + 0.1 / sc.n_items
     projection = ri.normal(0, 1 / math.sqrt(LATENT_DIM), (LATENT_DIM, EMBEDDING_DIM))
     embeddings = (v @ projection + ri.normal(0, 0.35, (sc.n_items, EMBEDDING_DIM))).astype(np.float32)
-    world = World(gender, age, activity, u0, drift, like_bias, dislike_bias, source.astype(np.uint32), duration, v,
-                  item_bias, duration_effect, popularity / popularity.sum(), embeddings,
-                  affinity_scale=params.affinity_scale)
+    world = World(
+        gender,
+        age,
+        activity,
+        u0,
+        drift,
+        like_bias,
+        dislike_bias,
+        source.astype(np.uint32),
+        duration,
+        v,
+        item_bias,
+        duration_effect,
+        popularity / popularity.sum(),
+        embeddings,
+        affinity_scale=params.affinity_scale,
+    )
     calibrate(world, sc, seed)
     return world
 
 
-def logits(world: World, users: np.ndarray, items: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def logits(
+    world: World, users: np.ndarray, items: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(like logit without c_like, dislike logit without c_dislike, affinity) of each row."""
     taste = world.u0[users] + DRIFT * (t - 0.5)[:, None] * world.drift[users]
     affinity = world.affinity_scale * np.einsum("ij,ij->i", taste, world.v[items])
@@ -173,6 +199,7 @@ def calibrate(world: World, sc: Scale, seed: int, n_pilot: int = 400_000) -> Non
             else:
                 world.c_dislike = c
             return float(class_probs(world, like, dislike)[:, column].mean())
+
         return f
 
     world.c_like, world.c_dislike = -3.0, -8.0
@@ -198,10 +225,17 @@ def chunk(world: World, sc: Scale, seed: int, k: int) -> pl.DataFrame:
     base_share = SHARE_RATE / (LIKE_RATE * SHARE_LIFT + 1 - LIKE_RATE)
     base_bookmarks = BOOKMARKS_RATE / (LIKE_RATE * SHARE_LIFT + 1 - LIKE_RATE)
     lift = np.where(is_like, SHARE_LIFT, 1.0)
-    return pl.DataFrame({
-        "user_id": users, "item_id": items, "timespent": timespent, "like": is_like, "dislike": cls == 0,
-        "share": rng.random(n) < base_share * lift, "bookmarks": rng.random(n) < base_bookmarks * lift,
-    }).cast(TRAIN_SCHEMA)
+    return pl.DataFrame(
+        {
+            "user_id": users,
+            "item_id": items,
+            "timespent": timespent,
+            "like": is_like,
+            "dislike": cls == 0,
+            "share": rng.random(n) < base_share * lift,
+            "bookmarks": rng.random(n) < base_bookmarks * lift,
+        }
+    ).cast(TRAIN_SCHEMA)
 
 
 def test_pairs(world: World, sc: Scale, seed: int, train_users: np.ndarray) -> pl.DataFrame:
@@ -215,11 +249,14 @@ def test_pairs(world: World, sc: Scale, seed: int, train_users: np.ndarray) -> p
         u = np.repeat(pending, 2 * PAIRS_PER_USER)
         _, i = draw_rows(world, rng, len(u))
         have = picked.group_by("user_id").len()
-        new = (pl.DataFrame({"user_id": u, "item_id": i}).unique(maintain_order=True)
-               .join(picked, on=["user_id", "item_id"], how="anti")
-               .with_columns(k=pl.int_range(pl.len()).over("user_id"))
-               .join(have, on="user_id", how="left")
-               .filter(pl.col("k") + pl.col("len").fill_null(0) < PAIRS_PER_USER))
+        new = (
+            pl.DataFrame({"user_id": u, "item_id": i})
+            .unique(maintain_order=True)
+            .join(picked, on=["user_id", "item_id"], how="anti")
+            .with_columns(k=pl.int_range(pl.len()).over("user_id"))
+            .join(have, on="user_id", how="left")
+            .filter(pl.col("k") + pl.col("len").fill_null(0) < PAIRS_PER_USER)
+        )
         picked = pl.concat([picked, new.select("user_id", "item_id")])
         counts = picked.group_by("user_id").len()
         pending = counts.filter(pl.col("len") < PAIRS_PER_USER)["user_id"].to_numpy()
@@ -229,7 +266,8 @@ def test_pairs(world: World, sc: Scale, seed: int, train_users: np.ndarray) -> p
     probs = class_probs(world, like, dislike)
     cls = sample_categorical(rng, probs)
     return pairs.cast({"user_id": pl.UInt32, "item_id": pl.UInt32}).with_columns(
-        p_dislike=probs[:, 0], p_ignore=probs[:, 1], p_like=probs[:, 2], target=pl.Series(cls, dtype=pl.Int8))
+        p_dislike=probs[:, 0], p_ignore=probs[:, 1], p_like=probs[:, 2], target=pl.Series(cls, dtype=pl.Int8)
+    )
 
 
 def folder(scale: str, seed: int, params: Params = Params()) -> Path:
@@ -237,8 +275,13 @@ def folder(scale: str, seed: int, params: Params = Params()) -> Path:
     return params_folder(TRACK, scale, seed, VERSION, params)
 
 
-def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None, params: Params = Params(),
-             progress: bool = False) -> Path:
+def generate(
+    scale: str = "small",
+    seed: int = 42,
+    out_dir: str | Path | None = None,
+    params: Params = Params(),
+    progress: bool = False,
+) -> Path:
     """Write the four official files and truth.parquet (test pairs with their true probabilities)."""
     sc = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
@@ -256,9 +299,17 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
                 writer = pq.ParquetWriter(tmp, arrow.schema)
             writer.write_table(arrow)
         writer.close()
-    users = pl.DataFrame({"user_id": np.arange(sc.n_users), "gender": world.gender, "age": world.age}).cast(USERS_SCHEMA)
-    items = pl.DataFrame({"item_id": np.arange(sc.n_items), "source_id": world.source, "duration": world.duration,
-                          "embeddings": world.embeddings}).cast(ITEMS_SCHEMA)
+    users = pl.DataFrame({"user_id": np.arange(sc.n_users), "gender": world.gender, "age": world.age}).cast(
+        USERS_SCHEMA
+    )
+    items = pl.DataFrame(
+        {
+            "item_id": np.arange(sc.n_items),
+            "source_id": world.source,
+            "duration": world.duration,
+            "embeddings": world.embeddings,
+        }
+    ).cast(ITEMS_SCHEMA)
     truth = test_pairs(world, sc, seed, np.flatnonzero(seen))
     for name, frame in ((USERS, users), (ITEMS, items), (TRUTH, truth)):
         with atomic_path(out / name) as tmp:
@@ -270,5 +321,8 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
     """The twin's folder, generated on first use."""
-    return shared_twin.ensure(folder(scale, seed, params), (TRAIN, USERS, ITEMS, TEST, TRUTH),
-                              lambda out: generate(scale, seed, out, progress=scale == "full", params=params))
+    return shared_twin.ensure(
+        folder(scale, seed, params),
+        (TRAIN, USERS, ITEMS, TEST, TRUTH),
+        lambda out: generate(scale, seed, out, progress=scale == "full", params=params),
+    )

@@ -10,11 +10,12 @@ notebook 2 and scores them against the constant and the oracle on the test rows.
 scale is ``full`` (the real row count): about 3 minutes a trial on 2 cores once the cache is
 filled, 12 the first time.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from shared import calibration
 from shared.calibration import Target
@@ -22,7 +23,11 @@ from solutions.vklab_posts import TRACK, data, pipeline, twin
 
 SOURCE_A = "source (a), held-out BCE on open_photo/view (corrected)"
 SPEC = calibration.Spec.of_twin(
-    TRACK, twin, [data.FILENAME], scale="full", config="heads",
+    TRACK,
+    twin,
+    [data.FILENAME],
+    scale="full",
+    config="heads",
     targets=(
         Target.around("constant.logloss", "constant, log loss", 0.161, 0.002, SOURCE_A),
         Target("best_head.gain", "best frozen-encoder head, gain over the constant", 0.0025, 0.0015, 0.005, SOURCE_A),
@@ -42,10 +47,16 @@ def run_trial(cfg: pipeline.Config) -> dict[str, float]:
     best = min(pipeline.HEAD_MODELS, key=lambda m: rows[m]["logloss"])
     constant, oracle = rows["constant"]["logloss"], rows["oracle"]["logloss"]
     facts = pipeline.data_facts(d)
-    return {"constant.logloss": constant, "oracle.logloss": oracle, "best_head.logloss": rows[best]["logloss"],
-            "best_head.gain": constant - rows[best]["logloss"], "best_head.gap_closed": rows[best]["gap_closed"],
-            "best_head.r2": rows[best]["r2"], "mean_rate_open_photo": facts["mean_rate_open_photo"],
-            "median_view": facts["median_view"]}
+    return {
+        "constant.logloss": constant,
+        "oracle.logloss": oracle,
+        "best_head.logloss": rows[best]["logloss"],
+        "best_head.gain": constant - rows[best]["logloss"],
+        "best_head.gap_closed": rows[best]["gap_closed"],
+        "best_head.r2": rows[best]["r2"],
+        "mean_rate_open_photo": facts["mean_rate_open_photo"],
+        "median_view": facts["median_view"],
+    }
 
 
 def _trial(args: argparse.Namespace, params: twin.Params) -> dict[str, float]:

@@ -9,6 +9,7 @@
 into 18,821 train and 4,706 test rows. Every bad input ends in one ``DataError`` naming the file,
 the column and the (1-based data) row.
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,8 +57,10 @@ class Posts:
 def resolve_files(folder: str | Path) -> list[Path]:
     path = Path(folder) / FILENAME
     if not path.is_file():
-        raise DataError(f"{path}: file not found (the VK-Lab posts file {FILENAME} is supplied by the user, "
-                        f"see solutions/vklab_posts/README.md)")
+        raise DataError(
+            f"{path}: file not found (the VK-Lab posts file {FILENAME} is supplied by the user, "
+            f"see solutions/vklab_posts/README.md)"
+        )
     return [path]
 
 
@@ -70,7 +73,9 @@ def load(folder: str | Path) -> Posts:
         if bad.any():
             row = int(bad.arg_max())
             need = ">= 1 (a rate needs views)" if col == "view" else ">= 0"
-            raise DataError(f"{path.name}: column '{col}' = {df[col][row]} at data row {row + 1}; counts must be {need}")
+            raise DataError(
+                f"{path.name}: column '{col}' = {df[col][row]} at data row {row + 1}; counts must be {need}"
+            )
     empty = df["photo"].str.len_bytes() == 0
     require(not empty.any(), path, f"column 'photo' is empty at data row {int(empty.arg_max()) + 1}")
     text = pl.when(pl.col("text").str.len_bytes() > 0).then(pl.col("text"))  # a quoted "" is no text too
@@ -94,7 +99,6 @@ def decode_photo(b64: str, row: int, name: str = FILENAME) -> Image.Image:
         with Image.open(io.BytesIO(raw)) as img:
             return img.convert("RGB")  # convert() loads every byte: a truncated JPEG fails here
     except UnidentifiedImageError:
-        raise DataError(f"{name}: column 'photo' at data row {row + 1} is not an image "
-                        f"(starts {raw[:8]!r})") from None
+        raise DataError(f"{name}: column 'photo' at data row {row + 1} is not an image (starts {raw[:8]!r})") from None
     except OSError as exc:
         raise DataError(f"{name}: column 'photo' at data row {row + 1} is a broken image ({exc})") from None

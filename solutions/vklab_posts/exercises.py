@@ -5,6 +5,7 @@ Each ``run`` works on its own twin under the scratch output folder (``make answe
 ``RECSYS_OUTPUT_DIR`` at ``.answers/``); a changed model is trained in memory and scored there,
 never saved over the lessons' predictions.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,11 +43,16 @@ def _photo_gap(scale: str) -> dict:
     head = pipeline.chosen_head(cfg)
     heads = table.filter((pl.col("target") == TARGET_A) & pl.col("model").is_in(pipeline.HEAD_MODELS))
     best = heads.sort("gap_closed", descending=True).row(0, named=True)
-    return {"head": head, "head_closed": _logloss(table, TARGET_A, head, "gap_closed"),
-            "best": best["model"], "best_closed": best["gap_closed"],
-            "ceiling_closed": _logloss(table, TARGET_A, "ceiling", "gap_closed"),
-            "constant": _logloss(table, TARGET_A, "constant"), "oracle": _logloss(table, TARGET_A, "oracle"),
-            "reachable": _logloss(table, TARGET_A, head, "reachable_closed")}
+    return {
+        "head": head,
+        "head_closed": _logloss(table, TARGET_A, head, "gap_closed"),
+        "best": best["model"],
+        "best_closed": best["gap_closed"],
+        "ceiling_closed": _logloss(table, TARGET_A, "ceiling", "gap_closed"),
+        "constant": _logloss(table, TARGET_A, "constant"),
+        "oracle": _logloss(table, TARGET_A, "oracle"),
+        "reachable": _logloss(table, TARGET_A, head, "reachable_closed"),
+    }
 
 
 def _few_views(scale: str) -> dict:
@@ -55,8 +61,14 @@ def _few_views(scale: str) -> dict:
     error = np.abs(d.rates([TARGET_A])[:, 0] - d.truth.sort("row")[TARGET_A].to_numpy())
     low, high = np.quantile(views, [0.25, 0.75])
     err_low, err_high = float(error[views <= low].mean()), float(error[views >= high].mean())
-    return {"low": float(low), "high": float(high), "err_low": err_low, "err_high": err_high,
-            "ratio": err_low / err_high, "median": float(np.median(views))}
+    return {
+        "low": float(low),
+        "high": float(high),
+        "err_low": err_low,
+        "err_high": err_high,
+        "ratio": err_low / err_high,
+        "median": float(np.median(views)),
+    }
 
 
 def _head_epochs(scale: str) -> dict:
@@ -74,11 +86,19 @@ def _head_epochs(scale: str) -> dict:
     chosen = min(val, key=lambda k: (val[k], k))
     before = pipeline.chosen_head(cfg)
     heads = cfg.load_training()["heads"]
-    return {"epochs": cfg.head_epochs, "epochs_2": longer.head_epochs, "before": before, "after": chosen,
-            "picks": "again picks" if chosen == before else "now picks",
-            "best_epoch_before": heads[before]["best_epoch"], "best_epoch_after": best_epoch[chosen],
-            "test_before": _logloss(table, TARGET_A, before), "test_after": test[chosen],
-            "later_stops": sum(best_epoch[n] >= heads[n]["best_epoch"] + 1 for n in val), "heads": len(val)}
+    return {
+        "epochs": cfg.head_epochs,
+        "epochs_2": longer.head_epochs,
+        "before": before,
+        "after": chosen,
+        "picks": "again picks" if chosen == before else "now picks",
+        "best_epoch_before": heads[before]["best_epoch"],
+        "best_epoch_after": best_epoch[chosen],
+        "test_before": _logloss(table, TARGET_A, before),
+        "test_after": test[chosen],
+        "later_stops": sum(best_epoch[n] >= heads[n]["best_epoch"] + 1 for n in val),
+        "heads": len(val),
+    }
 
 
 def _shrink(scale: str) -> dict:
@@ -87,9 +107,15 @@ def _shrink(scale: str) -> dict:
     y, p = _test_rates(cfg, d, head, TARGET_A)
     shrunk = p.mean() + 0.5 * (p - p.mean())
     diff = paired_difference(pipeline.row_losses(y, p), pipeline.row_losses(y, shrunk))
-    return {"head": head, "before": rate_metrics(y, p, models.EPS)["logloss"],
-            "after": rate_metrics(y, shrunk, models.EPS)["logloss"], "gain": diff["mean"], "se": diff["se"],
-            "sd_pred": float(p.std()), "sd_true": float(d.truth.sort("row")[TARGET_A].to_numpy()[d.test].std())}
+    return {
+        "head": head,
+        "before": rate_metrics(y, p, models.EPS)["logloss"],
+        "after": rate_metrics(y, shrunk, models.EPS)["logloss"],
+        "gain": diff["mean"],
+        "se": diff["se"],
+        "sd_pred": float(p.std()),
+        "sd_true": float(d.truth.sort("row")[TARGET_A].to_numpy()[d.test].std()),
+    }
 
 
 def _no_image(scale: str) -> dict:
@@ -97,15 +123,20 @@ def _no_image(scale: str) -> dict:
     f = pipeline.encode(cfg, d)
     x_tr, x_te, _ = pipeline.boost_frames(cfg, d, f)
     keep = [c for c in x_tr.columns if not c.startswith("img") and c != "image_class"]
-    fit = models.catboost_kfold(x_tr[keep], d.rates(TARGETS_B)[d.train], x_te[keep], [], cfg.boost, cfg.seed,
-                                loss="MultiRMSE")
+    fit = models.catboost_kfold(
+        x_tr[keep], d.rates(TARGETS_B)[d.train], x_te[keep], [], cfg.boost, cfg.seed, loss="MultiRMSE"
+    )
     y = d.rates(TARGETS_B)[d.test]
     out = {"dropped": len(x_tr.columns) - len(keep)}
     for k, t in enumerate(TARGETS_B):
         with_img = _logloss(table, t, "catboost")
         without = rate_metrics(y[:, k], fit.test[:, k], models.EPS)["logloss"]
-        out |= {f"{t}_with": with_img, f"{t}_without": without, f"{t}_loss": without - with_img,
-                f"{t}_constant": _logloss(table, t, "constant")}
+        out |= {
+            f"{t}_with": with_img,
+            f"{t}_without": without,
+            f"{t}_loss": without - with_img,
+            f"{t}_constant": _logloss(table, t, "constant"),
+        }
     out["fell"] = sum(out[f"{t}_loss"] < 0 for t in TARGETS_B)
     return out
 
@@ -118,9 +149,13 @@ def _blend_weights(scale: str) -> dict:
         _, mlp = _test_rates(cfg, d, "mlp-text", t)
         even, tilted = 0.5 * cb + 0.5 * mlp, 0.25 * cb + 0.75 * mlp
         diff = paired_difference(pipeline.row_losses(y, even), pipeline.row_losses(y, tilted))
-        out |= {f"{t}_even": rate_metrics(y, even, models.EPS)["logloss"],
-                f"{t}_tilted": rate_metrics(y, tilted, models.EPS)["logloss"],
-                f"{t}_gain": diff["mean"], f"{t}_se": diff["se"], f"{t}_z": diff["mean"] / diff["se"]}
+        out |= {
+            f"{t}_even": rate_metrics(y, even, models.EPS)["logloss"],
+            f"{t}_tilted": rate_metrics(y, tilted, models.EPS)["logloss"],
+            f"{t}_gain": diff["mean"],
+            f"{t}_se": diff["se"],
+            f"{t}_z": diff["mean"] / diff["se"],
+        }
     return out
 
 
@@ -152,73 +187,104 @@ def _swapped(scale: str) -> dict:
 
 
 EXERCISES = (
-    Exercise("01_data", 1,
-             "Before notebook 2, guess how much of the constant-to-oracle log-loss gap a photo model can close "
-             "here; write the number down and compare.",
-             "Less than most guess. The submitted head `{head}` closes {head_closed:.1%} of the gap (constant "
-             "{constant:.4f}, oracle {oracle:.4f}), the best head on test, `{best}`, {best_closed:.1%}. Even the "
-             "ceiling, the true rate averaged over the post's hidden quality, closes only {ceiling_closed:.1%}: the "
-             "rest of the gap is that quality, which no photo shows. Measured against what is reachable, `{head}` "
-             "has closed {reachable:.0%}.",
-             "small", _photo_gap),
-    Exercise("01_data", 2,
-             "Plot open_photo / view against the number of views: which posts does a rate estimated from few views "
-             "mislead?",
-             "The posts with few views. Over the quarter with at most {low:,.0f} views the observed rate misses the "
-             "twin's true rate by {err_low:.4f} on average, against {err_high:.4f} over the quarter with at least "
-             "{high:,.0f} ({ratio:.1f} times less; the median post has {median:,.0f} views). A rate counted over n "
-             "views errs by about 1 / sqrt(n): log loss, which weights every post alike, is noisiest on the "
-             "small ones.",
-             "small", _few_views),
-    Exercise("02_image_text_models", 1,
-             "Train the heads with `HEAD_EPOCHS` doubled and predict whether validation still picks the same head.",
-             "With {epochs_2} epochs instead of {epochs} validation {picks} `{after}` (it picked `{before}`), kept "
-             "at epoch {best_epoch_after} (was {best_epoch_before}); {later_stops} of the {heads} heads keep a "
-             "later epoch, and the test log loss is {test_after:.5f} against {test_before:.5f}. The heads' best "
-             "epochs come early, so the cap of {epochs} never bound them: early stopping had already chosen, and "
-             "more epochs only add ones validation rejects.",
-             "small", _head_epochs),
-    Exercise("02_image_text_models", 2,
-             "Replace the chosen head's predictions by their mean plus half their deviation from it (shrinkage): "
-             "does the test log loss fall? What does that say about the head's calibration?",
-             "Shrinking `{head}` moves its test log loss from {before:.5f} to {after:.5f} (paired gain "
-             "{gain:+.6f} ± {se:.6f}). Its predictions spread with a standard deviation of {sd_pred:.4f}, the true "
-             "rates with {sd_true:.4f}: a head that spreads less than the truth is not overconfident, and pulling "
-             "it towards the mean only throws away what it learned.",
-             "small", _shrink),
-    Exercise("03_catboost_multitarget", 1,
-             "Drop the image features from CatBoost's input and predict which target loses most.",
-             "A surprise: {fell} of the three get better. Without its {dropped} image columns CatBoost's test log "
-             "loss moves from {like_with:.5f} to {like_without:.5f} (like), {comment_with:.6f} to "
-             "{comment_without:.6f} (comment) and {share_to_message_with:.6f} to {share_to_message_without:.6f} "
-             "(share_to_message). On this twin comment and share_to_message do not depend on the photo at all and "
-             "like only a little, through its hue (the track README's twin): the image columns were mostly noise "
-             "for the trees to split on.",
-             "small", _no_image),
-    Exercise("03_catboost_multitarget", 2,
-             "Blend CatBoost and the text MLP with weights 0.25 / 0.75 instead of the plain mean: which rate moves, "
-             "and is the move larger than its standard error?",
-             "Paired gains of 0.25 / 0.75 over the plain mean: like {like_gain:+.7f} ± {like_se:.7f} "
-             "({like_z:+.1f} standard errors), comment {comment_gain:+.8f} ± {comment_se:.8f} ({comment_z:+.1f}), "
-             "share_to_message {share_to_message_gain:+.8f} ± {share_to_message_se:.8f} "
-             "({share_to_message_z:+.1f}). A move of a few standard errors can be real and still far too small to "
-             "matter; choosing the weights on test, as this exercise does, would also fit them to its noise.",
-             "small", _blend_weights),
-    Exercise("04_predictions", 1,
-             "Set `SEED` to 7 and rerun the four notebooks (a new twin, validation carve and models): which of these "
-             "gains over the constant keep their sign?",
-             "{kept} of the four. Gains over the constant with seed 42 against seed 7: open_photo "
-             "{open_photo_42:+.5f} / {open_photo_7:+.5f} (`{head_42}` / `{head_7}`), like {like_42:+.5f} / "
-             "{like_7:+.5f}, comment {comment_42:+.6f} / {comment_7:+.6f}, share_to_message "
-             "{share_to_message_42:+.6f} / {share_to_message_7:+.6f}. A gain this small beside its noise is what a "
-             "new draw of the data tests first.",
-             "small", _seed_7),
-    Exercise("04_predictions", 2,
-             "Score `predictions.csv` with the swapped BCE of notebook 2: which target's figure moves most?",
-             "`{most}`. True log loss against the swapped BCE: open_photo {open_photo_true:.4f} / "
-             "{open_photo_swapped:.4f}, like {like_true:.4f} / {like_swapped:.4f}, comment {comment_true:.5f} / "
-             "{comment_swapped:.5f}, share_to_message {share_to_message_true:.5f} / {share_to_message_swapped:.5f}. "
-             "The swapped BCE takes the log of the observed rate, and every observed 0 costs the clamp of 100 "
-             "times the prediction: the target with the most zeros and the largest predictions moves most.",
-             "small", _swapped),
+    Exercise(
+        "01_data",
+        1,
+        "Before notebook 2, guess how much of the constant-to-oracle log-loss gap a photo model can close "
+        "here; write the number down and compare.",
+        "Less than most guess. The submitted head `{head}` closes {head_closed:.1%} of the gap (constant "
+        "{constant:.4f}, oracle {oracle:.4f}), the best head on test, `{best}`, {best_closed:.1%}. Even the "
+        "ceiling, the true rate averaged over the post's hidden quality, closes only {ceiling_closed:.1%}: the "
+        "rest of the gap is that quality, which no photo shows. Measured against what is reachable, `{head}` "
+        "has closed {reachable:.0%}.",
+        "small",
+        _photo_gap,
+    ),
+    Exercise(
+        "01_data",
+        2,
+        "Plot open_photo / view against the number of views: which posts does a rate estimated from few views mislead?",
+        "The posts with few views. Over the quarter with at most {low:,.0f} views the observed rate misses the "
+        "twin's true rate by {err_low:.4f} on average, against {err_high:.4f} over the quarter with at least "
+        "{high:,.0f} ({ratio:.1f} times less; the median post has {median:,.0f} views). A rate counted over n "
+        "views errs by about 1 / sqrt(n): log loss, which weights every post alike, is noisiest on the "
+        "small ones.",
+        "small",
+        _few_views,
+    ),
+    Exercise(
+        "02_image_text_models",
+        1,
+        "Train the heads with `HEAD_EPOCHS` doubled and predict whether validation still picks the same head.",
+        "With {epochs_2} epochs instead of {epochs} validation {picks} `{after}` (it picked `{before}`), kept "
+        "at epoch {best_epoch_after} (was {best_epoch_before}); {later_stops} of the {heads} heads keep a "
+        "later epoch, and the test log loss is {test_after:.5f} against {test_before:.5f}. The heads' best "
+        "epochs come early, so the cap of {epochs} never bound them: early stopping had already chosen, and "
+        "more epochs only add ones validation rejects.",
+        "small",
+        _head_epochs,
+    ),
+    Exercise(
+        "02_image_text_models",
+        2,
+        "Replace the chosen head's predictions by their mean plus half their deviation from it (shrinkage): "
+        "does the test log loss fall? What does that say about the head's calibration?",
+        "Shrinking `{head}` moves its test log loss from {before:.5f} to {after:.5f} (paired gain "
+        "{gain:+.6f} ± {se:.6f}). Its predictions spread with a standard deviation of {sd_pred:.4f}, the true "
+        "rates with {sd_true:.4f}: a head that spreads less than the truth is not overconfident, and pulling "
+        "it towards the mean only throws away what it learned.",
+        "small",
+        _shrink,
+    ),
+    Exercise(
+        "03_catboost_multitarget",
+        1,
+        "Drop the image features from CatBoost's input and predict which target loses most.",
+        "A surprise: {fell} of the three get better. Without its {dropped} image columns CatBoost's test log "
+        "loss moves from {like_with:.5f} to {like_without:.5f} (like), {comment_with:.6f} to "
+        "{comment_without:.6f} (comment) and {share_to_message_with:.6f} to {share_to_message_without:.6f} "
+        "(share_to_message). On this twin comment and share_to_message do not depend on the photo at all and "
+        "like only a little, through its hue (the track README's twin): the image columns were mostly noise "
+        "for the trees to split on.",
+        "small",
+        _no_image,
+    ),
+    Exercise(
+        "03_catboost_multitarget",
+        2,
+        "Blend CatBoost and the text MLP with weights 0.25 / 0.75 instead of the plain mean: which rate moves, "
+        "and is the move larger than its standard error?",
+        "Paired gains of 0.25 / 0.75 over the plain mean: like {like_gain:+.7f} ± {like_se:.7f} "
+        "({like_z:+.1f} standard errors), comment {comment_gain:+.8f} ± {comment_se:.8f} ({comment_z:+.1f}), "
+        "share_to_message {share_to_message_gain:+.8f} ± {share_to_message_se:.8f} "
+        "({share_to_message_z:+.1f}). A move of a few standard errors can be real and still far too small to "
+        "matter; choosing the weights on test, as this exercise does, would also fit them to its noise.",
+        "small",
+        _blend_weights,
+    ),
+    Exercise(
+        "04_predictions",
+        1,
+        "Set `SEED` to 7 and rerun the four notebooks (a new twin, validation carve and models): which of these "
+        "gains over the constant keep their sign?",
+        "{kept} of the four. Gains over the constant with seed 42 against seed 7: open_photo "
+        "{open_photo_42:+.5f} / {open_photo_7:+.5f} (`{head_42}` / `{head_7}`), like {like_42:+.5f} / "
+        "{like_7:+.5f}, comment {comment_42:+.6f} / {comment_7:+.6f}, share_to_message "
+        "{share_to_message_42:+.6f} / {share_to_message_7:+.6f}. A gain this small beside its noise is what a "
+        "new draw of the data tests first.",
+        "small",
+        _seed_7,
+    ),
+    Exercise(
+        "04_predictions",
+        2,
+        "Score `predictions.csv` with the swapped BCE of notebook 2: which target's figure moves most?",
+        "`{most}`. True log loss against the swapped BCE: open_photo {open_photo_true:.4f} / "
+        "{open_photo_swapped:.4f}, like {like_true:.4f} / {like_swapped:.4f}, comment {comment_true:.5f} / "
+        "{comment_swapped:.5f}, share_to_message {share_to_message_true:.5f} / {share_to_message_swapped:.5f}. "
+        "The swapped BCE takes the log of the observed rate, and every observed 0 costs the clamp of 100 "
+        "times the prediction: the target with the most zeros and the largest predictions moves most.",
+        "small",
+        _swapped,
+    ),
 )

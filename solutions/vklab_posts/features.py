@@ -17,15 +17,16 @@ Embeddings are cached as parquet in one folder per track (``pipeline.embedding_c
 the sha256 of the cell they come from and the encoder's name, so a rerun (or another model, scale or
 calibration trial on the same photos) encodes nothing twice.
 """
+
 from __future__ import annotations
 
 import hashlib
 import html
 import importlib.util
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -50,26 +51,33 @@ EMOJI_CHAR = r"[\x{1F000}-\x{1FAFF}\x{2600}-\x{27BF}]"
 
 # ---------------------------------------------------------------- hand-made text features
 
+
 def text_features(text: pl.Series) -> pl.DataFrame:
     """The source's hand-made counts, vectorised over the raw text (null text: all zero)."""
     raw = text.fill_null("")
-    plain = (raw.str.replace_all(MENTION, " ").str.replace_all(URL, " ").str.replace_all(r"<br\s*/?>", " ")
-             .str.replace_all(r"&[a-z]+;|&#\d+;", " "))
+    plain = (
+        raw.str.replace_all(MENTION, " ")
+        .str.replace_all(URL, " ")
+        .str.replace_all(r"<br\s*/?>", " ")
+        .str.replace_all(r"&[a-z]+;|&#\d+;", " ")
+    )
     letters = plain.str.count_matches(r"\p{L}")
     caps = plain.str.count_matches(r"\p{Lu}")
-    return pl.DataFrame({
-        "n_words": plain.str.count_matches(r"\p{L}+"),
-        "n_caps": caps,
-        "n_emoji": raw.str.count_matches(EMOJI_ENTITY) + raw.str.count_matches(EMOJI_CHAR),
-        "n_urls": raw.str.count_matches(URL),
-        "n_hashtags": raw.str.replace_all(r"&#\d+;", " ").str.count_matches(r"#\w+"),  # not the emoji entities
-        "n_mentions": raw.str.count_matches(MENTION),
-        "n_questions": raw.str.count_matches(r"\?"),
-        "n_numbers": plain.str.count_matches(r"\d+"),
-        "n_br": raw.str.count_matches(r"<br\s*/?>"),
-        "caps_ratio": (caps / letters.clip(1)).cast(pl.Float64),
-        "has_text": text.is_not_null().cast(pl.Int64),
-    }).with_columns(pl.exclude("caps_ratio").cast(pl.Int64))
+    return pl.DataFrame(
+        {
+            "n_words": plain.str.count_matches(r"\p{L}+"),
+            "n_caps": caps,
+            "n_emoji": raw.str.count_matches(EMOJI_ENTITY) + raw.str.count_matches(EMOJI_CHAR),
+            "n_urls": raw.str.count_matches(URL),
+            "n_hashtags": raw.str.replace_all(r"&#\d+;", " ").str.count_matches(r"#\w+"),  # not the emoji entities
+            "n_mentions": raw.str.count_matches(MENTION),
+            "n_questions": raw.str.count_matches(r"\?"),
+            "n_numbers": plain.str.count_matches(r"\d+"),
+            "n_br": raw.str.count_matches(r"<br\s*/?>"),
+            "caps_ratio": (caps / letters.clip(1)).cast(pl.Float64),
+            "has_text": text.is_not_null().cast(pl.Int64),
+        }
+    ).with_columns(pl.exclude("caps_ratio").cast(pl.Int64))
 
 
 def clean_tokens(text: str | None) -> list[str]:
@@ -83,6 +91,7 @@ def clean_tokens(text: str | None) -> list[str]:
 
 
 # ---------------------------------------------------------------- encoders
+
 
 def _require(module: str, what: str) -> None:
     if importlib.util.find_spec(module) is None:
@@ -143,7 +152,7 @@ class EfficientNetLite0:
         pixels = np.concatenate([pixels, np.zeros((pad, *pixels.shape[1:]), pixels.dtype)])
         pooled, top = [], []
         for start in range(0, n + pad, BATCH):
-            x = torch.from_numpy(pixels[start:start + BATCH]).to(self.device).permute(0, 3, 1, 2).float()
+            x = torch.from_numpy(pixels[start : start + BATCH]).to(self.device).permute(0, 3, 1, 2).float()
             x = ((x - 127.0) / 128.0).contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 p = self.model._avg_pooling(self.model.extract_features(x)).flatten(1)
@@ -206,8 +215,9 @@ class Navec:
 
         spec = importlib.util.find_spec("natasha")  # locates the wheel without importing natasha
         if spec is None or spec.origin is None:
-            raise DataError("text encoder navec needs the natasha wheel (its vectors): "
-                            "pip install --no-deps natasha==1.6.0")
+            raise DataError(
+                "text encoder navec needs the natasha wheel (its vectors): pip install --no-deps natasha==1.6.0"
+            )
         self.model = NavecModel.load(str(Path(spec.origin).parent / NAVEC_TAR))
 
     def __call__(self, texts) -> np.ndarray:
@@ -237,8 +247,13 @@ class HfText:
     def __call__(self, texts) -> np.ndarray:
         import torch
 
-        batch = self.tokenizer([" ".join(clean_tokens(t)) for t in texts], padding=True, truncation=True,
-                               max_length=512, return_tensors="pt").to(self.device)
+        batch = self.tokenizer(
+            [" ".join(clean_tokens(t)) for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=512,
+            return_tensors="pt",
+        ).to(self.device)
         with torch.inference_mode():
             hidden = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"][..., None].float()
@@ -267,14 +282,21 @@ def text_encoder(name: str = TEXT_ENCODER):
 
 # ---------------------------------------------------------------- cached embeddings
 
+
 def keys(cells: pl.Series) -> list[str]:
     """sha256 (first 16 bytes, hex) of each cell; null text hashes as the empty string. (A Python
     loop: polars' own hash is not stable across versions, and a cache key must be.)"""
     return [hashlib.sha256((c or "").encode()).hexdigest()[:32] for c in cells.to_list()]
 
 
-def _cached(path: Path, cells: pl.Series, encode: Callable[[list[int]], dict[str, np.ndarray]],
-            desc: str, progress: bool, batch: int) -> dict[str, np.ndarray]:
+def _cached(
+    path: Path,
+    cells: pl.Series,
+    encode: Callable[[list[int]], dict[str, np.ndarray]],
+    desc: str,
+    progress: bool,
+    batch: int,
+) -> dict[str, np.ndarray]:
     """Rows of ``cells`` -> arrays from the cache at ``path``, encoding (in batches, one progress
     line) only the distinct cells it lacks and appending them to the cache."""
     k = keys(cells)
@@ -285,13 +307,12 @@ def _cached(path: Path, cells: pl.Series, encode: Callable[[list[int]], dict[str
         bar = progress_line.line(len(todo), desc, "row", progress)
         parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(todo), batch):
-            rows = todo[start:start + batch]
+            rows = todo[start : start + batch]
             for name, arr in encode(rows).items():
                 parts.setdefault(name, []).append(arr)
             bar.update(len(rows))
         bar.close()
-        new = pl.DataFrame({"key": [k[i] for i in todo],
-                            **{name: np.concatenate(a) for name, a in parts.items()}})
+        new = pl.DataFrame({"key": [k[i] for i in todo], **{name: np.concatenate(a) for name, a in parts.items()}})
         cache = new if cache is None else pl.concat([cache, new])
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
@@ -311,12 +332,17 @@ def cache_name(kind: str, encoder: str, device=None, version: str = "") -> str:
     ``version`` (an encoder's ``cache_version``) names a change of how the encoder computes, so that
     embeddings computed otherwise are never read back."""
     device = str(getattr(device, "type", device) or torch_device().type)
-    return (f"{kind}-{_slug(encoder)}" + (f"-{version}" if version else "")
-            + ("" if device == "cpu" else f"-{_slug(device)}") + ".parquet")
+    return (
+        f"{kind}-{_slug(encoder)}"
+        + (f"-{version}" if version else "")
+        + ("" if device == "cpu" else f"-{_slug(device)}")
+        + ".parquet"
+    )
 
 
-def image_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = IMAGE_ENCODER,
-                     progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def image_embeddings(
+    frame: pl.DataFrame, cache_dir: Path, encoder: str = IMAGE_ENCODER, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(n, dim) float32 image embeddings and (n,) ImageNet top-1 classes (-1 where the encoder has
     no ImageNet head) of ``frame``'s photos."""
     enc = image_encoder(encoder)
@@ -326,16 +352,30 @@ def image_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = IMAGE_
         emb, top = enc([decode_photo(photos[i], int(rows[i]), FILENAME) for i in idx])
         return {"emb": emb, "top_class": top}
 
-    out = _cached(cache_dir / cache_name("image", enc.name, enc.device, getattr(enc, "cache_version", "")), photos, encode, f"image: {enc.name}", progress, BATCH)
+    out = _cached(
+        cache_dir / cache_name("image", enc.name, enc.device, getattr(enc, "cache_version", "")),
+        photos,
+        encode,
+        f"image: {enc.name}",
+        progress,
+        BATCH,
+    )
     return out["emb"].astype(np.float32), out["top_class"].astype(np.int64)
 
 
-def text_embeddings(frame: pl.DataFrame, cache_dir: Path, encoder: str = TEXT_ENCODER,
-                    progress: bool = False) -> np.ndarray:
+def text_embeddings(
+    frame: pl.DataFrame, cache_dir: Path, encoder: str = TEXT_ENCODER, progress: bool = False
+) -> np.ndarray:
     enc = text_encoder(encoder)
     texts = frame["text"]
-    out = _cached(cache_dir / cache_name("text", enc.name, getattr(enc, "device", "cpu")), texts,
-                  lambda idx: {"emb": enc([texts[i] for i in idx])}, f"text: {enc.name}", progress, 1024)
+    out = _cached(
+        cache_dir / cache_name("text", enc.name, getattr(enc, "device", "cpu")),
+        texts,
+        lambda idx: {"emb": enc([texts[i] for i in idx])},
+        f"text: {enc.name}",
+        progress,
+        1024,
+    )
     return out["emb"].astype(np.float32)
 
 

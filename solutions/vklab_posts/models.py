@@ -10,15 +10,15 @@
     averaged over the folds; leak-free features only (no other activity counts, nothing fitted on
     test rows).
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-from typing import TYPE_CHECKING
 
 from shared import dispatch
 from shared import progress as progress_line
@@ -75,8 +75,15 @@ def loss_value(name: str, p, y):
     raise ValueError(f"unknown loss {name!r}: one of {LOSSES}")
 
 
-def train_head(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, loss: str,
-               params: HeadParams = HeadParams(), seed: int = 42) -> HeadFit:
+def train_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    loss: str,
+    params: HeadParams = HeadParams(),
+    seed: int = 42,
+) -> HeadFit:
     """Linear -> sigmoid on standardised features, started at the constant mean rate (zero weights,
     bias logit(mean)), so epoch 0 is the constant baseline; keeps the epoch with the lowest
     validation log loss."""
@@ -115,11 +122,13 @@ def train_head(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarra
         if history[-1] < history[best_epoch]:
             best, best_epoch = snapshot(), epoch
     seconds = time.perf_counter() - start
-    return HeadFit(best[0], best[1], mean, std, best_epoch, history, seconds,
-                   len(y) * params.epochs / max(seconds, 1e-9))
+    return HeadFit(
+        best[0], best[1], mean, std, best_epoch, history, seconds, len(y) * params.epochs / max(seconds, 1e-9)
+    )
 
 
 # ---------------------------------------------------------------- ours: a small MLP head, seed-averaged
+
 
 @dataclass(frozen=True)
 class MlpParams:
@@ -149,8 +158,14 @@ class MlpFit:
     seconds: float
 
 
-def train_mlp_head(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray,
-                   params: MlpParams = MlpParams(), seed: int = 42) -> MlpFit:
+def train_mlp_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    fit_idx: np.ndarray,
+    val_idx: np.ndarray,
+    params: MlpParams = MlpParams(),
+    seed: int = 42,
+) -> MlpFit:
     """``params.seeds`` MLP heads on standardised ``x`` (rows ``fit_idx``), each started at the constant
     (zero output weights, bias logit(mean)) and kept at its lowest validation log loss; returns the
     mean of their predictions for every row."""
@@ -169,15 +184,19 @@ def train_mlp_head(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: n
     start, preds, best_epochs, best_losses = time.perf_counter(), [], [], []
     for k in range(params.seeds):
         seed_everything(seed + k)
-        net = torch.nn.Sequential(torch.nn.Dropout(params.input_dropout), torch.nn.Linear(x.shape[1], params.hidden),
-                                  torch.nn.GELU(), torch.nn.Dropout(params.dropout), torch.nn.Linear(params.hidden, 1)
-                                  ).to(dev, torch.float64)
+        net = torch.nn.Sequential(
+            torch.nn.Dropout(params.input_dropout),
+            torch.nn.Linear(x.shape[1], params.hidden),
+            torch.nn.GELU(),
+            torch.nn.Dropout(params.dropout),
+            torch.nn.Linear(params.hidden, 1),
+        ).to(dev, torch.float64)
         torch.nn.init.zeros_(net[-1].weight)
         torch.nn.init.constant_(net[-1].bias, np.log(m / (1 - m)))
         opt = torch.optim.AdamW(net.parameters(), lr=params.lr, weight_decay=params.weight_decay)
         gen = torch.Generator().manual_seed(seed + k)
 
-        def predict() -> np.ndarray:
+        def predict(net=net) -> np.ndarray:  # this seed's net (bound now: the loop rebinds the name)
             net.eval()
             with torch.no_grad():
                 return torch.sigmoid(net(xt)).squeeze(1).double().cpu().numpy()
@@ -203,6 +222,7 @@ def train_mlp_head(x: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: n
 
 # ---------------------------------------------------------------- (b) CatBoost MultiRMSE
 
+
 @dataclass(frozen=True)
 class BoostParams:
     iterations: int = 1000
@@ -222,8 +242,15 @@ class BoostFit:
     seconds: float
 
 
-def catboost_kfold(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cat_features: list[str],
-                   params: BoostParams = BoostParams(), seed: int = 42, loss: str = "MultiRMSE") -> BoostFit:
+def catboost_kfold(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    x_test: pd.DataFrame,
+    cat_features: list[str],
+    params: BoostParams = BoostParams(),
+    seed: int = 42,
+    loss: str = "MultiRMSE",
+) -> BoostFit:
     """KFold(shuffle, seed) over the rows of ``y`` (n, n_targets): each fold early-stops on its
     held-out part; the test predictions are averaged over the folds. ``loss`` "MultiRMSE" (source
     (b)): one model for all targets, on the rates. "CrossEntropy" (ours): one model per target on
@@ -244,14 +271,28 @@ def catboost_kfold(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cat_fea
     kind = {"prediction_type": "Probability"} if per_target else {}
     for fit_idx, hold_idx in KFold(params.folds, shuffle=True, random_state=seed).split(x):
         for cols in groups:
-            model = CatBoost({"loss_function": loss, "iterations": params.iterations, "depth": params.depth,
-                              "learning_rate": params.learning_rate, "l2_leaf_reg": params.l2_leaf_reg,
-                              "random_seed": seed, "thread_count": dispatch.threads(), "verbose": False,
-                              "allow_writing_files": False, "od_type": "Iter", "od_wait": params.early_stopping,
-                              "use_best_model": True, **extra})
+            model = CatBoost(
+                {
+                    "loss_function": loss,
+                    "iterations": params.iterations,
+                    "depth": params.depth,
+                    "learning_rate": params.learning_rate,
+                    "l2_leaf_reg": params.l2_leaf_reg,
+                    "random_seed": seed,
+                    "thread_count": dispatch.threads(),
+                    "verbose": False,
+                    "allow_writing_files": False,
+                    "od_type": "Iter",
+                    "od_wait": params.early_stopping,
+                    "use_best_model": True,
+                    **extra,
+                }
+            )
             target = y[:, cols[0]] if per_target else y[:, cols]
-            model.fit(Pool(x.iloc[fit_idx], target[fit_idx], cat_features=cat_features),
-                      eval_set=Pool(x.iloc[hold_idx], target[hold_idx], cat_features=cat_features))
+            model.fit(
+                Pool(x.iloc[fit_idx], target[fit_idx], cat_features=cat_features),
+                eval_set=Pool(x.iloc[hold_idx], target[hold_idx], cat_features=cat_features),
+            )
             hold = model.predict(Pool(x.iloc[hold_idx], cat_features=cat_features), **kind)
             pred = model.predict(test_pool, **kind)
             if per_target:  # Probability: the columns of classes 0 and 1
@@ -261,11 +302,14 @@ def catboost_kfold(x: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cat_fea
             best.append(int(model.get_best_iteration()))
             importance += model.get_feature_importance() / (params.folds * len(groups))
     order = np.argsort(-importance)
-    return BoostFit(test, oof, best, {x.columns[i]: round(float(importance[i]), 3) for i in order},
-                    time.perf_counter() - start)
+    return BoostFit(
+        test, oof, best, {x.columns[i]: round(float(importance[i]), 3) for i in order}, time.perf_counter() - start
+    )
 
 
-def pca_columns(train: np.ndarray, other: np.ndarray, k: int, prefix: str, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+def pca_columns(
+    train: np.ndarray, other: np.ndarray, k: int, prefix: str, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The first ``k`` principal components of an embedding, fitted on the train rows only."""
     from sklearn.decomposition import PCA
 
@@ -282,10 +326,13 @@ def swapped_bce(y: np.ndarray, p: np.ndarray) -> float:
     import torch
     import torch.nn.functional as F
 
-    return float(F.binary_cross_entropy(torch.tensor(np.asarray(y, np.float64)), torch.tensor(np.asarray(p, np.float64))))
+    return float(
+        F.binary_cross_entropy(torch.tensor(np.asarray(y, np.float64)), torch.tensor(np.asarray(p, np.float64)))
+    )
 
 
 # ---------------------------------------------------------------- (a) fine-tuning the CNN
+
 
 @dataclass(frozen=True)
 class FinetuneParams:
@@ -311,9 +358,16 @@ class FinetuneFit:
     device: str
 
 
-def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx: np.ndarray,
-                 params: FinetuneParams, seed: int = 42, progress: bool = False,
-                 checkpoint: Checkpoint | None = None) -> FinetuneFit:
+def finetune_cnn(
+    pixels: np.ndarray,
+    y: np.ndarray,
+    fit_idx: np.ndarray,
+    val_idx: np.ndarray,
+    params: FinetuneParams,
+    seed: int = 42,
+    progress: bool = False,
+    checkpoint: Checkpoint | None = None,
+) -> FinetuneFit:
     """Fine-tune the ImageNet EfficientNet-Lite0 with a Linear -> sigmoid head on ``pixels`` (n, 224,
     224, 3) uint8 rows ``fit_idx``; keep the epoch with the lowest log loss on ``val_idx``; return
     the kept model's predictions for all n rows. The head starts at the constant, as ``train_head``.
@@ -345,7 +399,7 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
     def predict(idx: np.ndarray) -> np.ndarray:
         model.eval()
         with torch.inference_mode():
-            return np.concatenate([forward(idx[s:s + 64]).double().cpu().numpy() for s in range(0, len(idx), 64)])
+            return np.concatenate([forward(idx[s : s + 64]).double().cpu().numpy() for s in range(0, len(idx), 64)])
 
     history = [log_loss(y[val_idx], predict(val_idx), eps=EPS)]
     best, best_epoch = copy.deepcopy(model.state_dict()), 0
@@ -358,8 +412,10 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
         history, best, best_epoch = saved["history"], saved["best"], saved["best_epoch"]
         first_epoch, first_pos, order, steps = saved["epoch"], saved["pos"], saved["order"], saved["steps"]
         if progress:
-            print(f"fine-tune: resumed from its checkpoint in epoch {first_epoch}, row {first_pos:,} of "
-                  f"{len(fit_idx):,}", flush=True)
+            print(
+                f"fine-tune: resumed from its checkpoint in epoch {first_epoch}, row {first_pos:,} of {len(fit_idx):,}",
+                flush=True,
+            )
     done = (first_epoch - 1) * len(fit_idx) + first_pos  # rows trained before this process
     bar = progress_line.line(params.epochs * len(fit_idx), f"fine-tune ({params.loss})", "row", progress)
     bar.update(done)
@@ -370,7 +426,7 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
         if order is None:
             order = fit_idx[torch.randperm(len(fit_idx), generator=gen).numpy()]
         for s in range(first_pos, len(order), params.batch):
-            idx = order[s:s + params.batch]
+            idx = order[s : s + params.batch]
             opt.zero_grad()
             loss_value(params.loss, forward(idx).clamp(EPS, 1 - EPS), yt[idx].to(dev)).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), params.clip)
@@ -378,10 +434,20 @@ def finetune_cnn(pixels: np.ndarray, y: np.ndarray, fit_idx: np.ndarray, val_idx
             steps += 1
             bar.update(len(idx))
             if checkpoint and checkpoint.due(steps):
-                checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                 "generator": gen.get_state(), "history": history, "best": best,
-                                 "best_epoch": best_epoch, "epoch": epoch, "pos": s + params.batch, "order": order,
-                                 "steps": steps})
+                checkpoint.save(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "generator": gen.get_state(),
+                        "history": history,
+                        "best": best,
+                        "best_epoch": best_epoch,
+                        "epoch": epoch,
+                        "pos": s + params.batch,
+                        "order": order,
+                        "steps": steps,
+                    }
+                )
         first_pos, order = 0, None
         history.append(log_loss(y[val_idx], predict(val_idx), eps=EPS))
         if history[-1] < history[best_epoch]:

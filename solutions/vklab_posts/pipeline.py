@@ -21,14 +21,15 @@ Rows of the comparison table, per target (test rows; log loss, MAE, R^2):
   ceiling             the twin's expected rates given what a model can see (twin only; the best possible)
   oracle              the twin's true rates (twin only)
 """
+
 from __future__ import annotations
 
 import dataclasses
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,8 +59,10 @@ MODELS = ("constant", *HEAD_MODELS, *FINETUNE_MODELS, OURS, "catboost", *BLENDED
 VAL_SIZE = 0.1
 # Source (a)'s own numbers on the real file, as corrected by the issue (prediction and target
 # swapped in its BCE): not comparable with any twin figure.
+# fmt: off
 SOURCE_A = {"printed 'LogLoss' (swapped BCE)": 0.14, "real held-out BCE, every model": "0.158-0.161",
             "constant prediction": 0.161}
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,9 @@ class Config(TrackConfig):
 
     @property
     def finetune(self) -> models.FinetuneParams:
-        return dataclasses.replace(models.FinetuneParams(), epochs=self.finetune_epochs, loss=self.finetune_loss,
-                                   batch=self.finetune_batch)
+        return dataclasses.replace(
+            models.FinetuneParams(), epochs=self.finetune_epochs, loss=self.finetune_loss, batch=self.finetune_batch
+        )
 
     @property
     def mlp(self) -> models.MlpParams:
@@ -136,9 +140,14 @@ def load_data(cfg: Config) -> Data:
 
 def data_facts(d: Data) -> dict[str, float]:
     r = d.rates(data.ACTIVITIES)
-    return {"rows": float(d.posts.n), "train_rows": float(len(d.train)), "test_rows": float(len(d.test)),
-            "null_text": float(d.frame["text"].null_count()), "median_view": float(d.frame["view"].median()),
-            **{f"mean_rate_{a}": float(r[:, k].mean()) for k, a in enumerate(data.ACTIVITIES)}}
+    return {
+        "rows": float(d.posts.n),
+        "train_rows": float(len(d.train)),
+        "test_rows": float(len(d.test)),
+        "null_text": float(d.frame["text"].null_count()),
+        "median_view": float(d.frame["view"].median()),
+        **{f"mean_rate_{a}": float(r[:, k].mean()) for k, a in enumerate(data.ACTIVITIES)},
+    }
 
 
 def describe(d: Data) -> pl.DataFrame:
@@ -156,6 +165,7 @@ def describe(d: Data) -> pl.DataFrame:
 
 
 # ---------------------------------------------------------------- features
+
 
 @dataclass
 class Features:
@@ -184,6 +194,7 @@ def encode(cfg: Config, d: Data, progress: bool = False, stage=bench.no_stage) -
 
 # ---------------------------------------------------------------- predictions on disk
 
+
 def preds_path(cfg: Config, model: str) -> Path:
     return cfg.artifacts / "preds" / f"{model}.parquet"
 
@@ -195,19 +206,24 @@ def save_preds(cfg: Config, model: str, preds: pl.DataFrame) -> None:
 def load_preds(cfg: Config, model: str) -> pl.DataFrame:
     path = preds_path(cfg, model)
     if not path.exists():
-        raise DataError(f"{model}: no predictions; run the notebook that trains it (or the pipeline) with the "
-                        f"same SCALE/DATA_DIR/SEED")
+        raise DataError(
+            f"{model}: no predictions; run the notebook that trains it (or the pipeline) with the "
+            f"same SCALE/DATA_DIR/SEED"
+        )
     return pl.read_parquet(path)
 
 
 # ---------------------------------------------------------------- models
+
 
 def baselines(cfg: Config, d: Data) -> None:
     """constant: the train mean of each rate; oracle: the twin's true rates; ceiling: the twin's
     expected rates given the traits a model can see (the unobservable quality averaged out)."""
     rows = d.frame["row"]
     mean = d.rates()[d.train].mean(0)
-    save_preds(cfg, "constant", pl.DataFrame({"row": rows, **{t: np.full(d.posts.n, m) for t, m in zip(TARGETS, mean)}}))
+    save_preds(
+        cfg, "constant", pl.DataFrame({"row": rows, **{t: np.full(d.posts.n, m) for t, m in zip(TARGETS, mean)}})
+    )
     if d.truth is not None:
         save_preds(cfg, "oracle", d.truth.select("row", *TARGETS))
         save_preds(cfg, "ceiling", d.truth.select("row", *(pl.col(f"{t}{twin.SEEN}").alias(t) for t in TARGETS)))
@@ -217,8 +233,9 @@ def head_inputs(f: Features, head: str) -> np.ndarray:
     return f.image if head == "cnn" else np.hstack([f.image, f.text])
 
 
-def train_heads(cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_MODELS,
-                progress: bool = False) -> pl.DataFrame:
+def train_heads(
+    cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_MODELS, progress: bool = False
+) -> pl.DataFrame:
     """(a): each head and loss on open_photo / view; predictions for every row, and per model its
     best epoch, validation log loss and throughput."""
     y = d.rates([TARGET_A])[:, 0]
@@ -229,9 +246,13 @@ def train_heads(cfg: Config, d: Data, f: Features, names: Sequence[str] = HEAD_M
         x = head_inputs(f, head)
         fit = models.train_head(x[d.fit], y[d.fit], x[d.val], y[d.val], loss, cfg.head, cfg.seed)
         save_preds(cfg, name, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict(x)}))
-        info[name] = {"best_epoch": fit.best_epoch, "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
-                      "val_curve": [round(v, 6) for v in fit.val_logloss], "rows_per_s": round(fit.rows_per_s),
-                      "seconds": round(fit.seconds, 2)}
+        info[name] = {
+            "best_epoch": fit.best_epoch,
+            "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
+            "val_curve": [round(v, 6) for v in fit.val_logloss],
+            "rows_per_s": round(fit.rows_per_s),
+            "seconds": round(fit.seconds, 2),
+        }
         bar.update()
     bar.close()
     cfg.save_training(data_facts(d), {"heads": {**cfg.load_training().get("heads", {}), **info}})
@@ -243,8 +264,11 @@ def train_ours(cfg: Config, d: Data, f: Features) -> dict:
     ``cnn-*``), the mean of its seeds; saved as the ``mlp`` row, never the submitted head."""
     fit = models.train_mlp_head(f.image, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.mlp, cfg.seed)
     save_preds(cfg, OURS, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict_all}))
-    info = {"best_epochs": fit.best_epochs, "val_logloss": [round(v, 6) for v in fit.val_logloss],
-            "seconds": round(fit.seconds, 1)}
+    info = {
+        "best_epochs": fit.best_epochs,
+        "val_logloss": [round(v, 6) for v in fit.val_logloss],
+        "seconds": round(fit.seconds, 1),
+    }
     cfg.save_training(data_facts(d), {"ours": {OURS: info}})
     return info
 
@@ -279,17 +303,41 @@ def beyond_source(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:
         best = a.filter(pl.col("model").is_in(HEAD_MODELS)).sort("logloss", "model")["model"][0]
         for ref in dict.fromkeys([best, chosen_head(cfg)]):
             g = paired(cfg, d, OURS, ref)
-            rows.append({"target": TARGET_A, "ours": OURS, "against": ref, "gain": g["gain"], "se": g["se"],
-                         "seconds ours": ours.get("seconds"), "seconds against": heads.get(ref, {}).get("seconds")})
+            rows.append(
+                {
+                    "target": TARGET_A,
+                    "ours": OURS,
+                    "against": ref,
+                    "gain": g["gain"],
+                    "se": g["se"],
+                    "seconds ours": ours.get("seconds"),
+                    "seconds against": heads.get(ref, {}).get("seconds"),
+                }
+            )
     for t in TARGETS_B:
         for m in (*BLENDED, OURS_B):
             if {m, "catboost"} <= shown:
                 g = paired(cfg, d, m, "catboost", t)
-                rows.append({"target": t, "ours": m, "against": "catboost", "gain": g["gain"], "se": g["se"],
-                             "seconds ours": training.get(m, {}).get("seconds"),
-                             "seconds against": training.get("catboost", {}).get("seconds")})
-    schema = {"target": pl.String, "ours": pl.String, "against": pl.String, "gain": pl.Float64, "se": pl.Float64,
-              "seconds ours": pl.Float64, "seconds against": pl.Float64}
+                rows.append(
+                    {
+                        "target": t,
+                        "ours": m,
+                        "against": "catboost",
+                        "gain": g["gain"],
+                        "se": g["se"],
+                        "seconds ours": training.get(m, {}).get("seconds"),
+                        "seconds against": training.get("catboost", {}).get("seconds"),
+                    }
+                )
+    schema = {
+        "target": pl.String,
+        "ours": pl.String,
+        "against": pl.String,
+        "gain": pl.Float64,
+        "se": pl.Float64,
+        "seconds ours": pl.Float64,
+        "seconds against": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema).with_columns((pl.col("gain") / pl.col("se")).alias("gain / se"))
 
 
@@ -310,12 +358,18 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     del images
     key = f"{name} {cfg.finetune} seed {cfg.seed} rows {len(d.fit)}+{len(d.val)} {cfg.tag}"
     ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", key)
-    fit = models.finetune_cnn(pixels, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.finetune, cfg.seed, progress,
-                              checkpoint=ckpt)
+    fit = models.finetune_cnn(
+        pixels, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.finetune, cfg.seed, progress, checkpoint=ckpt
+    )
     save_preds(cfg, name, pl.DataFrame({"row": frame["row"], TARGET_A: fit.predict_all}))
-    info = {"best_epoch": fit.best_epoch, "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
-            "val_curve": [round(v, 6) for v in fit.val_logloss], "rows_per_s": round(fit.rows_per_s, 1),
-            "device": fit.device, "seconds": round(fit.seconds, 1)}
+    info = {
+        "best_epoch": fit.best_epoch,
+        "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
+        "val_curve": [round(v, 6) for v in fit.val_logloss],
+        "rows_per_s": round(fit.rows_per_s, 1),
+        "device": fit.device,
+        "seconds": round(fit.seconds, 1),
+    }
     cfg.save_training(data_facts(d), {"heads": {**heads, name: info}})
     return {"model": name, **{k: v for k, v in info.items() if k != "val_curve"}}
 
@@ -375,13 +429,20 @@ def boost_frames(cfg: Config, d: Data, f: Features) -> tuple[pd.DataFrame, pd.Da
     txt_tr, txt_te = models.pca_columns(f.text[d.train], f.text[d.test], cfg.components, "txt", cfg.seed)
     hand = f.hand.to_pandas()
     cls = pd.Series(photo_categories(f, d.train, cfg.seed), name="image_class")
-    parts = lambda rows, a, b: pd.concat([a, b, hand.iloc[rows].reset_index(drop=True),  # noqa: E731
-                                          cls.iloc[rows].reset_index(drop=True)], axis=1)
+
+    def parts(rows, a, b):
+        return pd.concat([a, b, hand.iloc[rows].reset_index(drop=True), cls.iloc[rows].reset_index(drop=True)], axis=1)
+
     return parts(d.train, img_tr, txt_tr), parts(d.test, img_te, txt_te), ["image_class"]
 
 
-def train_catboost(cfg: Config, d: Data, f: Features, name: str = "catboost",
-                   frames: tuple[pd.DataFrame, pd.DataFrame, list[str]] | None = None) -> models.BoostFit:
+def train_catboost(
+    cfg: Config,
+    d: Data,
+    f: Features,
+    name: str = "catboost",
+    frames: tuple[pd.DataFrame, pd.DataFrame, list[str]] | None = None,
+) -> models.BoostFit:
     """(b) ``catboost``: MultiRMSE over the three rates, as the source; ``catboost-ce``: on the same
     features and folds, one model per rate with CatBoost's soft-label ``CrossEntropy``, the log
     loss the task is scored by (MultiRMSE's squared errors are ruled by the largest rate, like,
@@ -391,14 +452,17 @@ def train_catboost(cfg: Config, d: Data, f: Features, name: str = "catboost",
         raise ValueError(f"unknown CatBoost row {name!r}")
     x_tr, x_te, cats = frames or boost_frames(cfg, d, f)
     y = d.rates(TARGETS_B)
-    fit = models.catboost_kfold(x_tr, y[d.train], x_te, cats, cfg.boost, cfg.seed,
-                                loss="MultiRMSE" if name == "catboost" else "CrossEntropy")
+    fit = models.catboost_kfold(
+        x_tr, y[d.train], x_te, cats, cfg.boost, cfg.seed, loss="MultiRMSE" if name == "catboost" else "CrossEntropy"
+    )
     pred = np.zeros((d.posts.n, len(TARGETS_B)))
     pred[d.train], pred[d.test] = fit.oof, fit.test
     save_preds(cfg, name, pl.DataFrame({"row": d.frame["row"], **dict(zip(TARGETS_B, pred.T))}))
     top = dict(list(fit.importance.items())[:15])
-    cfg.save_training(data_facts(d), {name: {"best_iterations": fit.best_iterations, "importance_top15": top,
-                                             "seconds": round(fit.seconds, 1)}})
+    cfg.save_training(
+        data_facts(d),
+        {name: {"best_iterations": fit.best_iterations, "importance_top15": top, "seconds": round(fit.seconds, 1)}},
+    )
     return fit
 
 
@@ -433,24 +497,32 @@ def blend(cfg: Config, d: Data) -> None:
 
 # ---------------------------------------------------------------- evaluation and submission
 
+
 def evaluate(cfg: Config, d: Data, names: Sequence[str] = MODELS) -> pl.DataFrame:
     """Per target and model with predictions on disk: log loss, MAE and R^2 on the test rows, and
     on the twin the share of the constant-to-oracle log-loss gap the model closes (``gap_closed``)
     and the share of the part of it a model can close, constant to ceiling (``reachable_closed``)."""
     y = d.rates()[d.test]
     preds = {name: load_preds(cfg, name).sort("row")[d.test] for name in names if preds_path(cfg, name).exists()}
-    rows = [{"target": t, "model": name, **rate_metrics(y[:, k], p[t].to_numpy(), models.EPS)}
-            for k, t in enumerate(TARGETS) for name, p in preds.items() if t in p.columns]
+    rows = [
+        {"target": t, "model": name, **rate_metrics(y[:, k], p[t].to_numpy(), models.EPS)}
+        for k, t in enumerate(TARGETS)
+        for name, p in preds.items()
+        if t in p.columns
+    ]
     table = pl.DataFrame(rows)
     if "oracle" in table["model"] and "constant" in table["model"]:
         refs = ["constant", "oracle", *(["ceiling"] if "ceiling" in table["model"] else [])]
         ref = table.filter(pl.col("model").is_in(refs)).pivot("model", index="target", values="logloss")
         gain = pl.col("constant") - pl.col("logloss")
-        table = (table.join(ref, on="target", how="left")
-                 .with_columns(gap_closed=gain / (pl.col("constant") - pl.col("oracle")),
-                               **({"reachable_closed": gain / (pl.col("constant") - pl.col("ceiling"))}
-                                  if "ceiling" in refs else {}))
-                 .drop(refs))
+        table = (
+            table.join(ref, on="target", how="left")
+            .with_columns(
+                gap_closed=gain / (pl.col("constant") - pl.col("oracle")),
+                **({"reachable_closed": gain / (pl.col("constant") - pl.col("ceiling"))} if "ceiling" in refs else {}),
+            )
+            .drop(refs)
+        )
     return table
 
 
@@ -460,12 +532,16 @@ def source_reading(cfg: Config, d: Data, model: str) -> dict[str, float]:
     y = d.rates([TARGET_A])[d.test, 0]
     p = load_preds(cfg, model).sort("row")[d.test][TARGET_A].to_numpy()
     const = load_preds(cfg, "constant").sort("row")[d.test][TARGET_A].to_numpy()
-    return {"swapped BCE (as printed)": models.swapped_bce(y, p), "true BCE": rate_metrics(y, p)["logloss"],
-            "constant, true BCE": rate_metrics(y, const)["logloss"]}
+    return {
+        "swapped BCE (as printed)": models.swapped_bce(y, p),
+        "true BCE": rate_metrics(y, p)["logloss"],
+        "constant, true BCE": rate_metrics(y, const)["logloss"],
+    }
 
 
-def submission_frame(cfg: Config, d: Data, head: str | None = None,
-                     boost: str = "catboost") -> tuple[pl.DataFrame, str]:
+def submission_frame(
+    cfg: Config, d: Data, head: str | None = None, boost: str = "catboost"
+) -> tuple[pl.DataFrame, str]:
     """Test rows: open_photo from the head chosen on validation (or ``head``), the other rates from
     ``boost``."""
     head = head or chosen_head(cfg)
@@ -496,11 +572,22 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
     comparison = {f"{r['target']}/{r['model']}": {k: r[k] for k in ("logloss", "mae", "r2")} for r in table.to_dicts()}
     training = cfg.load_training()
     params = {**training.get("config", cfg.parameters()), "submitted_head": head}
-    return submit.write(frame, d.frame["row"].to_numpy()[d.test], params, cfg.data_source(), metrics,
-                        comparison=comparison, data_facts=data_facts(d), profile=cfg.profile, ours=ours)
+    return submit.write(
+        frame,
+        d.frame["row"].to_numpy()[d.test],
+        params,
+        cfg.data_source(),
+        metrics,
+        comparison=comparison,
+        data_facts=data_facts(d),
+        profile=cfg.profile,
+        ours=ours,
+    )
 
 
-def run(cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False) -> pl.DataFrame:
+def run(
+    cfg: Config, names: Sequence[str] = MODELS, timer: StageTimer | None = None, progress: bool = False
+) -> pl.DataFrame:
     stage = bench.stages(timer)
     if cfg.is_twin and timer:
         with stage("twin: generate"):
@@ -553,17 +640,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--image-encoder", default=features.IMAGE_ENCODER)
     parser.add_argument("--text-encoder", default=features.TEXT_ENCODER)
     parser.add_argument("--head-epochs", type=int, default=Config.head_epochs)
-    parser.add_argument("--finetune-epochs", type=int, default=Config.finetune_epochs,
-                        help="fine-tune EfficientNet-Lite0 end to end (default 0: off; a GPU job)")
+    parser.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=Config.finetune_epochs,
+        help="fine-tune EfficientNet-Lite0 end to end (default 0: off; a GPU job)",
+    )
     parser.add_argument("--finetune-loss", default=Config.finetune_loss, choices=models.LOSSES)
     parser.add_argument("--finetune-batch", type=int, default=Config.finetune_batch)
     parser.add_argument("--boost-iterations", type=int, default=Config.boost_iterations)
     args = parser.parse_args(argv)
     try:
-        cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, image_encoder=args.image_encoder,
-                     text_encoder=args.text_encoder, head_epochs=args.head_epochs,
-                     finetune_epochs=args.finetune_epochs, finetune_loss=args.finetune_loss,
-                     finetune_batch=args.finetune_batch, boost_iterations=args.boost_iterations)
+        cfg = Config(
+            scale=args.scale,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            image_encoder=args.image_encoder,
+            text_encoder=args.text_encoder,
+            head_epochs=args.head_epochs,
+            finetune_epochs=args.finetune_epochs,
+            finetune_loss=args.finetune_loss,
+            finetune_batch=args.finetune_batch,
+            boost_iterations=args.boost_iterations,
+        )
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in args.models.split(",") if m and (cfg.finetune_epochs or m not in FINETUNE_MODELS))
@@ -584,8 +683,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             record_table(beyond, TRACK, cfg, "beyond", args.bench_dir)
         photos = next(r for r in timer.records if r["stage"].startswith("encode photos"))
         n = int(photos["stage"].rsplit("(", 1)[1].split()[0].replace(",", ""))
-        print(f"{cfg.image_encoder}: {1000 * photos['wall_s'] / n:.1f} s per 1,000 photos "
-              f"(decode, resize, forward, model load; device {torch_device()})")
+        print(
+            f"{cfg.image_encoder}: {1000 * photos['wall_s'] / n:.1f} s per 1,000 photos "
+            f"(decode, resize, forward, model load; device {torch_device()})"
+        )
     return 0
 
 

@@ -1,7 +1,8 @@
 """Figures of the VK-Lab posts notebooks. Each function draws one figure and returns it."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -67,7 +68,7 @@ def val_curves(heads: Mapping[str, Mapping]):
         for name, info in heads.items():
             if name.startswith(head + "-"):
                 curve = info["val_curve"]
-                line, = ax.plot(range(len(curve)), curve, label=name.split("-")[1], lw=1.2)
+                (line,) = ax.plot(range(len(curve)), curve, label=name.split("-")[1], lw=1.2)
                 ax.plot(info["best_epoch"], curve[info["best_epoch"]], "o", color=line.get_color())
         ax.axhline(next(iter(heads.values()))["val_curve"][0], color="#999", ls="--", lw=1, label="constant")
         ax.set_title(f"{head}: validation log loss (dot: the kept epoch)")
@@ -105,6 +106,7 @@ def importance(top: Mapping[str, float]):
 
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
+
 def closing(findings, exercises, twin: bool = True):
     """``shared.lesson.closing`` with this track's baselines: the constant row and the oracle."""
     from shared.lesson import closing as lesson_closing
@@ -118,13 +120,17 @@ def _row(table: pl.DataFrame, target: str, model: str) -> dict:
 
 def closing_data(n_rows: int, n_train: int, n_val: int, n_test: int, null_text: int, mean_open: float, twin: bool):
 
-    return closing([
-        f"{n_rows:,} posts: {n_train:,} to train on, {n_val:,} carved from them to choose epochs and heads, "
-        f"{n_test:,} held out for the test.",
-        f"The mean open_photo / view is {mean_open:.4f}: most rates are small, so a constant at the train mean is "
-        "already a strong log-loss baseline and every model is judged by how much it gains over it.",
-        f"{null_text:,} posts have no text: every text feature must cope with a missing value.",
-    ], for_notebook(TRACK, "01_data"), twin)
+    return closing(
+        [
+            f"{n_rows:,} posts: {n_train:,} to train on, {n_val:,} carved from them to choose epochs and heads, "
+            f"{n_test:,} held out for the test.",
+            f"The mean open_photo / view is {mean_open:.4f}: most rates are small, so a constant at the train mean is "
+            "already a strong log-loss baseline and every model is judged by how much it gains over it.",
+            f"{null_text:,} posts have no text: every text feature must cope with a missing value.",
+        ],
+        for_notebook(TRACK, "01_data"),
+        twin,
+    )
 
 
 def closing_heads(table: pl.DataFrame, head: str, twin: bool, beyond: pl.DataFrame | None = None):
@@ -132,29 +138,47 @@ def closing_heads(table: pl.DataFrame, head: str, twin: bool, beyond: pl.DataFra
     from shared.lesson import signed
 
     const, chosen = _row(table, "open_photo", "constant"), _row(table, "open_photo", head)
-    findings = [f"The constant scores test log loss {const['logloss']:.4f}; `{head}`, chosen on validation, "
-                f"{chosen['logloss']:.4f}: a gain of {const['logloss'] - chosen['logloss']:.4f} (source (a)'s best "
-                "models gained about 0.0025 over a constant on the real file)."]
+    findings = [
+        f"The constant scores test log loss {const['logloss']:.4f}; `{head}`, chosen on validation, "
+        f"{chosen['logloss']:.4f}: a gain of {const['logloss'] - chosen['logloss']:.4f} (source (a)'s best "
+        "models gained about 0.0025 over a constant on the real file)."
+    ]
     if "gap_closed" in table.columns and chosen.get("gap_closed") is not None:
-        best = table.filter((pl.col("target") == "open_photo") & pl.col("model").str.contains("^(cnn|fusion|finetune)-")) \
-                    .sort("logloss", "model").row(0, named=True)
-        findings.append(f"`{head}` closes {chosen['gap_closed']:.0%} of the constant-to-oracle gap; the best head "
-                        f"on test, `{best['model']}`, {best['gap_closed']:.0%}. Choosing on validation rows, "
-                        "not on test, is what keeps the submitted figure honest.")
+        best = (
+            table.filter((pl.col("target") == "open_photo") & pl.col("model").str.contains("^(cnn|fusion|finetune)-"))
+            .sort("logloss", "model")
+            .row(0, named=True)
+        )
+        findings.append(
+            f"`{head}` closes {chosen['gap_closed']:.0%} of the constant-to-oracle gap; the best head "
+            f"on test, `{best['model']}`, {best['gap_closed']:.0%}. Choosing on validation rows, "
+            "not on test, is what keeps the submitted figure honest."
+        )
         if "ceiling" in table["model"]:
             ceiling = _row(table, "open_photo", "ceiling")
-            beyond_ceiling = (" (above 100 %: on one finite test split a model can land past the ceiling, an "
-                              "average over the hidden quality, by chance)" if best["reachable_closed"] > 1 else "")
-            findings.append(f"No model can close the whole gap: the ceiling (the true rate averaged over the quality no "
-                            f"model sees) closes {ceiling['gap_closed']:.0%} of it, so `{best['model']}` has closed "
-                            f"{best['reachable_closed']:.0%} of what is reachable{beyond_ceiling}.")
+            beyond_ceiling = (
+                " (above 100 %: on one finite test split a model can land past the ceiling, an "
+                "average over the hidden quality, by chance)"
+                if best["reachable_closed"] > 1
+                else ""
+            )
+            findings.append(
+                f"No model can close the whole gap: the ceiling (the true rate averaged over the quality no "
+                f"model sees) closes {ceiling['gap_closed']:.0%} of it, so `{best['model']}` has closed "
+                f"{best['reachable_closed']:.0%} of what is reachable{beyond_ceiling}."
+            )
     if beyond is not None and beyond.height:
         r = beyond.row(0, named=True)
-        verdict = ("more than two standard errors: a difference" if r["gain"] > 2 * r["se"]
-                   else "within two standard errors: not a difference this test split can show")
-        findings.append(f"Ours, an MLP head averaged over four seeds, gains {signed(r['gain'], 5)} ± {r['se']:.5f} "
-                        f"(paired by row, one standard error) over `{r['against']}`: {verdict}; it trained in "
-                        f"{r['seconds ours']:.0f} s against {r['seconds against']:.1f} s.")
+        verdict = (
+            "more than two standard errors: a difference"
+            if r["gain"] > 2 * r["se"]
+            else "within two standard errors: not a difference this test split can show"
+        )
+        findings.append(
+            f"Ours, an MLP head averaged over four seeds, gains {signed(r['gain'], 5)} ± {r['se']:.5f} "
+            f"(paired by row, one standard error) over `{r['against']}`: {verdict}; it trained in "
+            f"{r['seconds ours']:.0f} s against {r['seconds against']:.1f} s."
+        )
     findings.append("The loss changes little here: with rates near 0.04, weighted BCE's weights stay close to 1.")
     return closing(findings, for_notebook(TRACK, "02_image_text_models"), twin)
 
@@ -182,8 +206,10 @@ def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFr
         c, m = _row(table, t, "constant"), _row(table, t, "catboost")
         gap = f", {m['gap_closed']:.0%} of the gap to the oracle" if m.get("gap_closed") is not None else ""
         lines.append(f"{t}: CatBoost {m['logloss']:.4f} against the constant's {c['logloss']:.4f}{gap}.")
-    lines.append("Source (b) reported MAE and MSE only, with the labels swapped; log loss against the "
-                 "constant is the comparison that says whether a rate model helps.")
+    lines.append(
+        "Source (b) reported MAE and MSE only, with the labels swapped; log loss against the "
+        "constant is the comparison that says whether a rate model helps."
+    )
     if beyond is not None and beyond.height:
         for t in targets:
             one = {r["ours"]: r for r in beyond.filter(pl.col("target") == t).iter_rows(named=True)}
@@ -191,15 +217,21 @@ def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFr
                 continue
             r = one["blend"]
             verdict = "more than" if r["gain"] > 2 * r["se"] else "within"
-            parts = ", ".join(f"`{m}` alone {signed(one[m]['gain'], 6)}" for m in ("catboost-ce", "mlp-text") if m in one)
-            lines.append(f"Ours on {t}: {signed(r['gain'], 6)} ± {r['se']:.6f} log loss over MultiRMSE (paired by "
-                         f"row), {verdict} two standard errors ({parts}).")
+            parts = ", ".join(
+                f"`{m}` alone {signed(one[m]['gain'], 6)}" for m in ("catboost-ce", "mlp-text") if m in one
+            )
+            lines.append(
+                f"Ours on {t}: {signed(r['gain'], 6)} ± {r['se']:.6f} log loss over MultiRMSE (paired by "
+                f"row), {verdict} two standard errors ({parts})."
+            )
     return closing(lines, for_notebook(TRACK, "03_catboost_multitarget"), twin)
 
 
 def closing_predictions(table: pl.DataFrame, head: str, targets, twin: bool):
-    rows = [f"`predictions.csv` holds open_photo from `{head}` (chosen on validation) and "
-            f"{', '.join(targets)} from CatBoost."]
+    rows = [
+        f"`predictions.csv` holds open_photo from `{head}` (chosen on validation) and "
+        f"{', '.join(targets)} from CatBoost."
+    ]
     for t in ("open_photo", *targets):
         model = head if t == "open_photo" else "catboost"
         c, m = _row(table, t, "constant"), _row(table, t, model)

@@ -1,11 +1,13 @@
 """The predictions file: ``predictions.csv`` with header ``row,open_photo,like,comment,share_to_message``,
 one line per test row (``row`` = 0-based position in post2ctr_dataset.csv, ascending) and each
 target's predicted rate (activity count / view) in [0, 1]."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -16,8 +18,12 @@ from shared.submission import SubmissionFormat, publish_all, validate_submission
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import TARGETS
 
-FORMAT = SubmissionFormat(name="VK-Lab posts predictions", columns=("row", *TARGETS), keys=("row",),
-                          dtypes={"row": pl.Int64, **{t: pl.Float64 for t in TARGETS}})
+FORMAT = SubmissionFormat(
+    name="VK-Lab posts predictions",
+    columns=("row", *TARGETS),
+    keys=("row",),
+    dtypes={"row": pl.Int64, **{t: pl.Float64 for t in TARGETS}},
+)
 FILENAME = "predictions.csv"
 OURS_FILENAME = "ours.csv"  # beyond the source: open_photo from ours (pipeline.OURS), the rest as predictions.csv
 PRECISION = 8  # decimals: comment rates are near 1e-3, six decimals would round away their detail
@@ -41,17 +47,37 @@ def validate(path: str | os.PathLike, test_rows: np.ndarray) -> pl.DataFrame:
     return df
 
 
-def write(preds: pl.DataFrame, test_rows: np.ndarray, parameters: Mapping[str, Any], data_source: Mapping[str, Any],
-          metrics: Mapping[str, float], directory: str | Path | None = None,
-          comparison: Mapping[str, Mapping[str, float]] | None = None,
-          data_facts: Mapping[str, float] | None = None, profile: str = "teach",
-          ours: pl.DataFrame | None = None) -> Path:
+def write(
+    preds: pl.DataFrame,
+    test_rows: np.ndarray,
+    parameters: Mapping[str, Any],
+    data_source: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    directory: str | Path | None = None,
+    comparison: Mapping[str, Mapping[str, float]] | None = None,
+    data_facts: Mapping[str, float] | None = None,
+    profile: str = "teach",
+    ours: pl.DataFrame | None = None,
+) -> Path:
     """Write, validate, then replace the previous file and write the manifest. ``ours``: the same
     format with our open_photo model, written beside it as ``OURS_FILENAME`` (never the submission)."""
     directory = Path(directory) if directory else submissions_dir(TRACK, profile)
-    frames = {name: None if f is None else f.select("row", *TARGETS).sort("row")
-              for f, name in ((preds, FILENAME), (ours, OURS_FILENAME))}
+    frames = {
+        name: None if f is None else f.select("row", *TARGETS).sort("row")
+        for f, name in ((preds, FILENAME), (ours, OURS_FILENAME))
+    }
     files = publish_all(directory, frames, lambda new: validate(new, test_rows), float_precision=PRECISION)
-    write_manifest(directory, TRACK, parameters, data_source, metrics, files, rows=len(test_rows),
-                   comparison=comparison, tolerance=TOLERANCE, data_facts=data_facts, profile=profile)
+    write_manifest(
+        directory,
+        TRACK,
+        parameters,
+        data_source,
+        metrics,
+        files,
+        rows=len(test_rows),
+        comparison=comparison,
+        tolerance=TOLERANCE,
+        data_facts=data_facts,
+        profile=profile,
+    )
     return files[0]

@@ -25,6 +25,7 @@ ceiling: what the best possible model predicts; the gap between it and the oracl
 Images and texts are built one row at a time (drawing a picture and joining words are per-item
 operations no array library does); every random choice is drawn up front, vectorised.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,8 +49,10 @@ SEEN = "_seen"  # truth column suffix: the expected rate given what a model can 
 VERSION = code_version(__file__, shared_twin.__file__)
 SCALES = {"tiny": 240, "small": 3_000, "full": N_ROWS}
 NULL_TEXT = 4_205 / 23_527
+# fmt: off
 MEAN_RATES = {"like": 0.012, "comment": 0.0009, "hide": 0.0004, "expand": 0.006, "open_photo": 0.038,
               "open": 0.004, "share_to_message": 0.0015}
+# fmt: on
 VIEW_MEDIAN_EXTRA, VIEW_SIGMA = 6_333.0, 1.8  # view = 1,000 + LogNormal: median ~7,333, max ~7M at 23,527 rows
 QUALITY_SD = 0.35  # the unobservable part of each logit
 
@@ -62,8 +65,11 @@ class Params:
     photo_scale: float = 0.65  # strength of the photo's traits in the open_photo logit
     open_photo_rate: float = MEAN_RATES["open_photo"]  # mean true open_photo rate (the constant's log loss)
 
-HUES = np.array([[220, 60, 50], [240, 150, 40], [235, 215, 60], [70, 170, 80], [50, 110, 220], [150, 70, 190],
-                 [128, 128, 128]], float)  # red orange yellow green blue purple grey
+
+HUES = np.array(
+    [[220, 60, 50], [240, 150, 40], [235, 215, 60], [70, 170, 80], [50, 110, 220], [150, 70, 190], [128, 128, 128]],
+    float,
+)  # red orange yellow green blue purple grey
 HUE_NAMES = ("red", "orange", "yellow", "green", "blue", "purple", "grey")
 TEXTURES = ("flat", "stripes", "noise", "gradient")
 SHAPES = ("none", "circles", "squares", "triangles")
@@ -86,9 +92,13 @@ TOPICS = {
 }
 TOPIC_NAMES = tuple(TOPICS)
 TOPIC_WORDS = tuple(tuple(v.split()) for v in TOPICS.values())
-FILLER = tuple(("и в на с по для это как что все мы вы они наш ваш очень уже ещё только можно нужно будет "
-                "было есть день год время люди друзья жизнь дом новый первый хороший большой лучший "
-                "сегодня завтра вчера здесь там всегда снова теперь потом вместе каждый свой").split())
+FILLER = tuple(
+    (
+        "и в на с по для это как что все мы вы они наш ваш очень уже ещё только можно нужно будет "
+        "было есть день год время люди друзья жизнь дом новый первый хороший большой лучший "
+        "сегодня завтра вчера здесь там всегда снова теперь потом вместе каждый свой"
+    ).split()
+)
 # effects of the topic (index as TOPICS) on like, comment and share_to_message logits
 TOPIC_LIKE = np.array([0.7, 0.3, 0.1, -0.5, 0.8, -0.2, -0.6, 0.4])
 TOPIC_COMMENT = np.array([0.3, 0.4, 0.6, 0.9, 0.2, 1.2, -0.4, -0.2])
@@ -125,13 +135,22 @@ def draw_traits(n: int, seed: int) -> Traits:
     shape = rng.choice(4, n, p=[0.3, 0.25, 0.25, 0.2])
     has_text = rng.random(n) >= NULL_TEXT
     return Traits(
-        hue=rng.integers(0, len(HUES), n), texture=rng.integers(0, len(TEXTURES), n), shape=shape,
-        n_shapes=np.where(shape > 0, rng.integers(1, 7, n), 0), caption=rng.random(n) < 0.3,
-        size=rng.integers(0, len(SIZES), n), has_text=has_text, topic=rng.integers(0, len(TOPICS), n),
+        hue=rng.integers(0, len(HUES), n),
+        texture=rng.integers(0, len(TEXTURES), n),
+        shape=shape,
+        n_shapes=np.where(shape > 0, rng.integers(1, 7, n), 0),
+        caption=rng.random(n) < 0.3,
+        size=rng.integers(0, len(SIZES), n),
+        has_text=has_text,
+        topic=rng.integers(0, len(TOPICS), n),
         n_words=np.clip(np.round(rng.lognormal(np.log(18), 0.8, n)), 2, 300).astype(np.int64),
-        question=has_text & (rng.random(n) < 0.25), n_emoji=np.where(has_text, rng.poisson(0.8, n), 0),
-        mention=has_text & (rng.random(n) < 0.15), hashtag=has_text & (rng.random(n) < 0.2),
-        link=has_text & (rng.random(n) < 0.1), caps=has_text & (rng.random(n) < 0.12))
+        question=has_text & (rng.random(n) < 0.25),
+        n_emoji=np.where(has_text, rng.poisson(0.8, n), 0),
+        mention=has_text & (rng.random(n) < 0.15),
+        hashtag=has_text & (rng.random(n) < 0.2),
+        link=has_text & (rng.random(n) < 0.1),
+        caps=has_text & (rng.random(n) < 0.12),
+    )
 
 
 def true_rates(t: Traits, seed: int, params: Params = Params(), seen: bool = False) -> dict[str, np.ndarray]:
@@ -143,9 +162,14 @@ def true_rates(t: Traits, seed: int, params: Params = Params(), seen: bool = Fal
     length = np.where(t.has_text, np.log(t.n_words) - np.log(18), 0.0)
     means = MEAN_RATES | {"open_photo": params.open_photo_rate}
     logits = {
-        "open_photo": params.photo_scale * (
-            HUE_EFFECT[t.hue] + TEXTURE_EFFECT[t.texture] + SHAPE_EFFECT[t.shape] * np.log1p(t.n_shapes)
-            + CAPTION_EFFECT * t.caption - 0.15 * length),
+        "open_photo": params.photo_scale
+        * (
+            HUE_EFFECT[t.hue]
+            + TEXTURE_EFFECT[t.texture]
+            + SHAPE_EFFECT[t.shape] * np.log1p(t.n_shapes)
+            + CAPTION_EFFECT * t.caption
+            - 0.15 * length
+        ),
         "like": text * TOPIC_LIKE[t.topic] + 0.25 * np.minimum(t.n_emoji, 4) + 0.3 * HUE_EFFECT[t.hue],
         "comment": text * TOPIC_COMMENT[t.topic] + 1.0 * t.question + 0.3 * t.mention,
         "share_to_message": text * TOPIC_SHARE[t.topic] + 0.4 * t.link + 0.3 * t.hashtag,
@@ -211,8 +235,10 @@ def write_text(t: Traits, i: int, rng: np.random.Generator) -> str | None:
     if not t.has_text[i]:
         return None
     topic = TOPIC_WORDS[t.topic[i]]
-    words = [topic[k % len(topic)] if u < 0.3 else FILLER[k % len(FILLER)]
-             for u, k in zip(rng.random(t.n_words[i]), rng.integers(0, 10_000, t.n_words[i]))]
+    words = [
+        topic[k % len(topic)] if u < 0.3 else FILLER[k % len(FILLER)]
+        for u, k in zip(rng.random(t.n_words[i]), rng.integers(0, 10_000, t.n_words[i]))
+    ]
     if t.caps[i]:
         words[0] = words[0].upper()
     if rng.random() < 0.2:
@@ -221,7 +247,7 @@ def write_text(t: Traits, i: int, rng: np.random.Generator) -> str | None:
     sentences, k = [], 0
     while k < len(words):
         step = int(rng.integers(4, 12))
-        sentences.append(" ".join(words[k:k + step]).capitalize() + ".")
+        sentences.append(" ".join(words[k : k + step]).capitalize() + ".")
         k += step
     if t.question[i]:
         sentences.append(f"А вы {rng.choice(topic)}?")
@@ -238,7 +264,9 @@ def write_text(t: Traits, i: int, rng: np.random.Generator) -> str | None:
 
 
 def views(n: int, seed: int) -> np.ndarray:
-    return 1_000 + np.round(stream(seed, "vklab/views").lognormal(np.log(VIEW_MEDIAN_EXTRA), VIEW_SIGMA, n)).astype(np.int64)
+    return 1_000 + np.round(stream(seed, "vklab/views").lognormal(np.log(VIEW_MEDIAN_EXTRA), VIEW_SIGMA, n)).astype(
+        np.int64
+    )
 
 
 def folder(scale: str, seed: int, params: Params = Params()) -> Path:
@@ -246,8 +274,9 @@ def folder(scale: str, seed: int, params: Params = Params()) -> Path:
     return params_folder(TRACK, scale, seed, VERSION, params)
 
 
-def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = None,
-             params: Params = Params()) -> Path:
+def generate(
+    scale: str = "small", seed: int = 42, out_dir: str | Path | None = None, params: Params = Params()
+) -> Path:
     """Write post2ctr_dataset.csv and truth.parquet (row, each activity's true rate)."""
     n = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
@@ -265,13 +294,20 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
         texts.append(write_text(t, i, rng))
         caption = " ".join(rng.choice(TOPIC_WORDS[t.topic[i]], 2)).upper()
         photos.append(base64.b64encode(draw_photo(t, i, rng, caption)).decode("ascii"))
-    frame = pl.DataFrame({**{c: table[c] for c in COUNTS}, "text": pl.Series(texts, dtype=pl.String),
-                          "photo": photos})
-    truth = pl.DataFrame({"row": np.arange(n, dtype=np.int64), **{a: rates[a] for a in ACTIVITIES},
-                          **{f"{a}{SEEN}": seen[a] for a in ACTIVITIES},
-                          "hue": np.asarray(HUE_NAMES)[t.hue], "texture": np.asarray(TEXTURES)[t.texture],
-                          "shape": np.asarray(SHAPES)[t.shape], "n_shapes": t.n_shapes, "caption": t.caption,
-                          "topic": np.where(t.has_text, np.asarray(TOPIC_NAMES)[t.topic], None)})
+    frame = pl.DataFrame({**{c: table[c] for c in COUNTS}, "text": pl.Series(texts, dtype=pl.String), "photo": photos})
+    truth = pl.DataFrame(
+        {
+            "row": np.arange(n, dtype=np.int64),
+            **{a: rates[a] for a in ACTIVITIES},
+            **{f"{a}{SEEN}": seen[a] for a in ACTIVITIES},
+            "hue": np.asarray(HUE_NAMES)[t.hue],
+            "texture": np.asarray(TEXTURES)[t.texture],
+            "shape": np.asarray(SHAPES)[t.shape],
+            "n_shapes": t.n_shapes,
+            "caption": t.caption,
+            "topic": np.where(t.has_text, np.asarray(TOPIC_NAMES)[t.topic], None),
+        }
+    )
     with atomic_path(out / FILENAME) as tmp:
         frame.write_csv(tmp)
     with atomic_path(out / TRUTH) as tmp:
@@ -281,5 +317,6 @@ def generate(scale: str = "small", seed: int = 42, out_dir: str | Path | None = 
 
 def ensure(scale: str, seed: int, params: Params = Params()) -> Path:
     """The twin's folder, generated on first use."""
-    return shared_twin.ensure(folder(scale, seed, params), (FILENAME, TRUTH),
-                              lambda out: generate(scale, seed, out, params))
+    return shared_twin.ensure(
+        folder(scale, seed, params), (FILENAME, TRUTH), lambda out: generate(scale, seed, out, params)
+    )

@@ -29,7 +29,17 @@ def test_trial_twins_are_kept_apart():
 
 
 def test_screening_command_at_tiny(tmp_path):
-    args = ["--scale", "tiny", "--sasrec-only", "--epochs", "1", "--grid", "chain_scale=0.5", "--record-dir", str(tmp_path)]
+    args = [
+        "--scale",
+        "tiny",
+        "--sasrec-only",
+        "--epochs",
+        "1",
+        "--grid",
+        "chain_scale=0.5",
+        "--record-dir",
+        str(tmp_path),
+    ]
     assert calibrate.main(args) == 0
     row = calibration.read_record("hse_sasrec", tmp_path).row(0, named=True)
     assert row["config"] == "sasrec-1epochs-patience10" and row["param.chain_scale"] == 0.5

@@ -1,4 +1,5 @@
 """Loaders against the release's format, the MovieLens converter on a hand-written sample."""
+
 import shutil
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_rows_not_ordered_by_user(tiny_dir, tmp_path):
     _copy(tiny_dir, tmp_path)
     ev = pl.read_csv(tiny_dir / data.EVENTS)
     first = int((ev["user_id"] == 1).arg_max())
-    swapped = pl.concat([ev[first:first + 1], ev[:first], ev[first + 1:]])
+    swapped = pl.concat([ev[first : first + 1], ev[:first], ev[first + 1 :]])
     swapped.write_csv(tmp_path / data.EVENTS)
     with pytest.raises(DataError, match=r"events\.csv: rows are not ordered by user: user_id 0 at data row 2"):
         data.load(tmp_path)
@@ -69,22 +70,29 @@ def test_rows_not_ordered_by_user(tiny_dir, tmp_path):
 def test_timestamp_must_be_the_position(tiny_dir, tmp_path):
     _copy(tiny_dir, tmp_path)
     ev = pl.read_csv(tiny_dir / data.EVENTS)
-    ev.with_columns(timestamp=pl.when(pl.int_range(pl.len()) == 5).then(99).otherwise(pl.col("timestamp"))) \
-      .write_csv(tmp_path / data.EVENTS)
-    with pytest.raises(DataError, match=r"column 'timestamp' = 99 at data row 6: expected the 0-based position .* \(5\)"):
+    ev.with_columns(timestamp=pl.when(pl.int_range(pl.len()) == 5).then(99).otherwise(pl.col("timestamp"))).write_csv(
+        tmp_path / data.EVENTS
+    )
+    with pytest.raises(
+        DataError, match=r"column 'timestamp' = 99 at data row 6: expected the 0-based position .* \(5\)"
+    ):
         data.load(tmp_path)
 
 
-@pytest.mark.parametrize("col,value,match", [
-    ("rating", 6, r"column 'rating' = 6 at data row 4 is outside 1..5"),
-    ("item_id", 10_000, r"column 'item_id' = 10000 at data row 4 has no row in item_features\.csv"),
-    ("rating", "x", r"column 'rating' has a value that is not Int64: 'x' \(data row 4\)"),
-])
+@pytest.mark.parametrize(
+    "col,value,match",
+    [
+        ("rating", 6, r"column 'rating' = 6 at data row 4 is outside 1..5"),
+        ("item_id", 10_000, r"column 'item_id' = 10000 at data row 4 has no row in item_features\.csv"),
+        ("rating", "x", r"column 'rating' has a value that is not Int64: 'x' \(data row 4\)"),
+    ],
+)
 def test_bad_event_values(tiny_dir, tmp_path, col, value, match):
     _copy(tiny_dir, tmp_path)
     ev = pl.read_csv(tiny_dir / data.EVENTS).cast(pl.String)
-    ev.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(str(value))).otherwise(pl.col(col)).alias(col)) \
-      .write_csv(tmp_path / data.EVENTS)
+    ev.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(str(value))).otherwise(pl.col(col)).alias(col)
+    ).write_csv(tmp_path / data.EVENTS)
     with pytest.raises(DataError, match=match):
         data.load(tmp_path)
 
@@ -92,8 +100,9 @@ def test_bad_event_values(tiny_dir, tmp_path, col, value, match):
 def test_bad_gender(tiny_dir, tmp_path):
     _copy(tiny_dir, tmp_path)
     users = pl.read_csv(tiny_dir / data.USERS)
-    users.with_columns(gender=pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("X")).otherwise("gender")) \
-         .write_csv(tmp_path / data.USERS)
+    users.with_columns(gender=pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("X")).otherwise("gender")).write_csv(
+        tmp_path / data.USERS
+    )
     with pytest.raises(DataError, match=r"user_features\.csv: column 'gender' = 'X' at data row 3"):
         data.load(tmp_path)
 

@@ -1,5 +1,6 @@
 """The reranker's features: hand-computed values, and no target in the test step's frame; the
 Spark switch's message where pyspark or Java is missing."""
+
 import importlib.util
 import shutil
 
@@ -62,11 +63,18 @@ def test_recent_genre_affinity_reads_the_latest_events(monkeypatch):
 def test_reranker_learns_a_planted_feature():
     rng = np.random.default_rng(0)
     n_users, n_cand = 200, 10
-    frame = pl.DataFrame({"user_id": np.repeat(np.arange(n_users), n_cand), "item_id": np.tile(np.arange(n_cand), n_users),
-                          "sasrec_rank": np.tile(np.arange(1, n_cand + 1), n_users), "signal": rng.random(n_users * n_cand)})
+    frame = pl.DataFrame(
+        {
+            "user_id": np.repeat(np.arange(n_users), n_cand),
+            "item_id": np.tile(np.arange(n_cand), n_users),
+            "sasrec_rank": np.tile(np.arange(1, n_cand + 1), n_users),
+            "signal": rng.random(n_users * n_cand),
+        }
+    )
     best = frame.group_by("user_id").agg(pl.col("item_id").sort_by("signal").last())
-    frame = frame.join(best.with_columns(label=pl.lit(1, pl.Int8)), on=["user_id", "item_id"], how="left") \
-                 .with_columns(pl.col("label").fill_null(0))
+    frame = frame.join(best.with_columns(label=pl.lit(1, pl.Int8)), on=["user_id", "item_id"], how="left").with_columns(
+        pl.col("label").fill_null(0)
+    )
     fit = models.train_reranker(frame, ["signal", "sasrec_rank"], rounds=30)
     top = models.rerank(fit.booster, frame, ["signal", "sasrec_rank"], k=1)
     assert top.join(best, on=["user_id", "item_id"]).height >= 0.95 * n_users

@@ -1,5 +1,6 @@
 """Split, top-k, baselines and the holdout metrics against brute force and hand-computed cases;
 SASRec's seen-item filtering; the submission validator."""
+
 import numpy as np
 import polars as pl
 import pytest
@@ -51,8 +52,14 @@ def test_popularity_removes_seen_items_and_ranks_by_count():
 def test_metrics_on_a_hand_computed_case():
     """Two users, k = 10, one relevant item each: user 0's is at rank 3, user 1's is missed."""
     items0 = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
-    recs = pl.DataFrame({"user_id": [0] * 10 + [1] * 10, "item_id": items0 + list(range(20, 30)),
-                         "score": list(np.arange(10, 0, -1.0)) * 2, "rank": list(range(1, 11)) * 2})
+    recs = pl.DataFrame(
+        {
+            "user_id": [0] * 10 + [1] * 10,
+            "item_id": items0 + list(range(20, 30)),
+            "score": list(np.arange(10, 0, -1.0)) * 2,
+            "rank": list(range(1, 11)) * 2,
+        }
+    )
     truth = pl.DataFrame({"user_id": [0, 1], "item_id": [7, 99]})
     train = pl.DataFrame({"user_id": [0] * 40, "item_id": list(range(40))})
     m = models.evaluate(recs, truth, train)
@@ -104,7 +111,12 @@ def test_submission_validator(tmp_path):
 
 
 def test_submission_frame_joins_ten_ids_best_first():
-    recs = pl.DataFrame({"user_id": [1] * 10 + [0] * 10, "item_id": list(range(10, 0, -1)) + list(range(10)),
-                         "rank": list(range(1, 11)) * 2})
+    recs = pl.DataFrame(
+        {
+            "user_id": [1] * 10 + [0] * 10,
+            "item_id": list(range(10, 0, -1)) + list(range(10)),
+            "rank": list(range(1, 11)) * 2,
+        }
+    )
     frame = submit.submission_frame(recs, 2)
     assert frame.rows() == [(0, "0 1 2 3 4 5 6 7 8 9"), (1, "10 9 8 7 6 5 4 3 2 1")]

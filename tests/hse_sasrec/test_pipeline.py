@@ -1,4 +1,5 @@
 """The whole track at tiny: the table's rows, determinism, the manifest, the real-data path."""
+
 import os
 import shutil
 
@@ -43,12 +44,15 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
     # ours (sasrec_lit) beside it: a valid file of its own recommendations, and its paired gain
     assert [f["path"] for f in manifest["files"]] == [submit.FILENAME, submit.OURS_FILENAME]
     ours = submit.validate(sub / submit.OURS_FILENAME, 120, pipeline.load_data(pipeline.Config(**FAST)).n_items)
-    assert ours.equals(submit.submission_frame(
-        pipeline.load_recs(pipeline.Config(**FAST), pipeline.LITERATURE, "submit"), 120))
-    assert manifest["metrics"]["holdout_ndcg@10_ours"] == pytest.approx(table["ndcg"][table["model"].to_list().index(
-        pipeline.LITERATURE)], abs=1e-6)
+    assert ours.equals(
+        submit.submission_frame(pipeline.load_recs(pipeline.Config(**FAST), pipeline.LITERATURE, "submit"), 120)
+    )
+    assert manifest["metrics"]["holdout_ndcg@10_ours"] == pytest.approx(
+        table["ndcg"][table["model"].to_list().index(pipeline.LITERATURE)], abs=1e-6
+    )
     assert manifest["metrics"]["ours_minus_sasrec_hitrate@10"] == pytest.approx(
-        hit[pipeline.LITERATURE] - hit["sasrec"], abs=2e-6)  # every user is in both means
+        hit[pipeline.LITERATURE] - hit["sasrec"], abs=2e-6
+    )  # every user is in both means
     assert "twin_hidden_next_ndcg@10_ours" in manifest["metrics"]
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
     assert manifest["parameters"]["sasrec_epochs"] == 2 and manifest["tolerance"] == submit.TOLERANCE
@@ -62,7 +66,11 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
     assert diff["hitrate"] == pytest.approx(hit["oracle"] - hit["random"], abs=1e-9)
     assert diff["ndcg"] == pytest.approx(ndcg["oracle"] - ndcg["random"], abs=1e-9) and diff["ndcg_se"] > 0
     assert pipeline.paired(pipeline.Config(**FAST), d, "sasrec", "sasrec") == {
-        "hitrate": 0.0, "hitrate_se": 0.0, "ndcg": 0.0, "ndcg_se": 0.0}
+        "hitrate": 0.0,
+        "hitrate_se": 0.0,
+        "ndcg": 0.0,
+        "ndcg_se": 0.0,
+    }
 
 
 def test_seed_study(output_dir):
@@ -83,7 +91,8 @@ def test_seed_study(output_dir):
     expected = across_seeds(per_seed["gain_ndcg"].to_list(), per_seed["gain_ndcg_se"].to_list())
     got = summary.row(0, named=True)
     assert {k: got[k] for k in ("gain", "se_seeds", "se_users", "se")} == pytest.approx(
-        {k: expected[k] for k in ("gain", "se_seeds", "se_users", "se")})
+        {k: expected[k] for k in ("gain", "se_seeds", "se_users", "se")}
+    )
     # make bench records the table with each row's training and ours' paired gains (figures at full)
     bench = pipeline.bench_table(cfg, pipeline.load_data(cfg), table).to_dicts()
     training = cfg.load_training()

@@ -3,6 +3,7 @@ checkpoint) and run again continue from that checkpoint, with the whole training
 uninterrupted run's recommendations, bit for bit: once killed at an epoch's end, once in the middle
 of an epoch (four batches an epoch, a checkpoint every third optimiser step: the third write is the
 one after the second batch of epoch 2)."""
+
 import os
 import signal
 import subprocess
@@ -35,9 +36,14 @@ CHILD = textwrap.dedent("""
 
 
 def child(folder, kind, **env):
-    return subprocess.run([sys.executable, "-c", CHILD, kind, str(folder / "ckpt")], cwd=REPO_ROOT,
-                          env={**os.environ, "RECSYS_OUTPUT_DIR": str(folder), STEPS_ENV: "3", **env},
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(folder / "ckpt")],
+        cwd=REPO_ROOT,
+        env={**os.environ, "RECSYS_OUTPUT_DIR": str(folder), STEPS_ENV: "3", **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """The twin: the release's counts at full, and a sampler that draws from the stated distribution."""
+
 import numpy as np
 import polars as pl
 

@@ -23,6 +23,7 @@ def test_params_move_the_world(tmp_path):
     assert truth.select("user_id", "video_id").equals(base.select("user_id", "video_id"))
     assert truth["p"].mean() == pytest.approx(base["p"].mean(), abs=1e-9)
     from solutions.kraft_kuairec import data, features
+
     m = features.add_label(data.load(drifted).interactions).drop_nulls("timestamp")
     t = m["timestamp"].to_numpy()
     early, late = m.filter(pl.Series(t < np.median(t))), m.filter(pl.Series(t >= np.median(t)))
@@ -42,9 +43,15 @@ def test_artifacts_are_keyed_by_the_twin_version_and_its_parameters():
 
 
 def test_calibration_command_at_tiny(tmp_path, capsys):
-    assert calibrate.main(["--scale", "tiny", "--screen", "--grid", "item_scale=1,2", "--record-dir", str(tmp_path)]) == 0
-    assert calibrate.main(["--scale", "tiny", "--final", "--n-estimators", "10", "--with-best",
-                           "--record-dir", str(tmp_path)]) == 0
+    assert (
+        calibrate.main(["--scale", "tiny", "--screen", "--grid", "item_scale=1,2", "--record-dir", str(tmp_path)]) == 0
+    )
+    assert (
+        calibrate.main(
+            ["--scale", "tiny", "--final", "--n-estimators", "10", "--with-best", "--record-dir", str(tmp_path)]
+        )
+        == 0
+    )
     record = calibration.read_record("kraft_kuairec", tmp_path)
     assert record["config"].to_list() == ["screen", "screen", "faithful-10trees"]
     final = record.row(2, named=True)  # ours against the seed, paired by user

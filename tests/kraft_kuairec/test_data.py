@@ -29,8 +29,15 @@ def test_real_user_features_fixture():
     users = data.load_user_features(twin.USER_FEATURES_FIXTURE)
     assert users.height == 7_176 and users["user_id"].to_list() == list(range(7_176))
     nulls = {c: users[c].null_count() for c in users.columns if users[c].null_count()}
-    assert nulls == {"onehot_feat4": 201, "onehot_feat12": 77, "onehot_feat13": 75, "onehot_feat14": 75,
-                     "onehot_feat15": 74, "onehot_feat16": 74, "onehot_feat17": 74}
+    assert nulls == {
+        "onehot_feat4": 201,
+        "onehot_feat12": 77,
+        "onehot_feat13": 75,
+        "onehot_feat14": 75,
+        "onehot_feat15": 74,
+        "onehot_feat16": 74,
+        "onehot_feat17": 74,
+    }
     maxima = [1, 7, 29, 1075, 11, 9, 2, 46, 339, 6, 4, 2, *[1] * 6]
     assert [users[f"onehot_feat{i}"].max() for i in range(18)] == maxima
     assert all(users[f"onehot_feat{i}"].min() == 0 for i in range(18))
@@ -42,6 +49,7 @@ def test_real_user_features_fixture():
     assert ".0," not in text and ",," in text
     # the seed's categorical coding: a missing onehot_feat4 is its own category, code 0 (for -1)
     from solutions.kraft_kuairec.features import category_codes
+
     codes = category_codes(users["onehot_feat4"])
     assert codes.max() == 12 and (codes == 0).sum() == 201
 
@@ -84,36 +92,66 @@ def _replace_field(line, col, value):
 @pytest.mark.parametrize(
     "name, edit, message",
     [
-        (data.SMALL_MATRIX, lambda ls: [ls[0].replace("watch_ratio", "ratio"), *ls[1:]],
-         r"small_matrix.csv: missing column\(s\) \['watch_ratio'\]; unexpected column\(s\) \['ratio'\]"),
-        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 0, "abc"), *ls[2:]],
-         r"small_matrix.csv: column 'user_id' has a value that is not Int64: 'abc' \(data row 1\)"),
-        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 0, "-5"), *ls[2:]],
-         "small_matrix.csv: negative user_id or video_id"),
-        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 6, ""), *ls[2:]],
-         "small_matrix.csv: time, date and timestamp must be missing together"),
-        (data.SMALL_MATRIX, lambda ls: [ls[0], ls[1], ls[1], *ls[2:]],
-         r"small_matrix.csv: 1 duplicate \(user_id, video_id\) rows"),
+        (
+            data.SMALL_MATRIX,
+            lambda ls: [ls[0].replace("watch_ratio", "ratio"), *ls[1:]],
+            r"small_matrix.csv: missing column\(s\) \['watch_ratio'\]; unexpected column\(s\) \['ratio'\]",
+        ),
+        (
+            data.SMALL_MATRIX,
+            lambda ls: [ls[0], _replace_field(ls[1], 0, "abc"), *ls[2:]],
+            r"small_matrix.csv: column 'user_id' has a value that is not Int64: 'abc' \(data row 1\)",
+        ),
+        (
+            data.SMALL_MATRIX,
+            lambda ls: [ls[0], _replace_field(ls[1], 0, "-5"), *ls[2:]],
+            "small_matrix.csv: negative user_id or video_id",
+        ),
+        (
+            data.SMALL_MATRIX,
+            lambda ls: [ls[0], _replace_field(ls[1], 6, ""), *ls[2:]],
+            "small_matrix.csv: time, date and timestamp must be missing together",
+        ),
+        (
+            data.SMALL_MATRIX,
+            lambda ls: [ls[0], ls[1], ls[1], *ls[2:]],
+            r"small_matrix.csv: 1 duplicate \(user_id, video_id\) rows",
+        ),
         (data.SMALL_MATRIX, lambda ls: [ls[0]], "small_matrix.csv: no data rows"),
-        (data.SMALL_MATRIX, lambda ls: [ls[0], _replace_field(ls[1], 1, "99999"), *ls[2:]],
-         r"small_matrix.csv: 1 video_id\(s\) not in item_categories.csv"),
-        (data.ITEM_CATEGORIES, lambda ls: [ls[0], "0,[8", *ls[2:]],
-         r"item_categories.csv: feat is not a list of ints like '\[27, 9\]': '\[8' \(data row 1\)"),
+        (
+            data.SMALL_MATRIX,
+            lambda ls: [ls[0], _replace_field(ls[1], 1, "99999"), *ls[2:]],
+            r"small_matrix.csv: 1 video_id\(s\) not in item_categories.csv",
+        ),
+        (
+            data.ITEM_CATEGORIES,
+            lambda ls: [ls[0], "0,[8", *ls[2:]],
+            r"item_categories.csv: feat is not a list of ints like '\[27, 9\]': '\[8' \(data row 1\)",
+        ),
         (data.ITEM_CATEGORIES, lambda ls: [ls[0], "0,[31]", *ls[2:]], "item_categories.csv: tags must lie in 0..30"),
-        (data.USER_FEATURES, lambda ls: [ls[0], _replace_field(ls[1], 1, "super_active"), *ls[2:]],
-         r"user_features.csv: user_active_degree 'super_active' \(data row 1\) is not one of"),
+        (
+            data.USER_FEATURES,
+            lambda ls: [ls[0], _replace_field(ls[1], 1, "super_active"), *ls[2:]],
+            r"user_features.csv: user_active_degree 'super_active' \(data row 1\) is not one of",
+        ),
         (data.USER_FEATURES, lambda ls: [ls[0], *ls[2:]], r"small_matrix.csv: 1 user_id\(s\) not in user_features.csv"),
         # a missing value where the release has none is still an error (onehot_feat3 is column 16)
-        (data.USER_FEATURES, lambda ls: [ls[0], _replace_field(ls[1], 16, ""), *ls[2:]],
-         r"user_features.csv: column 'onehot_feat3' has 1 missing value\(s\), first at data row 1"),
-        (data.USER_FEATURES, lambda ls: [ls[0], ls[1].replace('"(0,10]"', '"(0,10)"'), *ls[2:]],
-         r"user_features.csv: follow_user_num_range '\(0,10\)' \(data row 1\) is not one of"),
+        (
+            data.USER_FEATURES,
+            lambda ls: [ls[0], _replace_field(ls[1], 16, ""), *ls[2:]],
+            r"user_features.csv: column 'onehot_feat3' has 1 missing value\(s\), first at data row 1",
+        ),
+        (
+            data.USER_FEATURES,
+            lambda ls: [ls[0], ls[1].replace('"(0,10]"', '"(0,10)"'), *ls[2:]],
+            r"user_features.csv: follow_user_num_range '\(0,10\)' \(data row 1\) is not one of",
+        ),
     ],
 )
 def test_bad_files_fail_with_one_clear_message(tiny_dir, tmp_path, name, edit, message):
     if "not in user_features" in message:  # drop the row of a user the matrix uses
         used = data.load_small_matrix(tiny_dir / data.SMALL_MATRIX)["user_id"][0]
-        edit = lambda ls: [ls[0], *[l for l in ls[1:] if not l.startswith(f"{used},")]]  # noqa: E731
+        edit = lambda ls: [ls[0], *[line for line in ls[1:] if not line.startswith(f"{used},")]]  # noqa: E731
     with pytest.raises(DataError, match=message):
         data.load(_corrupt(tiny_dir, tmp_path, name, edit))
 
@@ -136,6 +174,9 @@ def test_readme_onehot_ranges_are_the_real_files():
 
     users = pl.read_csv(twin.USER_FEATURES_FIXTURE)
     ranges = ", ".join(f"{users[f'onehot_feat{k}'].min()}-{users[f'onehot_feat{k}'].max()}" for k in range(18))
-    block = re.search(r"<!-- onehot-ranges:start -->\n(.*?)\n<!-- onehot-ranges:end -->",
-                      (REPO_ROOT / "solutions" / "kraft_kuairec" / "README.md").read_text(), re.S)
+    block = re.search(
+        r"<!-- onehot-ranges:start -->\n(.*?)\n<!-- onehot-ranges:end -->",
+        (REPO_ROOT / "solutions" / "kraft_kuairec" / "README.md").read_text(),
+        re.S,
+    )
     assert block and block.group(1).endswith(f": {ranges}.")

@@ -11,12 +11,14 @@ def kuairec(tmp_path_factory):
 
 
 def test_label_and_time_split():
-    rows = pl.DataFrame({
-        "user_id": [1, 2, 1, 2, 3, 1, 2, 3, 1, 9],
-        "video_id": [10, 10, 11, 11, 10, 12, 12, 11, 13, 10],
-        "timestamp": [5.0, 1.0, 3.0, None, 2.0, 4.0, 6.0, 7.0, 8.0, None],
-        "watch_ratio": [1.0, 0.99, 2.0, 0.1, 1.5, 0.0, 1.2, 0.3, 0.9, 1.0],
-    })
+    rows = pl.DataFrame(
+        {
+            "user_id": [1, 2, 1, 2, 3, 1, 2, 3, 1, 9],
+            "video_id": [10, 10, 11, 11, 10, 12, 12, 11, 13, 10],
+            "timestamp": [5.0, 1.0, 3.0, None, 2.0, 4.0, 6.0, 7.0, 8.0, None],
+            "watch_ratio": [1.0, 0.99, 2.0, 0.1, 1.5, 0.0, 1.2, 0.3, 0.9, 1.0],
+        }
+    )
     labelled = features.add_label(rows)
     assert labelled["label"].to_list() == [1, 0, 1, 0, 1, 0, 1, 0, 0, 1]  # >= 1.0 is positive
     train, test = features.time_split(labelled, 0.8)
@@ -33,7 +35,10 @@ def test_interaction_matrix_explicit_zeros(kuairec):
     assert faithful.nnz == train.height  # negatives stored as explicit zeros
     assert corrected.nnz == int(train["label"].sum())
     assert (faithful != corrected).nnz == 0  # same values, different storage
-    u0, i0 = index.lookup(train["user_id"][:1].to_numpy(), index.users)[0], index.lookup(train["video_id"][:1].to_numpy(), index.items)[0]
+    u0, i0 = (
+        index.lookup(train["user_id"][:1].to_numpy(), index.users)[0],
+        index.lookup(train["video_id"][:1].to_numpy(), index.items)[0],
+    )
     assert faithful[u0, i0] == train["label"][0]
 
 
@@ -84,7 +89,7 @@ def test_feature_tables(kuairec):
     names = tables.names
     row = test.row(0, named=True)
     u = int(np.searchsorted(index.users, row["user_id"]))
-    assert np.array_equal(X[0, names.index("user_als_0"):names.index("user_als_63") + 1], uf[u])
+    assert np.array_equal(X[0, names.index("user_als_0") : names.index("user_als_63") + 1], uf[u])
     user_rows = train.filter(pl.col("user_id") == row["user_id"]).height
     assert X[0, names.index("user_interaction_count")] == user_rows
     tags = kuairec.items.filter(pl.col("video_id") == row["video_id"])["tags"][0]
@@ -93,7 +98,7 @@ def test_feature_tables(kuairec):
     assert X[0, names.index("register_days")] == raw
     # an item never seen in train gets zeros (the seed's fillna(0))
     unseen = tables.matrix(test["user_id"][:1].to_numpy(), np.array([10**9]))
-    assert not unseen[0, 26 + 64 + 1:].any()
+    assert not unseen[0, 26 + 64 + 1 :].any()
     with pytest.raises(ValueError, match="unseen"):
         tables.matrix(np.array([10**9]), test["video_id"][:1].to_numpy())
 
@@ -123,12 +128,14 @@ def test_lightgbm_params_are_the_seeds():
 
 def test_history_features_against_a_loop():
     """Every scalar feature of the `best` variant, recomputed naively from its definition."""
-    history = pl.DataFrame({"user_id": [0, 0, 0, 1, 1, 2], "video_id": [0, 1, 2, 0, 2, 1],
-                            "label": [1, 0, 1, 0, 1, 1]}).with_columns(pl.col("label").cast(pl.Int8))
+    history = pl.DataFrame(
+        {"user_id": [0, 0, 0, 1, 1, 2], "video_id": [0, 1, 2, 0, 2, 1], "label": [1, 0, 1, 0, 1, 1]}
+    ).with_columns(pl.col("label").cast(pl.Int8))
     items = pl.DataFrame({"video_id": [0, 1, 2, 3], "tags": [[0], [0, 1], [2], [1]]})
     prior = 10.0
-    h = features.HistoryFeatures.fit(history, items, n_users=4, factors=4, regularization=0.01, iterations=3,
-                                     alpha=1.0, seed=0, prior=prior)
+    h = features.HistoryFeatures.fit(
+        history, items, n_users=4, factors=4, regularization=0.01, iterations=3, alpha=1.0, seed=0, prior=prior
+    )
     pairs = [(0, 3), (1, 1), (2, 0), (3, 2)]  # includes an item and a user absent from the history
     X = h.matrix(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
     rows = history.to_dicts()
@@ -144,8 +151,12 @@ def test_history_features_against_a_loop():
     # item's and the user's smoothed rates plus the mean, zero where the history has no row
     residual = np.zeros((4, 4))
     for r in rows:
-        residual[r["user_id"], r["video_id"]] = (r["label"] - rate([q for q in rows if q["video_id"] == r["video_id"]], base)
-                                                 - rate([q for q in rows if q["user_id"] == r["user_id"]], base) + base)
+        residual[r["user_id"], r["video_id"]] = (
+            r["label"]
+            - rate([q for q in rows if q["video_id"] == r["video_id"]], base)
+            - rate([q for q in rows if q["user_id"] == r["user_id"]], base)
+            + base
+        )
     left, sing, right = np.linalg.svd(residual)
     k = h.taste_rank
     assert k == 3  # at most min(users, items) - 1
@@ -157,7 +168,11 @@ def test_history_features_against_a_loop():
         # the user's smoothed rate on each tag, each row weighted by 1 / (tags of its item)
         tag_rates = []
         for t in tags[i]:
-            w = [(r["label"], 1 / len(tags[r["video_id"]])) for r in rows if r["user_id"] == u and t in tags[r["video_id"]]]
+            w = [
+                (r["label"], 1 / len(tags[r["video_id"]]))
+                for r in rows
+                if r["user_id"] == u and t in tags[r["video_id"]]
+            ]
             tag_rates.append((sum(y * wt for y, wt in w) + prior * user_rate) / (sum(wt for _, wt in w) + prior))
         expected = {
             "als_score": float(h.user_factors[u] @ h.item_factors[i]),
@@ -187,8 +202,9 @@ def test_taste_rank_is_chosen_on_later_rows():
     early = rng.random(len(u)) < 0.6
     history = pl.DataFrame({"user_id": u[early], "video_id": i[early], "label": label[early]})
     items = pl.DataFrame({"video_id": np.arange(n_items), "tags": [[k % 31] for k in range(n_items)]})
-    h = features.HistoryFeatures.fit(history, items, n_users=n_users, factors=4, regularization=0.01, iterations=3,
-                                     alpha=1.0, seed=0)
+    h = features.HistoryFeatures.fit(
+        history, items, n_users=n_users, factors=4, regularization=0.01, iterations=3, alpha=1.0, seed=0
+    )
     later = ~early
     scores = h.choose_taste_rank(u[later], i[later], label[later])
     for k, got in scores.items():

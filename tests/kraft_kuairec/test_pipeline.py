@@ -16,8 +16,13 @@ TINY = ["--scale", "tiny", "--n-estimators", "40"]
 
 def run_cli(out_dir, *args):
     env = {**os.environ, "RECSYS_OUTPUT_DIR": str(out_dir)}
-    return subprocess.run([sys.executable, "-m", "solutions.kraft_kuairec.pipeline", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "solutions.kraft_kuairec.pipeline", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_two_runs_give_the_same_submission(tmp_path):
@@ -36,8 +41,16 @@ def test_two_runs_give_the_same_submission(tmp_path):
 def test_pipeline_end_to_end(isolated_outputs):
     cfg = pipeline.Config(scale="tiny", n_estimators=40)
     table = pipeline.run(cfg)
-    assert table["model"].to_list() == ["random", "popularity", "als", "faithful", "corrected", "leakfree", "best",
-                                        "oracle"]
+    assert table["model"].to_list() == [
+        "random",
+        "popularity",
+        "als",
+        "faithful",
+        "corrected",
+        "leakfree",
+        "best",
+        "oracle",
+    ]
     by = {r["model"]: r for r in table.to_dicts()}
     assert by["oracle"]["test_auc"] > by["random"]["test_auc"] + 0.2
     assert 0.4 < by["random"]["test_auc"] < 0.6
@@ -55,15 +68,20 @@ def test_pipeline_end_to_end(isolated_outputs):
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
     assert manifest["comparison"]["oracle"]["test_auc"] == pytest.approx(by["oracle"]["test_auc"], abs=1e-6)
     assert set(manifest["comparison"]) == set(pipeline.MODELS)
-    assert manifest["data_facts"]["train_positive_rate"] == pytest.approx(training["data"]["train_positive_rate"], abs=1e-6)
-    assert manifest["tolerance"] == submit.TOLERANCE and manifest["environment"]["threads"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert manifest["data_facts"]["train_positive_rate"] == pytest.approx(
+        training["data"]["train_positive_rate"], abs=1e-6
+    )
+    assert (
+        manifest["tolerance"] == submit.TOLERANCE and manifest["environment"]["threads"]["OPENBLAS_NUM_THREADS"] == "1"
+    )
     # ours (best) beside the submission, with its paired gain: every user with a relevant row is in both means
     ours = submit.validate(sub.with_name(submit.OURS_FILENAME), scores.select("user_id", "video_id"))
     assert ours["score"].to_list() == pytest.approx(scores["best"].to_list(), abs=5e-7)  # 6 decimals written
     assert [f["path"] for f in manifest["files"]] == [submit.FILENAME, submit.OURS_FILENAME]
     assert manifest["metrics"]["ndcg@10_ours"] == pytest.approx(by["best"]["ndcg@10"], abs=1e-6)
     assert manifest["metrics"]["ours_minus_faithful_ndcg@10"] == pytest.approx(
-        by["best"]["ndcg@10"] - by["faithful"]["ndcg@10"], abs=2e-6)
+        by["best"]["ndcg@10"] - by["faithful"]["ndcg@10"], abs=2e-6
+    )
     assert manifest["metrics"]["ours_minus_faithful_ndcg@10_se"] > 0
 
 
@@ -83,7 +101,8 @@ def test_seed_study(isolated_outputs):
     expected = across_seeds(per_seed["gain"].to_list(), per_seed["gain_se"].to_list())
     got = summary.row(0, named=True)
     assert {k: got[k] for k in ("gain", "se_seeds", "se_users", "se")} == pytest.approx(
-        {k: expected[k] for k in ("gain", "se_seeds", "se_users", "se")})
+        {k: expected[k] for k in ("gain", "se_seeds", "se_users", "se")}
+    )
     assert got["se"] > max(got["se_seeds"], got["se_users"])  # both noises
 
 

@@ -23,7 +23,8 @@ def test_full_scale_has_the_real_counts():
 def test_official_headers(small):
     out, _ = small
     assert (out / data.SMALL_MATRIX).read_text().splitlines()[0] == (
-        "user_id,video_id,play_duration,video_duration,time,date,timestamp,watch_ratio")
+        "user_id,video_id,play_duration,video_duration,time,date,timestamp,watch_ratio"
+    )
     # the side files are the real ones, byte for byte: every quirk of theirs is in the twin
     assert sha256_file(out / data.ITEM_CATEGORIES) == sha256_file(twin.ITEM_CATEGORIES_FIXTURE)
     assert sha256_file(out / data.USER_FEATURES) == sha256_file(twin.USER_FEATURES_FIXTURE)
@@ -31,8 +32,10 @@ def test_official_headers(small):
 
 # small_matrix.csv as the release writes it (track README, "Official files"): a row such as
 # 14,148,4381,6067,2020-07-05 05:27:48.378,20200705.0,1593898068.378,0.7221031811438932
-TIMED_ROW = re.compile(r"^\d+,\d+,\d+,\d+,2020-0[789]-\d\d \d\d:\d\d:\d\d\.\d{3},2020\d{4}\.0,"
-                       r"159\d{7}(\.\d{1,3})?,\d+\.\d+(e-\d+)?$")
+TIMED_ROW = re.compile(
+    r"^\d+,\d+,\d+,\d+,2020-0[789]-\d\d \d\d:\d\d:\d\d\.\d{3},2020\d{4}\.0,"
+    r"159\d{7}(\.\d{1,3})?,\d+\.\d+(e-\d+)?$"
+)
 UNTIMED_ROW = re.compile(r"^\d+,\d+,\d+,\d+,,,,\d+\.\d+(e-\d+)?$")
 
 
@@ -102,6 +105,7 @@ def test_calibrated_rates_over_time(small):
     """The calibrated drift: the seed's time split gives the real file's train and test positive rates
     (32.79 % and 30.83 %) within a point on `small` too (the full twin: 32.82 % and 30.58 %)."""
     from solutions.kraft_kuairec import features
+
     _, k = small
     train, test = features.time_split(features.add_label(k.interactions))
     assert train["label"].mean() == pytest.approx(0.3279, abs=0.01)

@@ -1,4 +1,5 @@
 """Loaders against the official format facts, and one clear error per kind of bad file."""
+
 import shutil
 
 import numpy as np
@@ -20,11 +21,22 @@ def folder(tiny_dir, tmp_path):
 
 def test_twin_files_have_the_official_schema(tiny_dir):
     expect = {
-        data.TRAIN: [("user_id", pa.uint32()), ("item_id", pa.uint32()), ("timespent", pa.uint8()), ("like", pa.uint8()),
-                     ("dislike", pa.uint8()), ("share", pa.uint8()), ("bookmarks", pa.uint8())],
+        data.TRAIN: [
+            ("user_id", pa.uint32()),
+            ("item_id", pa.uint32()),
+            ("timespent", pa.uint8()),
+            ("like", pa.uint8()),
+            ("dislike", pa.uint8()),
+            ("share", pa.uint8()),
+            ("bookmarks", pa.uint8()),
+        ],
         data.USERS: [("user_id", pa.uint32()), ("gender", pa.uint8()), ("age", pa.uint8())],
-        data.ITEMS: [("item_id", pa.uint32()), ("source_id", pa.uint32()), ("duration", pa.uint8()),
-                     ("embeddings", pa.list_(pa.float32(), 32))],
+        data.ITEMS: [
+            ("item_id", pa.uint32()),
+            ("source_id", pa.uint32()),
+            ("duration", pa.uint8()),
+            ("embeddings", pa.list_(pa.float32(), 32)),
+        ],
     }
     for name, fields in expect.items():
         schema = pq.read_schema(tiny_dir / name)
@@ -104,6 +116,7 @@ def test_like_and_dislike_together(folder):
         dislike = t["dislike"].to_numpy().copy()
         like[6] = dislike[6] = 1
         return t.set_column(3, "like", pa.array(like)).set_column(4, "dislike", pa.array(dislike))
+
     _rewrite(folder / data.TRAIN, both)
     with pytest.raises(DataError, match="like and dislike are both 1 at data row 7"):
         data.load(folder)
@@ -133,7 +146,10 @@ def test_test_user_without_twenty_pairs(folder):
     user = lines[1].split(",")[0]
     del lines[5]
     (folder / data.TEST).write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=rf"test_pairs.csv: user {user} has 19 pairs \(first at data row 1\), every test user needs exactly 20"):
+    with pytest.raises(
+        DataError,
+        match=rf"test_pairs.csv: user {user} has 19 pairs \(first at data row 1\), every test user needs exactly 20",
+    ):
         data.load(folder)
 
 
@@ -153,6 +169,9 @@ def test_wrong_embedding_length(folder):
     def short(t):
         emb = pa.array([row[:31] for row in t["embeddings"].to_pylist()], type=pa.list_(pa.float32()))
         return t.set_column(3, "embeddings", emb)
+
     _rewrite(folder / data.ITEMS, short)
-    with pytest.raises(DataError, match=r"items_meta.parquet: column 'embeddings' holds 31 values at data row 1, expected 32"):
+    with pytest.raises(
+        DataError, match=r"items_meta.parquet: column 'embeddings' holds 31 values at data row 1, expected 32"
+    ):
         data.load(folder)

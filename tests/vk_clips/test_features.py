@@ -1,5 +1,6 @@
 """The vectorised history features equal the plain loop, row for row, ties and the faithful bug
 included; hand-made cases pin the definition itself."""
+
 import numpy as np
 import polars as pl
 import pytest
@@ -81,8 +82,9 @@ def test_history_vectors():
     from solutions.vk_clips.models import Tables
 
     emb = np.arange(6 * 32, dtype=np.float32).reshape(6, 32)
-    items = pl.DataFrame({"item_id": np.arange(6), "source_id": np.zeros(6), "duration": np.full(6, 5),
-                          "embeddings": emb}).cast({"item_id": pl.UInt32, "source_id": pl.UInt32, "duration": pl.UInt8})
+    items = pl.DataFrame(
+        {"item_id": np.arange(6), "source_id": np.zeros(6), "duration": np.full(6, 5), "embeddings": emb}
+    ).cast({"item_id": pl.UInt32, "source_id": pl.UInt32, "duration": pl.UInt8})
     users = pl.DataFrame({"user_id": [0], "gender": [1], "age": [18]})
     vec = Tables.build(users, items, 1, 6).history(torch.tensor([[1, -1, 5]])).numpy()
     assert vec.shape == (1, 96)
@@ -96,22 +98,29 @@ def test_similarity_is_exact():
     rng = np.random.default_rng(0)
     grid = features.unit_grid(rng.normal(size=(50, 32)))
     a = grid @ grid.T
-    b = np.array([[sum(float(x) * float(y) for x, y in zip(grid[i][::-1], grid[j][::-1])) for j in range(50)] for i in range(5)])
+    b = np.array(
+        [[sum(float(x) * float(y) for x, y in zip(grid[i][::-1], grid[j][::-1])) for j in range(50)] for i in range(5)]
+    )
     np.testing.assert_array_equal(a[:5], b)
     assert np.all(np.abs(a) < 2.0**53)
 
 
 # ---------------------------------------------------------------- ranker features
 
+
 def _history():
     """Three users, two sources; items 0, 1 of source 0, item 2 of source 1 (durations 10, 20, 40)."""
-    return pl.DataFrame({
-        "user_id": [0, 0, 0, 1, 1, 2, 2, 2],
-        "item_id": [0, 1, 2, 0, 2, 1, 2, 0],
-        "timespent": [10, 5, 40, 20, 10, 20, 40, 10],
-        "like": [1, 0, 0, 1, 0, 0, 1, 0], "dislike": [0, 0, 1, 0, 0, 1, 0, 0],
-        "share": [1, 0, 0, 0, 0, 0, 0, 0], "bookmarks": [0, 0, 0, 0, 0, 0, 0, 0],
-    }).with_columns(cls=pl.col("like") - pl.col("dislike") + 1)
+    return pl.DataFrame(
+        {
+            "user_id": [0, 0, 0, 1, 1, 2, 2, 2],
+            "item_id": [0, 1, 2, 0, 2, 1, 2, 0],
+            "timespent": [10, 5, 40, 20, 10, 20, 40, 10],
+            "like": [1, 0, 0, 1, 0, 0, 1, 0],
+            "dislike": [0, 0, 1, 0, 0, 1, 0, 0],
+            "share": [1, 0, 0, 0, 0, 0, 0, 0],
+            "bookmarks": [0, 0, 0, 0, 0, 0, 0, 0],
+        }
+    ).with_columns(cls=pl.col("like") - pl.col("dislike") + 1)
 
 
 def test_ranker_features_by_hand():
@@ -149,7 +158,9 @@ def test_ranker_features_by_hand():
 def test_ranker_features_of_unseen_item_and_user_are_missing_or_prior():
     items = pl.DataFrame({"item_id": [0, 1, 2, 3], "source_id": [0, 0, 1, 1], "duration": [10, 20, 40, 5]})
     emb = np.eye(4)
-    f = features.ranker_features(_history(), pl.DataFrame({"user_id": [7], "item_id": [3]}), items, 8, emb).row(0, named=True)
+    f = features.ranker_features(_history(), pl.DataFrame({"user_id": [7], "item_id": [3]}), items, 8, emb).row(
+        0, named=True
+    )
     assert f["item_n"] == 0 and f["user_n"] == 0
     assert f["item_like"] == pytest.approx(f["source_like"])  # an unseen item is its source
 
@@ -159,10 +170,17 @@ def test_ranker_windows_never_see_their_own_rows_or_later():
     leaves that window's features as they were: no statistic includes the row it labels."""
     rng = np.random.default_rng(0)
     n = 400
-    h = pl.DataFrame({"user_id": rng.integers(0, 12, n), "item_id": rng.integers(0, 30, n),
-                      "timespent": rng.integers(1, 60, n), "like": rng.integers(0, 2, n),
-                      "dislike": np.zeros(n, dtype=int), "share": rng.integers(0, 2, n),
-                      "bookmarks": np.zeros(n, dtype=int)}).with_columns(cls=pl.col("like") + 1)
+    h = pl.DataFrame(
+        {
+            "user_id": rng.integers(0, 12, n),
+            "item_id": rng.integers(0, 30, n),
+            "timespent": rng.integers(1, 60, n),
+            "like": rng.integers(0, 2, n),
+            "dislike": np.zeros(n, dtype=int),
+            "share": rng.integers(0, 2, n),
+            "bookmarks": np.zeros(n, dtype=int),
+        }
+    ).with_columns(cls=pl.col("like") + 1)
     items = pl.DataFrame({"item_id": np.arange(30), "source_id": np.arange(30) % 4, "duration": np.full(30, 30)})
     emb = rng.normal(size=(30, 5))
     edges = (0.5, 0.75, 1.0)

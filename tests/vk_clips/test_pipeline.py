@@ -1,4 +1,5 @@
 """The whole track at tiny: the table's rows, the submission format, determinism."""
+
 import shutil
 
 import numpy as np
@@ -71,7 +72,8 @@ def test_seed_study(tiny_run):
     for seed in (42, 7):  # the paired gain: the difference of the two rows' means (every user in both)
         one = {r["model"]: r for r in per_seed.filter(pl.col("seed") == seed).to_dicts()}
         assert one["ltr"]["gain_vs_faithful"] == pytest.approx(
-            one["ltr"]["auc_expected"] - one["dcn_faithful"]["auc_expected"], abs=1e-12)
+            one["ltr"]["auc_expected"] - one["dcn_faithful"]["auc_expected"], abs=1e-12
+        )
     dcn = per_seed.filter(pl.col("model") == "dcn_nohistory")["auc_expected"]
     by = {r["model"]: r for r in summary.to_dicts()}
     assert by["dcn_nohistory"]["seeds"] == 2 and by["dcn_nohistory"]["auc_expected_mean"] == pytest.approx(dcn.mean())
@@ -79,14 +81,17 @@ def test_seed_study(tiny_run):
     gains = per_seed.filter(pl.col("model") == "ltr")["gain_vs_faithful"].to_numpy()
     assert by["ltr"]["gain"] == pytest.approx(gains.mean())
     ses = per_seed.filter(pl.col("model") == "ltr")["gain_se"].to_numpy()
-    assert by["ltr"]["gain_se_seeds"] == pytest.approx(abs(gains[0] - gains[1]) / 2)  # sd / sqrt(2), sd = |a - b| / sqrt(2)
-    assert by["ltr"]["gain_se_users"] == pytest.approx(np.sqrt((ses ** 2).mean()))  # shared by both seeds
-    se = np.hypot(abs(gains[0] - gains[1]) / 2, np.sqrt((ses ** 2).mean()))
+    assert by["ltr"]["gain_se_seeds"] == pytest.approx(
+        abs(gains[0] - gains[1]) / 2
+    )  # sd / sqrt(2), sd = |a - b| / sqrt(2)
+    assert by["ltr"]["gain_se_users"] == pytest.approx(np.sqrt((ses**2).mean()))  # shared by both seeds
+    se = np.hypot(abs(gains[0] - gains[1]) / 2, np.sqrt((ses**2).mean()))
     assert by["ltr"]["gain_se"] == pytest.approx(se) and by["ltr"]["met"] == (gains.mean() > 2 * se)
     assert by["dcn_faithful"]["gain"] is None and by["dcn_faithful"]["time_vs_faithful"] == 1.0
     ltr_s = per_seed.filter(pl.col("model") == "ltr")["seconds"].sum()
     assert by["ltr"]["time_vs_faithful"] == pytest.approx(
-        ltr_s / per_seed.filter(pl.col("model") == "dcn_faithful")["seconds"].sum())
+        ltr_s / per_seed.filter(pl.col("model") == "dcn_faithful")["seconds"].sum()
+    )
 
 
 def test_paired_difference(tiny_run):
@@ -112,7 +117,8 @@ def test_manifest(tiny_run):
     assert manifest["metrics"]["auc_ours"] == manifest["comparison"][pipeline.OURS]["auc"]
     assert manifest["metrics"]["ours_minus_faithful_auc_expected"] == pytest.approx(
         manifest["comparison"][pipeline.OURS]["auc_expected"] - manifest["comparison"]["dcn_faithful"]["auc_expected"],
-        abs=2e-6)  # every user is in both means; the manifest rounds to 6 places
+        abs=2e-6,
+    )  # every user is in both means; the manifest rounds to 6 places
     assert manifest["metrics"]["ours_minus_faithful_auc_expected_se"] > 0
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
     assert manifest["tolerance"] == submit.TOLERANCE
@@ -130,8 +136,12 @@ def test_submission_validator(tiny_run, tmp_path):
     cases = {
         "header": (good.rename({"predict": "score"}), r"header \['user_id', 'item_id', 'score'\]"),
         "order": (good.reverse(), "not in test_pairs.csv's order"),
-        "nan": (good.with_columns(predict=pl.when(pl.int_range(pl.len()) == 3).then(float("nan")).otherwise(pl.col("predict"))),
-                r"NaN values in column\(s\) \['predict'\]"),
+        "nan": (
+            good.with_columns(
+                predict=pl.when(pl.int_range(pl.len()) == 3).then(float("nan")).otherwise(pl.col("predict"))
+            ),
+            r"NaN values in column\(s\) \['predict'\]",
+        ),
         "rows": (good.head(100), "100 rows"),
     }
     for name, (frame, message) in cases.items():
@@ -164,14 +174,16 @@ def test_training_facts(tiny_run):
         assert info[row]["trees"] == models.LTR_TREES and len(info[row]["val_ndcg@20"]) == models.LTR_TREES
         assert (set(pipeline.STACKED) <= set(info[row]["importance"])) == stacked
     assert pipeline.ltr_seconds(info, "ltr") == pytest.approx(
-        info["ltr"]["seconds"] + info["dcn_nohistory"]["seconds"] + info["sequence"]["seconds"])
+        info["ltr"]["seconds"] + info["dcn_nohistory"]["seconds"] + info["sequence"]["seconds"]
+    )
 
 
 def test_beyond_source(tiny_run):
     *_, scores, info, _ = tiny_run
     beyond = pipeline.beyond_source(scores, info)
-    assert beyond.select("ours", "against").rows() == [(o, a) for o in pipeline.LTR_ROWS
-                                                       for a in ("dcn_faithful", "dcn_fixed")]
+    assert beyond.select("ours", "against").rows() == [
+        (o, a) for o in pipeline.LTR_ROWS for a in ("dcn_faithful", "dcn_fixed")
+    ]
     row = beyond.row(0, named=True)
     diff = pipeline.paired_difference(scores, "ltr_stats", "dcn_faithful")
     assert (row["gain"], row["se"], row["gain_drawn"]) == (diff["auc_expected"], diff["auc_expected_se"], diff["auc"])
@@ -190,6 +202,7 @@ def test_ours_is_written_beside_the_submission_and_removed_without_it(tiny_run, 
     assert not (tmp_path / submit.OURS_FILENAME).exists()
     assert [f["path"] for f in read_manifest(tmp_path)["files"]] == [submit.FILENAME]
 
+
 def test_real_data_path(tiny_dir, tmp_path, monkeypatch):
     """The four files alone in a folder (no truth.parquet), as a user downloads them: the pipeline
     writes a validated submission, with no table (the real test labels are hidden)."""
@@ -204,7 +217,11 @@ def test_real_data_path(tiny_dir, tmp_path, monkeypatch):
     manifest = read_manifest(submissions_dir(TRACK))
     assert manifest["data_source"]["kind"] == "real" and manifest["parameters"]["data_dir"] == "<real>"
     assert manifest["metrics"] == {} and set(manifest["data_source"]["files"]) == {
-        "train_interactions.parquet", "users_meta.parquet", "items_meta.parquet", "test_pairs.csv"}
+        "train_interactions.parquet",
+        "users_meta.parquet",
+        "items_meta.parquet",
+        "test_pairs.csv",
+    }
     assert pipeline.Config(data_dir=str(folder)).batch == pipeline.SOURCE_BATCH  # the source's batch on real files
 
 
@@ -221,8 +238,10 @@ def test_bench_times_the_source_loop_beside_ours(tmp_path, monkeypatch):
     pipeline.history_ratio(d, timer.stage, rows=d.vk.train.height // 4)
     every_4th = int((d.vk.train["user_id"].to_numpy() % 4 == 0).sum())
     names = [r["stage"] for r in timer.records]
-    assert names[1:] == [f"source loop: faithful history, the {every_4th:,} rows of one user in 4",
-                         f"ours: faithful history, the {every_4th:,} rows of one user in 4"]
+    assert names[1:] == [
+        f"source loop: faithful history, the {every_4th:,} rows of one user in 4",
+        f"ours: faithful history, the {every_4th:,} rows of one user in 4",
+    ]
     (line, _) = ratio_lines([{**r, "wall_s": str(r["wall_s"])} for r in timer.records])
     assert line.startswith("Same run: `ours` took ") and " of `source loop`'s " in line
 
@@ -269,7 +288,12 @@ def test_the_stack_keeps_each_cut_and_a_rerun_trains_only_the_missing_one(tiny_d
     assert trained[6:] == []
     for m in pipeline.STACKED:
         np.testing.assert_array_equal(first[m], resumed[m])
-    assert sorted(f.name[:5] for f in (cfg.artifacts / "ltr-stack").glob("cut*.npz")) == ["cut0-", "cut0-", "cut1-", "cut1-"]
+    assert sorted(f.name[:5] for f in (cfg.artifacts / "ltr-stack").glob("cut*.npz")) == [
+        "cut0-",
+        "cut0-",
+        "cut1-",
+        "cut1-",
+    ]
 
 
 def test_resume_keeps_the_rows_a_killed_run_finished(tiny_dir, tmp_path, monkeypatch):
@@ -284,7 +308,9 @@ def test_resume_keeps_the_rows_a_killed_run_finished(tiny_dir, tmp_path, monkeyp
     first, _ = pipeline.load_scores(cfg)
     trained = []
     real_dcn, real_seq = pipeline.train_dcn, pipeline.train_sequence
-    monkeypatch.setattr(pipeline, "train_dcn", lambda c, d, row, *a, **k: trained.append(row) or real_dcn(c, d, row, *a, **k))
+    monkeypatch.setattr(
+        pipeline, "train_dcn", lambda c, d, row, *a, **k: trained.append(row) or real_dcn(c, d, row, *a, **k)
+    )
     monkeypatch.setattr(pipeline, "train_sequence", lambda *a, **k: trained.append("sequence") or real_seq(*a, **k))
     pipeline.run(cfg, names, resume=True)
     assert trained == ["sequence"]

@@ -1,6 +1,7 @@
 """A DCNv2 run killed mid-epoch (a real SIGKILL of the child process, right after its second
 checkpoint) and run again continues from the checkpoint and writes the uninterrupted run's
 submission, bit for bit; the submission already in place is untouched by the killed run."""
+
 import os
 import shutil
 import signal
@@ -19,10 +20,23 @@ pytestmark = pytest.mark.functional  # deselected by make test-fast
 
 def pipeline_run(out, **env):
     return subprocess.run(
-        [sys.executable, "-m", "solutions.vk_clips.pipeline", "--scale", "tiny", "--models", "random,dcn_fixed",
-         "-f", str(NOTEBOOKS_DIR / "vk_clips" / "tiny.yaml")],  # the notebook tests' sizes
-        cwd=REPO_ROOT, env={**os.environ, "RECSYS_OUTPUT_DIR": str(out), **env},
-        capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "solutions.vk_clips.pipeline",
+            "--scale",
+            "tiny",
+            "--models",
+            "random,dcn_fixed",
+            "-f",
+            str(NOTEBOOKS_DIR / "vk_clips" / "tiny.yaml"),
+        ],  # the notebook tests' sizes
+        cwd=REPO_ROOT,
+        env={**os.environ, "RECSYS_OUTPUT_DIR": str(out), **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_killed_run_resumes_to_the_same_bits(tmp_path):
@@ -66,8 +80,14 @@ torch.save({"state": fit.model.state_dict(), "losses": fit.losses, "val": fit.va
 
 
 def sequence_run(tmp_path, name, **env):
-    return subprocess.run([sys.executable, "-c", SEQUENCE_CHILD, str(tmp_path / f"{name}.pt"), str(tmp_path / "ckpt.pt")],
-                          cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", SEQUENCE_CHILD, str(tmp_path / f"{name}.pt"), str(tmp_path / "ckpt.pt")],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_sequence_model_killed_in_search_and_in_refit_resumes_to_the_same_weights(tmp_path):
@@ -108,8 +128,9 @@ def test_a_resumed_dcn_counts_the_earlier_processes_training_time(tmp_path, monk
     tables, users, items, target, _ = toy_data()
 
     def train(ckpt=None):
-        return models.train_dcn(tables, users, items, target, None, emb_dim=8, batch_size=100, seed=3,
-                                progress=False, checkpoint=ckpt)
+        return models.train_dcn(
+            tables, users, items, target, None, emb_dim=8, batch_size=100, seed=3, progress=False, checkpoint=ckpt
+        )
 
     whole = train()
     monkeypatch.setenv(STEPS_ENV, "2")
@@ -121,5 +142,7 @@ def test_a_resumed_dcn_counts_the_earlier_processes_training_time(tmp_path, monk
     resumed = train(Checkpoint(tmp_path / "dcn.pt", "test"))
     assert 0.0 < saved["seconds"] == resumed.seconds_before < resumed.seconds
     assert resumed.losses == whole.losses
-    assert all(torch.equal(a, b) for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values())
+    )
     assert not (tmp_path / "dcn.pt").exists()

@@ -1,4 +1,5 @@
 """The loader against the release's format; photo decoding; the split."""
+
 import base64
 import io
 
@@ -48,7 +49,9 @@ def test_a_hand_written_file(tmp_path):
     posts = data.load(_write(tmp_path, [_row(), _row(view=2000, like=10, text=None), _row(text="")]))
     assert posts.n == 3 and posts.frame["text"][0] == "Привет &quot;мир&quot;<br>[club1|@x]"
     assert posts.frame["text"][1] is None and posts.frame["text"][2] is None  # missing, and quoted ""
-    assert posts.rates(["like", "open_photo"])[:2] == pytest.approx(np.array([[3 / 1500, 40 / 1500], [10 / 2000, 40 / 2000]]))
+    assert posts.rates(["like", "open_photo"])[:2] == pytest.approx(
+        np.array([[3 / 1500, 40 / 1500], [10 / 2000, 40 / 2000]])
+    )
 
 
 def test_a_pandas_index_column_is_accepted(tmp_path):
@@ -56,12 +59,15 @@ def test_a_pandas_index_column_is_accepted(tmp_path):
     assert data.load(_write(tmp_path, lines, header="," + HEADER)).n == 2
 
 
-@pytest.mark.parametrize("header, row, match", [
-    (HEADER.replace(",share_to_message", ""), None, r"missing column\(s\) \['share_to_message'\]"),
-    (HEADER, _row(like=-1), r"column 'like' = -1 at data row 2; counts must be >= 0"),
-    (HEADER, _row(view=0), r"column 'view' = 0 at data row 2; counts must be >= 1"),
-    (HEADER, _row(like="x"), r"column 'like' has a value that is not Int64: 'x' \(data row 2\)"),
-])
+@pytest.mark.parametrize(
+    "header, row, match",
+    [
+        (HEADER.replace(",share_to_message", ""), None, r"missing column\(s\) \['share_to_message'\]"),
+        (HEADER, _row(like=-1), r"column 'like' = -1 at data row 2; counts must be >= 0"),
+        (HEADER, _row(view=0), r"column 'view' = 0 at data row 2; counts must be >= 1"),
+        (HEADER, _row(like="x"), r"column 'like' has a value that is not Int64: 'x' \(data row 2\)"),
+    ],
+)
 def test_loader_errors_name_file_column_and_row(tmp_path, header, row, match):
     lines = [_row(), row] if row else [_row()]
     if row is None:

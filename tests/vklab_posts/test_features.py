@@ -1,4 +1,5 @@
 """Encoders offline, the cache, the hand-made text counts."""
+
 import base64
 from pathlib import Path
 
@@ -13,8 +14,12 @@ IMAGES = Path(sklearn.__file__).parent / "datasets" / "images"  # BSD-licensed s
 
 
 def _frame(paths):
-    return pl.DataFrame({"row": np.arange(len(paths), dtype=np.int64),
-                         "photo": [base64.b64encode(p.read_bytes()).decode() for p in paths]})
+    return pl.DataFrame(
+        {
+            "row": np.arange(len(paths), dtype=np.int64),
+            "photo": [base64.b64encode(p.read_bytes()).decode() for p in paths],
+        }
+    )
 
 
 def test_efficientnet_lite0_loads_offline_and_names_known_images(tmp_path):
@@ -80,7 +85,9 @@ def test_cache_files_are_kept_apart_by_device():
     assert features.cache_name("image", "timm:convnext_tiny", "cpu") == "image-timm_convnext_tiny.parquet"
     assert features.cache_name("image", "timm:convnext_tiny", "cuda") == "image-timm_convnext_tiny-cuda.parquet"
     assert features.cache_name("text", "navec", "cuda") == "text-navec-cuda.parquet"
-    assert features.cache_name("image", "efficientnet_lite0", "cuda", "b16") == "image-efficientnet_lite0-b16-cuda.parquet"
+    assert (
+        features.cache_name("image", "efficientnet_lite0", "cuda", "b16") == "image-efficientnet_lite0-b16-cuda.parquet"
+    )
 
 
 def test_navec_mean_of_clean_tokens(tmp_path):
@@ -96,8 +103,19 @@ def test_text_features_hand_counted():
     text = pl.Series(["Ура! СКИДКА 50% на всё?<br>#акция [club12|@shop] https://vk.cc/a &#128513;&#128513;", None])
     f = features.text_features(text)
     row = f.row(0, named=True)
-    assert row == {"n_words": 5, "n_caps": 7, "n_emoji": 2, "n_urls": 1, "n_hashtags": 1, "n_mentions": 1,
-                   "n_questions": 1, "n_numbers": 1, "n_br": 1, "caps_ratio": pytest.approx(7 / 19), "has_text": 1}
+    assert row == {
+        "n_words": 5,
+        "n_caps": 7,
+        "n_emoji": 2,
+        "n_urls": 1,
+        "n_hashtags": 1,
+        "n_mentions": 1,
+        "n_questions": 1,
+        "n_numbers": 1,
+        "n_br": 1,
+        "caps_ratio": pytest.approx(7 / 19),
+        "has_text": 1,
+    }
     assert f.row(1) == (0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0)
 
 

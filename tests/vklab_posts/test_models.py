@@ -1,4 +1,5 @@
 """Losses, the heads' epoch choice, the swapped BCE of source (a), CatBoost folds."""
+
 import math
 
 import numpy as np
@@ -15,8 +16,14 @@ def test_bce_takes_prediction_then_target():
     hand = -np.mean([0.02 * math.log(0.1) + 0.98 * math.log(0.9), 0.5 * math.log(0.3) + 0.5 * math.log(0.7)])
     assert float(models.loss_value("bce", p, y)) == pytest.approx(hand, rel=1e-6)
     assert float(models.loss_value("wbce2", p, y)) == pytest.approx(
-        -np.mean([math.exp(0.04) * (0.02 * math.log(0.1) + 0.98 * math.log(0.9)),
-                  math.exp(1.0) * (0.5 * math.log(0.3) + 0.5 * math.log(0.7))]), rel=1e-6)
+        -np.mean(
+            [
+                math.exp(0.04) * (0.02 * math.log(0.1) + 0.98 * math.log(0.9)),
+                math.exp(1.0) * (0.5 * math.log(0.3) + 0.5 * math.log(0.7)),
+            ]
+        ),
+        rel=1e-6,
+    )
     assert float(models.loss_value("mse", p, y)) == pytest.approx(np.mean([0.08**2, 0.2**2]), rel=1e-6)
 
 
@@ -46,8 +53,7 @@ def test_head_keeps_the_best_validation_epoch():
 
 def test_catboost_kfold_multi_target():
     rng = np.random.default_rng(2)
-    x = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400),
-                      "c": rng.choice(["cat", "dog"], 400)})
+    x = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400), "c": rng.choice(["cat", "dog"], 400)})
     y = np.column_stack([0.01 + 0.005 * (x["a"] > 0), 0.002 + 0.001 * (x["c"] == "dog")])
     params = models.BoostParams(iterations=60, folds=3)
     fit = models.catboost_kfold(x[:300], y[:300], x[300:], ["c"], params, seed=42)

@@ -1,4 +1,5 @@
 """The pipeline end to end at tiny: the table, the submission, byte-identical reruns."""
+
 import os
 
 import numpy as np
@@ -38,11 +39,22 @@ def ran(out_dir, monkeypatch):
 
 def test_table_has_every_model_and_target(ran):
     table, d, _ = ran
-    assert table.filter(pl.col("target") == "open_photo")["model"].to_list() == \
-        ["constant", *pipeline.HEAD_MODELS, pipeline.OURS, "ceiling", "oracle"]
+    assert table.filter(pl.col("target") == "open_photo")["model"].to_list() == [
+        "constant",
+        *pipeline.HEAD_MODELS,
+        pipeline.OURS,
+        "ceiling",
+        "oracle",
+    ]
     for t in data.TARGETS_B:
-        assert table.filter(pl.col("target") == t)["model"].to_list() == \
-            ["constant", "catboost", *pipeline.BLENDED, pipeline.OURS_B, "ceiling", "oracle"]
+        assert table.filter(pl.col("target") == t)["model"].to_list() == [
+            "constant",
+            "catboost",
+            *pipeline.BLENDED,
+            pipeline.OURS_B,
+            "ceiling",
+            "oracle",
+        ]
     oracle, ceiling = table.filter(pl.col("model") == "oracle"), table.filter(pl.col("model") == "ceiling")
     assert (oracle["gap_closed"] == 1).all() and (ceiling["reachable_closed"] == 1).all()
     assert ((ceiling["gap_closed"] > 0) & (ceiling["gap_closed"] < 1)).all()  # the quality is out of reach
@@ -85,8 +97,9 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
     assert sorted(f["path"] for f in manifest["files"]) == [submit.OURS_FILENAME, submit.FILENAME]
     for t, m in (("open_photo", pipeline.OURS), *((t, pipeline.OURS_B) for t in data.TARGETS_B)):
         got = manifest["metrics"][f"test_logloss_{t}_ours"]
-        assert got == pytest.approx(table.filter((pl.col("model") == m) & (pl.col("target") == t))
-                                    ["logloss"][0], abs=1e-6)  # the manifest rounds to 6 decimals
+        assert got == pytest.approx(
+            table.filter((pl.col("model") == m) & (pl.col("target") == t))["logloss"][0], abs=1e-6
+        )  # the manifest rounds to 6 decimals
     # the paired gain, by brute force: each row's log loss, one loop per row
     y = d.rates(["open_photo"])[d.test, 0]
     pred = {m: pipeline.load_preds(CFG, m).sort("row")[d.test]["open_photo"].to_list() for m in ("mlp", "cnn-bce")}
@@ -98,16 +111,25 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
     assert g["gain"] == pytest.approx(np.mean(diffs), abs=1e-12)
     assert g["se"] == pytest.approx(np.std(diffs, ddof=1) / np.sqrt(len(diffs)), rel=1e-9)
     beyond = pipeline.beyond_source(CFG, d, table)
-    assert beyond["against"][0] == table.filter(pl.col("model").is_in(pipeline.HEAD_MODELS)).sort("logloss", "model")["model"][0]
+    assert (
+        beyond["against"][0]
+        == table.filter(pl.col("model").is_in(pipeline.HEAD_MODELS)).sort("logloss", "model")["model"][0]
+    )
     b = beyond.filter((pl.col("ours") == pipeline.OURS_B) & (pl.col("target") == "comment")).to_dicts()[0]
     g = pipeline.paired(CFG, d, pipeline.OURS_B, "catboost", "comment")
     get = lambda m: table.filter((pl.col("model") == m) & (pl.col("target") == "comment"))["logloss"][0]  # noqa: E731
-    assert b["against"] == "catboost" and b["gain"] == g["gain"] == pytest.approx(get("catboost") - get(pipeline.OURS_B))
+    assert b["against"] == "catboost" and b["gain"] == g["gain"] == pytest.approx(
+        get("catboost") - get(pipeline.OURS_B)
+    )
     assert b["gain / se"] == pytest.approx(g["gain"] / g["se"])
-    assert beyond.filter(pl.col("target") == "open_photo")["ours"].to_list() == [pipeline.OURS] * \
-        beyond.filter(pl.col("target") == "open_photo").height
+    assert (
+        beyond.filter(pl.col("target") == "open_photo")["ours"].to_list()
+        == [pipeline.OURS] * beyond.filter(pl.col("target") == "open_photo").height
+    )
     # notebook 2 passes only open_photo's table, notebook 3 only the other rates'
-    assert set(pipeline.beyond_source(CFG, d, table.filter(pl.col("target") == "open_photo"))["target"]) == {"open_photo"}
+    assert set(pipeline.beyond_source(CFG, d, table.filter(pl.col("target") == "open_photo"))["target"]) == {
+        "open_photo"
+    }
     assert "open_photo" not in pipeline.beyond_source(CFG, d, table.filter(pl.col("target") != "open_photo"))["target"]
 
 
@@ -149,7 +171,8 @@ def test_source_reading(ran):
     _, d, _ = ran
     r = pipeline.source_reading(CFG, d, pipeline.chosen_head(CFG))
     assert r["true BCE"] == pytest.approx(
-        ran[0].filter((pl.col("model") == pipeline.chosen_head(CFG)) & (pl.col("target") == "open_photo"))["logloss"][0])
+        ran[0].filter((pl.col("model") == pipeline.chosen_head(CFG)) & (pl.col("target") == "open_photo"))["logloss"][0]
+    )
     assert abs(r["swapped BCE (as printed)"] - r["true BCE"]) > 1e-4
 
 

@@ -1,6 +1,7 @@
 """End-to-end fine-tuning killed mid-epoch (a real SIGKILL of the child process right after its
 third checkpoint, one batch into the second epoch) and run again continues from the checkpoint to
 the uninterrupted run's predictions, bit for bit."""
+
 import os
 import signal
 import subprocess
@@ -31,8 +32,14 @@ CHILD = textwrap.dedent("""
 
 
 def child(tmp_path, name, **env):
-    return subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "ft.pt"), str(tmp_path / name)],
-                          cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path / "ft.pt"), str(tmp_path / name)],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_killed_finetuning_resumes_to_the_same_bits(tmp_path):

@@ -1,6 +1,7 @@
 """The twin: the official format, determinism, planted signal with known rates."""
-import io
+
 import base64
+import io
 
 import numpy as np
 import polars as pl
