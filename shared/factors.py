@@ -1,4 +1,4 @@
-"""Matrix factorisation for kraft_kuairec and vk_clips: implicit's ALS, held to one deterministic CPU setup."""
+"""Matrix factorisation for the tracks that use it: implicit's ALS, held to one deterministic CPU setup."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ reference link whose target is the committed file that holds it and whose title 
 file::
 
     NDCG@10 [0.6472][12] ...
-    [12]: ../../submissions/kraft_kuairec/manifest.json "key metrics.ndcg@10"
+    [12]: ../../submissions/<track>/manifest.json "key metrics.ndcg@10"
 
 A reader follows the link to the record; ``check`` resolves each link exactly and compares the
 value there with the figure at the printed precision. The locators:

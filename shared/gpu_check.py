@@ -13,8 +13,8 @@ tests do, at ``tiny``, where the models take the sizes of ``tiny.yaml``), record
 in a fresh folder, and compares what they saved (recommendations, predictions, embeddings) byte for
 byte into ``benchmarks/gpu-determinism.csv``: the determinism settings' proof on that GPU.
 
-    python -m shared.gpu_check vk_clips hse_sasrec        # on a GPU machine
-    python -m shared.gpu_check vk_clips --cpu --scale tiny   # the same code path on the CPU
+    python -m shared.gpu_check TRACK ...                  # on a GPU machine
+    python -m shared.gpu_check TRACK --cpu --scale tiny   # the same code path on the CPU
 """
 
 from __future__ import annotations
