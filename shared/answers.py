@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +33,17 @@ class Exercise:
     notebook: str  # the notebook's stem, "02_als_lightgbm"
     number: int  # its place in the notebook's list, from 1
     question: str
-    answer: str  # a str.format template over the names ``run`` returns
+    answer: str | Callable[[Mapping], str]  # a str.format template over the names ``run`` returns, or a
+    # function of them (where the words depend on the figures: "up" or "down", "within two errors" or not)
     scale: str  # the twin's scale the command runs at
     run: Callable[[str], Mapping[str, float | int | str]]
 
     @property
     def key(self) -> str:
         return f"{self.notebook}:{self.number}"
+
+    def text(self, values: Mapping) -> str:
+        return self.answer(values) if callable(self.answer) else self.answer.format(**values)
 
 
 def exercises(track: str) -> list[Exercise]:
@@ -74,17 +79,27 @@ def run(track: str, only: Sequence[str] = (), directory: Path = RECORD_DIR) -> P
     if unknown:
         raise ValueError(f"{track} has no exercise {', '.join(sorted(unknown))}")
     path = record_path(track, directory)
+    failed = []
     for ex in chosen:
         start = time.perf_counter()
-        values = {k: _number(v) for k, v in ex.run(ex.scale).items()}
+        try:
+            values = {k: _number(v) for k, v in ex.run(ex.scale).items()}
+            ex.text(values)  # an answer naming a figure the run did not return fails here, not in a lesson
+        except Exception:  # the others still run; the run fails at the end, naming each
+            if len(chosen) == 1:
+                raise
+            traceback.print_exc()
+            failed.append(ex.key)
+            continue
         seconds = time.perf_counter() - start
-        ex.answer.format(**values)  # a template naming a figure the run did not return fails here, not in a lesson
         record = read_record(track, directory)
         record[ex.key] = {"scale": ex.scale, "seconds": round(seconds, 1), "values": values}
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             Path(tmp).write_text(json.dumps(dict(sorted(record.items())), indent=1, ensure_ascii=False) + "\n")
         print(f"{track} {ex.key}: {seconds:.1f} s at {ex.scale}", flush=True)
+    if failed:
+        raise RuntimeError(f"{track}: exercise {', '.join(failed)} failed (traceback above); the others are recorded")
     return path
 
 
@@ -95,7 +110,7 @@ def answer(track: str, ex: Exercise, record: Mapping | None = None) -> str:
     command = f"`make answers TRACKS={track} ONLY={ex.key}`"
     if entry is None:
         return f"Not recorded yet: {command} computes it."
-    return f"*On the twin at `{entry['scale']}`, measured by {command}.* " + ex.answer.format(**entry["values"])
+    return f"*On the twin at `{entry['scale']}`, measured by {command}.* " + ex.text(entry["values"])
 
 
 def for_notebook(track: str, notebook: str) -> list[str]:

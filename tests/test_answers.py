@@ -99,3 +99,24 @@ def test_for_notebook_collapses_each_answer_under_its_question(monkeypatch, tmp_
     assert "Not recorded yet: `make answers TRACKS=toy ONLY=01_x:2`" in two
     with pytest.raises(ValueError, match="no exercise for notebook"):
         answers.for_notebook("toy", "02_y")
+
+
+def test_an_answer_may_be_a_function_of_the_figures(tmp_path, monkeypatch):
+    def words(v):
+        return f"{'up' if v['gain'] > 0 else 'down'} by {abs(v['gain']):.2f}"
+
+    listed = [Exercise("01_x", 1, "Q?", words, "tiny", lambda s: {"gain": -0.25})]
+    monkeypatch.setattr(answers, "exercises", lambda track: listed)
+    answers.run("toy", [], tmp_path)
+    assert answers.answer("toy", listed[0], answers.read_record("toy", tmp_path)).endswith("down by 0.25")
+
+
+def test_a_failing_exercise_does_not_stop_the_others(tmp_path, monkeypatch):
+    def boom(scale):
+        raise ZeroDivisionError
+
+    listed = [Exercise("01_x", 1, "Q?", "{a}", "tiny", boom), Exercise("01_x", 2, "Q?", "{a}", "tiny", lambda s: {"a": 1})]
+    monkeypatch.setattr(answers, "exercises", lambda track: listed)
+    with pytest.raises(RuntimeError, match="exercise 01_x:1 failed"):
+        answers.run("toy", [], tmp_path)
+    assert list(answers.read_record("toy", tmp_path)) == ["01_x:2"]

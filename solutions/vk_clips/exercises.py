@@ -120,6 +120,23 @@ def _batch_2048(scale: str) -> dict:
     }
 
 
+def _batch_answer(v) -> str:
+    if abs(v["gain"]) <= 2 * v["se"]:
+        verdict = (
+            f"within two standard errors: one epoch of {v['steps_2048']:,} larger steps trains about as well as "
+            f"{v['steps']:,} smaller ones (Adam scales each step, and a larger batch's gradient is less noisy)"
+        )
+    elif v["gain"] > 0:
+        verdict = "more than two standard errors: the larger batch's less noisy steps train better in one epoch"
+    else:
+        verdict = "more than two standard errors: four times fewer steps leave the embeddings less trained"
+    return (
+        f"Per-user ROC-AUC {v['auc']:.4f} at batch {v['batch']:,} ({v['steps']:,} steps) and {v['auc_2048']:.4f} "
+        f"at 2,048 ({v['steps_2048']:,} steps); `auc_expected` {v['expected']:.4f} against "
+        f"{v['expected_2048']:.4f}, a paired change of {v['gain']:+.4f} ± {v['se']:.4f}: {verdict}."
+    )
+
+
 def _window_16(scale: str) -> dict:
     cfg, d, scores, _ = _lesson_run(scale)
     narrow = replace(cfg, ignore_window=16)
@@ -171,6 +188,52 @@ def _no_reactions(scale: str) -> dict:
         "gain": g["mean"],
         "se": g["se"],
     }
+
+
+def _within(v) -> bool:
+    return abs(v["gain"]) <= 2 * v["se"]
+
+
+def _seq_len_answer(v) -> str:
+    why = (
+        "within two standard errors: a user's last 16 reactions say about as much as the last 64"
+        if _within(v)
+        else (
+            "more than two standard errors: the older events still carry taste the last 16 miss"
+            if v["gain"] < 0
+            else "more than two standard errors: the shorter window trains a better model here"
+        )
+    )
+    return (
+        f"`auc_expected` moves from {v['expected']:.4f} (the last {v['len']} events) to {v['expected_16']:.4f} "
+        f"(the last 16), a paired change of {v['gain']:+.4f} ± {v['se']:.4f}, {why}; validation kept "
+        f"{v['epochs_16']} epochs (was {v['epochs']})."
+    )
+
+
+def _blind_answer(v) -> str:
+    lead = "Almost none" if _within(v) else f"About {-v['gain']:.4f} `auc_expected`"
+    return (
+        f"{lead}: blind to reactions it scores {v['expected_blind']:.4f} `auc_expected` against {v['expected']:.4f} "
+        f"({v['gain']:+.4f} ± {v['se']:.4f}, paired; popularity scores {v['popularity']:.4f}). Without the "
+        "reactions as input it still sees which clips a user was shown and how long they watched each, and it "
+        "still learns from the reactions as its targets: on this twin, what a user watched and for how long "
+        "says nearly all that their likes said."
+    )
+
+
+def _prior_answer(v) -> str:
+    why = (
+        "within two standard errors: the trees see each clip's row count (`item_n`) beside its rate and learn "
+        "for themselves how far to trust a rate from few rows, the job the prior did by hand"
+        if _within(v)
+        else "more than two standard errors: a clip seen a few times gets a like rate of 0 or 1/3, mostly noise, "
+        "and its source's rate was the better guess"
+    )
+    return (
+        f"`ltr_stats` moves from {v['stats']:.4f} to {v['stats_0']:.4f} `auc_expected` ({v['gain']:+.4f} ± "
+        f"{v['se']:.4f}, paired), {why}; `ltr` from {v['ltr']:.4f} to {v['ltr_0']:.4f}."
+    )
 
 
 def _ltr_variant(cfg, d, scores, drop=()) -> dict[str, np.ndarray]:
@@ -318,10 +381,11 @@ EXERCISES = (
         2,
         "Score the items by their like rate (likes / rows) instead of likes minus dislikes. Which users does "
         "it help, those with many or few test likes?",
-        "Over all users the like rate scores `auc_expected` {rate:.4f} against likes minus dislikes "
-        "{popularity:.4f}. Per user, the change is {gain_none:+.4f} for the {users_none:,} users with no "
-        "drawn test like, {gain_one:+.4f} for the {users_one:,} with one and {gain_more:+.4f} for the "
-        "{users_more:,} with two or more: a rate stops rewarding a clip just for being shown often.",
+        "Both, about alike. Over all users the like rate scores `auc_expected` {rate:.4f} against likes minus "
+        "dislikes {popularity:.4f}. Per user, the change is {gain_none:+.4f} for the {users_none:,} users with "
+        "no drawn test like, {gain_one:+.4f} for the {users_one:,} with one and {gain_more:+.4f} for the "
+        "{users_more:,} with two or more: a count rewards a clip for being shown often, a rate for being liked "
+        "when shown, which is what every user's ranking needs.",
         "small",
         _like_rate,
     ),
@@ -330,10 +394,7 @@ EXERCISES = (
         1,
         "Train `dcn_faithful` with `BATCH_SIZE` 2048 instead of the default: one epoch then takes fewer, larger "
         "steps. Predict the direction of the change in AUC, then run it.",
-        "Down: per-user ROC-AUC {auc:.4f} at batch {batch:,} ({steps:,} steps) and {auc_2048:.4f} at 2,048 "
-        "({steps_2048:,} steps); `auc_expected` {expected:.4f} against {expected_2048:.4f}, a paired change of "
-        "{gain:+.4f} ± {se:.4f}. One epoch at the same learning rate with four times fewer steps leaves the "
-        "embeddings less trained.",
+        _batch_answer,
         "small",
         _batch_2048,
     ),
@@ -354,9 +415,7 @@ EXERCISES = (
         1,
         "Set `SEQ_LEN` to 16: the model then sees only a user's last 16 events. Predict what happens to "
         "`auc_expected`, then run this notebook again.",
-        "`auc_expected` moves from {expected:.4f} (the last {len} events) to {expected_16:.4f} (the last 16), "
-        "a paired change of {gain:+.4f} ± {se:.4f}; validation kept {epochs_16} epochs (was {epochs}). A "
-        "user's recent reactions say most of what their history says about the next clip.",
+        _seq_len_answer,
         "small",
         _seq_len_16,
     ),
@@ -365,10 +424,7 @@ EXERCISES = (
         2,
         "Give the sequence model no reaction input (replace `Events.reactions` by zeros in `models.py`): how much "
         "of its score came from knowing what the user liked before?",
-        "Blind to reactions it scores {expected_blind:.4f} `auc_expected` against {expected:.4f} "
-        "({gain:+.4f} ± {se:.4f}, paired); popularity scores {popularity:.4f}. Without the reactions it still "
-        "sees which clips a user was shown and for how long they watched, and its item embeddings still learn "
-        "each clip's appeal from the targets.",
+        _blind_answer,
         "small",
         _no_reactions,
     ),
@@ -377,9 +433,7 @@ EXERCISES = (
         1,
         "Set `ITEM_PRIOR_ROWS` in `features.py` to 0 (an item's like rate with no pull towards its source's) and "
         "predict what happens to `ltr_stats`; then run this notebook.",
-        "`ltr_stats` moves from {stats:.4f} to {stats_0:.4f} `auc_expected` ({gain:+.4f} ± {se:.4f}, paired), "
-        "`ltr` from {ltr:.4f} to {ltr_0:.4f}. Without the prior a clip seen a few times gets a like rate of "
-        "0 or 1/3: the rate of a rarely shown clip is mostly noise, and its source's rate was the better guess.",
+        _prior_answer,
         "small",
         _prior_0,
     ),
@@ -399,9 +453,11 @@ EXERCISES = (
         "05_ranker",
         3,
         "Train the ranker on four windows instead of ten (`pipeline.LTR_EDGES`) and compare `auc_expected`.",
-        "With four windows the ranker learns from {rows_4:,} rows instead of {rows_10:,}: `ltr` scores "
-        "{ltr_4:.4f} against {ltr:.4f} ({gain:+.4f} ± {se:.4f}, paired) and `ltr_stats` {stats_4:.4f} "
-        "against {stats:.4f}.",
+        "The ranker learns from the same {rows_4:,} rows (the second half of train), cut into four windows "
+        "instead of ten: each row's statistics now come from history that ends up to an eighth of the file "
+        "before it instead of a twentieth. `ltr` scores {ltr_4:.4f} against {ltr:.4f} ({gain:+.4f} ± {se:.4f}, "
+        "paired) and `ltr_stats` {stats_4:.4f} against {stats:.4f}: features computed from staler history "
+        "describe the row less well.",
         "small",
         _four_windows,
     ),

@@ -240,7 +240,7 @@ EXERCISES = (
         "03_catboost_multitarget",
         1,
         "Drop the image features from CatBoost's input and predict which target loses most.",
-        "A surprise: {fell} of the three get better. Without its {dropped} image columns CatBoost's test log "
+        "A surprise: the log loss falls for {fell} of the 3 targets. Without its {dropped} image columns CatBoost's test log "
         "loss moves from {like_with:.5f} to {like_without:.5f} (like), {comment_with:.6f} to "
         "{comment_without:.6f} (comment) and {share_to_message_with:.6f} to {share_to_message_without:.6f} "
         "(share_to_message). On this twin comment and share_to_message do not depend on the photo at all and "
@@ -267,7 +267,7 @@ EXERCISES = (
         1,
         "Set `SEED` to 7 and rerun the four notebooks (a new twin, validation carve and models): which of these "
         "gains over the constant keep their sign?",
-        "{kept} of the four. Gains over the constant with seed 42 against seed 7: open_photo "
+        "{kept} of the 4 keep their sign. Gains over the constant with seed 42 against seed 7: open_photo "
         "{open_photo_42:+.5f} / {open_photo_7:+.5f} (`{head_42}` / `{head_7}`), like {like_42:+.5f} / "
         "{like_7:+.5f}, comment {comment_42:+.6f} / {comment_7:+.6f}, share_to_message "
         "{share_to_message_42:+.6f} / {share_to_message_7:+.6f}. A gain this small beside its noise is what a "
