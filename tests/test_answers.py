@@ -115,7 +115,10 @@ def test_a_failing_exercise_does_not_stop_the_others(tmp_path, monkeypatch):
     def boom(scale):
         raise ZeroDivisionError
 
-    listed = [Exercise("01_x", 1, "Q?", "{a}", "tiny", boom), Exercise("01_x", 2, "Q?", "{a}", "tiny", lambda s: {"a": 1})]
+    listed = [
+        Exercise("01_x", 1, "Q?", "{a}", "tiny", boom),
+        Exercise("01_x", 2, "Q?", "{a}", "tiny", lambda s: {"a": 1}),
+    ]
     monkeypatch.setattr(answers, "exercises", lambda track: listed)
     with pytest.raises(RuntimeError, match="exercise 01_x:1 failed"):
         answers.run("toy", [], tmp_path)
