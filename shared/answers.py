@@ -107,10 +107,10 @@ def answer(track: str, ex: Exercise, record: Mapping | None = None) -> str:
     """The answer's text, filled from the record, with the scale and the command that measured it."""
     record = read_record(track) if record is None else record
     entry = record.get(ex.key)
-    command = f"`make answers TRACKS={track} ONLY={ex.key}`"
     if entry is None:
-        return f"Not recorded yet: {command} computes it."
-    return f"*On the twin at `{entry['scale']}`, measured by {command}.* " + ex.text(entry["values"])
+        return f"Not recorded yet: `make answers TRACKS={track} ONLY={ex.key}` computes it."
+    where = f"`benchmarks/{record_path(track).name}`"
+    return f"*On the twin at `{entry['scale']}`, as measured and recorded in {where}.* " + ex.text(entry["values"])
 
 
 def for_notebook(track: str, notebook: str) -> list[str]:

@@ -92,7 +92,10 @@ MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\s](?:[^$]*?[^$\s])?)\$", re.S)
 TOKEN = re.compile(r"MATHML(\d+)X")
 SHIM = Path(__file__).parent / "assets" / "iframe-worker-shim.js"  # search from file:// (vendored, MIT)
 # a wider page than Material's default (figures, code and tables need it) and no cell-tag badges
-CSS = ".md-grid { max-width: 100rem; }\n.tag-container, .cell-tag, .tags_button_container { display: none; }\n"
+CSS = (
+    ".md-grid { max-width: 100rem; }\n.tag-container, .cell-tag, .tags_button_container { display: none; }\n"
+    ".md-typeset details { font-size: inherit; }\n"  # an exercise's answer reads at the size of the lesson
+)
 # what a notebook page would load from the network: CDN scripts (require.js, mermaid) and MathJax
 NETWORK = (
     re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.S),

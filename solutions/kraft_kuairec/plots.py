@@ -200,10 +200,15 @@ def closing_evaluation(
         )
     if beside is not None and beside.height > 1:
         most, least = (beside.sort("optimism", descending=d).row(0, named=True) for d in (True, False))
+        low = (
+            f"least for `{least['model']}` ({least['optimism']:+.3f})"
+            if least["optimism"] >= 0
+            else f"not at all for `{least['model']}`, whose validation AUC understated its test AUC by "
+            f"{-least['optimism']:.3f} ({least['validation_auc']:.3f} against {least['test_auc']:.3f})"
+        )
         findings.append(
             f"Validation overstated the test AUC most for `{most['model']}` ({most['optimism']:+.3f}: "
-            f"{most['validation_auc']:.3f} against {most['test_auc']:.3f}) and least for "
-            f"`{least['model']}` ({least['optimism']:+.3f}): a validation AUC measured on rows whose "
-            "labels built the features is not a forecast of test."
+            f"{most['validation_auc']:.3f} against {most['test_auc']:.3f}) and {low}: a validation AUC measured "
+            "on rows whose labels built the features is not a forecast of test."
         )
     return closing(findings, for_notebook(TRACK, "03_evaluation_submission"), twin)

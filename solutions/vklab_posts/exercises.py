@@ -131,14 +131,58 @@ def _no_image(scale: str) -> dict:
     for k, t in enumerate(TARGETS_B):
         with_img = _logloss(table, t, "catboost")
         without = rate_metrics(y[:, k], fit.test[:, k], models.EPS)["logloss"]
+        _, p_with = _test_rates(cfg, d, "catboost", t)
+        diff = paired_difference(pipeline.row_losses(y[:, k], fit.test[:, k]), pipeline.row_losses(y[:, k], p_with))
         out |= {
             f"{t}_with": with_img,
             f"{t}_without": without,
             f"{t}_loss": without - with_img,
+            f"{t}_se": diff["se"],
             f"{t}_constant": _logloss(table, t, "constant"),
         }
     out["fell"] = sum(out[f"{t}_loss"] < 0 for t in TARGETS_B)
     return out
+
+
+def _no_image_answer(v) -> str:
+    moves = ", ".join(
+        f"{t} {v[f'{t}_with']:.6f} to {v[f'{t}_without']:.6f} ({v[f'{t}_loss']:+.6f} ± {v[f'{t}_se']:.6f})"
+        for t in TARGETS_B
+    )
+    within = sum(abs(v[f"{t}_loss"]) <= 2 * v[f"{t}_se"] for t in TARGETS_B)
+    return (
+        f"None loses much. Without its {v['dropped']} image columns (32 principal components of the photo's "
+        f"embedding and its ImageNet class) CatBoost's test log loss moves: {moves}, paired by post; {within} of "
+        "the 3 moves are within two standard errors. On this twin comment and share_to_message do not depend on "
+        "the photo at all and like only a little, through its hue (the track README's twin): the image "
+        "columns were mostly noise for the trees to split on."
+    )
+
+
+def _shrink_answer(v) -> str:
+    lead = "No: it rises" if v["after"] > v["before"] else "Yes: it falls"
+    return (
+        f"{lead}, from {v['before']:.5f} to {v['after']:.5f} for `{v['head']}` (a paired change of "
+        f"{-v['gain']:+.6f} ± {v['se']:.6f}). Its predictions spread with a standard deviation of "
+        f"{v['sd_pred']:.4f}, the twin's true rates with {v['sd_true']:.4f}: a head that spreads less than the "
+        "truth is not overconfident, and pulling it towards the mean only throws away what it learned."
+    )
+
+
+def _epochs_answer(v) -> str:
+    same = v["after"] == v["before"] and v["best_epoch_after"] == v["best_epoch_before"]
+    pick = (
+        f"validation picks the same head, `{v['after']}`, at the same epoch {v['best_epoch_after']}"
+        if same
+        else f"validation picks `{v['after']}` at epoch {v['best_epoch_after']} (it picked `{v['before']}` at "
+        f"epoch {v['best_epoch_before']})"
+    )
+    return (
+        f"With {v['epochs_2']} epochs instead of {v['epochs']} {pick}; {v['later_stops']} of the {v['heads']} "
+        f"heads keep a later epoch, and the test log loss is {v['test_after']:.5f} against {v['test_before']:.5f}. "
+        f"The heads' best epochs come early, so the cap of {v['epochs']} never bound them: early stopping had "
+        "already chosen, and more epochs only add ones validation rejects."
+    )
 
 
 def _blend_weights(scale: str) -> dict:
@@ -193,22 +237,23 @@ EXERCISES = (
         "Before notebook 2, guess how much of the constant-to-oracle log-loss gap a photo model can close "
         "here; write the number down and compare.",
         "Less than most guess. The submitted head `{head}` closes {head_closed:.1%} of the gap (constant "
-        "{constant:.4f}, oracle {oracle:.4f}), the best head on test, `{best}`, {best_closed:.1%}. Even the "
-        "ceiling, the true rate averaged over the post's hidden quality, closes only {ceiling_closed:.1%}: the "
-        "rest of the gap is that quality, which no photo shows. Measured against what is reachable, `{head}` "
-        "has closed {reachable:.0%}.",
+        "{constant:.4f}, oracle {oracle:.4f}), the best of the source's heads on test, `{best}`, "
+        "{best_closed:.1%}. Even the ceiling, the true rate averaged over the post's hidden quality, closes only "
+        "{ceiling_closed:.1%}: the rest of the gap is that quality, which no photo shows. Measured against what "
+        "is reachable, `{head}` has closed {reachable:.0%}.",
         "small",
         _photo_gap,
     ),
     Exercise(
         "01_data",
         2,
-        "Plot open_photo / view against the number of views: which posts does a rate estimated from few views mislead?",
-        "The posts with few views. Over the quarter with at most {low:,.0f} views the observed rate misses the "
-        "twin's true rate by {err_low:.4f} on average, against {err_high:.4f} over the quarter with at least "
-        "{high:,.0f} ({ratio:.1f} times less; the median post has {median:,.0f} views). A rate counted over n "
-        "views errs by about 1 / sqrt(n): log loss, which weights every post alike, is noisiest on the "
-        "small ones.",
+        "Plot open_photo / view against the number of views: how much larger is the error of a rate estimated "
+        "from few views?",
+        "Over the quarter of posts with at most {low:,.0f} views the observed rate misses the twin's true rate by "
+        "{err_low:.4f} on average, against {err_high:.4f} over the quarter with at least {high:,.0f}: "
+        "{ratio:.1f} times larger (the median post has {median:,.0f} views). A rate p counted over n views errs "
+        "by about sqrt(p (1 - p) / n), so the few-view posts' rates are the noisiest targets, and log loss "
+        "weights every post alike.",
         "small",
         _few_views,
     ),
@@ -216,11 +261,7 @@ EXERCISES = (
         "02_image_text_models",
         1,
         "Train the heads with `HEAD_EPOCHS` doubled and predict whether validation still picks the same head.",
-        "With {epochs_2} epochs instead of {epochs} validation {picks} `{after}` (it picked `{before}`), kept "
-        "at epoch {best_epoch_after} (was {best_epoch_before}); {later_stops} of the {heads} heads keep a "
-        "later epoch, and the test log loss is {test_after:.5f} against {test_before:.5f}. The heads' best "
-        "epochs come early, so the cap of {epochs} never bound them: early stopping had already chosen, and "
-        "more epochs only add ones validation rejects.",
+        _epochs_answer,
         "small",
         _head_epochs,
     ),
@@ -229,10 +270,7 @@ EXERCISES = (
         2,
         "Replace the chosen head's predictions by their mean plus half their deviation from it (shrinkage): "
         "does the test log loss fall? What does that say about the head's calibration?",
-        "Shrinking `{head}` moves its test log loss from {before:.5f} to {after:.5f} (paired gain "
-        "{gain:+.6f} ± {se:.6f}). Its predictions spread with a standard deviation of {sd_pred:.4f}, the true "
-        "rates with {sd_true:.4f}: a head that spreads less than the truth is not overconfident, and pulling "
-        "it towards the mean only throws away what it learned.",
+        _shrink_answer,
         "small",
         _shrink,
     ),
@@ -240,20 +278,15 @@ EXERCISES = (
         "03_catboost_multitarget",
         1,
         "Drop the image features from CatBoost's input and predict which target loses most.",
-        "A surprise: the log loss falls for {fell} of the 3 targets. Without its {dropped} image columns CatBoost's test log "
-        "loss moves from {like_with:.5f} to {like_without:.5f} (like), {comment_with:.6f} to "
-        "{comment_without:.6f} (comment) and {share_to_message_with:.6f} to {share_to_message_without:.6f} "
-        "(share_to_message). On this twin comment and share_to_message do not depend on the photo at all and "
-        "like only a little, through its hue (the track README's twin): the image columns were mostly noise "
-        "for the trees to split on.",
+        _no_image_answer,
         "small",
         _no_image,
     ),
     Exercise(
         "03_catboost_multitarget",
         2,
-        "Blend CatBoost and the text MLP with weights 0.25 / 0.75 instead of the plain mean: which rate moves, "
-        "and is the move larger than its standard error?",
+        "Blend `catboost-ce` and `mlp-text` with weights 0.25 / 0.75 instead of the plain mean (ours, `blend`): "
+        "which rate moves, and is the move larger than its standard error?",
         "Paired gains of 0.25 / 0.75 over the plain mean: like {like_gain:+.7f} ± {like_se:.7f} "
         "({like_z:+.1f} standard errors), comment {comment_gain:+.8f} ± {comment_se:.8f} ({comment_z:+.1f}), "
         "share_to_message {share_to_message_gain:+.8f} ± {share_to_message_se:.8f} "
@@ -267,11 +300,11 @@ EXERCISES = (
         1,
         "Set `SEED` to 7 and rerun the four notebooks (a new twin, validation carve and models): which of these "
         "gains over the constant keep their sign?",
-        "{kept} of the 4 keep their sign. Gains over the constant with seed 42 against seed 7: open_photo "
-        "{open_photo_42:+.5f} / {open_photo_7:+.5f} (`{head_42}` / `{head_7}`), like {like_42:+.5f} / "
-        "{like_7:+.5f}, comment {comment_42:+.6f} / {comment_7:+.6f}, share_to_message "
-        "{share_to_message_42:+.6f} / {share_to_message_7:+.6f}. A gain this small beside its noise is what a "
-        "new draw of the data tests first.",
+        "{kept} of the 4 keep their sign. Each submitted model's log-loss gain over the constant, seed 42 then "
+        "seed 7: open_photo {open_photo_42:+.5f} (validation chose `{head_42}`) then {open_photo_7:+.5f} "
+        "(`{head_7}`), like {like_42:+.5f} then {like_7:+.5f}, comment {comment_42:+.6f} then {comment_7:+.6f}, "
+        "share_to_message {share_to_message_42:+.6f} then {share_to_message_7:+.6f}. Another twin, carve and "
+        "training move each gain by up to a fifth, never across zero: small gains, but real ones.",
         "small",
         _seed_7,
     ),
@@ -282,8 +315,9 @@ EXERCISES = (
         "`{most}`. True log loss against the swapped BCE: open_photo {open_photo_true:.4f} / "
         "{open_photo_swapped:.4f}, like {like_true:.4f} / {like_swapped:.4f}, comment {comment_true:.5f} / "
         "{comment_swapped:.5f}, share_to_message {share_to_message_true:.5f} / {share_to_message_swapped:.5f}. "
-        "The swapped BCE takes the log of the observed rate, and every observed 0 costs the clamp of 100 "
-        "times the prediction: the target with the most zeros and the largest predictions moves most.",
+        "The swapped BCE takes the log of the observed rate (clamped at -100 where a rate is 0), so the rarer "
+        "the activity, the more its small and zero rates weigh: comment is the rarest of the four, about one "
+        "comment per thousand views.",
         "small",
         _swapped,
     ),
