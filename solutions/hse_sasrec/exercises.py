@@ -309,15 +309,141 @@ def _faithful_history(scale: str) -> dict:
     }
 
 
+def _two_se(gain: float, se: float) -> str:
+    return "more than two standard errors" if abs(gain) > 2 * se else "within two standard errors"
+
+
+def _popularity_answer(v) -> str:
+    return (
+        f"The popularity row scores HitRate@10 {v['popularity']:.3f} on the test step, against random "
+        f"{v['random']:.3f} and SASRec {v['sasrec']:.3f}. Every user has already rated many of the famous movies, "
+        "and seen movies are removed from their list: what is left at the top of the chart is not what they "
+        "watch next."
+    )
+
+
+def _short_answer(v) -> str:
+    return (
+        f"{v['under_20']} of {v['users']:,}: the fewest events a user has is {v['fewest']} (median "
+        f"{v['median']:.0f}), because MovieLens-1M kept only users with at least 20 ratings and the twin copies "
+        f"that. Over the quarter with the shortest test-step histories (at most {v['short']:.0f} events) against "
+        f"the longest (at least {v['long']:.0f}), HitRate@10 is {v['sasrec_short']:.3f} / {v['sasrec_long']:.3f} "
+        f"for SASRec, {v['als_short']:.3f} / {v['als_long']:.3f} for ALS and {v['popularity_short']:.3f} / "
+        f"{v['popularity_long']:.3f} for popularity. A long history is no help by itself: it removes more of the "
+        "candidates a model might have hit (seen movies are filtered) and holds older tastes."
+    )
+
+
+def _sasrec_10_answer(v) -> str:
+    stop = (
+        f"It does not stop: at 10 epochs the best validation recall@10 is the last epoch's ({v['recall_10']:.4f}), "
+        f"still {v['last_gain']:+.4f} over the one before."
+        if v["best_10"] == 10
+        else f"It peaks at epoch {v['best_10']} of 10."
+    )
+    return (
+        f"{stop} The 30-epoch run kept epoch {v['best_30']} of {v['epochs_30']} ({v['recall_30']:.4f}). Test "
+        f"HitRate@10: {v['hit_10']:.3f} after 10 epochs, {v['hit_30']:.3f} after 30."
+    )
+
+
+def _half_answer(v) -> str:
+    return (
+        f"With the last {v['half']} movies instead of {v['len']}, HitRate@10 moves from {v['hit']:.3f} to "
+        f"{v['hit_half']:.3f} ({v['gain']:+.4f} ± {v['se']:.4f} paired by user, "
+        f"{_two_se(v['gain'], v['se'])}). Over the quarter with the shortest histories (at most {v['short']:.0f} "
+        f"events) it is {v['full_short']:.3f} / {v['halved_short']:.3f} (whole window / halved), over the longest "
+        f"(at least {v['long']:.0f}) {v['full_long']:.3f} / {v['halved_long']:.3f}. Only a user with more events "
+        "than the window can lose any of them, and what comes next depends most on the latest movies."
+    )
+
+
+def _heads_answer(v) -> str:
+    return (
+        f"NDCG@10 moves from {v['ndcg_1']:.4f} (1 head) to {v['ndcg_2']:.4f} (2 heads), {v['gain']:+.4f} ± "
+        f"{v['se']:.4f} paired by user ({_two_se(v['gain'], v['se'])}); early stopping ran {v['epochs_2']} epochs "
+        f"instead of {v['epochs_1']}, at {v['s_2']:.1f} s against {v['s_1']:.1f} s an epoch. With a hidden size of "
+        "64, two heads split it into two 32-wide views of the sequence: more heads, not more capacity."
+    )
+
+
+def _bert_60_answer(v) -> str:
+    passes = "Yes" if v["hit_60"] > v["sasrec"] else "No"
+    return (
+        f"{passes}: with 60 epochs BERT4Rec scores HitRate@10 {v['hit_60']:.3f} (30 epochs: {v['hit_30']:.3f}), "
+        f"SASRec {v['sasrec']:.3f}. Its validation recall@10 went from {v['recall_30']:.4f} at epoch 30 to "
+        f"{v['recall_60']:.4f} at 60 ({v['last_10']:+.4f} over the last 10), best epoch {v['best']}: a masked "
+        "model learns from the 15 % of positions it hides, so each epoch teaches it less than SASRec's."
+    )
+
+
+def _mask_answer(v) -> str:
+    faster = v["recall_5_03"] > v["recall_5_015"]
+    return (
+        f"{'Yes, at first' if faster else 'No'}: validation recall@10 at epochs 5, 15 and 30 with mask_prob 0.15 "
+        f"is {v['recall_5_015']:.4f}, {v['recall_15_015']:.4f}, {v['recall_30_015']:.4f}; with 0.3 "
+        f"{v['recall_5_03']:.4f}, {v['recall_15_03']:.4f}, {v['recall_30_03']:.4f}. Test HitRate@10 "
+        f"{v['hit_015']:.3f} against {v['hit_03']:.3f}. Twice the masked positions give twice the targets per "
+        "sequence, and each prediction sees less of its context."
+    )
+
+
+def _als_answer(v) -> str:
+    return (
+        f"Validation HitRate@10 {v['hit_100']:.3f} at rank 100, {v['hit_20']:.3f} at rank 20 (NDCG@10 "
+        f"{v['ndcg_100']:.4f} against {v['ndcg_20']:.4f}; coverage {v['coverage_100']:.3f} against "
+        f"{v['coverage_20']:.3f}): "
+        + (
+            "the smaller rank does as well or better; the next movie follows broad tastes that 20 factors hold."
+            if v["hit_20"] >= v["hit_100"]
+            else "the 80 factors it loses held tastes the next movie follows."
+        )
+    )
+
+
+def _rerank_answer(v) -> str:
+    moved = v["without"] - v["with"]
+    return (
+        f"Without `sasrec_score`, `sasrec_rank` and `sasrec_gap` (the score's distance to the user's best) the "
+        f"reranker's HitRate@10 moves from {v['with']:.3f} to {v['without']:.3f} (SASRec alone: {v['sasrec']:.3f}): "
+        + (
+            "the candidate's place in SASRec's list is the reranker's main clue."
+            if moved < 0
+            else "its other features (popularity, genres, the classic models' scores, BERT4Rec's) carry the same order."
+        )
+    )
+
+
+def _candidates_answer(v) -> str:
+    return (
+        f"HitRate@10 {v['hit_25']:.3f} on 25 candidates against {v['hit_50']:.3f} on 50 (SASRec alone "
+        f"{v['sasrec']:.3f}). The ceiling falls (recall@25 {v['recall_25']:.3f} against recall@50 "
+        f"{v['recall_50']:.3f}), "
+        + (
+            "yet the narrower list helps: fewer far-down candidates to lift wrongly into the top 10."
+            if v["hit_25"] > v["hit_50"]
+            else "and the narrower list does not help: a hit that far down SASRec's list is rarely lifted into the "
+            "top 10, but it sometimes is."
+        )
+    )
+
+
+def _submit_answer(v) -> str:
+    beats = "beats" if v["gain"] > 0 else "does not beat"
+    return (
+        f"HitRate@10 {v['reranker']:.3f} against SASRec's {v['sasrec']:.3f}: {v['gain']:+.4f} ± {v['se']:.4f} "
+        f"paired by user ({_two_se(v['gain'], v['se'])}). The reranker learnt from the validation step alone and "
+        f"{beats} the model whose candidates it reorders."
+    )
+
+
 EXERCISES = (
     Exercise(
         "01_data_and_split",
         1,
         "Predict the HitRate@10 of recommending each user the 10 movies most rated overall, then check it against "
         "notebook 2's popularity row.",
-        "Low: the popularity row scores HitRate@10 {popularity:.3f} on the test step, barely above random "
-        "({random:.3f}) and far below SASRec ({sasrec:.3f}). Every user has already rated most of the famous "
-        "movies, which are removed from their list: what is left of the top is not what they watch next.",
+        _popularity_answer,
         "small",
         _popularity,
     ),
@@ -325,12 +451,7 @@ EXERCISES = (
         "01_data_and_split",
         2,
         "Count the users with fewer than 20 events. Which models should suffer most from short histories?",
-        "{under_20} of {users:,}: the fewest events a user has is {fewest} (median {median:.0f}), because "
-        "MovieLens-1M kept only users with at least 20 ratings and the twin copies that. Over the quarter with "
-        "the shortest test-step histories (at most {short:.0f} events) against the longest (at least {long:.0f}), "
-        "HitRate@10 is {sasrec_short:.3f} / {sasrec_long:.3f} for SASRec, {als_short:.3f} / {als_long:.3f} for "
-        "ALS and {popularity_short:.3f} / {popularity_long:.3f} for popularity: a long history removes more of "
-        "the candidates it might have hit (seen movies are filtered) and holds older tastes.",
+        _short_answer,
         "small",
         _short_histories,
     ),
@@ -338,9 +459,7 @@ EXERCISES = (
         "02_sasrec",
         1,
         "Train with `SASREC_EPOCHS` 10 and predict where the validation curve stops; compare with the kept epoch.",
-        "It does not stop: at 10 epochs the best validation recall@10 is the last epoch's ({best_10}), still "
-        "{last_gain:+.4f} over the one before ({recall_10:.4f}). The 30-epoch run kept epoch {best_30} of "
-        "{epochs_30} ({recall_30:.4f}). Test HitRate@10: {hit_10:.3f} after 10 epochs, {hit_30:.3f} after 30.",
+        _sasrec_10_answer,
         "small",
         _sasrec_10,
     ),
@@ -348,11 +467,7 @@ EXERCISES = (
         "02_sasrec",
         2,
         "Halve the maximum sequence length in `models.SASREC_PRESETS['cpu']`: which users lose most?",
-        "With the last {half} movies instead of {len}, HitRate@10 moves from {hit:.3f} to {hit_half:.3f} "
-        "({gain:+.4f} ± {se:.4f}, paired by user). Over the quarter with the shortest histories (at most "
-        "{short:.0f} events) it is {full_short:.3f} / {halved_short:.3f} (full / halved), over the longest (at "
-        "least {long:.0f}) {full_long:.3f} / {halved_long:.3f}: only a user with more events than the window "
-        "can lose any, and the next movie depends mostly on the latest ones.",
+        _half_answer,
         "small",
         _half_length,
     ),
@@ -361,10 +476,7 @@ EXERCISES = (
         3,
         "Give the literature preset 2 heads instead of 1 (`models.SASREC_PRESETS['literature']`): predict the "
         "change in NDCG@10 before you run it.",
-        "NDCG@10 moves from {ndcg_1:.4f} (1 head) to {ndcg_2:.4f} (2 heads), {gain:+.4f} ± {se:.4f} paired by "
-        "user; early stopping ran {epochs_2} epochs instead of {epochs_1}, at {s_2:.1f} s against {s_1:.1f} s "
-        "an epoch. With a hidden size of 64, two heads split it into two 32-wide views: more heads are not more "
-        "capacity.",
+        _heads_answer,
         "small",
         _two_heads,
     ),
@@ -372,10 +484,7 @@ EXERCISES = (
         "03_bert4rec",
         1,
         "Run `BERT4REC_EPOCHS` 60 and predict whether it passes SASRec; check the curve's last epochs.",
-        "No: with 60 epochs BERT4Rec scores HitRate@10 {hit_60:.3f} (30 epochs: {hit_30:.3f}), SASRec "
-        "{sasrec:.3f}. Its validation recall@10 went from {recall_30:.4f} at epoch 30 to {recall_60:.4f} at 60 "
-        "({last_10:+.4f} over the last 10), best epoch {best}: still learning, slowly, from the 15 % of "
-        "positions it masks.",
+        _bert_60_answer,
         "small",
         _bert_60,
     ),
@@ -383,10 +492,7 @@ EXERCISES = (
         "03_bert4rec",
         2,
         "Raise `mask_prob` to 0.3 in `models.BERT4REC_PRESETS['cpu']`: does it learn faster per epoch?",
-        "Validation recall@10 at epochs 5, 15 and 30 with mask_prob 0.15: {recall_5_015:.4f}, "
-        "{recall_15_015:.4f}, {recall_30_015:.4f}; with 0.3: {recall_5_03:.4f}, {recall_15_03:.4f}, "
-        "{recall_30_03:.4f}. Test HitRate@10 {hit_015:.3f} against {hit_03:.3f}. Twice the masked positions "
-        "give twice the targets per sequence, and each prediction sees less of its context.",
+        _mask_answer,
         "small",
         _mask_03,
     ),
@@ -394,9 +500,7 @@ EXERCISES = (
         "04_classic_spark",
         1,
         "Set ALS's rank to 20 (`models.classic_model`) and predict its move on the validation step.",
-        "Validation HitRate@10 {hit_100:.3f} at rank 100, {hit_20:.3f} at rank 20 (NDCG@10 {ndcg_100:.4f} "
-        "against {ndcg_20:.4f}; coverage {coverage_100:.3f} against {coverage_20:.3f}). A rank-20 ALS still "
-        "finds the broad tastes the next movie follows.",
+        _als_answer,
         "small",
         _als_20,
     ),
@@ -415,9 +519,7 @@ EXERCISES = (
         "05_reranker",
         1,
         "Remove the candidate's SASRec rank and score from the reranker's features and predict the change.",
-        "Without `sasrec_score`, `sasrec_rank` and `sasrec_gap` (the score's distance to the user's best) "
-        "the reranker's HitRate@10 moves from {with:.3f} to {without:.3f} (SASRec alone: {sasrec:.3f}): the "
-        "candidate's place in SASRec's list is the reranker's main clue.",
+        _rerank_answer,
         "small",
         _no_sasrec_features,
     ),
@@ -425,9 +527,7 @@ EXERCISES = (
         "05_reranker",
         2,
         "Train the reranker on 25 candidates instead of 50: does the narrower list help or hurt?",
-        "HitRate@10 {hit_25:.3f} on 25 candidates against {hit_50:.3f} on 50 (SASRec alone {sasrec:.3f}). "
-        "The ceiling falls (recall@25 {recall_25:.3f} against recall@50 {recall_50:.3f}), but a hit that far "
-        "down SASRec's list is rarely lifted into the top 10 anyway.",
+        _candidates_answer,
         "small",
         _candidates_25,
     ),
@@ -435,9 +535,7 @@ EXERCISES = (
         "06_submission",
         1,
         "Submit the reranker's lists instead and predict the change of the test-step HitRate@10.",
-        "HitRate@10 {reranker:.3f} against SASRec's {sasrec:.3f}: {gain:+.4f} ± {se:.4f} paired by user. The "
-        "reranker learnt from the validation step alone and does not beat the model whose candidates it "
-        "reorders.",
+        _submit_answer,
         "small",
         _submit_reranker,
     ),
