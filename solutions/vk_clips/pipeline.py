@@ -650,13 +650,18 @@ def run(
     timer: StageTimer | None = None,
     progress: bool = False,
     resume: bool = False,
+    fresh_twin: bool = False,
+    loop_ratio: bool = False,
 ) -> pl.DataFrame | None:
     """The whole pipeline; returns the comparison table (None on the real files: hidden labels).
+    ``timer`` only times the stages; ``fresh_twin`` generates the twin again even when it is cached,
+    ``loop_ratio`` times the source's history loop against ours (``history_ratio``; ``make bench``
+    asks for both).
     ``resume``: the torch rows a killed run of the same parameters finished are kept, not trained
     again (the model it was killed in continues from its checkpoint either way; the ranker's
     out-of-fold models are kept per cut either way): hours at ``medium`` on a CPU."""
     stage = bench.stages(timer)
-    if cfg.is_twin and timer:
+    if cfg.is_twin and fresh_twin:
         with stage("twin: generate"):
             twin.generate(cfg.scale, cfg.seed, progress=progress, params=cfg.twin_params)
     seed_everything(cfg.seed)
@@ -667,7 +672,7 @@ def run(
     hist = None
     if "history" in names or any(DCN_ROWS.get(n) for n in names):
         hist = history(cfg, d, progress, stage)
-    if timer:  # every timed run states the ratio, whichever rows it trains
+    if loop_ratio:
         history_ratio(d, stage)
     scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names})
     kept = kept_rows(cfg, d, scores) if resume else set()
@@ -803,7 +808,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gpu = torch_device().type == "cuda"
         default = BENCH_FULL_CPU if (args.bench and cfg.is_twin and cfg.scale == "full" and not gpu) else MODELS
         names = tuple(m for m in (args.models or ",".join(default)).split(",") if m)
-        table = run(cfg, names, timer, progress=True, resume=args.resume)
+        table = run(cfg, names, timer, progress=True, resume=args.resume, fresh_twin=args.bench, loop_ratio=args.bench)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
