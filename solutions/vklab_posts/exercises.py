@@ -150,10 +150,12 @@ def _no_image_answer(v) -> str:
         for t in TARGETS_B
     )
     within = sum(abs(v[f"{t}_loss"]) <= 2 * v[f"{t}_se"] for t in TARGETS_B)
+    fell = sum(v[f"{t}_loss"] < 0 for t in TARGETS_B)
     return (
-        f"None loses much. Without its {v['dropped']} image columns (32 principal components of the photo's "
+        f"None loses; the log loss falls for {fell} of the 3. Without its {v['dropped']} image columns (32 "
+        "principal components of the photo's "
         f"embedding and its ImageNet class) CatBoost's test log loss moves: {moves}, paired by post; {within} of "
-        "the 3 moves are within two standard errors. On this twin comment and share_to_message do not depend on "
+        "the 3 changes lie within two standard errors. On this twin comment and share_to_message do not depend on "
         "the photo at all and like only a little, through its hue (the track README's twin): the image "
         "columns were mostly noise for the trees to split on."
     )
