@@ -69,8 +69,8 @@ def unlinked(nb: nbformat.NotebookNode) -> list[str]:
     out = []
     for k, cell in enumerate(nb.cells):
         text = _reading_text(cell)
-        if cell.cell_type == "markdown":
-            linked |= {ALIASES.get(a, a) for a in LINK.findall(text)}
+        # a link the reader sees counts: in a markdown cell, or in the Markdown a closing cell displays
+        linked |= {ALIASES.get(a, a) for a in LINK.findall(text)}
         for anchor, pattern in METRICS.items():
             if anchor in used:
                 continue

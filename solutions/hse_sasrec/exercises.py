@@ -410,7 +410,8 @@ def _mask_answer(v) -> str:
 def _als_answer(v) -> str:
     return (
         f"Validation HitRate@10 {v['hit_100']:.3f} at rank 100, {v['hit_20']:.3f} at rank 20 (NDCG@10 "
-        f"{v['ndcg_100']:.4f} against {v['ndcg_20']:.4f}; coverage {v['coverage_100']:.3f} against "
+        f"{v['ndcg_100']:.4f} against {v['ndcg_20']:.4f}; [coverage](../00_primer.ipynb#coverage) "
+        f"{v['coverage_100']:.3f} against "
         f"{v['coverage_20']:.3f}): "
         + (
             "the smaller rank does as well or better; the next movie follows broad tastes that 20 factors hold."
@@ -460,7 +461,8 @@ def _knn_answer(v) -> str:
     return (
         f"Almost no one: of {v['users']:,} validation users {v['short_100']} get fewer than 10 movies with 100 "
         f"neighbours and {v['short_20']} with 20 ({v['empty_100']} and {v['empty_20']} get none); a user rates "
-        "dozens of movies, and their neighbours together still fill a list. What shrinks is the catalogue: coverage "
+        "dozens of movies, and their neighbours together still fill a list. What shrinks is the catalogue: "
+        "[coverage](../00_primer.ipynb#coverage) "
         f"falls from {v['coverage_100']:.3f} to {v['coverage_20']:.3f}, while HitRate@10 moves from "
         f"{v['hit_100']:.3f} to {v['hit_20']:.3f}: each movie's closest neighbours are the ones worth recommending."
     )

@@ -348,7 +348,8 @@ EXERCISES = (
         1,
         "Before notebook 2, predict which of popularity and a per-user model (ALS) will rank a user who never "
         "liked anything better, and why.",
-        "Popularity. Over the {users:,} test users without a like in train, popularity scores `auc_expected` "
+        "Popularity. Over the {users:,} test users without a like in train, popularity scores "
+        "[`auc_expected`](../00_primer.ipynb#auc-expected) "
         "{popularity_never:.4f} and ALS {als_never:.4f}; over the other users {popularity_rest:.4f} and "
         "{als_rest:.4f}. ALS learns a user's factors from their likes and dislikes only: a user with none "
         "gets a vector from the regularisation alone, and popularity's item appeal is all that is left.",
