@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.io import atomic_path
+from shared.io import write_text_atomic
 from shared.paths import REPO_ROOT
 
 RECORD_DIR = REPO_ROOT / "benchmarks"  # the committed record, whatever RECSYS_OUTPUT_DIR says
@@ -74,8 +74,9 @@ def _number(value):
 def run(track: str, only: Sequence[str] = (), directory: Path = RECORD_DIR) -> Path:
     """Run the track's exercises (those of ``only``, keys ``NOTEBOOK:N``, when given) and record each
     as soon as it ends, keeping the other records: an interrupted run loses only the exercise it was in."""
-    chosen = [e for e in exercises(track) if not only or e.key in only]
-    unknown = set(only) - {e.key for e in exercises(track)}
+    listed = exercises(track)
+    chosen = [e for e in listed if not only or e.key in only]
+    unknown = set(only) - {e.key for e in listed}
     if unknown:
         raise ValueError(f"{track} has no exercise {', '.join(sorted(unknown))}")
     path = record_path(track, directory)
@@ -94,9 +95,7 @@ def run(track: str, only: Sequence[str] = (), directory: Path = RECORD_DIR) -> P
         seconds = time.perf_counter() - start
         record = read_record(track, directory)
         record[ex.key] = {"scale": ex.scale, "seconds": round(seconds, 1), "values": values}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            Path(tmp).write_text(json.dumps(dict(sorted(record.items())), indent=1, ensure_ascii=False) + "\n")
+        write_text_atomic(path, json.dumps(dict(sorted(record.items())), indent=1, ensure_ascii=False) + "\n")
         print(f"{track} {ex.key}: {seconds:.1f} s at {ex.scale}", flush=True)
     if failed:
         raise RuntimeError(f"{track}: exercise {', '.join(failed)} failed (traceback above); the others are recorded")
@@ -104,7 +103,7 @@ def run(track: str, only: Sequence[str] = (), directory: Path = RECORD_DIR) -> P
 
 
 def answer(track: str, ex: Exercise, record: Mapping | None = None) -> str:
-    """The answer's text, filled from the record, with the scale and the command that measured it."""
+    """The answer's text, filled from the record, after the scale it was measured at and the record's file."""
     record = read_record(track) if record is None else record
     entry = record.get(ex.key)
     if entry is None:
