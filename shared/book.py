@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -215,7 +216,6 @@ STYLE = re.compile(r'<style type="text/css">(.{2000,}?)</style>', re.S)
 def _shared_styles(text: str, page: Path, assets: Path) -> str:
     """Each large inline stylesheet (mkdocs-jupyter writes about 0.6 MB of Jupyter's CSS into every
     page) written once as ``assets/nb-<sha256>.css`` and linked, so a page loads it from the cache."""
-    import hashlib
 
     def link(m: re.Match) -> str:
         name = f"nb-{hashlib.sha256(m.group(1).encode()).hexdigest()[:12]}.css"
