@@ -18,9 +18,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import html
+import inspect
 import io
 import json
 import os
+import posixpath
 import re
 import shutil
 import sys
@@ -33,7 +36,7 @@ import nbformat
 from shared.io import write_text_atomic
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, reports_dir
 from shared.primer import PRIMER
-from shared.tracks import reading_order, reading_why
+from shared.tracks import module, reading_order, reading_why
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,80 @@ def pages(notebooks_dir: Path, tracks: Sequence[str] | None = None) -> list[Page
     return out
 
 
+README_PAGE = "about"  # a track's README as a page (MkDocs would turn a README.md into its folder's index)
+
+
 def _local_links(body: str) -> str:
-    """A notebook's links to other notebooks (``../00_primer.ipynb#ndcg``) point at their pages."""
+    """A notebook's links to other notebooks (``../00_primer.ipynb#ndcg``) point at their pages, and its
+    links to a track README (``../../solutions/<track>/README.md#...``) at that track's README page."""
+    body = re.sub(
+        r'href="(?:\.\./)+solutions/(\w+)/README\.md(#[^"]*)?"',
+        lambda m: f'href="../{m.group(1)}/{README_PAGE}.html{m.group(2) or ""}"',
+        body,
+    )
     return re.sub(r'href="([^":#]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
+
+
+REF_DEF = re.compile(r"""^\[([^\]]+)\]:[ \t]+(\S+)(?:[ \t]+(?:"(.*)"|'(.*)'))?[ \t]*\n?""", re.M)
+REF_USE = re.compile(r"\[([^\[\]\n]+)\]\[([^\]\n]+)\]")
+
+
+def readme_markdown(track: str, text: str, on_site: set[str]) -> str:
+    """A track README as a page of the site. Its figure links are reference links into the repository
+    (``[0.62][f3]`` with ``[f3]: ../../solutions/<track>/pipeline.py "line with ..."``): one to a page of
+    the site (``on_site``: repository paths such as ``notebooks/<track>/01_data.ipynb`` or
+    ``solutions/<track>/README.md``) links that page; one to any other file (code, a record, a manifest:
+    the site holds none) shows the figure with that file and line as its tooltip."""
+    defs = {m[1]: (m[2], m[3] if m[3] is not None else m[4]) for m in REF_DEF.finditer(text)}
+    here = f"{track}/{README_PAGE}.md"
+
+    def page(path: str) -> str:  # the repository path's page in the staged docs, relative to this page
+        path = f"{path.split('/')[1]}/{README_PAGE}.md" if path.endswith("/README.md") else path[len("notebooks/") :]
+        return posixpath.relpath(path, posixpath.dirname(here))
+
+    def use(m: re.Match) -> str:
+        if m[2] not in defs:
+            return m[0]
+        target, title = defs[m[2]]
+        path, _, anchor = target.partition("#")
+        path = posixpath.normpath(posixpath.join(f"solutions/{track}", path))
+        if path in on_site:
+            return f"[{m[1]}]({page(path)}{'#' + anchor if anchor and path.endswith('.md') else ''})"
+        tip = html.escape(f"{path}, {title}" if title else path).replace("|", "&#124;")
+        return f'<abbr title="{tip}">{m[1]}</abbr>'
+
+    note = (
+        "*This is the track's README. Hover over a figure to see the file and line of the repository it "
+        "comes from (in the repository each figure links there).*\n\n"
+    )
+    body = REF_USE.sub(use, REF_DEF.sub("", text))
+    heading, _, rest = body.partition("\n")
+    return f"{heading}\n\n{note}{rest.lstrip()}" if heading.startswith("# ") else note + body
+
+
+def figure_alts(track: str, nb: nbformat.NotebookNode) -> dict[str, str]:
+    """Alt text for each figure of a notebook, keyed by its PNG (base64): the section it sits in and
+    what the track's ``plots`` function that drew it says it shows (its docstring's first sentence)."""
+    plots = module(track, "plots") if track else None
+    alts, section = {}, ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            headings = re.findall(r"^#+\s+(.+)$", cell.source, re.M)
+            section = re.sub(r"[*`]", "", headings[-1]).strip() if headings else section
+            continue
+        pngs = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        calls = re.findall(r"\bplots\.(\w+)\(", cell.source)
+        for k, png in enumerate(pngs):
+            doc = inspect.getdoc(getattr(plots, calls[min(k, len(calls) - 1)], None)) if calls and plots else None
+            what = re.split(r"(?<=\.)\s", " ".join(re.sub(r"`", "", doc.split("\n\n")[0]).split()))[0] if doc else ""
+            alts["".join(png.split())] = f"Figure of section {section}" + (f": {what}" if what else "")
+    return alts
+
+
+# nbconvert's alt text for an image without one, and the figure's PNG
+DEFAULT_ALT = re.compile(
+    r'<img alt="No description has been provided for this image"([^>]*\bsrc="data:image/png;base64,([^"]+)")'
+)
 
 
 FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)  # code: fenced blocks, then inline spans
@@ -132,9 +206,13 @@ def _table(comparison: dict[str, dict[str, float]]) -> str:
     return show.html(pl.DataFrame([{"model": name, **vals} for name, vals in comparison.items()]))
 
 
+def _readme(track: str) -> Path:
+    return REPO_ROOT / "solutions" / track / "README.md"
+
+
 def _track_title(track: str) -> str:
     """The first heading of the track's README, its figure links reduced to their text."""
-    readme = REPO_ROOT / "solutions" / track / "README.md"
+    readme = _readme(track)
     first = readme.read_text().splitlines()[0] if readme.is_file() else track
     return re.sub(r"\[([^\]]+)\]\[\w+\]", r"\1", first.lstrip("# ").strip())
 
@@ -185,9 +263,9 @@ def config(all_pages: Sequence[Page], site_dir: Path) -> dict:
     nav: list = [{"Home": "index.md"}]
     nav += [{f"Read first: {p.title}": p.source.name} for p in all_pages if not p.track]
     for track in dict.fromkeys(p.track for p in all_pages if p.track):
-        nav.append(
-            {_track_title(track): [{p.title: f"{track}/{p.source.name}"} for p in all_pages if p.track == track]}
-        )
+        lessons = [{p.title: f"{track}/{p.source.name}"} for p in all_pages if p.track == track]
+        readme = [{"The track's README": f"{track}/{README_PAGE}.md"}] if _readme(track).is_file() else []
+        nav.append({_track_title(track): lessons + readme})
     return {
         "site_name": "Recommender-system competitions, reproduced offline: the course",
         "docs_dir": "docs",
@@ -262,7 +340,7 @@ def build(
     progress: bool = True,
 ) -> list[Path]:
     """Write the site under ``out`` (a staged MkDocs project beside it, ``<out>-src``); returns the
-    pages in reading order, the home page first."""
+    pages in the sidebar's order: the home page, the primer, each track's lessons and its README page."""
     import yaml
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -276,8 +354,17 @@ def build(
     shutil.copy(SHIM, docs / "assets" / SHIM.name)
     write_text_atomic(docs / "assets" / "book.css", CSS)
     formulas: list[str] = []
+    alts: dict[str, str] = {}
+    tracks = list(dict.fromkeys(p.track for p in all_pages if p.track))
+    on_site = {f"notebooks/{p.track}/{p.source.name}" if p.track else f"notebooks/{p.source.name}" for p in all_pages}
+    on_site |= {f"solutions/{t}/README.md" for t in tracks if _readme(t).is_file()}
+    for track in tracks:
+        if _readme(track).is_file():
+            text = readme_markdown(track, _readme(track).read_text(), on_site)
+            write_text_atomic(docs / track / f"{README_PAGE}.md", mathml(text, formulas))
     for page in all_pages:  # TeX becomes a token here and MathML after the build
         nb = for_reading(nbformat.read(page.source, as_version=4))
+        alts.update(figure_alts(page.track, nb))
         for cell in nb.cells:
             if cell.cell_type == "markdown":  # a heading's code spans as text: the contents keep their words
                 cell.source = mathml(
@@ -296,12 +383,19 @@ def build(
         for pattern in NETWORK:
             text = pattern.sub("", text)
         text = _shared_styles(text, path, out / "assets")
+        text = DEFAULT_ALT.sub(lambda m: f'<img alt="{html.escape(alts.get(m[2], "A figure"))}"{m[1]}', text)
         path.write_text(_local_links(TOKEN.sub(lambda m: formulas[int(m.group(1))], text)))
     words = [json.dumps(" ".join(re.sub(r"<[^>]+>", " ", f).split()))[1:-1] for f in formulas]
     for path in (out / "search").glob("search_index.*"):  # the index holds the formulas' text, not the
         text = TOKEN.sub(lambda m: words[int(m.group(1))], path.read_text())  # page's anchors and buttons
         path.write_text(re.sub(r"Copied! |¶|\\u00b6", "", text))
-    return [out / "index.html", *(out / p.href for p in all_pages)]
+    order = [out / "index.html"]  # the sidebar's order: each track's README page after its lessons
+    for k, page in enumerate(all_pages):
+        order.append(out / page.href)
+        last = k + 1 == len(all_pages) or all_pages[k + 1].track != page.track
+        if page.track and last and _readme(page.track).is_file():
+            order.append(out / page.track / f"{README_PAGE}.html")
+    return order
 
 
 @contextlib.contextmanager
@@ -334,7 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tracks = [t for t in reading_order() if t in args.tracks] + [t for t in args.tracks if t not in reading_order()]
     written = build(Path(args.out), Path(args.notebooks), tracks)
-    print(f"wrote {os.path.relpath(written[0])} and {len(written) - 1} notebook pages")
+    readmes = sum(p.stem == README_PAGE for p in written)
+    print(f"wrote {os.path.relpath(written[0])}, {len(written) - 1 - readmes} notebook pages and {readmes} READMEs")
     return 0
 
 

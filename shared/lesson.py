@@ -15,16 +15,23 @@ from shared.paths import REPO_ROOT
 TWIN_CAVEAT = (
     "These numbers come from the synthetic [twin](../00_primer.ipynb#twin) (known true "
     "probabilities, calibrated so that the source's own ladder of models lands near its published "
-    'real-data results: the track README\'s table "The twin against the real data"). Compare a model '
+    "real-data results: the {readme}). Compare a model "
     "only with the {baselines} of the same run, never with a leaderboard score."
 )
 UNCALIBRATED_CAVEAT = (
     "These numbers come from the synthetic [twin](../00_primer.ipynb#twin) (known true "
-    "probabilities). This twin is not calibrated against the real data yet (the track README says "
+    "probabilities). This twin is not calibrated against the real data yet (the {readme} says "
     "what has been tried): the gaps between its models need not be the real ones. Compare a model "
     "only with the {baselines} of the same run, never with a leaderboard score."
 )
 REAL_NOTE = "These numbers come from the real files given in DATA_DIR."
+CALIBRATION_ANCHOR = "the-twin-against-the-real-data"  # the README heading every track keeps
+
+
+def readme_link(track: str, anchor: str = "") -> str:
+    """The track README as a notebook of ``notebooks/<track>/`` links it (JupyterLab opens it; the
+    course site turns it into the track's README page)."""
+    return f"../../solutions/{track}/README.md" + (f"#{anchor}" if anchor else "")
 
 
 def closing(
@@ -33,12 +40,19 @@ def closing(
     twin: bool = True,
     calibrated: bool = True,
     baselines: str = "random and oracle rows",
+    track: str = "",
 ) -> Markdown:
-    """Markdown: the findings as bullets, the caveat (comparing with the track's ``baselines``), then the
-    exercises as a numbered list."""
+    """Markdown: the findings as bullets, the caveat (comparing with the track's ``baselines``; with
+    ``track``, it links the track README, at its calibration table), then the exercises as a numbered list."""
     lines = ["## What this shows", ""]
     lines += [f"- {f}" for f in findings]
-    caveat = (TWIN_CAVEAT if calibrated else UNCALIBRATED_CAVEAT).format(baselines=baselines) if twin else REAL_NOTE
+    if calibrated:
+        table = '"The twin against the real data"'
+        readme = "track README's table " + (f"[{table}]({readme_link(track, CALIBRATION_ANCHOR)})" if track else table)
+    else:
+        readme = f"[track README]({readme_link(track)})" if track else "track README"
+    template = TWIN_CAVEAT if calibrated else UNCALIBRATED_CAVEAT
+    caveat = template.format(baselines=baselines, readme=readme) if twin else REAL_NOTE
     lines += ["", caveat, "", "## Exercises", ""]
     lines += [f"{k}. {e}" for k, e in enumerate(exercises, 1)]
     return Markdown("\n".join(lines))

@@ -27,6 +27,13 @@ def _package(track: str):
     return importlib.import_module(f"solutions.{track}") if importlib.util.find_spec(f"solutions.{track}") else None
 
 
+def module(track: str, name: str):
+    """The track's module ``solutions/<track>/<name>.py``, or None when the track has none."""
+    if _package(track) is None or importlib.util.find_spec(f"solutions.{track}.{name}") is None:
+        return None
+    return importlib.import_module(f"solutions.{track}.{name}")
+
+
 def reading_order(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """Every track in the course's reading order: its package's ``READING_ORDER``
     (``solutions/<track>/__init__.py``), then the tracks without one, by name."""

@@ -70,13 +70,18 @@ def comparison(table: pl.DataFrame, metric: str = "hitrate", step: str = "test")
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
 
+def closing(findings, exercises, twin: bool = True):
+    """``shared.lesson.closing`` for this track (its caveat links the track README)."""
+    from shared import lesson
+
+    return lesson.closing(findings, exercises, twin, track=TRACK)
+
+
 def _hit(table: pl.DataFrame, model: str, metric: str = "hitrate") -> float:
     return float(table.filter(pl.col("model") == model)[metric][0])
 
 
 def closing_data(events: pl.DataFrame, n_users: int, n_items: int, split, twin: bool):
-    from shared.lesson import closing
-
     return closing(
         [
             f"{events.height:,} ratings of {n_users:,} users on {n_items:,} movies, each user's in the order they "
@@ -100,7 +105,7 @@ def closing_sasrec(
 ):
     """``literature``: the training record of ours (``pipeline.LITERATURE``); ``diff``: ours minus
     SASRec per user (``pipeline.paired``)."""
-    from shared.lesson import closing, signed
+    from shared.lesson import signed
 
     s, pop = _hit(table, "sasrec"), _hit(table, "popularity")
     findings = [
@@ -133,8 +138,6 @@ def closing_sasrec(
 
 
 def closing_bert4rec(table: pl.DataFrame, record: dict, published: dict, twin: bool):
-    from shared.lesson import closing
-
     b, s = _hit(table, "bert4rec"), _hit(table, "sasrec")
     epochs, best = len(record["epochs"]), record["best_epoch"]
     training = (
@@ -157,8 +160,6 @@ def closing_bert4rec(table: pl.DataFrame, record: dict, published: dict, twin: b
 
 
 def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
-    from shared.lesson import closing
-
     exercises = for_notebook(TRACK, "04_classic_spark")
     if val is None:
         return closing(
@@ -175,8 +176,6 @@ def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
 
 
 def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
-    from shared.lesson import closing
-
     r, s = _hit(table, "reranker"), _hit(table, "sasrec")
     verdict = "beats" if r > s else "does not beat"
     return closing(
@@ -192,8 +191,6 @@ def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
 
 
 def closing_submission(table: pl.DataFrame, twin: bool, hidden: pl.DataFrame | None = None):
-    from shared.lesson import closing
-
     best = table.filter(~pl.col("model").is_in(["oracle"])).sort("hitrate", descending=True).row(0, named=True)
     findings = [
         f"The submission holds SASRec's 10 movies per user; it scores HitRate@10 {_hit(table, 'sasrec'):.3f} on the "

@@ -62,6 +62,7 @@ def test_share_per_user(train: pl.DataFrame, test: pl.DataFrame) -> plt.Figure:
 
 
 def items_and_users(items: pl.DataFrame, users: pl.DataFrame, matrix_items: pl.Series) -> plt.Figure:
+    """Tags per item, items per tag, and the users of user_features by their activity degree."""
     items = items.filter(pl.col("video_id").is_in(matrix_items.unique().implode()))
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.5))
     n_tags = items["tags"].list.len().value_counts().sort("tags")
@@ -112,9 +113,15 @@ def relevant_per_user(scores: pl.DataFrame) -> plt.Figure:
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
 
+def closing(findings, exercises, twin: bool = True):
+    """``shared.lesson.closing`` for this track (its caveat links the track README)."""
+    from shared import lesson
+
+    return lesson.closing(findings, exercises, twin, track=TRACK)
+
+
 def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
     from shared.answers import for_notebook
-    from shared.lesson import closing
 
     no_time_share = float(test["timestamp"].is_null().mean()) if "timestamp" in test.columns else 0.0
     return closing(
@@ -134,7 +141,6 @@ def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
 
 def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
     from shared.answers import for_notebook
-    from shared.lesson import closing
 
     by = {r.name: r for r in results}
     f, c, lf, b = by["faithful"], by["corrected"], by["leakfree"], by["best"]
@@ -164,7 +170,7 @@ def closing_evaluation(
     table: pl.DataFrame, seed_reported: dict, twin: bool, scale: str = "full", beside: pl.DataFrame | None = None
 ):
     from shared.answers import for_notebook
-    from shared.lesson import closing, signed
+    from shared.lesson import signed
 
     rows = {r["model"]: r for r in table.iter_rows(named=True)}
     f, pop = rows["faithful"], rows["popularity"]

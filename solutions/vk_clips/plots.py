@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from shared.answers import for_notebook
+from shared.lesson import readme_link
 from shared.metrics import per_user_roc_auc
 from solutions.vk_clips import TRACK
 
@@ -131,7 +132,7 @@ TWIN_CALIBRATED = True  # twin.Params holds the values calibrate.py fitted (READ
 def closing(findings, exercises, twin: bool = True):
     from shared import lesson
 
-    return lesson.closing(findings, exercises, twin, calibrated=TWIN_CALIBRATED)
+    return lesson.closing(findings, exercises, twin, calibrated=TWIN_CALIBRATED, track=TRACK)
 
 
 def _auc(table: pl.DataFrame, model: str) -> float:
@@ -352,8 +353,8 @@ def _which_is_ours(table: pl.DataFrame, main: dict, alone: dict) -> list[str]:
         f"faithful DCNv2 ({main['gain']:+.4f} ± {main['se']:.4f} and {alone['gain']:+.4f} ± {alone['se']:.4f}) "
         "overlap well within their standard errors: this run cannot tell the stack from the statistics "
         "alone. `ltr` stays ours because at `medium`, the calibration scale, it edges past `ltr_stats` "
-        "(`benchmarks/vk_clips-medium-beyond.csv`, the track README); where time matters, `ltr_stats` does "
-        "as well on this twin."
+        f"(`benchmarks/vk_clips-medium-beyond.csv`, the [track README]({readme_link(TRACK)})); "
+        "where time matters, `ltr_stats` does as well on this twin."
     ]
 
 

@@ -15,8 +15,9 @@ import numpy as np
 import polars as pl
 
 from shared.answers import Exercise
+from shared.lesson import readme_link
 from shared.metrics import paired_difference, rate_metrics
-from solutions.vklab_posts import models, pipeline
+from solutions.vklab_posts import TRACK, models, pipeline
 
 TARGET_A, TARGETS_B = pipeline.TARGET_A, pipeline.TARGETS_B
 
@@ -156,7 +157,8 @@ def _no_image_answer(v) -> str:
         "principal components of the photo's "
         f"embedding and its ImageNet class) CatBoost's test log loss moves: {moves}, paired by post; {within} of "
         "the 3 changes lie within two standard errors. On this twin comment and share_to_message do not depend on "
-        "the photo at all and like only a little, through its hue (the track README's twin): the image "
+        "the photo at all and like only a little, through its hue (the track README's section "
+        f'["The synthetic twin"]({readme_link(TRACK, "the-synthetic-twin")})): the image '
         "columns were mostly noise for the trees to split on."
     )
 

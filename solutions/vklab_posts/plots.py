@@ -96,6 +96,7 @@ def predicted_vs_true(y: np.ndarray, preds: Mapping[str, np.ndarray], target: st
 
 
 def importance(top: Mapping[str, float]):
+    """CatBoost's feature importance (mean over folds), one horizontal bar per feature."""
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(top) + 1))
     names = list(top)[::-1]
     ax.barh(names, [top[n] for n in names], color="#a6c")
@@ -111,7 +112,7 @@ def closing(findings, exercises, twin: bool = True):
     """``shared.lesson.closing`` with this track's baselines: the constant row and the oracle."""
     from shared.lesson import closing as lesson_closing
 
-    return lesson_closing(findings, exercises, twin, baselines="constant and oracle rows")
+    return lesson_closing(findings, exercises, twin, baselines="constant and oracle rows", track=TRACK)
 
 
 def _row(table: pl.DataFrame, target: str, model: str) -> dict:
