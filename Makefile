@@ -37,7 +37,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 setup: $(VENV)/.installed ## create .venv and install the pinned packages (idempotent)
 
 lab: setup ## open the notebooks in JupyterLab (run each track's notebooks in order; LAB_PORT=8888)
-	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(or $(LAB_PORT),8888) $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(PY) -m jupyterlab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(or $(LAB_PORT),8888) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 reproduce: setup ## run every track's notebooks (default SCALE=small, PROFILE=teach), regenerate + validate submissions, write reports/summary.md
 	@$(PY) -m shared.runner $(TRACKS) --out $(EXECUTED) --profile $(PROFILE) -p SCALE $(or $(SCALE),small) -p DATA_DIR "$(DATA_DIR)"

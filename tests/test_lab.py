@@ -4,6 +4,7 @@ its cells one by one on the server's kernel (at ``tiny``), as a learner pressing
 
 import json
 import os
+import posixpath
 import socket
 import subprocess
 import sys
@@ -14,9 +15,10 @@ import uuid
 import pytest
 import yaml
 
+from shared.lesson import readme_link
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 
-NOTEBOOK = "kraft_kuairec/01_data.ipynb"
+NOTEBOOK = "notebooks/kraft_kuairec/01_data.ipynb"  # make lab serves the repository, opened at notebooks/
 
 
 def free_port() -> int:
@@ -43,7 +45,7 @@ def server(tmp_path):
             f"--ServerApp.port={port}",
             "--ServerApp.ip=127.0.0.1",
             f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={NOTEBOOKS_DIR}",
+            f"--ServerApp.root_dir={REPO_ROOT}",
             "--ServerApp.port_retries=0",
             "--allow-root",
         ],
@@ -149,6 +151,8 @@ def test_make_lab_serves_a_notebook_that_runs_on_its_kernel(server):
             assert status == "ok", f"code cell {ran + 1}: {error}"
             ran += 1
         assert ran > 3
+        readme = posixpath.normpath(posixpath.join(posixpath.dirname(NOTEBOOK), readme_link("kraft_kuairec")))
+        assert api(f"contents/{readme}?content=0")["name"] == "README.md"  # the closings' README link opens
     finally:
         ws.close()
         api(f"sessions/{session['id']}", method="DELETE")
