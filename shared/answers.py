@@ -102,6 +102,9 @@ def run(track: str, only: Sequence[str] = (), directory: Path = RECORD_DIR) -> P
     return path
 
 
+LESSON_SCALE = "small"  # the notebooks' default SCALE
+
+
 def answer(track: str, ex: Exercise, record: Mapping | None = None) -> str:
     """The answer's text, filled from the record, after the scale it was measured at and the record's file."""
     record = read_record(track) if record is None else record
@@ -118,8 +121,14 @@ def for_notebook(track: str, notebook: str) -> list[str]:
     out = []
     for ex in exercises(track):
         if ex.notebook == notebook:
+            question = ex.question
+            if ex.scale != LESSON_SCALE:  # the learner runs it there too, or cannot check the answer
+                question += (
+                    f' Run it at `SCALE = "{ex.scale}"` (at `{LESSON_SCALE}` it takes much longer): the answer '
+                    "was measured there."
+                )
             out.append(
-                f"{ex.question}\n\n   <details><summary>Answer</summary>\n\n   {answer(track, ex, record)}"
+                f"{question}\n\n   <details><summary>Answer</summary>\n\n   {answer(track, ex, record)}"
                 "\n\n   </details>\n"
             )
     if not out:

@@ -329,8 +329,9 @@ def _short_answer(v) -> str:
         "none: MovieLens-1M kept only users with at least 20 ratings, and so does the twin"
         if v["under_20"] == 0
         else f"{v['under_20']} of {v['users']:,} (the fewest events a user has is {v['fewest']}, the median "
-        f"{v['median']:.0f}): the real MovieLens-1M keeps only users with at least 20 ratings, while the twin draws "
-        "its history lengths from a skewed distribution without that floor"
+        f"{v['median']:g}): the real MovieLens-1M keeps only users with at least 20 ratings, while the twin draws "
+        f"its history lengths from a skewed (lognormal) distribution clipped at {v['fewest']} events instead of 20: "
+        "the tall first bar of section 1's events-per-user histogram"
     )
     drop = {m: v[f"{m}_long"] - v[f"{m}_short"] for m in ("sasrec", "als", "popularity")}
     worst = max(drop, key=drop.get)
@@ -360,13 +361,21 @@ def _sasrec_10_answer(v) -> str:
 
 
 def _half_answer(v) -> str:
+    short, long = v["halved_short"] - v["full_short"], v["halved_long"] - v["full_long"]
+    who = (
+        "about alike, short histories or long"
+        if abs(short - long) < 0.01
+        else ("the users with the longest histories" if long < short else "the users with the shortest histories")
+    )
     return (
         f"With the last {v['half']} movies instead of {v['len']}, HitRate@10 moves from {v['hit']:.3f} to "
         f"{v['hit_half']:.3f} ({v['gain']:+.4f} ± {v['se']:.4f} paired by user, "
-        f"{_two_se(v['gain'], v['se'])}). Over the quarter with the shortest histories (at most {v['short']:.0f} "
-        f"events) it is {v['full_short']:.3f} / {v['halved_short']:.3f} (whole window / halved), over the longest "
-        f"(at least {v['long']:.0f}) {v['full_long']:.3f} / {v['halved_long']:.3f}. Only a user with more events "
-        "than the window can lose any of them, and what comes next depends most on the latest movies."
+        f"{_two_se(v['gain'], v['se'])}). Who loses most: {who}. Over the quarter with the shortest histories "
+        f"(at most {v['short']:.0f} events) it is {v['full_short']:.3f} / {v['halved_short']:.3f} (whole window / "
+        f"halved, {short:+.3f}), over the longest (at least {v['long']:.0f}) {v['full_long']:.3f} / "
+        f"{v['halved_long']:.3f} ({long:+.3f}). Many short-history users had no event cut from their input and "
+        f"still lose: `max_len` also cuts every training sequence to {v['half']}, so the model itself changes "
+        "(it learns from shorter contexts and fewer positions) for every user, not only the input of the long ones."
     )
 
 
@@ -397,13 +406,15 @@ def _bert_60_answer(v) -> str:
 
 def _mask_answer(v) -> str:
     ahead = all(v[f"recall_{k}_03"] > v[f"recall_{k}_015"] for k in (5, 15, 30))
+    test = "higher" if v["hit_03"] > v["hit_015"] else "lower"
     return (
-        f"{'Yes, by its validation curve' if ahead else 'Not clearly'}: validation recall@10 at epochs 5, 15 and 30 "
-        f"with mask_prob 0.15 is {v['recall_5_015']:.4f}, {v['recall_15_015']:.4f}, {v['recall_30_015']:.4f}; with "
-        f"0.3 {v['recall_5_03']:.4f}, {v['recall_15_03']:.4f}, {v['recall_30_03']:.4f}. Twice the masked "
-        "positions give twice the targets per sequence, though each prediction sees less of its context. Test "
-        f"HitRate@10 reads {v['hit_015']:.3f} against {v['hit_03']:.3f}: at `tiny` a few users' hits swing these "
-        "figures, so trust the curve's direction more than one test number."
+        f"{'On validation yes' if ahead else 'On validation not clearly'}: validation recall@10 at epochs 5, 15 and "
+        f"30 with mask_prob 0.15 is {v['recall_5_015']:.4f}, {v['recall_15_015']:.4f}, {v['recall_30_015']:.4f}; "
+        f"with 0.3 {v['recall_5_03']:.4f}, {v['recall_15_03']:.4f}, {v['recall_30_03']:.4f}. Twice the masked "
+        "positions give twice the targets per sequence, though each prediction sees less of its context. On test "
+        f"it reads {test}: HitRate@10 {v['hit_03']:.3f} with 0.3 against {v['hit_015']:.3f} with 0.15. At `tiny` "
+        "(about 120 users) a few users' hits swing both figures: neither settles the question, which a run at "
+        "`small` would."
     )
 
 
@@ -453,7 +464,12 @@ def _submit_answer(v) -> str:
     return (
         f"HitRate@10 {v['reranker']:.3f} against SASRec's {v['sasrec']:.3f}: {v['gain']:+.4f} ± {v['se']:.4f} "
         f"paired by user ({_two_se(v['gain'], v['se'])}). The reranker learnt from the validation step alone and "
-        f"{beats} the model whose candidates it reorders."
+        f"{beats} the model whose candidates it reorders: "
+        + (
+            "submitting it would be a gain this run can show."
+            if v["gain"] > 2 * v["se"]
+            else "submitting it would not be a gain this run can show, so SASRec's lists stay."
+        )
     )
 
 
@@ -474,7 +490,8 @@ def _faithful_answer(v) -> str:
         f"It falls from {v['full']:.3f} to {v['faithful']:.3f}. The lists change by {v['changed']:.1f} of 10 movies "
         f"on average ({v['all_changed']:.0%} of users get ten new ones): {v['changed_short']:.1f} for the quarter "
         f"with the shortest histories (at most {v['short']:.0f} events), {v['changed_long']:.1f} for the longest "
-        f"(at least {v['long']:.0f})"
+        f"(at least {v['long']:.0f}; a submission's history holds the validation event too, one more than the "
+        "cut points of notebooks 1 and 2)"
         + (": about alike, whatever the history's length. " if alike else ". ")
         + "The last event is the best single clue to the next one, and leaving it out moves the state every "
         "list is read from."
@@ -559,7 +576,8 @@ EXERCISES = (
     Exercise(
         "05_reranker",
         1,
-        "Remove the candidate's SASRec rank and score from the reranker's features and predict the change.",
+        "Remove the candidate's SASRec features (`sasrec_score`, `sasrec_rank` and `sasrec_gap`) from the columns "
+        "`pipeline.train_reranker` gives the model (`features.feature_columns`) and predict the change.",
         _rerank_answer,
         "small",
         _no_sasrec_features,
@@ -567,7 +585,8 @@ EXERCISES = (
     Exercise(
         "05_reranker",
         2,
-        "Train the reranker on 25 candidates instead of 50: does the narrower list help or hurt?",
+        "Train and apply the reranker on SASRec's top 25 candidates instead of 50 (keep the rows with "
+        "`sasrec_rank <= 25` in both frames of `pipeline.reranker_frames`): does the narrower list help or hurt?",
         _candidates_answer,
         "small",
         _candidates_25,
@@ -575,7 +594,8 @@ EXERCISES = (
     Exercise(
         "06_submission",
         1,
-        "Submit the reranker's lists instead and predict the change of the test-step HitRate@10.",
+        "Should the reranker's lists be submitted instead of SASRec's? Predict, then compare the two on the test "
+        "step, paired by user (`pipeline.paired(cfg, d, 'reranker', 'sasrec')`).",
         _submit_answer,
         "small",
         _submit_reranker,
