@@ -125,7 +125,7 @@ def readme_markdown(track: str, text: str, on_site: set[str]) -> str:
         path = posixpath.normpath(posixpath.join(f"solutions/{track}", path))
         if path in on_site:
             return f"[{m[1]}]({page(path)}{'#' + anchor if anchor and path.endswith('.md') else ''})"
-        tip = html.escape(f"{path}, {title}" if title else path).replace("|", "&#124;")
+        tip = html.escape(f"{path}, {title}" if title else path).replace("|", "&#124;").replace("`", "")  # no markup
         return f'<abbr title="{tip}">{m[1]}</abbr>'
 
     note = (

@@ -141,7 +141,7 @@ def twin_vs_real(targets: Sequence[Target], trial: Mapping[str, float]) -> pl.Da
         rows.append(
             {
                 "figure": t.label,
-                "published (real data)": t.published,
+                "published (real data)": f"{t.published:g}",  # as published: its own precision
                 "accepted": t.accepted,
                 "twin": value,
                 "within": "yes" if t.within(value) else "no",

@@ -45,7 +45,7 @@ def test_twin_vs_real_and_markdown():
     assert missing["within"].to_list() == ["yes", "no"] and missing["twin"][1] is None
     md = calibration.render_markdown(missing.drop("source"))
     assert md.splitlines()[0] == "| figure | published (real data) | accepted | twin | within |"
-    assert md.splitlines()[3] == "| metric k | 0.3000 | 0.3 ± 0.01 | – | no |"
+    assert md.splitlines()[3] == "| metric k | 0.3 | 0.3 ± 0.01 | – | no |"  # published as published
 
 
 def test_update_readme_between_markers(tmp_path):
@@ -86,7 +86,7 @@ def test_command_records_every_trial_and_writes_the_readme_table(tmp_path, capsy
     assert "twin |" not in readme.read_text()  # grid trials do not touch the README
     assert calibration.command(spec, "doc", run, [*common, "--final"]) == 0
     text = readme.read_text()
-    assert "| score | 0.6500 | 0.65 ± 0.02 | 0.6667 | yes |" in text
+    assert "| score | 0.65 | 0.65 ± 0.02 | 0.6667 | yes |" in text
     assert calibration.read_record("t", tmp_path).height == 5
     assert "strength=3 noise=2" in capsys.readouterr().out
 

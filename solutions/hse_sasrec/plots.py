@@ -41,12 +41,12 @@ def training_curves(record: dict, title: str):
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.4))
     a.plot(epochs, [r.get("train_loss_epoch", np.nan) for r in rows], color="#48c")
     a.set_title(f"{title}: train loss")
-    a.set_xlabel("epoch")
+    a.set(xlabel="epoch", ylabel="cross-entropy")
     for key, color in (("recall@10", "#c64"), ("ndcg@10", "#4a4")):
         b.plot(epochs, [r.get(key, np.nan) for r in rows], label=key, color=color)
     b.axvline(record["best_epoch"], color="#999", ls="--", lw=1, label=f"kept: epoch {record['best_epoch']}")
     b.set_title(f"{title}: validation (seen items removed)")
-    b.set_xlabel("epoch")
+    b.set(xlabel="epoch", ylabel="recall@10 / NDCG@10")
     b.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -70,11 +70,12 @@ def comparison(table: pl.DataFrame, metric: str = "hitrate", step: str = "test")
 # ---------------------------------------------------------------- closing cells (shared.lesson)
 
 
-def closing(findings, exercises, twin: bool = True):
-    """``shared.lesson.closing`` for this track (its caveat links the track README)."""
+def closing(findings, exercises, twin: bool = True, baselines: str = "random and oracle rows"):
+    """``shared.lesson.closing`` for this track (its caveat links the track README; ``baselines``: the
+    rows of the notebook's table a model is compared with)."""
     from shared import lesson
 
-    return lesson.closing(findings, exercises, twin, track=TRACK)
+    return lesson.closing(findings, exercises, twin, baselines=baselines, track=TRACK)
 
 
 def _hit(table: pl.DataFrame, model: str, metric: str = "hitrate") -> float:
@@ -172,7 +173,7 @@ def closing_classic(val: pl.DataFrame | None, published: dict, twin: bool):
         f"SASRec, on the same step, {_hit(val, 'sasrec'):.3f}: here, reading the order of a user's movies "
         "beats the models that only see which movies they rated.",
     ]
-    return closing(lines, exercises, twin)
+    return closing(lines, exercises, twin, baselines="popularity row")
 
 
 def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
@@ -187,6 +188,7 @@ def closing_reranker(table: pl.DataFrame, recall50: float, twin: bool):
         ],
         for_notebook(TRACK, "05_reranker"),
         twin,
+        baselines="SASRec and oracle rows",
     )
 
 

@@ -31,15 +31,18 @@ def data_overview(train: pl.DataFrame):
     axes[0].bar(names, [rates[k] for k in names], color=["#c44", "#999", "#4a4", "#48c", "#a6c"])
     axes[0].set_yscale("log")
     axes[0].set_title("share of train rows (log scale)")
+    axes[0].set_ylabel("share of rows")
     for i, k in enumerate(names):
         axes[0].text(i, rates[k], f"{rates[k]:.3%}", ha="center", va="bottom", fontsize=8)
     counts = per_user["n"].to_numpy()
     axes[1].hist(counts, bins=np.logspace(0, np.log10(counts.max() + 1), 40), color="#48c")
     axes[1].set_xscale("log")
     axes[1].set_title("train rows per user")
+    axes[1].set(xlabel="train rows (log scale)", ylabel="users")
     likes = per_user["likes"].to_numpy()
     axes[2].hist(likes, bins=np.arange(0, np.percentile(likes, 99) + 2), color="#4a4")
     axes[2].set_title(f"likes per user ({(likes == 0).mean():.0%} never like)")
+    axes[2].set(xlabel="likes in train", ylabel="users")
     fig.tight_layout()
     return fig
 
@@ -84,6 +87,7 @@ def slot_coverage(hist: dict[str, np.ndarray]):
         ax.text(i, s, f"{s:.1%}", ha="center", va="bottom")
     ax.set_ylim(0, 1.1)
     ax.set_title("train rows with a non-empty history slot")
+    ax.set(xlabel="history slot", ylabel="share of train rows")
     fig.tight_layout()
     return fig
 
