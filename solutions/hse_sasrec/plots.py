@@ -53,7 +53,7 @@ def training_curves(record: dict, title: str):
 
 
 def comparison(table: pl.DataFrame, metric: str = "hitrate", step: str = "test"):
-    """One bar per model (the test step, or the ``step`` named)."""
+    """One bar per model: its HitRate@10 (or the ``metric`` named) on the test step, or the ``step`` named."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * table.height + 1.2))
     names, values = table["model"].to_list(), table[metric].to_numpy()
     colors = ["#bbb" if n in ("random", "oracle") else "#48c" for n in names]

@@ -361,6 +361,17 @@ def _submit_faithful(scale: str) -> dict:
     }
 
 
+def _auc_zero_answer(v) -> str:
+    share = 1 - v["single"] / v["users"]
+    return (
+        f"No. {v['single']:,} of {v['users']:,} test users have a single reaction: `auc` skips them and `auc_zero` "
+        f"counts each as 0, so for every model `auc_zero` = `auc` × {share:.4f}, the share of users with a pair "
+        f"(the submitted row: {v['auc']:.4f} × {share:.4f} = {v['auc_zero']:.4f}). The same users drop out of "
+        "every model, so the factor is the same for all of them and the order of the models cannot change; only "
+        f"the level falls, by {v['rise']:.4f} here."
+    )
+
+
 def _submit_faithful_answer(v) -> str:
     auc, expected = v["faithful"] - v["fixed"], v["faithful_expected"] - v["fixed_expected"]
     return (
@@ -514,10 +525,9 @@ EXERCISES = (
     Exercise(
         "06_submission",
         2,
-        "Count the test users whose 20 clips share one reaction. How much would `auc_zero` rise if they were "
-        "dropped from the test set instead of scored 0?",
-        "{single:,} of {users:,} users. Dropping them is exactly what `auc` does: `auc_zero` "
-        "{auc_zero:.4f} rises to {auc:.4f}, by {rise:.4f}, with no change to a single ranking.",
+        "`auc_zero` scores a user whose 20 clips share one reaction as 0 instead of skipping them. Can it ever "
+        "order two models differently from `auc`? Check with the table's rows.",
+        _auc_zero_answer,
         "small",
         _drop_single,
     ),
