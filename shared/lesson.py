@@ -25,6 +25,11 @@ UNCALIBRATED_CAVEAT = (
     "only with the {baselines} of the same run, never with a leaderboard score."
 )
 REAL_NOTE = "These numbers come from the real files given in DATA_DIR."
+EXERCISES_HOW = (
+    "Each exercise changes one setting. Try it in a copy of the notebook, or set the value back and run the "
+    "track's notebooks again in order afterwards: the later notebooks read what this one saves. An exercise "
+    "that edits a module (a constant in `features.py`, say) needs the kernel restarted first."
+)
 CALIBRATION_ANCHOR = "the-twin-against-the-real-data"  # the README heading every track keeps
 
 
@@ -53,7 +58,7 @@ def closing(
         readme = f"[track README]({readme_link(track)})" if track else "track README"
     template = TWIN_CAVEAT if calibrated else UNCALIBRATED_CAVEAT
     caveat = template.format(baselines=baselines, readme=readme) if twin else REAL_NOTE
-    lines += ["", caveat, "", "## Exercises", ""]
+    lines += ["", caveat, "", "## Exercises", "", EXERCISES_HOW, ""]
     lines += [f"{k}. {e}" for k, e in enumerate(exercises, 1)]
     return Markdown("\n".join(lines))
 

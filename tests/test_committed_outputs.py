@@ -17,6 +17,7 @@ import sys
 import nbformat
 import pytest
 
+from shared import lesson
 from shared.io import committed_bytes
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 
@@ -106,7 +107,8 @@ def test_every_notebook_is_a_lesson(path):
         for o in c.outputs
         if "text/markdown" in o.get("data", {})
     ]
-    assert any("## What this shows" in t and "## Exercises\n\n1. " in t for t in closing)
+    exercises = f"## Exercises\n\n{lesson.EXERCISES_HOW}\n\n1. "  # how to try them, then the list
+    assert any("## What this shows" in t and exercises in t for t in closing)
 
 
 @pytest.mark.notebook

@@ -381,7 +381,7 @@ def _submit_faithful_answer(v) -> str:
         + ("higher" if expected > 0 else "lower")
         + " on this twin (notebook 3's closing pairs the two by user and says whether the gap is more than two "
         "standard errors, and why the bug can win here). The submitted row is chosen for what it computes, the "
-        "history the source's code meant, not for this gap; `PROFILE=source` submits `dcn_faithful`."
+        "history the source's code meant, not for this gap; `SUBMITTED = \"dcn_faithful\"` submits the source's row."
     )
 
 

@@ -289,7 +289,8 @@ def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarra
     user's rates on the candidate's source, and the cosine of the candidate's embedding to the
     user's mean liked, mean disliked and watch-weighted mean embedding (each clip weighted by how
     much more than the user's usual share of it was watched). Returns the query rows in order,
-    features only; null where the history has no such row (LightGBM's missing value)."""
+    features only. Where the history has no such row, a rate is its prior (the parent's rate, with a
+    count of 0) and a cosine 0: no feature is missing."""
     meta = items.select(
         pl.col("item_id").cast(pl.Int64), pl.col("source_id").cast(pl.Int64), pl.col("duration").cast(pl.Float64)
     )

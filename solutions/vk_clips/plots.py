@@ -113,17 +113,22 @@ def sequence_curves(info: dict):
 
 
 def ranker(info: dict, row: str = "ltr"):
-    """The learning-to-rank stack: which features its trees use (total gain) and the NDCG@20 of the
+    """The learning-to-rank stack: which features its trees use (LightGBM's split gain) and the NDCG@20 of the
     latest window after each tree of a ranker fitted without it (why the number of trees is fixed)."""
     from shared.boosting import importance_plot
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.2, 1]})
     imp = pl.DataFrame({"feature": list(info[row]["importance"]), "gain": list(info[row]["importance"].values())})
-    importance_plot(imp, top=15, title=f"{row}: LightGBM gain, top 15", ax=axes[0])
+    importance_plot(imp, top=15, title=f"{row}: LightGBM importance (split gain), top 15", ax=axes[0])
     for name, facts in info.items():
         curve = facts["val_ndcg@20"]
         axes[1].plot(range(1, len(curve) + 1), curve, label=name)
-    axes[1].set(xlabel="trees", ylabel="NDCG@20 of the latest window", title="validation: flat within its noise")
+    low, high = min(min(f["val_ndcg@20"]) for f in info.values()), max(max(f["val_ndcg@20"]) for f in info.values())
+    axes[1].set(
+        xlabel="trees",
+        ylabel="NDCG@20 of the latest window",
+        title=f"validation: every curve within {low:.4f} to {high:.4f}",
+    )
     axes[1].legend()
     fig.tight_layout()
     return fig
@@ -222,15 +227,18 @@ def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None, gain:
         why = [
             "Why is `dcn_fixed`, not the higher `dcn_faithful`, the submitted row? It is the source's method as its "
             "code meant it (it collected each user's ignores for the third slot and never read them); the bug's "
-            "lead is a fact of this twin, where ignores are most of every history and the nearest earlier ignored "
-            "clip says little about the next reaction, so a second copy of the dislike signal serves DCNv2 "
-            f"better.{trails} `PROFILE=source` submits `dcn_faithful`, the source's code as it ran."
+            "lead is a fact of this twin. Dislikes are rare (section 1's plot: the dislike slot is filled for few "
+            "rows), so the faithful third slot, a second copy of the dislike history, is empty for most rows and "
+            "`dcn_faithful` behaves almost like no history; the fixed slot adds the nearest earlier ignored clip, "
+            f"which says little about the next reaction and costs DCNv2 a little.{trails} To submit the source's "
+            'row, set `SUBMITTED = "dcn_faithful"` (`make reproduce PROFILE=source` runs the source\'s whole '
+            "configuration)."
         ]
     return closing(
         [
             f"DCNv2 without history scores {no:.4f}, with the faithful history {faithful:.4f} "
-            f"({signed(faithful - no, 4)}), with the fixed history {fixed:.4f} "
-            f"({signed(fixed - no, 4)}). The source reported +0.0012 for its history "
+            f"({signed(round(faithful, 4) - round(no, 4), 4)}), with the fixed history {fixed:.4f} "
+            f"({signed(round(fixed, 4) - round(no, 4), 4)}). The source reported +0.0012 for its history "
             "on the private leaderboard (0.6667 against 0.6655)."
             + (f" {_paired('dcn_faithful', 'dcn_nohistory', gain)}" if gain else ""),
             "The faithful history fills its third slot from the dislikes a second time (the source's bug); the fixed "
@@ -361,9 +369,9 @@ def _which_is_ours(table: pl.DataFrame, main: dict, alone: dict) -> list[str]:
         m = {r["ours"]: r for r in pl.read_csv(medium).iter_rows(named=True)}
         lead, se = m["ltr"]["gain"] - m["ltr_stats"]["gain"], max(m["ltr"]["se"], m["ltr_stats"]["se"])
         at_medium = (
-            f" At `medium`, the calibration scale (`benchmarks/{medium.name}`), `ltr` leads by {lead:+.4f} "
-            f"({m['ltr']['gain']:+.4f} ± {m['ltr']['se']:.4f} against {m['ltr_stats']['gain']:+.4f} ± "
-            f"{m['ltr_stats']['se']:.4f} over the faithful DCNv2): "
+            f" At `medium`, the calibration scale (`benchmarks/{medium.name}`), `ltr` leads by {lead:+.5f} "
+            f"({m['ltr']['gain']:+.5f} ± {m['ltr']['se']:.5f} against {m['ltr_stats']['gain']:+.5f} ± "
+            f"{m['ltr_stats']['se']:.5f} over the faithful DCNv2): "
             + ("within" if abs(lead) <= 2 * se else "more than")
             + f" two standard errors, in {m['ltr']['seconds ours']:,.0f} s against "
             f"{m['ltr_stats']['seconds ours']:,.0f} s."
