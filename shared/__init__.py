@@ -1,5 +1,6 @@
 """Small helper package shared by every track: paths, seeding, metrics, submission IO,
-the notebook runner, synthetic-twin building blocks and the benchmark stage timer.
+the notebook runner, synthetic-twin building blocks, the benchmark stage timer, and the track
+contract (``shared.contract``: what a track declares once) with its registry (``shared.tracks``).
 
 Importing it pins the CPU dispatch and thread counts first (``shared.dispatch``), before any
 numeric library is loaded."""

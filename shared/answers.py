@@ -14,7 +14,6 @@ that record and collapsed under it, so the answer a learner reads is what the co
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import time
 import traceback
@@ -48,9 +47,12 @@ class Exercise:
 
 def exercises(track: str) -> list[Exercise]:
     """The track's exercises, in notebook then number order; a ValueError when two share a place."""
-    listed = sorted(
-        importlib.import_module(f"solutions.{track}.exercises").EXERCISES, key=lambda e: (e.notebook, e.number)
-    )
+    from shared.tracks import contract
+
+    c = contract(track)
+    if c is None:
+        raise ValueError(f"{track} has no package solutions/{track}/, so no exercises")
+    listed = sorted(c.exercise_list(), key=lambda e: (e.notebook, e.number))
     keys = [e.key for e in listed]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{track}: two exercises share a place: {sorted(k for k in keys if keys.count(k) > 1)}")

@@ -36,7 +36,7 @@ import nbformat
 from shared.io import write_text_atomic
 from shared.paths import NOTEBOOKS_DIR, REPO_ROOT, reports_dir
 from shared.primer import PRIMER
-from shared.tracks import module, reading_order, reading_why
+from shared.tracks import contract, reading_order, reading_why
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,10 @@ def readme_markdown(track: str, text: str, on_site: set[str]) -> str:
 
 def figure_alts(track: str, nb: nbformat.NotebookNode) -> dict[str, str]:
     """Alt text for each figure of a notebook, keyed by its PNG (base64): the section it sits in and
-    what the track's ``plots`` function that drew it says it shows (its docstring's first sentence)."""
-    plots = module(track, "plots") if track else None
+    what the function of the track's figure module (its contract's ``figures``) that drew it says it
+    shows (its docstring's first sentence)."""
+    c = contract(track) if track else None
+    plots = c.figure_module() if c else None
     alts, section = {}, ""
     for cell in nb.cells:
         if cell.cell_type == "markdown":

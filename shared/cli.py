@@ -99,19 +99,18 @@ def seed_study(
 
 def seed_summaries(bench_dir: str | os.PathLike | None = None) -> list[Path]:
     """Rewrite every ``<track>-<scale>-seeds-summary.csv`` from its committed ``-seeds.csv`` with the
-    track's ``pipeline.seed_summary`` (``make seed-summaries``: after the summary's rule changes, no
-    retraining)."""
-    import importlib
-
-    from shared.tracks import names
+    track's ``seed_summary`` (its contract's; ``make seed-summaries``: after the summary's rule changes,
+    no retraining)."""
+    from shared.tracks import contract, names
 
     directory = Path(bench_dir) if bench_dir else benchmarks_dir()
     written = []
     for per_seed_path in sorted(directory.glob("*-seeds.csv")):
         track = next((t for t in names() if per_seed_path.name.startswith(f"{t}-")), None)
-        if track is None:
+        c = contract(track) if track else None
+        if c is None or c.seed_summary is None:
             continue
-        summarize = importlib.import_module(f"solutions.{track}.pipeline").seed_summary
+        summarize = c.seed_summary
         out = per_seed_path.with_name(per_seed_path.name.replace("-seeds.csv", "-seeds-summary.csv"))
         write_csv(summarize(pl.read_csv(per_seed_path)), out, float_precision=6)
         written.append(out)

@@ -1,17 +1,18 @@
 """``make gpu-check``: every torch model of every track trains at its track's full scale (a DCNv2
-epoch at ``medium``, two SASRec epochs at ``full``, ...: each ``gpu_checks``' default) and predicts on
+epoch at ``medium``, two SASRec epochs at ``full``, ...: each contract's ``gpu_scale``) and predicts on
 CUDA, under the determinism settings of the CPU run (``shared.seed``), and each one's rows per
 second and peak GPU memory go to ``benchmarks/gpu-check.csv`` with the GPU's name and the torch and
 Python that ran them (a GPU machine may hold other versions than the pins: a lent machine's image is
 not this repository's environment).
 
-Each track's ``pipeline.gpu_checks(scale)`` returns ``{model: run}``; ``run()`` trains and predicts
-and returns how many rows (training examples over all steps) it trained on. On a machine without
-CUDA the command says so in one line and exits 0; ``--cpu`` runs the same checks on the CPU (the
-tests do, at ``tiny``, where the models take the sizes of ``tiny.yaml``), recording nothing unless
-``--out`` is given. ``--twice`` (``make gpu-check ARGS=--twice``) runs each track's checks twice, each
-in a fresh folder, and compares what they saved (recommendations, predictions, embeddings) byte for
-byte into ``benchmarks/gpu-determinism.csv``: the determinism settings' proof on that GPU.
+Each track's ``gpu_checks(scale)`` (its contract's, ``shared.contract``) returns ``{model: run}``;
+``run()`` trains and predicts and returns how many rows (training examples over all steps) it
+trained on. On a machine without CUDA the command says so in one line and exits 0; ``--cpu`` runs
+the same checks on the CPU (the tests do, at ``tiny``, where the models take the sizes of
+``tiny.yaml``), recording nothing unless ``--out`` is given. ``--twice`` (``make gpu-check
+ARGS=--twice``) runs each track's checks twice, each in a fresh folder, and compares what they saved
+(recommendations, predictions, embeddings) byte for byte into ``benchmarks/gpu-determinism.csv``:
+the determinism settings' proof on that GPU.
 
     python -m shared.gpu_check TRACK ...                  # on a GPU machine
     python -m shared.gpu_check TRACK --cpu --scale tiny   # the same code path on the CPU
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
-import inspect
 import os
 import platform
 import shutil
@@ -43,7 +42,7 @@ OUTPUTS = (".parquet", ".npy", ".npz")  # what the checks save: recommendations,
 
 
 def _tracks() -> list[str]:
-    return sorted(p.name for p in NOTEBOOKS_DIR.iterdir() if p.is_dir())
+    return shared_tracks.names()
 
 
 def tiny_sizes(track: str) -> dict:
@@ -165,20 +164,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check_tracks(args: argparse.Namespace, root: Path, cuda: bool, device: dict) -> tuple[list[dict], list[dict]]:
     rows, same_rows = [], []
     for track in args.tracks or _tracks():
-        pipeline = importlib.import_module(f"solutions.{track}.pipeline")
-        if not hasattr(pipeline, "gpu_checks"):
+        c = shared_tracks.contract(track)
+        if c is None or c.gpu_checks is None:
             print(f"gpu-check {track}: no torch model")
             continue
         # at tiny (the tests) the models take the notebook tests' sizes too (notebooks/<track>/tiny.yaml)
         sizes = tiny_sizes(track) if args.scale == "tiny" else {}
-        scale = args.scale or inspect.signature(pipeline.gpu_checks).parameters["scale"].default
+        scale = args.scale or c.gpu_scale
         runs = ("first", "second") if args.twice else ("",)
         prints = []
         for run_name in runs:
             folder = root / run_name if run_name else root
             shutil.rmtree(folder / "artifacts" / track, ignore_errors=True)
             os.environ[OUTPUT_ENV] = str(folder)
-            rows += _check_track(track, pipeline.gpu_checks(scale, **sizes), cuda, device, scale, run_name)
+            rows += _check_track(track, c.gpu_check_runs(scale, **sizes), cuda, device, scale, run_name)
             prints.append(fingerprints(folder, track))
         if args.twice:
             same_rows += compare_runs(prints[0], prints[1], track, device.get("gpu", "cpu"))

@@ -1,8 +1,10 @@
-"""The tracks of this repository and the checks a command runs before it starts any work.
+"""The tracks of this repository (the registry) and the checks a command runs before it starts any work.
 
 A track is a folder ``notebooks/<track>/`` with numbered notebooks and a package
-``solutions/<track>/`` whose ``pipeline.Config`` (a ``shared.config.TrackConfig``) declares its
-twin's scales. Nothing here names a track: adding a folder adds a track.
+``solutions/<track>/`` whose ``CONTRACT`` (a ``shared.contract.Track``) says what the tools need of
+it: its place in the course, its scales, its config class, its hooks. Nothing here names a track:
+adding a folder and a package adds a track. A folder of notebooks without a package is a lesson of
+its own (no twin, no contract) and reads after the others.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shared.contract import Track
 from shared.paths import NOTEBOOKS_DIR
 
 
@@ -23,31 +26,31 @@ def names(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     )  # not JupyterLab's .ipynb_checkpoints
 
 
-def _package(track: str):
-    return importlib.import_module(f"solutions.{track}") if importlib.util.find_spec(f"solutions.{track}") else None
-
-
-def module(track: str, name: str):
-    """The track's module ``solutions/<track>/<name>.py``, or None when the track has none."""
-    if _package(track) is None or importlib.util.find_spec(f"solutions.{track}.{name}") is None:
+def contract(track: str) -> Track | None:
+    """The track's ``CONTRACT`` (``solutions/<track>/__init__.py``), or None for notebooks without a package."""
+    if importlib.util.find_spec(f"solutions.{track}") is None:
         return None
-    return importlib.import_module(f"solutions.{track}.{name}")
+    found = importlib.import_module(f"solutions.{track}").CONTRACT
+    if not isinstance(found, Track) or found.name != track:
+        raise TypeError(f"solutions.{track}.CONTRACT is not the shared.contract.Track of {track!r}")
+    return found
 
 
 def reading_order(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
-    """Every track in the course's reading order: its package's ``READING_ORDER``
-    (``solutions/<track>/__init__.py``), then the tracks without one, by name."""
+    """Every track in the course's reading order (each contract's ``reading_order``), then the
+    folders of notebooks without a package, by name."""
 
     def key(track: str):
-        order = getattr(_package(track), "READING_ORDER", None)
-        return (order is None, order or 0, track)
+        c = contract(track)
+        return (c is None, c.reading_order if c else 0, track)
 
     return sorted(names(notebooks_dir), key=key)
 
 
 def reading_why(track: str) -> str:
-    """Why the track sits where it does in the reading order (its package's ``READING_WHY``; "" if none)."""
-    return getattr(_package(track), "READING_WHY", "")
+    """Why the track sits where it does in the reading order ("" for notebooks without a package)."""
+    c = contract(track)
+    return c.reading_why if c else ""
 
 
 def check_names(tracks: Sequence[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
@@ -63,14 +66,17 @@ def check_names(tracks: Sequence[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> l
 
 
 def config_class(track: str) -> type:
-    """The track's ``Config`` (``solutions/<track>/pipeline.py``)."""
-    return importlib.import_module(f"solutions.{check_names([track])[0]}.pipeline").Config
+    """The track's config class (its contract's ``config``)."""
+    c = contract(track)
+    if c is None:
+        raise ValueError(f"unknown track {track!r}: there is no package solutions/{track}/")
+    return c.config_class()
 
 
 def check_run(track: str, profile: str, params: dict[str, Any]) -> None:
     """Raise ValueError or DataError, with one line saying what is wrong, when the profile and the notebook
     parameters ``params`` (SCALE, DATA_DIR) cannot run ``track``: before a kernel starts."""
-    if importlib.util.find_spec(f"solutions.{track}") is None:
+    if contract(track) is None:
         return  # notebooks without a pipeline (a lesson of its own): no twin, nothing to check
     values = {k.lower(): str(v) for k, v in params.items() if k in ("SCALE", "DATA_DIR")}
     cfg = config_class(track)(profile=profile, **values)  # its __post_init__ checks scale and profile

@@ -1,8 +1,15 @@
-"""The track registry: a track is a folder of numbered notebooks; its package says its place in the course."""
+"""The track registry and contract: a track is a folder of numbered notebooks and a package whose
+``CONTRACT`` says its place in the course, its scales and its hooks; the tools use nothing else."""
 
 import json
+import subprocess
+import sys
 
-from shared import tracks
+import pytest
+
+from shared import contract, tracks
+from shared.answers import Exercise
+from shared.paths import REPO_ROOT
 
 
 def _notebook(path):
@@ -14,7 +21,7 @@ def test_reading_order_follows_each_package_then_names(tmp_path):
     for track in ("vklab_posts", "kraft_kuairec", "hse_sasrec", "vk_clips", "a_toy_track"):
         _notebook(tmp_path / track / "01_x.ipynb")
     _notebook(tmp_path / ".ipynb_checkpoints" / "01_x.ipynb")  # JupyterLab's, not a track
-    # a fifth track without a package (or without READING_ORDER) comes after the others
+    # a fifth folder of notebooks without a package (no contract) comes after the others
     assert tracks.reading_order(tmp_path) == ["kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts", "a_toy_track"]
     assert tracks.reading_why("a_toy_track") == ""
     assert all(tracks.reading_why(t) for t in tracks.names())
@@ -23,3 +30,43 @@ def test_reading_order_follows_each_package_then_names(tmp_path):
 def test_the_course_reads_kraft_first_and_vklab_last():
     order = tracks.reading_order()
     assert order[0] == "kraft_kuairec" and order[-1] == "vklab_posts" and sorted(order) == tracks.names()
+
+
+def test_every_track_keeps_the_contract():
+    """Each hook resolves to what the tools expect, and the scales are the twin's and the config's."""
+    import importlib
+
+    for name in tracks.names():
+        c = tracks.contract(name)
+        assert isinstance(c, contract.Track) and c.name == name
+        cfg = c.config_class()
+        assert tuple(cfg.SCALES) == c.scales == tuple(importlib.import_module(f"solutions.{name}.twin").SCALES)
+        assert all(isinstance(e, Exercise) for e in c.exercise_list()) and c.exercise_list()
+        assert callable(getattr(c.figure_module(), "closing", None)) or c.figure_module().__doc__
+        if c.gpu_checks is not None:
+            assert c.gpu_scale in c.scales and callable(c.gpu_checks.get())
+        if c.seed_summary is not None:
+            assert callable(c.seed_summary.get())
+    offered = {n: tracks.contract(n).gpu_checks is not None for n in tracks.names()}
+    assert offered == {"hse_sasrec": True, "kraft_kuairec": False, "vk_clips": True, "vklab_posts": True}
+
+
+def test_a_contract_says_what_goes_together():
+    hook = contract.lazy("json", "dumps")
+    assert hook({"a": 1}) == '{"a": 1}' and contract.lazy("json").get() is json
+    base = dict(name="t", reading_order=9, reading_why="w", scales=("tiny", "small"), config=hook, exercises=hook)
+    with pytest.raises(ValueError, match="go together"):
+        contract.Track(**base, figures=hook, gpu_checks=hook)
+    with pytest.raises(ValueError, match="not one of"):
+        contract.Track(**base, figures=hook, gpu_checks=hook, gpu_scale="full")
+    assert contract.Track(**base, figures=hook).gpu_check_runs() is None
+
+
+def test_the_registry_loads_no_heavy_module():
+    """Reading the course's order imports each track's package only: no torch, Spark or LightGBM."""
+    code = (
+        "import sys; from shared import tracks; tracks.reading_order(); "
+        "print(sorted(m for m in ('torch', 'pyspark', 'lightgbm', 'replay') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,84 @@
+"""The track contract: what a track declares once, and what the tools read from it.
+
+A track is a folder of numbered notebooks ``notebooks/<name>/`` and a package ``solutions/<name>/``
+whose ``__init__.py`` holds one ``Track`` named ``CONTRACT``. The tools (the registry in
+``shared.tracks``, the book, the answers, the GPU check, the seed studies) ask that object for the
+track's place in the course, its scales, its config class, its exercises, its figures, its GPU
+checks and its seed summary: they never look a function up by its name in a module, so a track
+that does not offer one says so (``None``) instead of being probed with ``hasattr``.
+
+The package's ``__init__`` stays light (a notebook kernel and ``make book`` import it): each
+hook that needs the track's heavy modules is a ``lazy`` reference, imported when first called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """``module.attribute``, imported when first used: a hook of the contract that needs the
+    track's heavy modules (torch, Spark) without loading them for the registry."""
+
+    module: str
+    attribute: str = ""
+
+    def get(self) -> Any:
+        module = importlib.import_module(self.module)
+        return getattr(module, self.attribute) if self.attribute else module
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.get()(*args, **kwargs)
+
+
+def lazy(module: str, attribute: str = "") -> Lazy:
+    return Lazy(module, attribute)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track, declared in its package as ``CONTRACT``.
+
+    ``name``: the folder name under ``notebooks/`` and ``solutions/``. ``reading_order`` and
+    ``reading_why``: its place in the course and why (the book's home page argues the order from
+    them). ``scales``: the twin's scales, smallest first. ``config``: its ``TrackConfig`` subclass.
+    ``exercises``: the notebooks' exercises (``shared.answers.Exercise``). ``figures``: the module
+    whose functions draw the notebooks' figures (their docstrings describe them on the site).
+    ``gpu_checks(scale, **sizes) -> {row: run}`` and ``gpu_scale``: what ``make gpu-check`` trains
+    (None: the track has no torch model). ``seed_summary(per_seed) -> summary``: the seed study's
+    summary table (None: no seed study)."""
+
+    name: str
+    reading_order: int
+    reading_why: str
+    scales: tuple[str, ...]
+    config: Lazy
+    exercises: Lazy
+    figures: Lazy
+    gpu_checks: Lazy | None = None
+    gpu_scale: str = ""
+    seed_summary: Lazy | None = None
+
+    def __post_init__(self) -> None:
+        if (self.gpu_checks is None) != (not self.gpu_scale):
+            raise ValueError(f"{self.name}: gpu_checks and gpu_scale go together")
+        if self.gpu_scale and self.gpu_scale not in self.scales:
+            raise ValueError(f"{self.name}: gpu_scale {self.gpu_scale!r} is not one of {self.scales}")
+
+    def config_class(self) -> type:
+        return self.config.get()
+
+    def exercise_list(self) -> Sequence[Any]:
+        return self.exercises.get()
+
+    def figure_module(self) -> ModuleType:
+        return self.figures.get()
+
+    def gpu_check_runs(self, scale: str | None = None, **sizes: Any) -> dict[str, Callable[[], Any]] | None:
+        """``make gpu-check``'s runs at ``scale`` (default ``gpu_scale``), or None without a torch model."""
+        return None if self.gpu_checks is None else self.gpu_checks(scale or self.gpu_scale, **sizes)
