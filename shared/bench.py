@@ -28,7 +28,7 @@ NOT_RECORDED = "not recorded"  # rows written before the CPU model was
 
 
 def machine() -> dict[str, str]:
-    from shared.seed import device_facts
+    from shared.device import device_facts
 
     gpu = device_facts().get("gpu", "none")
     return {

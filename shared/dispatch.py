@@ -164,7 +164,7 @@ def accelerator() -> dict:
     """The device torch computed on: a run that never imported torch ran on the CPU."""
     if "torch" not in sys.modules:
         return {"device": "cpu"}
-    from shared.seed import device_facts
+    from shared.device import device_facts
 
     return device_facts()
 

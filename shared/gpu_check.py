@@ -32,9 +32,9 @@ from pathlib import Path
 
 from shared import dispatch, profiles
 from shared import tracks as shared_tracks
+from shared.device import device_facts
 from shared.io import append_csv, sha256_file
 from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
-from shared.seed import device_facts
 
 RECORD = "gpu-check.csv"
 SAME_RECORD = "gpu-determinism.csv"

@@ -4,12 +4,12 @@ import os
 
 import torch
 
-from shared import dispatch, seed
+from shared import device, dispatch, seed
 
 
 def test_seed_everything_sets_the_gpu_arithmetic():
     seed.seed_everything(7)
-    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == seed.CUBLAS_WORKSPACE
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == device.CUBLAS_WORKSPACE
     assert torch.get_float32_matmul_precision() == "highest"
     assert torch.backends.cudnn.allow_tf32 is False and torch.backends.cudnn.deterministic is True
     assert torch.backends.cudnn.benchmark is False
@@ -22,7 +22,7 @@ def test_deterministic_algorithms_is_restored_after_the_block():
     before = torch.are_deterministic_algorithms_enabled()
     try:
         torch.use_deterministic_algorithms(False)
-        with seed.deterministic_algorithms():
+        with device.deterministic_algorithms():
             torch.use_deterministic_algorithms(True)  # what Lightning's Trainer(deterministic=True) does
             assert torch.are_deterministic_algorithms_enabled()
         assert not torch.are_deterministic_algorithms_enabled()

@@ -16,3 +16,36 @@ def test_no_module_in_shared_names_a_track():
         if pattern.search(line)
     ]
     assert not hits, "\n".join(hits)
+
+
+def _shared_imports(path) -> set[str]:
+    """The modules of ``shared`` that ``path`` imports, at its top or inside a function."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "shared":
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("shared."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("shared.")}
+    return found
+
+
+def test_shared_has_no_import_cycle():
+    """Not even through an import inside a function: each module can be read before those it uses."""
+    folder = REPO_ROOT / "shared"
+    graph = {p.stem: _shared_imports(p) - {p.stem} for p in folder.glob("*.py") if p.stem != "__init__"}
+    graph = {m: {d for d in deps if d in graph} for m, deps in graph.items()}
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for dep in sorted(graph[module]):
+            assert dep not in path, "import cycle: " + " -> ".join([*path[path.index(dep) :], dep])
+            if dep not in done:
+                visit(dep, [*path, dep])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [module])

@@ -23,7 +23,7 @@ import polars as pl
 
 from shared import boosting, dispatch
 from shared import progress as progress_line
-from shared.seed import deterministic_algorithms
+from shared.device import deterministic_algorithms
 from solutions.hse_sasrec.data import TOP_K
 
 # our metric names -> RePlay's

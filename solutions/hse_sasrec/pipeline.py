@@ -37,10 +37,11 @@ from shared import bench, cli, profiles
 from shared.bench import StageTimer
 from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
+from shared.device import torch_device
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
 from shared.metrics import across_seeds, paired_difference, per_user_topn
-from shared.seed import seed_everything, torch_device
+from shared.seed import seed_everything
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
 CLASSIC = models.CLASSIC

@@ -20,8 +20,9 @@ from torch import nn
 from shared import boosting, dispatch
 from shared import progress as progress_line
 from shared.checkpoint import Checkpoint
+from shared.device import torch_device
 from shared.factors import fit_als
-from shared.seed import seed_everything, torch_device
+from shared.seed import seed_everything
 from solutions.vk_clips.data import EMBEDDING_DIM
 
 DURATION_MIN = 5  # the shortest clip (seconds): durations are embedded as duration - 5, as the source did

@@ -36,6 +36,7 @@ from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
 from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
+from shared.device import torch_device
 from shared.errors import DataError
 from shared.io import atomic_path, write_parquet_atomic
 from shared.metrics import (
@@ -45,7 +46,7 @@ from shared.metrics import (
     per_user_expected_roc_auc,
     per_user_roc_auc,
 )
-from shared.seed import seed_everything, torch_device
+from shared.seed import seed_everything
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
 
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}

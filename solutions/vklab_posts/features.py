@@ -32,9 +32,9 @@ import numpy as np
 import polars as pl
 
 from shared import progress as progress_line
+from shared.device import torch_device
 from shared.errors import DataError
 from shared.io import atomic_path
-from shared.seed import torch_device
 from solutions.vklab_posts.data import FILENAME, decode_photo
 
 IMAGE_ENCODER, TEXT_ENCODER = "efficientnet_lite0", "navec"

@@ -22,8 +22,9 @@ import pandas as pd
 
 from shared import dispatch
 from shared import progress as progress_line
+from shared.device import torch_device
 from shared.metrics import log_loss
-from shared.seed import seed_everything, torch_device
+from shared.seed import seed_everything
 
 if TYPE_CHECKING:  # torch is imported where it is used: the frozen-encoder lessons start faster
     from shared.checkpoint import Checkpoint

@@ -42,11 +42,11 @@ from shared.bench import StageTimer
 from shared.checkpoint import Checkpoint
 from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
+from shared.device import torch_device
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
 from shared.metrics import paired_difference, rate_metrics
 from shared.paths import artifacts_dir
-from shared.seed import torch_device
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
 
 TARGETS, TARGET_A, TARGETS_B = data.TARGETS, data.TARGET_A, data.TARGETS_B
