@@ -193,43 +193,73 @@ def real_source(files: Sequence[str | os.PathLike]) -> dict[str, Any]:
     return {"kind": "real", "files": {Path(f).name: sha256_file(f) for f in files}}
 
 
+@dataclass(frozen=True)
+class Report:
+    """What a run says about its submission in the manifest: the ``parameters`` it ran with, the
+    ``data_source`` (``twin_source`` or ``real_source``), what it scored (``metrics``, and the same
+    metrics for the baselines and variants in ``comparison``), ``data_facts`` (rates and counts of
+    the data it saw, to hold a twin against the real) and the ``profile`` it ran
+    (``shared.profiles``; manifests without one ran ``teach``)."""
+
+    parameters: Mapping[str, Any]
+    data_source: Mapping[str, Any]
+    metrics: Mapping[str, float]
+    comparison: Mapping[str, Mapping[str, float]] | None = None
+    data_facts: Mapping[str, float] | None = None
+    profile: str = "teach"
+
+
 def write_manifest(
     directory: str | os.PathLike,
     track: str,
-    parameters: Mapping[str, Any],
-    data_source: Mapping[str, Any],
-    metrics: Mapping[str, float],
+    report: Report,
     files: Sequence[str | os.PathLike],
     rows: int,
-    comparison: Mapping[str, Mapping[str, float]] | None = None,
     tolerance: float = 0.0,
-    data_facts: Mapping[str, float] | None = None,
-    profile: str = "teach",
 ) -> Path:
-    """manifest.json beside the submission: what produced it and what it scored (``metrics``; and
-    ``comparison``: the same metrics for baselines and variants), what the result depends on
-    (``environment``: CPU, pinned dispatch, threads, library versions) and the largest metric
-    change still counted as a reproduction (``tolerance``, see ``shared.reproduce``), and
-    ``data_facts`` (rates and counts of the data the run saw, to hold a twin against the real) and
-    the ``profile`` it ran (``shared.profiles``; manifests without one ran ``teach``). No
-    timestamps, so two identical runs on one machine write identical manifests (``make reproduce``
-    then adds ``timing``, the estimated and actual wall time: ``shared.timing``)."""
+    """manifest.json beside the submission: what produced it and what it scored (``report``), the
+    files with their rows and sha256, what the result depends on (``environment``: CPU, pinned
+    dispatch, threads, library versions) and the largest metric change still counted as a
+    reproduction (``tolerance``, see ``shared.reproduce``). No timestamps, so two identical runs on
+    one machine write identical manifests (``make reproduce`` then adds ``timing``, the estimated and
+    actual wall time: ``shared.timing``)."""
     directory = Path(directory)
+    facts = report.data_facts
     manifest = {
         "track": track,
-        "profile": profile,
+        "profile": report.profile,
         "git_commit": git_commit(),
-        "parameters": dict(parameters),
-        "data_source": dict(data_source),
-        "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
+        "parameters": dict(report.parameters),
+        "data_source": dict(report.data_source),
+        "metrics": {k: round(float(v), 6) for k, v in report.metrics.items()},
         "files": [{"path": Path(f).name, "rows": int(rows), "sha256": sha256_file(f)} for f in files],
-        **({"data_facts": {k: round(float(v), 6) for k, v in data_facts.items()}} if data_facts else {}),
+        **({"data_facts": {k: round(float(v), 6) for k, v in facts.items()}} if facts else {}),
         "tolerance": float(tolerance),
         "environment": dispatch.describe(),
     }
-    if comparison:
-        manifest["comparison"] = {m: {k: round(float(v), 6) for k, v in vals.items()} for m, vals in comparison.items()}
+    if report.comparison:
+        manifest["comparison"] = {
+            m: {k: round(float(v), 6) for k, v in vals.items()} for m, vals in report.comparison.items()
+        }
     return write_text_atomic(directory / "manifest.json", json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+
+
+def publish_run(
+    directory: str | os.PathLike,
+    track: str,
+    frames: Mapping[str, pl.DataFrame | None],
+    check: Callable[[Path], object],
+    report: Report,
+    rows: int,
+    tolerance: float,
+    float_precision: int = 6,
+) -> Path:
+    """A run's outputs in place: each of ``frames`` (the submission first, then ours or None) written,
+    checked and moved in (``publish_all``), then the manifest that names them (``write_manifest``).
+    Returns the submission's path."""
+    files = publish_all(directory, frames, check, float_precision)
+    write_manifest(directory, track, report, files, rows=rows, tolerance=tolerance)
+    return files[0]
 
 
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:

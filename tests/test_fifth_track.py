@@ -39,7 +39,7 @@ PACKAGE = {
         from shared.answers import Exercise
         from shared.config import TrackConfig
         from shared.paths import submissions_dir
-        from shared.submission import twin_source, write_csv, write_manifest
+        from shared.submission import Report, twin_source, write_csv, write_manifest
 
         EXERCISES = (Exercise("01_toy", 1, "Why?", "Because {{x}}.", "tiny", lambda scale: {{"x": 1}}),)
 
@@ -59,10 +59,8 @@ PACKAGE = {
             out.mkdir(parents=True, exist_ok=True)
             path = write_csv(pl.DataFrame({{"user_id": [0, 1], "score": [0.5, 0.25]}}), out / "submission.csv")
             comparison = {{"ours": {{"auc": 0.75}}, "random": {{"auc": 0.5}}}}
-            write_manifest(
-                out, cfg.TRACK, {{"scale": cfg.scale}}, twin_source(cfg.scale, cfg.seed), {{"auc": 0.75}}, [path], 2,
-                comparison=comparison,
-            )
+            report = Report({{"scale": cfg.scale}}, twin_source(cfg.scale, cfg.seed), {{"auc": 0.75}}, comparison)
+            write_manifest(out, cfg.TRACK, report, [path], rows=2)
     ''',
     "plots.py": '''
         import matplotlib.pyplot as plt

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from shared import dispatch, paths, reproduce
-from shared.submission import twin_source, write_csv, write_manifest
+from shared.submission import Report, twin_source, write_csv, write_manifest
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
@@ -17,18 +17,14 @@ pytestmark = pytest.mark.functional  # deselected by make test-fast
 def manifest(tmp_path, name, scores, params=None, source=None, metrics=None, tolerance=0.01, profile="teach"):
     folder = tmp_path / name
     path = write_csv(pl.DataFrame({"user_id": [1, 1, 2], "score": scores}), folder / "s.csv")
-    write_manifest(
-        folder,
-        "t",
+    report = Report(
         params or {"n": 1},
         source or twin_source("small", 42),
         metrics or {"ndcg@10": 0.5},
-        [path],
-        rows=3,
         comparison={"random": {"ndcg@10": 0.25}},
-        tolerance=tolerance,
         profile=profile,
     )
+    write_manifest(folder, "t", report, [path], rows=3, tolerance=tolerance)
     return json.loads((folder / "manifest.json").read_text())
 
 

@@ -10,6 +10,7 @@ from shared.errors import DataError, SubmissionError
 from shared.io import atomic_path, sha256_file, write_text_atomic
 from shared.seed import seed_everything
 from shared.submission import (
+    Report,
     SubmissionFormat,
     read_submission,
     real_source,
@@ -119,16 +120,14 @@ def test_manifest(tmp_path):
     p = write_csv(pl.DataFrame({"a": [1]}), tmp_path / "s.csv")
     data = tmp_path / "d.csv"
     data.write_text("x\n1\n")
-    write_manifest(tmp_path, "t", {"k": 1}, real_source([data]), {"m": 0.1234567}, [p], rows=1)
+    write_manifest(tmp_path, "t", Report({"k": 1}, real_source([data]), {"m": 0.1234567}), [p], rows=1)
     m = json.loads((tmp_path / "manifest.json").read_text())
     assert m["track"] == "t" and m["parameters"] == {"k": 1} and m["metrics"] == {"m": 0.123457}
     assert m["files"] == [{"path": "s.csv", "rows": 1, "sha256": sha256_file(p)}]
     assert m["data_source"] == {"kind": "real", "files": {"d.csv": sha256_file(data)}}
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", m["git_commit"])
     assert "comparison" not in m
-    write_manifest(
-        tmp_path, "t", {}, twin_source("tiny", 1), {"m": 1.0}, [p], rows=1, comparison={"random": {"m": 0.5}}
-    )
+    write_manifest(tmp_path, "t", Report({}, twin_source("tiny", 1), {"m": 1.0}, {"random": {"m": 0.5}}), [p], rows=1)
     assert json.loads((tmp_path / "manifest.json").read_text())["comparison"] == {"random": {"m": 0.5}}
     assert twin_source("tiny", 3) == {"kind": "synthetic twin", "scale": "tiny", "seed": 3}
 
@@ -171,16 +170,8 @@ def test_summary_report(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
     sub = paths.submissions_dir("t")
     p = write_csv(pl.DataFrame({"a": [1]}), sub / "s.csv")
-    write_manifest(
-        sub,
-        "t",
-        {},
-        twin_source("tiny", 1),
-        {"ndcg@10": 0.5},
-        [p],
-        rows=1,
-        comparison={"random": {"ndcg@10": 0.25}, "model": {"ndcg@10": 0.5}},
-    )
+    comparison = {"random": {"ndcg@10": 0.25}, "model": {"ndcg@10": 0.5}}
+    write_manifest(sub, "t", Report({}, twin_source("tiny", 1), {"ndcg@10": 0.5}, comparison), [p], rows=1)
     (tmp_path / "executed" / "t").mkdir(parents=True)
     (tmp_path / "executed" / "t" / "01_x.ipynb").write_text("{}")
     text, verdicts = report.summary(["t", "missing"], tmp_path / "executed")
@@ -191,7 +182,7 @@ def test_summary_report(tmp_path, monkeypatch):
     # a source-profile run: its own folder, its own heading and verdict
     src = paths.submissions_dir("t", "source")
     q = write_csv(pl.DataFrame({"a": [3]}), src / "s.csv")
-    write_manifest(src, "t", {}, twin_source("tiny", 1), {"ndcg@10": 0.6}, [q], rows=1, profile="source")
+    write_manifest(src, "t", Report({}, twin_source("tiny", 1), {"ndcg@10": 0.6}, profile="source"), [q], rows=1)
     text, verdicts = report.summary(["t"], tmp_path / "executed", profile="source")
     assert src == sub / "source" and "## t (profile `source`)" in text and "| ndcg@10 | 0.6000 |" in text
     assert verdicts["t"].text.startswith("not comparable: no committed source-profile run")

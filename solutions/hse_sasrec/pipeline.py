@@ -42,6 +42,7 @@ from shared.errors import DataError
 from shared.io import write_parquet_atomic
 from shared.metrics import across_seeds, paired_difference, per_user_topn
 from shared.seed import seed_everything
+from shared.submission import Report
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
 CLASSIC = models.CLASSIC
@@ -537,18 +538,9 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
         metrics |= ours_metrics(cfg, d, rows)
     comparison = {m: {k: r[k] for k in ("hitrate", "ndcg")} for m, r in rows.items()}
     training = cfg.load_training()
-    return submit.write(
-        recs,
-        d.n_users,
-        d.n_items,
-        training.get("config", cfg.parameters()),
-        cfg.data_source(),
-        metrics,
-        comparison=comparison,
-        data_facts=data_facts(d),
-        profile=cfg.profile,
-        ours=ours,
-    )
+    parameters = training.get("config", cfg.parameters())
+    report = Report(parameters, cfg.data_source(), metrics, comparison, data_facts(d), cfg.profile)
+    return submit.write(recs, d.n_users, d.n_items, report, ours=ours)
 
 
 def _outputs(model: str) -> list[tuple[str, str]]:

@@ -5,16 +5,14 @@ same for our SASRec, beside it)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from shared.errors import SubmissionError
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
+from shared.submission import Report, SubmissionFormat, publish_run, validate_submission
 from solutions.hse_sasrec import TRACK
 from solutions.hse_sasrec.data import TOP_K
 
@@ -74,34 +72,17 @@ def write(
     recs: pl.DataFrame,
     n_users: int,
     n_items: int,
-    parameters: Mapping[str, Any],
-    data_source: Mapping[str, Any],
-    metrics: Mapping[str, float],
+    report: Report,
     directory: str | Path | None = None,
-    comparison: Mapping[str, Mapping[str, float]] | None = None,
-    data_facts: Mapping[str, float] | None = None,
-    profile: str = "teach",
     ours: pl.DataFrame | None = None,
 ) -> Path:
     """Write, validate, then replace the previous submission and write the manifest. ``ours``: our
     model's recommendations, written beside it as ``OURS_FILENAME`` (never the submission)."""
-    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
+    directory = Path(directory) if directory else submissions_dir(TRACK, report.profile)
     frames = {
         name: None if r is None else submission_frame(r, n_users)
         for r, name in ((recs, FILENAME), (ours, OURS_FILENAME))
     }
-    files = publish_all(directory, frames, lambda new: validate(new, n_users, n_items))
-    write_manifest(
-        directory,
-        TRACK,
-        parameters,
-        data_source,
-        metrics,
-        files,
-        rows=n_users,
-        comparison=comparison,
-        tolerance=TOLERANCE,
-        data_facts=data_facts,
-        profile=profile,
+    return publish_run(
+        directory, TRACK, frames, lambda new: validate(new, n_users, n_items), report, rows=n_users, tolerance=TOLERANCE
     )
-    return files[0]

@@ -38,6 +38,7 @@ from shared.errors import DataError
 from shared.io import atomic_path
 from shared.metrics import across_seeds, paired_difference, per_user_ndcg, ranking_metrics
 from shared.seed import seed_everything
+from shared.submission import Report
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
 VARIANTS = ("faithful", "corrected", "leakfree", "best")
@@ -372,17 +373,8 @@ def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, tra
             "ours_minus_faithful_ndcg@10": diff["mean"],
             "ours_minus_faithful_ndcg@10_se": diff["se"],
         }
-    return submit.write(
-        test,
-        scores["faithful"].to_numpy(),
-        training["config"],
-        cfg.data_source(),
-        metrics,
-        comparison=comparison,
-        data_facts=training.get("data"),
-        profile=cfg.profile,
-        ours=ours,
-    )
+    report = Report(training["config"], cfg.data_source(), metrics, comparison, training.get("data"), cfg.profile)
+    return submit.write(test, scores["faithful"].to_numpy(), report, ours=ours)
 
 
 def data_facts(split: Split) -> dict[str, float]:

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
+from shared.submission import Report, SubmissionFormat, publish_run, validate_submission
 from solutions.kraft_kuairec import TRACK
 
 FORMAT = SubmissionFormat(
@@ -44,37 +42,20 @@ def expected_keys(test: pl.DataFrame) -> pl.DataFrame:
 def write(
     test: pl.DataFrame,
     scores: np.ndarray,
-    parameters: Mapping[str, Any],
-    data_source: Mapping[str, Any],
-    metrics: Mapping[str, float],
+    report: Report,
     directory: str | Path | None = None,
-    comparison: Mapping[str, Mapping[str, float]] | None = None,
-    data_facts: Mapping[str, float] | None = None,
-    profile: str = "teach",
     ours: np.ndarray | None = None,
 ) -> Path:
     """Write, validate against the test pairs, then write the manifest. Returns the CSV path.
     ``ours``: our ranker's scores, written beside it as ``OURS_FILENAME`` (never the submission)."""
-    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
+    directory = Path(directory) if directory else submissions_dir(TRACK, report.profile)
     frames = {
         name: None if s is None else submission_frame(test, s)
         for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))
     }
-    files = publish_all(directory, frames, lambda new: validate(new, test))
-    write_manifest(
-        directory,
-        TRACK,
-        parameters,
-        data_source,
-        metrics,
-        files,
-        rows=test.height,
-        comparison=comparison,
-        tolerance=TOLERANCE,
-        data_facts=data_facts,
-        profile=profile,
+    return publish_run(
+        directory, TRACK, frames, lambda new: validate(new, test), report, rows=test.height, tolerance=TOLERANCE
     )
-    return files[0]
 
 
 def validate(path: str | Path, test: pl.DataFrame) -> pl.DataFrame:

@@ -47,6 +47,7 @@ from shared.metrics import (
     per_user_roc_auc,
 )
 from shared.seed import seed_everything
+from shared.submission import Report
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
 
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}
@@ -624,17 +625,8 @@ def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: p
             }
     comparison = {m: {k: r[k] for k in ("auc", "auc_expected") if k in r} for m, r in rows.items()}
     ours = scores[OURS].to_numpy() if OURS in scores.columns else None
-    return submit.write(
-        scores.select("user_id", "item_id"),
-        scores[cfg.submitted].to_numpy(),
-        training["config"],
-        cfg.data_source(),
-        metrics,
-        comparison=comparison,
-        data_facts=training.get("data"),
-        profile=cfg.profile,
-        ours=ours,
-    )
+    report = Report(training["config"], cfg.data_source(), metrics, comparison, training.get("data"), cfg.profile)
+    return submit.write(scores.select("user_id", "item_id"), scores[cfg.submitted].to_numpy(), report, ours=ours)
 
 
 def kept_rows(cfg: Config, d: Data, scores: pl.DataFrame) -> set[str]:

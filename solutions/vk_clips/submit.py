@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from shared.errors import SubmissionError
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
+from shared.submission import Report, SubmissionFormat, publish_run, validate_submission
 from solutions.vk_clips import TRACK
 
 FORMAT = SubmissionFormat(
@@ -55,34 +53,17 @@ def validate(path: str | os.PathLike, test: pl.DataFrame) -> pl.DataFrame:
 def write(
     test: pl.DataFrame,
     scores: np.ndarray,
-    parameters: Mapping[str, Any],
-    data_source: Mapping[str, Any],
-    metrics: Mapping[str, float],
+    report: Report,
     directory: str | Path | None = None,
-    comparison: Mapping[str, Mapping[str, float]] | None = None,
-    data_facts: Mapping[str, float] | None = None,
-    profile: str = "teach",
     ours: np.ndarray | None = None,
 ) -> Path:
     """Pack, validate, then replace the previous submission and write the manifest. ``ours``: our
     model's scores, written beside it as ``OURS_FILENAME`` in the same format (never the submission)."""
-    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
+    directory = Path(directory) if directory else submissions_dir(TRACK, report.profile)
     frames = {
         name: None if s is None else submission_frame(test, s)
         for s, name in ((scores, FILENAME), (ours, OURS_FILENAME))
     }
-    files = publish_all(directory, frames, lambda new: validate(new, test))
-    write_manifest(
-        directory,
-        TRACK,
-        parameters,
-        data_source,
-        metrics,
-        files,
-        rows=test.height,
-        comparison=comparison,
-        tolerance=TOLERANCE,
-        data_facts=data_facts,
-        profile=profile,
+    return publish_run(
+        directory, TRACK, frames, lambda new: validate(new, test), report, rows=test.height, tolerance=TOLERANCE
     )
-    return files[0]

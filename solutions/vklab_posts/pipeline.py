@@ -47,6 +47,7 @@ from shared.errors import DataError
 from shared.io import write_parquet_atomic
 from shared.metrics import paired_difference, rate_metrics
 from shared.paths import artifacts_dir
+from shared.submission import Report
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
 
 TARGETS, TARGET_A, TARGETS_B = data.TARGETS, data.TARGET_A, data.TARGETS_B
@@ -572,17 +573,8 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
     comparison = {f"{r['target']}/{r['model']}": {k: r[k] for k in ("logloss", "mae", "r2")} for r in table.to_dicts()}
     training = cfg.load_training()
     params = {**training.get("config", cfg.parameters()), "submitted_head": head}
-    return submit.write(
-        frame,
-        d.frame["row"].to_numpy()[d.test],
-        params,
-        cfg.data_source(),
-        metrics,
-        comparison=comparison,
-        data_facts=data_facts(d),
-        profile=cfg.profile,
-        ours=ours,
-    )
+    report = Report(params, cfg.data_source(), metrics, comparison, data_facts(d), cfg.profile)
+    return submit.write(frame, d.frame["row"].to_numpy()[d.test], report, ours=ours)
 
 
 def run(

@@ -5,16 +5,14 @@ target's predicted rate (activity count / view) in [0, 1]."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from shared.errors import SubmissionError
 from shared.paths import submissions_dir
-from shared.submission import SubmissionFormat, publish_all, validate_submission, write_manifest
+from shared.submission import Report, SubmissionFormat, publish_run, validate_submission
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import TARGETS
 
@@ -50,34 +48,24 @@ def validate(path: str | os.PathLike, test_rows: np.ndarray) -> pl.DataFrame:
 def write(
     preds: pl.DataFrame,
     test_rows: np.ndarray,
-    parameters: Mapping[str, Any],
-    data_source: Mapping[str, Any],
-    metrics: Mapping[str, float],
+    report: Report,
     directory: str | Path | None = None,
-    comparison: Mapping[str, Mapping[str, float]] | None = None,
-    data_facts: Mapping[str, float] | None = None,
-    profile: str = "teach",
     ours: pl.DataFrame | None = None,
 ) -> Path:
     """Write, validate, then replace the previous file and write the manifest. ``ours``: the same
     format with our open_photo model, written beside it as ``OURS_FILENAME`` (never the submission)."""
-    directory = Path(directory) if directory else submissions_dir(TRACK, profile)
+    directory = Path(directory) if directory else submissions_dir(TRACK, report.profile)
     frames = {
         name: None if f is None else f.select("row", *TARGETS).sort("row")
         for f, name in ((preds, FILENAME), (ours, OURS_FILENAME))
     }
-    files = publish_all(directory, frames, lambda new: validate(new, test_rows), float_precision=PRECISION)
-    write_manifest(
+    return publish_run(
         directory,
         TRACK,
-        parameters,
-        data_source,
-        metrics,
-        files,
+        frames,
+        lambda new: validate(new, test_rows),
+        report,
         rows=len(test_rows),
-        comparison=comparison,
         tolerance=TOLERANCE,
-        data_facts=data_facts,
-        profile=profile,
+        float_precision=PRECISION,
     )
-    return files[0]

@@ -9,7 +9,7 @@ import pytest
 from shared.errors import SubmissionError
 from shared.io import sha256_file
 from shared.paths import submissions_dir
-from shared.submission import read_manifest, write_csv
+from shared.submission import Report, read_manifest, write_csv
 from solutions.vk_clips import TRACK, models, pipeline, submit
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
@@ -193,7 +193,8 @@ def test_beyond_source(tiny_run):
 def test_ours_is_written_beside_the_submission_and_removed_without_it(tiny_run, tmp_path):
     *_, scores, _, _ = tiny_run
     test = scores.select("user_id", "item_id")
-    args = (test, scores["dcn_fixed"].to_numpy(), {"seed": 42}, {"kind": "synthetic twin"}, {"auc": 0.5}, tmp_path)
+    report = Report({"seed": 42}, {"kind": "synthetic twin"}, {"auc": 0.5})
+    args = (test, scores["dcn_fixed"].to_numpy(), report, tmp_path)
     submit.write(*args, ours=scores["ltr"].to_numpy())
     ours = submit.validate(tmp_path / submit.OURS_FILENAME, test)
     assert ours["predict"].to_list() == pytest.approx(scores["ltr"].to_list(), abs=5e-7)  # 6 decimals written
