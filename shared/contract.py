@@ -70,6 +70,33 @@ class Track:
         if self.gpu_scale and self.gpu_scale not in self.scales:
             raise ValueError(f"{self.name}: gpu_scale {self.gpu_scale!r} is not one of {self.scales}")
 
+    @classmethod
+    def of_package(
+        cls,
+        name: str,
+        reading_order: int,
+        reading_why: str,
+        scales: tuple[str, ...],
+        gpu_scale: str = "",
+        seed_study: bool = False,
+    ) -> Track:
+        """The contract of a package laid out as the guide says: ``pipeline.Config``,
+        ``exercises.EXERCISES``, ``plots``, and, where the track has them, ``pipeline.gpu_checks``
+        (run at ``gpu_scale``) and ``pipeline.seed_summary`` (``seed_study``)."""
+        pipeline = f"solutions.{name}.pipeline"
+        return cls(
+            name=name,
+            reading_order=reading_order,
+            reading_why=reading_why,
+            scales=scales,
+            config=lazy(pipeline, "Config"),
+            exercises=lazy(f"solutions.{name}.exercises", "EXERCISES"),
+            figures=lazy(f"solutions.{name}.plots"),
+            gpu_checks=lazy(pipeline, "gpu_checks") if gpu_scale else None,
+            gpu_scale=gpu_scale,
+            seed_summary=lazy(pipeline, "seed_summary") if seed_study else None,
+        )
+
     def config_class(self) -> type:
         return self.config.get()
 

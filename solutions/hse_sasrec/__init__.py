@@ -3,7 +3,7 @@ SASRec and BERT4Rec, classic models on Spark, and a leak-free reranker."""
 
 import warnings
 
-from shared.contract import Track, lazy
+from shared.contract import Track
 
 # RePlay imports pyspark when it is installed; pyspark then warns about its own UDF type hints,
 # naming a file inside site-packages (no local path belongs in a notebook's output)
@@ -12,15 +12,11 @@ warnings.filterwarnings("ignore", message="Cannot infer the eval type from type 
 warnings.filterwarnings("ignore", message=".*(optuna|collected to master).*")
 
 TRACK = "hse_sasrec"
-CONTRACT = Track(  # what the tools read of this track (shared.contract)
-    name=TRACK,
-    reading_order=2,  # its place in the course
+CONTRACT = Track.of_package(  # what the tools read of this track (shared.contract)
+    TRACK,
+    reading_order=2,
     reading_why="HSE's MovieLens, the best-known data of the field: the next movie of each user, with HitRate and NDCG",
     scales=("tiny", "small", "full"),
-    config=lazy(f"solutions.{TRACK}.pipeline", "Config"),
-    exercises=lazy(f"solutions.{TRACK}.exercises", "EXERCISES"),
-    figures=lazy(f"solutions.{TRACK}.plots"),
-    gpu_checks=lazy(f"solutions.{TRACK}.pipeline", "gpu_checks"),
     gpu_scale="full",
-    seed_summary=lazy(f"solutions.{TRACK}.pipeline", "seed_summary"),
+    seed_study=True,
 )

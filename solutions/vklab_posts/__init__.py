@@ -2,17 +2,13 @@
 from its photo and text. Frozen offline encoders (EfficientNet-Lite0, Navec) with small heads
 trained on four losses, and CatBoost MultiRMSE over several rates; honest log loss throughout."""
 
-from shared.contract import Track, lazy
+from shared.contract import Track
 
 TRACK = "vklab_posts"
-CONTRACT = Track(  # what the tools read of this track (shared.contract)
-    name=TRACK,
-    reading_order=4,  # its place in the course
+CONTRACT = Track.of_package(  # what the tools read of this track (shared.contract)
+    TRACK,
+    reading_order=4,
     reading_why="VK-Lab posts: rates, log losses and ceilings, the most statistics",
     scales=("tiny", "small", "full"),
-    config=lazy(f"solutions.{TRACK}.pipeline", "Config"),
-    exercises=lazy(f"solutions.{TRACK}.exercises", "EXERCISES"),
-    figures=lazy(f"solutions.{TRACK}.plots"),
-    gpu_checks=lazy(f"solutions.{TRACK}.pipeline", "gpu_checks"),
     gpu_scale="full",
 )
