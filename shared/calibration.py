@@ -6,7 +6,7 @@ where it was published); its ``calibrate`` command runs the faithful configurati
 other global parameters and appends every trial (parameters -> metrics) to
 ``benchmarks/calibration-<track>.csv``. The trial whose parameters equal the twin's constants, at
 the targets' scale, is the calibrated twin: ``twin_vs_real`` holds it against the targets, and the
-track README and notebook 1 show that table (``render_markdown`` / ``update_readme``).
+track README and notebook 1 show that table (``render_markdown``, then ``shared.io.update_readme``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import hashlib
 import itertools
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -31,7 +30,7 @@ from typing import Any
 import polars as pl
 
 from shared import dispatch
-from shared.io import append_csv, write_text_atomic
+from shared.io import append_csv, update_readme
 from shared.paths import REPO_ROOT, benchmarks_dir
 from shared.twin import SCALES
 
@@ -164,20 +163,6 @@ def render_markdown(table: pl.DataFrame, digits: int = 4) -> str:
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.iter_rows()]
     return "\n".join(lines)
-
-
-def update_readme(path: str | os.PathLike, name: str, text: str) -> bool:
-    """Replace what stands between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``;
-    returns whether the file changed. Missing markers are an error, never a silent no-op."""
-    path = Path(path)
-    old = path.read_text()
-    pattern = re.compile(rf"(<!-- {re.escape(name)}:start -->\n).*?(<!-- {re.escape(name)}:end -->)", re.S)
-    if not pattern.search(old):
-        raise LookupError(f"{path.name}: no <!-- {name}:start --> ... <!-- {name}:end --> markers")
-    new = pattern.sub(lambda m: m.group(1) + text.strip("\n") + "\n" + m.group(2), old)
-    if new != old:
-        write_text_atomic(path, new)
-    return new != old
 
 
 # ---------------------------------------------------------------- the calibration command

@@ -18,8 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from shared.bench import cores_text
-from shared.calibration import update_readme
-from shared.io import append_csv
+from shared.io import append_csv, update_readme
 from shared.paths import REPO_ROOT, benchmarks_dir
 
 FILE = "ci-times.csv"

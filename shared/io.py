@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,3 +109,17 @@ def committed_bytes(path: str | os.PathLike, root: str | os.PathLike | None = No
     except (OSError, subprocess.SubprocessError):
         pass
     return (root / rel).read_bytes() if (root / rel).is_file() else None
+
+
+def update_readme(path: str | os.PathLike, name: str, text: str) -> bool:
+    """Replace what stands between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``;
+    returns whether the file changed. Missing markers are an error, never a silent no-op."""
+    path = Path(path)
+    old = path.read_text()
+    pattern = re.compile(rf"(<!-- {re.escape(name)}:start -->\n).*?(<!-- {re.escape(name)}:end -->)", re.S)
+    if not pattern.search(old):
+        raise LookupError(f"{path.name}: no <!-- {name}:start --> ... <!-- {name}:end --> markers")
+    new = pattern.sub(lambda m: m.group(1) + text.strip("\n") + "\n" + m.group(2), old)
+    if new != old:
+        write_text_atomic(path, new)
+    return new != old

@@ -12,8 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.calibration import update_readme
-from shared.io import committed_bytes, sha256_file, write_text_atomic
+from shared.io import committed_bytes, sha256_file, update_readme, write_text_atomic
 from shared.paths import REPO_ROOT, reports_dir, submissions_dir
 from shared.profiles import PROFILES
 from shared.reproduce import Verdict, load_committed, value_changes, verdict

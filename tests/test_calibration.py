@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import calibration
+from shared import calibration, io
 from shared.calibration import Target
 from shared.paths import REPO_ROOT
 
@@ -51,11 +51,11 @@ def test_twin_vs_real_and_markdown():
 def test_update_readme_between_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- t:start -->\nold\n<!-- t:end -->\nrest\n")
-    assert calibration.update_readme(readme, "t", "| a |\n|---|")
+    assert io.update_readme(readme, "t", "| a |\n|---|")
     assert readme.read_text() == "intro\n<!-- t:start -->\n| a |\n|---|\n<!-- t:end -->\nrest\n"
-    assert not calibration.update_readme(readme, "t", "| a |\n|---|")  # unchanged
+    assert not io.update_readme(readme, "t", "| a |\n|---|")  # unchanged
     with pytest.raises(LookupError, match="no <!-- other:start -->"):
-        calibration.update_readme(readme, "other", "x")
+        io.update_readme(readme, "other", "x")
 
 
 def test_command_records_every_trial_and_writes_the_readme_table(tmp_path, capsys):
