@@ -24,8 +24,10 @@ def test_closings_quote_the_run():
         and "50.0% of train rows" in text
     )
     diff = {"auc": 0.004, "auc_se": 0.003, "auc_expected": 0.001, "auc_expected_se": 0.002}
-    text = plots.closing_dcn(TABLE, 512, diff).data
-    assert "with the faithful history 0.620 (+0.010)" in text and "+0.0010 ± 0.0020" in text
+    gain = {"auc": 0.002, "auc_se": 0.003, "auc_expected": 0.0004, "auc_expected_se": 0.0004}
+    text = plots.closing_dcn(TABLE, 512, diff, gain).data
+    assert "with the faithful history 0.6200 (+0.0100)" in text and "+0.0010 ± 0.0020" in text
+    assert "dcn_faithful minus dcn_nohistory is +0.0004 ± 0.0004" in text  # the history gain, paired
     assert "within two standard errors" in text and "batch 512" in text
     text = plots.closing_sequence(TABLE, {"epochs": 5, "best_epoch": 3}, {**diff, "auc_expected": -0.008}).data
     assert "-0.0080 ± 0.0020" in text and "more than two standard errors: a difference" in text and "best 3" in text
