@@ -221,9 +221,17 @@ def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFr
             parts = ", ".join(
                 f"`{m}` alone {signed(one[m]['gain'], 6)}" for m in ("catboost-ce", "mlp-text") if m in one
             )
+            better = [m for m in ("catboost-ce", "mlp-text") if m in one and one[m]["gain"] > r["gain"]]
+            why = (
+                f" Here `{better[0]}` alone gains more than the blend: the plain mean gives the weaker model half "
+                "the say. The weights are fixed in advance, not chosen on the test rows (exercise 2 asks what "
+                "other weights do)."
+                if better
+                else ""
+            )
             lines.append(
                 f"Ours on {t}: {signed(r['gain'], 6)} ± {r['se']:.6f} log loss over MultiRMSE (paired by "
-                f"row), {verdict} two standard errors ({parts})."
+                f"row), {verdict} two standard errors ({parts}).{why}"
             )
     return closing(lines, for_notebook(TRACK, "03_catboost_multitarget"), twin)
 
