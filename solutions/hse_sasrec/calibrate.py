@@ -84,7 +84,7 @@ def run_trial(cfg: pipeline.Config, ladder: bool) -> dict[str, float]:
     return metrics
 
 
-# The protocol: the `cpu` presets, up to 100 epochs, stopped 10 epochs after the best val recall@10
+# The calibration's protocol: the `cpu` presets, up to 100 epochs, stopped 10 epochs after the best val recall@10
 EPOCHS, PATIENCE = 100, 10
 
 

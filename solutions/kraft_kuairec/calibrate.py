@@ -26,7 +26,7 @@ from solutions.kraft_kuairec import TRACK, data, pipeline, twin
 
 SEED_README = "KRAFT README (source table)"
 # The source's published real-data figures, and how close the faithful pipeline on the calibrated
-# `full` twin must land (the issue "Twins that behave like the real data").
+# `full` twin must land (the README's "The twin against the real data").
 SPEC = calibration.Spec.of_twin(
     TRACK,
     twin,

@@ -53,8 +53,9 @@ from solutions.vk_clips import TRACK, data, features, models, submit, twin
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}
 MODELS = ("random", "popularity", "als", *DCN_ROWS, "sequence", "ltr_stats", "ltr", "oracle")
 SUBMITTED = "dcn_fixed"
-# retrained per model seed by --model-seeds: the rankers against the faithful DCNv2 (issue 19's bar),
-# with the two models they stack (dcn_fixed, about 4 minutes a seed at small here, is left out)
+# retrained per model seed by --model-seeds: the rankers against the faithful DCNv2 (the bar: a gain of
+# more than two standard errors across seeds), with the two models they stack (dcn_fixed, about 4
+# minutes a seed at small here, is left out)
 SEED_ROWS = ("dcn_nohistory", "dcn_faithful", "sequence", "ltr_stats", "ltr")
 TRUE_PROBS = ("p_dislike", "p_ignore", "p_like")  # twin: columns of truth.parquet
 SOURCE_BATCH, TWIN_BATCH = 16_384, 512
@@ -747,7 +748,8 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
 def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     """The seed study's summary from its per-seed rows, per model: the means and spreads over seeds,
     the ``auc_expected`` gain over the faithful DCNv2 across seeds with both noises
-    (``shared.metrics.across_seeds``: issue 19's bar) and its time over the faithful DCNv2's."""
+    (``shared.metrics.across_seeds``: the bar is more than two standard errors) and its time over the
+    faithful DCNv2's."""
     faithful = per_seed.filter(pl.col("model") == "dcn_faithful")["seconds"].sum()
     summary = []
     for row in per_seed["model"].unique(maintain_order=True).to_list():

@@ -58,8 +58,8 @@ OURS_B = "blend"  # ours on like, comment and share_to_message: the mean of BLEN
 BLENDED = ("catboost-ce", "mlp-text")
 MODELS = ("constant", *HEAD_MODELS, *FINETUNE_MODELS, OURS, "catboost", *BLENDED, OURS_B, "ceiling", "oracle")
 VAL_SIZE = 0.1
-# Source (a)'s own numbers on the real file, as corrected by the issue (prediction and target
-# swapped in its BCE): not comparable with any twin figure.
+# Source (a)'s own numbers on the real file, corrected for its swapped BCE (prediction and target
+# passed the other way round): not comparable with any twin figure.
 # fmt: off
 SOURCE_A = {"printed 'LogLoss' (swapped BCE)": 0.14, "real held-out BCE, every model": "0.158-0.161",
             "constant prediction": 0.161}
