@@ -126,8 +126,8 @@ def for_notebook(track: str, notebook: str) -> list[str]:
             question = ex.question
             if ex.scale != LESSON_SCALE:  # the learner runs it there too, or cannot check the answer
                 question += (
-                    f' Run it at `SCALE = "{ex.scale}"` (at `{LESSON_SCALE}` it takes much longer): the answer '
-                    "was measured there."
+                    f' Run the track\'s notebooks up to this one at `SCALE = "{ex.scale}"` first (at '
+                    f"`{LESSON_SCALE}` it takes much longer): the answer was measured there."
                 )
             out.append(
                 f"{question}\n\n   <details><summary>Answer</summary>\n\n   {answer(track, ex, record)}"

@@ -95,7 +95,7 @@ def test_for_notebook_collapses_each_answer_under_its_question(monkeypatch, tmp_
     )
     one, two = answers.for_notebook("toy", "01_x")
     # measured at tiny: the question says so, since the lessons run at small
-    assert one.startswith('Q one? Run it at `SCALE = "tiny"`')
+    assert one.startswith('Q one? Run the track\'s notebooks up to this one at `SCALE = "tiny"` first')
     assert "was measured there.\n\n   <details><summary>Answer</summary>\n\n   *On the twin at `small`" in one
     assert "x is 0.500 over 2 rows, w." in one and one.rstrip().endswith("</details>")
     assert "Not recorded yet: `make answers TRACKS=toy ONLY=01_x:2`" in two

@@ -329,9 +329,9 @@ def _short_answer(v) -> str:
         "none: MovieLens-1M kept only users with at least 20 ratings, and so does the twin"
         if v["under_20"] == 0
         else f"{v['under_20']} of {v['users']:,} (the fewest events a user has is {v['fewest']}, the median "
-        f"{v['median']:g}): the real MovieLens-1M keeps only users with at least 20 ratings, while the twin draws "
-        f"its history lengths from a skewed (lognormal) distribution clipped at {v['fewest']} events instead of 20: "
-        "the tall first bar of section 1's events-per-user histogram"
+        f"{v['median']:g}): MovieLens-1M keeps only users with at least 20 ratings, but the competition's "
+        f"events.csv goes down to {v['fewest']} (part of each user's ratings was held back for the hidden test), "
+        "and the twin copies that floor: the tall first bar of section 1's events-per-user histogram"
     )
     drop = {m: v[f"{m}_long"] - v[f"{m}_short"] for m in ("sasrec", "als", "popularity")}
     worst = max(drop, key=drop.get)
@@ -399,8 +399,9 @@ def _bert_60_answer(v) -> str:
     return (
         f"{passes}: with 60 epochs BERT4Rec scores HitRate@10 {v['hit_60']:.3f} (30 epochs: {v['hit_30']:.3f}), "
         f"SASRec {v['sasrec']:.3f}. Its validation recall@10 went from {v['recall_30']:.4f} at epoch 30 to "
-        f"{v['recall_60']:.4f} at 60 ({v['last_10']:+.4f} over the last 10), best epoch {v['best']}: a masked "
-        "model learns from the 15 % of positions it hides, so each epoch teaches it less than SASRec's."
+        f"{v['recall_60']:.4f} at 60, and its best epoch (the one kept) is {v['best']}"
+        + (f": it gained nothing after epoch {v['best']}. " if v["best"] < 60 else ": still rising at the last epoch. ")
+        + "A masked model learns from the 15 % of positions it hides, so each epoch teaches it less than SASRec's."
     )
 
 
@@ -490,8 +491,8 @@ def _faithful_answer(v) -> str:
         f"It falls from {v['full']:.3f} to {v['faithful']:.3f}. The lists change by {v['changed']:.1f} of 10 movies "
         f"on average ({v['all_changed']:.0%} of users get ten new ones): {v['changed_short']:.1f} for the quarter "
         f"with the shortest histories (at most {v['short']:.0f} events), {v['changed_long']:.1f} for the longest "
-        f"(at least {v['long']:.0f}; a submission's history holds the validation event too, one more than the "
-        "cut points of notebooks 1 and 2)"
+        f"(at least {v['long']:.0f}; a submission's history also holds each user's last (test) event, one more "
+        "than the test-step histories of notebooks 1 and 2)"
         + (": about alike, whatever the history's length. " if alike else ". ")
         + "The last event is the best single clue to the next one, and leaving it out moves the state every "
         "list is read from."
@@ -568,7 +569,8 @@ EXERCISES = (
     Exercise(
         "04_classic_spark",
         2,
-        "Give ItemKNN 20 neighbours instead of 100: which users does it stop reaching?",
+        "Give ItemKNN 20 neighbours instead of 100 (`num_neighbours` in `models.classic_model`): which users does "
+        "it stop reaching?",
         _knn_answer,
         "small",
         _knn_20,
@@ -603,8 +605,10 @@ EXERCISES = (
     Exercise(
         "06_submission",
         2,
-        "Set `SUBMIT_HISTORY` to `faithful` (the team's choice) and rerun this notebook: which users' lists "
-        "change most, and by how much does the hidden-next-event HitRate@10 fall?",
+        "Compare the two submission lists this notebook wrote: `pipeline.load_recs(cfg, 'sasrec', 'submit')` (the "
+        "whole history, submitted) and `pipeline.load_recs(cfg, 'sasrec', 'submit_faithful')` (the team's choice, "
+        "without the last event). Which users' lists change most, and by how much does the hidden-next-event "
+        "HitRate@10 fall?",
         _faithful_answer,
         "small",
         _faithful_history,

@@ -93,6 +93,7 @@ def closing_data(events: pl.DataFrame, n_users: int, n_items: int, split, twin: 
         ],
         for_notebook(TRACK, "01_data_and_split"),
         twin,
+        baselines="random and oracle rows (notebook 2 scores them)",
     )
 
 
