@@ -1,6 +1,23 @@
-"""Small helper package shared by every track: paths, seeding, metrics, submission IO,
-the notebook runner, synthetic-twin building blocks, the benchmark stage timer, and the track
-contract (``shared.contract``: what a track declares once) with its registry (``shared.tracks``).
+"""The helper package every track uses. Its modules, by role (a track's code uses the first five
+groups; the tools are the make targets' entry points and no track imports them):
+
+- runtime: ``dispatch`` (pinned CPU dispatch and threads, applied on import), ``device`` (the
+  accelerator and its settings), ``seed`` (seeding), ``paths`` (where things live), ``errors``
+  (one-line errors), ``progress`` (one progress line).
+- data: ``io`` (atomic writes, README sections), ``tables`` (checked CSV reading), ``download``,
+  ``submission`` (submission files, the manifest and its ``Report``).
+- eval: ``metrics`` (every metric, vectorised; paired differences).
+- train: ``boosting`` (LightGBM), ``factors`` (implicit's ALS), ``checkpoint`` (resumable loops),
+  ``bench`` (the stage timer).
+- track: ``contract`` (what a track declares once), ``tracks`` (the registry), ``config`` (what every
+  ``Config`` shares), ``cli`` (what every pipeline CLI shares), ``profiles`` (teach and source),
+  ``twin`` (the twins' building blocks), ``calibration`` (fitting a twin to published results),
+  ``lesson`` and ``show`` (closing cells and the one table display, in the notebooks), ``answers``
+  (the exercises' recorded answers).
+- tools: ``runner`` (notebooks through papermill), ``report`` and ``reproduce`` (the verdict),
+  ``timing``, ``book`` (the course site), ``primer`` (the metric-link check), ``figures`` (every
+  README figure's record), ``nbcheck`` (the notebook tests' references), ``gpu_check``, ``sharing``
+  (cores shared with other work), ``ci_time``.
 
 Importing it pins the CPU dispatch and thread counts first (``shared.dispatch``), before any
 numeric library is loaded."""

@@ -49,3 +49,16 @@ def test_shared_has_no_import_cycle():
 
     for module in sorted(graph):
         visit(module, [module])
+
+
+TOOLS = {"runner", "report", "reproduce", "timing", "book", "primer", "figures", "nbcheck", "gpu_check", "sharing", "ci_time"}
+
+
+def test_no_track_imports_the_tools():
+    """The make targets' entry points (``shared/__init__.py``'s tools) use the tracks, never the other way."""
+    hits = {
+        f"{p.relative_to(REPO_ROOT)}: {sorted(_shared_imports(p) & TOOLS)}"
+        for p in sorted((REPO_ROOT / "solutions").rglob("*.py"))
+        if _shared_imports(p) & TOOLS
+    }
+    assert not hits, "\n".join(sorted(hits))

@@ -235,7 +235,10 @@ class BoostParams:
 
 
 @dataclass
-class BoostFit:
+class KFoldFit:
+    """CatBoost over k folds (``catboost_kfold``): the folds' mean test predictions, each train row's
+    out-of-fold prediction, each fold's best round, the mean importance and the seconds it took."""
+
     test: np.ndarray  # (n_test, n_targets), the folds' mean
     oof: np.ndarray  # (n_train, n_targets), each row predicted by the fold that did not see it
     best_iterations: list[int]
@@ -251,7 +254,7 @@ def catboost_kfold(
     params: BoostParams = BoostParams(),
     seed: int = 42,
     loss: str = "MultiRMSE",
-) -> BoostFit:
+) -> KFoldFit:
     """KFold(shuffle, seed) over the rows of ``y`` (n, n_targets): each fold early-stops on its
     held-out part; the test predictions are averaged over the folds. ``loss`` "MultiRMSE" (source
     (b)): one model for all targets, on the rates. "CrossEntropy" (ours): one model per target on
@@ -303,7 +306,7 @@ def catboost_kfold(
             best.append(int(model.get_best_iteration()))
             importance += model.get_feature_importance() / (params.folds * len(groups))
     order = np.argsort(-importance)
-    return BoostFit(
+    return KFoldFit(
         test, oof, best, {x.columns[i]: round(float(importance[i]), 3) for i in order}, time.perf_counter() - start
     )
 

@@ -443,7 +443,7 @@ def train_catboost(
     f: Features,
     name: str = "catboost",
     frames: tuple[pd.DataFrame, pd.DataFrame, list[str]] | None = None,
-) -> models.BoostFit:
+) -> models.KFoldFit:
     """(b) ``catboost``: MultiRMSE over the three rates, as the source; ``catboost-ce``: on the same
     features and folds, one model per rate with CatBoost's soft-label ``CrossEntropy``, the log
     loss the task is scored by (MultiRMSE's squared errors are ruled by the largest rate, like,
