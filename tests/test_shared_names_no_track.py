@@ -51,7 +51,19 @@ def test_shared_has_no_import_cycle():
         visit(module, [module])
 
 
-TOOLS = {"runner", "report", "reproduce", "timing", "book", "primer", "figures", "nbcheck", "gpu_check", "sharing", "ci_time"}
+TOOLS = {
+    "runner",
+    "report",
+    "reproduce",
+    "timing",
+    "book",
+    "primer",
+    "figures",
+    "nbcheck",
+    "gpu_check",
+    "sharing",
+    "ci_time",
+}
 
 
 def test_no_track_imports_the_tools():
