@@ -41,10 +41,6 @@ SAME_RECORD = "gpu-determinism.csv"
 OUTPUTS = (".parquet", ".npy", ".npz")  # what the checks save: recommendations, embeddings, features
 
 
-def _tracks() -> list[str]:
-    return shared_tracks.names()
-
-
 def tiny_sizes(track: str) -> dict:
     """The ``Config`` fields ``notebooks/<track>/tiny.yaml`` sets, other than the scale."""
     values = profiles.config_values(profiles.read_file(NOTEBOOKS_DIR / track / "tiny.yaml"))
@@ -163,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_tracks(args: argparse.Namespace, root: Path, cuda: bool, device: dict) -> tuple[list[dict], list[dict]]:
     rows, same_rows = [], []
-    for track in args.tracks or _tracks():
+    for track in args.tracks or shared_tracks.names():
         c = shared_tracks.contract(track)
         if c is None or c.gpu_checks is None:
             print(f"gpu-check {track}: no torch model")

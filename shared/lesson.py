@@ -45,17 +45,18 @@ def closing(
     twin: bool = True,
     calibrated: bool = True,
     baselines: str = "random and oracle rows",
-    track: str = "",
+    *,
+    track: str,
 ) -> Markdown:
-    """Markdown: the findings as bullets, the caveat (comparing with the track's ``baselines``; with
-    ``track``, it links the track README, at its calibration table), then the exercises as a numbered list."""
+    """Markdown: the findings as bullets, the caveat (comparing with the track's ``baselines``; it links
+    the ``track``'s README, at its calibration table), then how to try the exercises and their list."""
     lines = ["## What this shows", ""]
     lines += [f"- {f}" for f in findings]
-    if calibrated:
-        table = '"The twin against the real data"'
-        readme = "track README's table " + (f"[{table}]({readme_link(track, CALIBRATION_ANCHOR)})" if track else table)
-    else:
-        readme = f"[track README]({readme_link(track)})" if track else "track README"
+    readme = (
+        f'track README\'s table ["The twin against the real data"]({readme_link(track, CALIBRATION_ANCHOR)})'
+        if calibrated
+        else f"[track README]({readme_link(track)})"
+    )
     template = TWIN_CAVEAT if calibrated else UNCALIBRATED_CAVEAT
     caveat = template.format(baselines=baselines, readme=readme) if twin else REAL_NOTE
     lines += ["", caveat, "", "## Exercises", "", EXERCISES_HOW, ""]
