@@ -47,8 +47,8 @@ lint: setup ## ruff check and ruff format --check (pyproject.toml), in seconds: 
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: setup lint ## the lint gate, unit tests, then each notebook at SCALE=tiny checked with nbval
-	$(PY) -m pytest
+test: setup lint ## the lint gate, then all tests (unit, functional, each notebook at SCALE=tiny checked with nbval) on two workers
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder  # tests/conftest.py: the groups
 
 test-fast: setup lint ## the lint gate and the unit tests only (not the functional and notebook groups): under two minutes on 2 cores
 	$(PY) -m pytest -m "not functional and not notebook"

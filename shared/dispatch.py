@@ -18,6 +18,14 @@ Standard library only: this file runs before anything else is importable.
 without AVX2 (or not x86-64) is left unpinned, since forcing these kernels there would crash.
 ``RECSYS_THREADS`` sets the thread count of the libraries whose results depend on it (default 2,
 the CI machine's cores): another count is allowed, and recorded in every manifest.
+
+OpenMP's idle threads sleep (``OMP_WAIT_POLICY=passive``) instead of spinning: LightGBM, torch and
+implicit run their threads through OpenMP, and a spinning thread fights any other process for its
+core (a browser, an editor, a second test worker), so that beside a one-core busy loop a step took
+3 to 3.6 times its time alone, against 1.06 to 1.38 times when idle threads sleep
+(``make bench-sharing``, ``benchmarks/core-sharing.csv``). The policy decides only how threads wait,
+never what they compute: no result moves, and a manifest does not record it. A policy already in
+the environment is kept (``make bench-sharing`` times each one).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ DISPATCH = {
     "MKL_CBWR": "COMPATIBLE",  # MKL's reproducible code path, where MKL is loaded
 }
 LOADED_TOO_EARLY = ("numpy", "scipy", "torch")
+WAIT_POLICY = "OMP_WAIT_POLICY"
 
 
 def threads(environ: MutableMapping[str, str] = os.environ) -> int:
@@ -91,16 +100,22 @@ def unsupported_reason(environ: MutableMapping[str, str] = os.environ, flags: se
     return ""
 
 
+def wait_env(environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:
+    """How OpenMP's idle threads wait: asleep, unless the environment already chose."""
+    return {WAIT_POLICY: environ.get(WAIT_POLICY) or "passive"}
+
+
 def pinned_env(environ: MutableMapping[str, str] = os.environ, flags: set[str] | None = None) -> dict[str, str]:
-    """The variables to set: thread counts always, the dispatch where it can be pinned."""
-    return {**thread_env(environ), **({} if unsupported_reason(environ, flags) else DISPATCH)}
+    """The variables to set: thread counts and the wait policy always, the dispatch where it can be
+    pinned."""
+    return {**thread_env(environ), **wait_env(environ), **({} if unsupported_reason(environ, flags) else DISPATCH)}
 
 
 def apply(environ: MutableMapping[str, str] = os.environ, modules: dict | None = None) -> dict[str, str]:
     """Set the pinned variables in ``environ`` (overriding what was there: the pin is the point).
     Warns when a numeric library was already loaded under other settings, which it keeps."""
     wanted = pinned_env(environ)
-    changed = {k for k, v in wanted.items() if environ.get(k) != v}
+    changed = {k for k, v in wanted.items() if environ.get(k) != v and k != WAIT_POLICY}  # it moves no result
     loaded = [m for m in LOADED_TOO_EARLY if m in (sys.modules if modules is None else modules)]
     if changed and loaded:
         warnings.warn(

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import polars as pl
 import pytest
@@ -138,6 +139,27 @@ def test_pin_sets_and_overrides(monkeypatch):
     assert dispatch.unsupported_reason({}, flags={"sse4_2"}) == "CPU without AVX2/FMA (or flags unreadable)"
     with pytest.warns(RuntimeWarning, match="numpy loaded before the CPU dispatch was pinned"):
         dispatch.apply({}, modules={"numpy": object()})
+
+
+def test_idle_openmp_threads_sleep_unless_the_environment_chose(monkeypatch):
+    """The wait policy is pinned passive (shared.dispatch says why), a chosen one is kept, and
+    neither is a result pin: changing it after numpy loaded warns of nothing."""
+    env = {}
+    dispatch.apply(env, modules={})
+    assert env[dispatch.WAIT_POLICY] == "passive"
+    chosen = {**env, dispatch.WAIT_POLICY: "active"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dispatch.apply(chosen, modules={"numpy": object(), "torch": object()})
+    assert chosen[dispatch.WAIT_POLICY] == "active"
+    made = subprocess.run(
+        [sys.executable, str(paths.REPO_ROOT / "shared" / "dispatch.py"), "--make"],
+        env={k: v for k, v in os.environ.items() if k != dispatch.WAIT_POLICY},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"{dispatch.WAIT_POLICY}=passive" in made.stdout.split()
 
 
 def _pipeline(out_dir, **env):
