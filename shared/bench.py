@@ -55,6 +55,15 @@ def stages(timer: StageTimer | None):
     return timer.stage if timer else no_stage
 
 
+def kept_by_resume(stage, row: str, progress: bool = False) -> None:
+    """A row ``--resume`` keeps (an earlier run of the same configuration trained it): a stage of no
+    work, so that a bench table still lists it, and one line when progress is shown. The name holds
+    no ": " (``ratio_lines`` reads that as a variant's step)."""
+    with stage(f"{row} (kept, trained by an earlier run; --resume)"):
+        if progress:
+            print(f"{row}: kept, trained by an earlier run of this configuration (--resume)", flush=True)
+
+
 @dataclass
 class StageTimer:
     """``with timer.stage("als"): ...`` records (stage, wall seconds, peak RSS MiB)."""

@@ -14,10 +14,31 @@ hook that needs the track's heavy modules is a ``lazy`` reference, imported when
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+# One vocabulary: the names under which every track's ``pipeline`` module does the same jobs
+# (tests/test_tracks.py holds each track to it). The tools never call these; they are what a reader
+# of one track finds again in the next, and what a new track offers.
+PIPELINE_VOCABULARY = {
+    "Config": "its TrackConfig subclass: scale, data folder, seed, profile, every knob",
+    "MODELS": "the rows of its comparison table, in order (baselines first, the oracle last)",
+    "OURS": "the row beyond the source, written beside the submission",
+    "run": "the whole pipeline, one row after another: returns the comparison table",
+    "save_outputs": "saves what a row computed (scores, lists, predictions) in the run's artifacts",
+    "load_outputs": "reads them back: what a later notebook starts from",
+    "evaluate": "the comparison table of the rows asked for, from their saved outputs",
+    "paired_difference": "row a minus row b, paired by user (or post), with its standard error",
+    "write_submission": "the submitted row's file, validated, with its manifest (and ours beside it)",
+    "data_facts": "the data's sizes and rates, for the manifest and the README's tables",
+    "describe": "the same facts as a table, for the first notebook",
+    "main": "the command line (``python -m solutions.<track>.pipeline``)",
+}
+# A track whose ``run`` takes ``resume`` names what it keeps:
+RESUME_VOCABULARY = {"kept_by_resume": "the rows an earlier run of the same configuration finished"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +72,8 @@ class Track:
     whose functions draw the notebooks' figures (their docstrings describe them on the site).
     ``gpu_checks(scale, **sizes) -> {row: run}`` and ``gpu_scale``: what ``make gpu-check`` trains
     (None: the track has no torch model). ``seed_summary(per_seed) -> summary``: the seed study's
-    summary table (None: no seed study)."""
+    summary table (None: no seed study). ``pipeline``: the module that speaks
+    ``PIPELINE_VOCABULARY`` (None: a track without one, such as a toy)."""
 
     name: str
     reading_order: int
@@ -63,6 +85,7 @@ class Track:
     gpu_checks: Lazy | None = None
     gpu_scale: str = ""
     seed_summary: Lazy | None = None
+    pipeline: Lazy | None = None
 
     def __post_init__(self) -> None:
         if (self.gpu_checks is None) != (not self.gpu_scale):
@@ -95,7 +118,19 @@ class Track:
             gpu_checks=lazy(pipeline, "gpu_checks") if gpu_scale else None,
             gpu_scale=gpu_scale,
             seed_summary=lazy(pipeline, "seed_summary") if seed_study else None,
+            pipeline=lazy(pipeline),
         )
+
+    def missing_vocabulary(self) -> list[str]:
+        """The names of ``PIPELINE_VOCABULARY`` (and ``RESUME_VOCABULARY`` where ``run`` resumes)
+        that the track's pipeline lacks."""
+        if self.pipeline is None:
+            return []
+        module = self.pipeline.get()
+        wanted = dict(PIPELINE_VOCABULARY)
+        if hasattr(module, "run") and "resume" in inspect.signature(module.run).parameters:
+            wanted |= RESUME_VOCABULARY
+        return [name for name in wanted if not hasattr(module, name)]
 
     def config_class(self) -> type:
         return self.config.get()

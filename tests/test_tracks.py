@@ -51,6 +51,35 @@ def test_every_track_keeps_the_contract():
     assert offered == {"hse_sasrec": True, "kraft_kuairec": False, "vk_clips": True, "vklab_posts": True}
 
 
+def test_every_pipeline_speaks_the_one_vocabulary():
+    """The same jobs under the same names in every track (shared.contract.PIPELINE_VOCABULARY), and
+    what --resume keeps named where a run resumes; the check itself finds a missing name."""
+    resumes = {}
+    for name in tracks.names():
+        c = tracks.contract(name)
+        assert c.missing_vocabulary() == [], name
+        module = c.pipeline.get()
+        assert module.OURS in module.MODELS
+        resumes[name] = hasattr(module, "kept_by_resume")
+    assert resumes == {"hse_sasrec": True, "kraft_kuairec": False, "vk_clips": True, "vklab_posts": False}
+    for old in ("save_scores", "save_recs", "save_preds", "kept_rows", "kept_models", "paired", "LITERATURE"):
+        assert not any(hasattr(tracks.contract(n).pipeline.get(), old) for n in tracks.names()), old
+    lacking = contract.Track.of_package("shared", 9, "", ("tiny",))  # shared.pipeline does not exist
+    with pytest.raises(ModuleNotFoundError):
+        lacking.missing_vocabulary()
+    partial = contract.Track(
+        "x",
+        9,
+        "",
+        ("tiny",),
+        contract.lazy("shared.contract"),
+        contract.lazy("shared.contract"),
+        contract.lazy("shared.contract"),
+        pipeline=contract.lazy("shared.metrics"),
+    )
+    assert "OURS" in partial.missing_vocabulary() and "paired_difference" not in partial.missing_vocabulary()
+
+
 def test_a_contract_says_what_goes_together():
     hook = contract.lazy("json", "dumps")
     assert hook({"a": 1}) == '{"a": 1}' and contract.lazy("json").get() is json

@@ -77,7 +77,7 @@ def _short_histories(scale: str) -> dict:
     cfg, d, _ = _lesson_run(scale)
     n = d.hse.events.group_by("user_id").agg(n=pl.len())["n"]
     truth = d.ground_truth("test")
-    per_user = {m: _per_user(pipeline.load_recs(cfg, m, "test"), truth) for m in ("sasrec", "popularity", "als")}
+    per_user = {m: _per_user(pipeline.load_outputs(cfg, m, "test"), truth) for m in ("sasrec", "popularity", "als")}
     return {
         "under_20": int((n < 20).sum()),
         "users": len(n),
@@ -111,7 +111,7 @@ def _half_length(scale: str) -> dict:
     fit = _train_sasrec(cfg, d, dataclasses.replace(p, max_len=p.max_len // 2), "sasrec-half")
     truth = d.ground_truth("test")
     half = _per_user(models.predict_sasrec(fit, d.history("test")), truth)
-    full = _per_user(pipeline.load_recs(cfg, "sasrec", "test"), truth)
+    full = _per_user(pipeline.load_outputs(cfg, "sasrec", "test"), truth)
     diff = paired_difference(half["hitrate"].to_numpy(), full["hitrate"].to_numpy())
     return {
         "len": p.max_len,
@@ -130,11 +130,11 @@ def _two_heads(scale: str) -> dict:
     fit = _train_sasrec(cfg, d, dataclasses.replace(p, heads=2), "literature-2heads")
     truth = d.ground_truth("test")
     two = _per_user(models.predict_sasrec(fit, d.history("test")), truth)
-    one = _per_user(pipeline.load_recs(cfg, pipeline.LITERATURE, "test"), truth)
+    one = _per_user(pipeline.load_outputs(cfg, pipeline.OURS, "test"), truth)
     diff = paired_difference(two["ndcg"].to_numpy(), one["ndcg"].to_numpy())
-    lesson = cfg.load_training()[pipeline.LITERATURE]
+    lesson = cfg.load_training()[pipeline.OURS]
     return {
-        "ndcg_1": _row(table, pipeline.LITERATURE, "ndcg"),
+        "ndcg_1": _row(table, pipeline.OURS, "ndcg"),
         "ndcg_2": float(two["ndcg"].mean()),
         "gain": diff["mean"],
         "se": diff["se"],
@@ -202,7 +202,7 @@ def _als_20(scale: str) -> dict:
 
     recs = _classic_variant(cfg, d, "als", lambda: ALSWrap(rank=20, implicit_prefs=True, seed=cfg.seed))
     truth = d.ground_truth("val")
-    before = models.evaluate(pipeline.load_recs(cfg, "als", "val"), truth, d.split.train)
+    before = models.evaluate(pipeline.load_outputs(cfg, "als", "val"), truth, d.split.train)
     after = models.evaluate(recs, truth, d.split.train)
     return {
         "hit_100": before["hitrate"],
@@ -221,7 +221,7 @@ def _knn_20(scale: str) -> dict:
     recs = _classic_variant(cfg, d, "itemknn", lambda: ItemKNN(num_neighbours=20))
     truth = d.ground_truth("val")
     lengths = {}
-    for name, r in (("100", pipeline.load_recs(cfg, "itemknn", "val")), ("20", recs)):
+    for name, r in (("100", pipeline.load_outputs(cfg, "itemknn", "val")), ("20", recs)):
         n = r.group_by("user_id").len("n")
         users = truth.select("user_id").join(n, on="user_id", how="left").fill_null(0)
         lengths |= {
@@ -256,7 +256,7 @@ def _candidates_25(scale: str) -> dict:
     frames = {s: f.filter(pl.col("sasrec_rank") <= 25) for s, f in pipeline.reranker_frames(cfg, d).items()}
     recall = {
         k: float(
-            pipeline.load_recs(cfg, "sasrec50", "test")
+            pipeline.load_outputs(cfg, "sasrec50", "test")
             .filter(pl.col("rank") <= k)
             .join(d.ground_truth("test"), on=["user_id", "item_id"], how="semi")
             .height
@@ -275,7 +275,7 @@ def _candidates_25(scale: str) -> dict:
 
 def _submit_reranker(scale: str) -> dict:
     cfg, d, table = _lesson_run(scale)
-    diff = pipeline.paired(cfg, d, "reranker", "sasrec")
+    diff = pipeline.paired_difference(cfg, d, "reranker", "sasrec")
     return {
         "sasrec": _row(table, "sasrec"),
         "reranker": _row(table, "reranker"),
@@ -287,7 +287,7 @@ def _submit_reranker(scale: str) -> dict:
 def _faithful_history(scale: str) -> dict:
     cfg, d, _ = _lesson_run(scale)
     hidden = {r["history"]: r for r in pipeline.hidden_next(cfg, d).iter_rows(named=True)}
-    full, faithful = (pipeline.load_recs(cfg, "sasrec", s) for s in ("submit", "submit_faithful"))
+    full, faithful = (pipeline.load_outputs(cfg, "sasrec", s) for s in ("submit", "submit_faithful"))
     kept = full.join(faithful, on=["user_id", "item_id"], how="semi").group_by("user_id").len("kept")
     changed = (
         full.select("user_id")
@@ -597,7 +597,7 @@ EXERCISES = (
         "06_submission",
         1,
         "Should the reranker's lists be submitted instead of SASRec's? Predict, then compare the two on the test "
-        "step, paired by user (`pipeline.paired(cfg, d, 'reranker', 'sasrec')`).",
+        "step, paired by user (`pipeline.paired_difference(cfg, d, 'reranker', 'sasrec')`).",
         _submit_answer,
         "small",
         _submit_reranker,
@@ -605,8 +605,8 @@ EXERCISES = (
     Exercise(
         "06_submission",
         2,
-        "Compare the two submission lists this notebook wrote: `pipeline.load_recs(cfg, 'sasrec', 'submit')` (the "
-        "whole history, submitted) and `pipeline.load_recs(cfg, 'sasrec', 'submit_faithful')` (the team's choice, "
+        "Compare the two submission lists this notebook wrote: `pipeline.load_outputs(cfg, 'sasrec', 'submit')` (the "
+        "whole history, submitted) and `pipeline.load_outputs(cfg, 'sasrec', 'submit_faithful')` (the team's choice, "
         "without the last event). Which users' lists change most, and by how much does the hidden-next-event "
         "HitRate@10 fall?",
         _faithful_answer,

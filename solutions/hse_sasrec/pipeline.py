@@ -33,6 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
+import shared.metrics as shared_metrics
 from shared import bench, cli, profiles
 from shared.bench import StageTimer
 from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_table
@@ -40,14 +41,14 @@ from shared.config import TrackConfig
 from shared.device import torch_device
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
-from shared.metrics import across_seeds, paired_difference, per_user_topn
+from shared.metrics import across_seeds, per_user_topn
 from shared.seed import seed_everything
 from shared.submission import Report
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
 CLASSIC = models.CLASSIC
 MODELS = ("random", "popularity", *CLASSIC, "sasrec", "bert4rec", "reranker", "sasrec_lit", "oracle")
-LITERATURE = "sasrec_lit"  # ours: SASRec as the literature trains it (models.SASREC_PRESETS["literature"])
+OURS = "sasrec_lit"  # ours: SASRec as the literature trains it (models.SASREC_PRESETS["literature"])
 SUBMITTED = "sasrec"
 STEPS = ("val", "test")
 RERANK_BERT4REC_K = 100  # BERT4Rec's top this many score the reranker's candidates (features.py)
@@ -177,11 +178,11 @@ def recs_path(cfg: Config, model: str, step: str) -> Path:
     return cfg.artifacts / "recs" / f"{model}-{step}.parquet"
 
 
-def save_recs(cfg: Config, model: str, step: str, recs: pl.DataFrame) -> None:
+def save_outputs(cfg: Config, model: str, step: str, recs: pl.DataFrame) -> None:
     write_parquet_atomic(recs_path(cfg, model, step), recs)
 
 
-def load_recs(cfg: Config, model: str, step: str) -> pl.DataFrame:
+def load_outputs(cfg: Config, model: str, step: str) -> pl.DataFrame:
     path = recs_path(cfg, model, step)
     if not path.exists():
         trainer = "sasrec" if model == "sasrec50" else model
@@ -199,11 +200,11 @@ def baselines(cfg: Config, d: Data, names: Sequence[str] = ("random", "popularit
     for step in STEPS:
         hist = d.history(step)
         if "random" in names:
-            save_recs(cfg, "random", step, models.random_recs(hist, d.n_users, d.n_items, cfg.seed))
+            save_outputs(cfg, "random", step, models.random_recs(hist, d.n_users, d.n_items, cfg.seed))
         if "popularity" in names:
-            save_recs(cfg, "popularity", step, models.popularity(hist, d.n_users, d.n_items))
+            save_outputs(cfg, "popularity", step, models.popularity(hist, d.n_users, d.n_items))
         if "oracle" in names and d.world is not None:
-            save_recs(cfg, "oracle", step, models.oracle(d.world, hist, d.n_users, d.n_items))
+            save_outputs(cfg, "oracle", step, models.oracle(d.world, hist, d.n_users, d.n_items))
 
 
 def seq_info(fit: models.SeqFit, params) -> dict:
@@ -244,10 +245,10 @@ def _sasrec_recs(cfg: Config, d: Data, fit: models.SeqFit) -> None:
     test step's top 10: the same history (without the last event), the same seen items."""
     for step in STEPS:
         top50 = models.predict_sasrec(fit, d.history(step), k=models.CANDIDATES)
-        save_recs(cfg, "sasrec50", step, top50)
-        save_recs(cfg, "sasrec", step, top50.filter(pl.col("rank") <= data.TOP_K))
-    save_recs(cfg, "sasrec", "submit", models.predict_sasrec(fit, d.hse.events))
-    save_recs(cfg, "sasrec", "submit_faithful", load_recs(cfg, "sasrec", "test"))
+        save_outputs(cfg, "sasrec50", step, top50)
+        save_outputs(cfg, "sasrec", step, top50.filter(pl.col("rank") <= data.TOP_K))
+    save_outputs(cfg, "sasrec", "submit", models.predict_sasrec(fit, d.hse.events))
+    save_outputs(cfg, "sasrec", "submit_faithful", load_outputs(cfg, "sasrec", "test"))
 
 
 def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
@@ -256,8 +257,8 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
     ``submit.OURS_FILENAME`` beside the submission, which stays the team's SASRec). ``sasrec_epochs``
     caps its epochs too (the notebook tests)."""
     seed_everything(cfg.seed)
-    p = _preset(cfg, LITERATURE)
-    with stage(f"{LITERATURE}: train at most {p.epochs} epoch(s)"):
+    p = _preset(cfg, OURS)
+    with stage(f"{OURS}: train at most {p.epochs} epoch(s)"):
         fit = models.train_sasrec(
             d.split.train,
             d.split.val_gt,
@@ -265,12 +266,12 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
             p,
             cfg.seed,
             progress,
-            resume_dir=cfg.artifacts / "checkpoints" / LITERATURE,
+            resume_dir=cfg.artifacts / "checkpoints" / OURS,
         )
-    with stage(f"{LITERATURE}: recommend"):
+    with stage(f"{OURS}: recommend"):
         for step in (*STEPS, "submit"):
-            save_recs(cfg, LITERATURE, step, models.predict_sasrec(fit, d.history(step)))
-    cfg.save_training(data_facts(d), {LITERATURE: seq_info(fit, p)})
+            save_outputs(cfg, OURS, step, models.predict_sasrec(fit, d.history(step)))
+    cfg.save_training(data_facts(d), {OURS: seq_info(fit, p)})
     return fit
 
 
@@ -290,8 +291,8 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_s
     with stage("bert4rec: recommend"):
         for step in STEPS:  # its top 100 also scores the reranker's candidates
             top = models.predict_bert4rec(fit, d.history(step), k=RERANK_BERT4REC_K)
-            save_recs(cfg, "bert4rec100", step, top)
-            save_recs(cfg, "bert4rec", step, top.filter(pl.col("rank") <= data.TOP_K))
+            save_outputs(cfg, "bert4rec100", step, top)
+            save_outputs(cfg, "bert4rec", step, top.filter(pl.col("rank") <= data.TOP_K))
     cfg.save_training(data_facts(d), {"bert4rec": seq_info(fit, p)})
     return fit
 
@@ -321,12 +322,12 @@ def train_classic(cfg: Config, d: Data, names: Sequence[str] = CLASSIC) -> str |
     problem = models.spark_status()
     if problem:
         return problem
-    pairs = {step: load_recs(cfg, "sasrec50", step) for step in STEPS if recs_path(cfg, "sasrec50", step).exists()}
+    pairs = {step: load_outputs(cfg, "sasrec50", step) for step in STEPS if recs_path(cfg, "sasrec50", step).exists()}
     info = {}
     for name in names:
         out, timing = models.train_classic(name, d.split.train, {s: d.history(s) for s in STEPS}, cfg.seed, pairs=pairs)
         for key, frame in out.items():
-            save_recs(cfg, name, key, frame)
+            save_outputs(cfg, name, key, frame)
         info[name] = timing
     cfg.save_training(data_facts(d), {"classic": info})
     return None
@@ -338,18 +339,18 @@ def reranker_frames(cfg: Config, d: Data) -> dict[str, pl.DataFrame]:
     out = {}
     for step in STEPS:
         pair_scores = [
-            load_recs(cfg, m, f"pairs-{step}") for m in CLASSIC if recs_path(cfg, m, f"pairs-{step}").exists()
+            load_outputs(cfg, m, f"pairs-{step}") for m in CLASSIC if recs_path(cfg, m, f"pairs-{step}").exists()
         ]
         truth = d.split.val_gt if step == "val" else None
         bert = recs_path(cfg, "bert4rec100", step)
         out[step] = features.candidate_features(
-            load_recs(cfg, "sasrec50", step),
+            load_outputs(cfg, "sasrec50", step),
             d.history(step),
             d.hse.items,
             d.hse.users,
             pair_scores,
             truth,
-            load_recs(cfg, "bert4rec100", step) if bert.exists() else None,
+            load_outputs(cfg, "bert4rec100", step) if bert.exists() else None,
         )
     return out
 
@@ -359,7 +360,7 @@ def train_reranker(cfg: Config, d: Data, progress: bool = False) -> dict:
     columns = features.feature_columns(frames["val"].drop("label"))
     fit = models.train_reranker(frames["val"], columns, cfg.seed, progress=progress)
     booster = fit.booster
-    save_recs(cfg, "reranker", "test", models.rerank(booster, frames["test"], columns))
+    save_outputs(cfg, "reranker", "test", models.rerank(booster, frames["test"], columns))
     gain = booster.feature_importance("gain")
     importance = dict(
         sorted(zip(columns, (round(float(g), 2) for g in gain / max(gain.sum(), 1e-12))), key=lambda kv: -kv[1])
@@ -388,18 +389,19 @@ def evaluate(cfg: Config, d: Data, names: Sequence[str] = MODELS, step: str = "t
     for name in names:
         if not recs_path(cfg, name, step).exists():
             continue
-        rows.append({"model": name, **models.evaluate(load_recs(cfg, name, step), d.ground_truth(step), d.split.train)})
+        recs = load_outputs(cfg, name, step)
+        rows.append({"model": name, **models.evaluate(recs, d.ground_truth(step), d.split.train)})
     return pl.DataFrame(rows)
 
 
-def paired(cfg: Config, d: Data, a: str, b: str, step: str = "test") -> dict[str, float]:
+def paired_difference(cfg: Config, d: Data, a: str, b: str, step: str = "test") -> dict[str, float]:
     """Model ``a`` minus model ``b`` at ``step``, user by user (every user has one held-out event):
     the mean per-user difference of HitRate@10 and NDCG@10 and their standard errors."""
     truth = d.ground_truth(step)
-    per = [per_user_topn(load_recs(cfg, m, step), truth, data.TOP_K) for m in (a, b)]
+    per = [per_user_topn(load_outputs(cfg, m, step), truth, data.TOP_K) for m in (a, b)]
     out = {}
     for metric in ("hitrate", "ndcg"):
-        diff = paired_difference(per[0][metric].to_numpy(), per[1][metric].to_numpy())
+        diff = shared_metrics.paired_difference(per[0][metric].to_numpy(), per[1][metric].to_numpy())
         out |= {metric: diff["mean"], f"{metric}_se": diff["se"]}
     return out
 
@@ -411,14 +413,14 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
     gains with their standard errors and both training times; then ``seed_summary``."""
     d = load_data(cfg)
     truth = d.ground_truth("test")
-    presets = {m: _preset(cfg, m) for m in ("sasrec", LITERATURE)}
+    presets = {m: _preset(cfg, m) for m in ("sasrec", OURS)}
     training = cfg.load_training()
     rows = []
     for seed in seeds:
         per, seconds = {}, {}
         for model, p in presets.items():
             if seed == cfg.seed and recs_path(cfg, model, "test").exists() and model in training:
-                recs = load_recs(cfg, model, "test")
+                recs = load_outputs(cfg, model, "test")
                 seconds[model] = training[model]["seconds_per_epoch"] * len(training[model]["epochs"])
             else:
                 seed_everything(seed)
@@ -437,14 +439,14 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
             per[model] = per_user_topn(recs, truth, data.TOP_K)
         row = {"seed": seed}
         for k in ("hitrate", "ndcg"):
-            diff = paired_difference(per[LITERATURE][k].to_numpy(), per["sasrec"][k].to_numpy())
+            diff = shared_metrics.paired_difference(per[OURS][k].to_numpy(), per["sasrec"][k].to_numpy())
             row |= {
                 f"sasrec_{k}@10": per["sasrec"][k].mean(),
-                f"ours_{k}@10": per[LITERATURE][k].mean(),
+                f"ours_{k}@10": per[OURS][k].mean(),
                 f"gain_{k}": diff["mean"],
                 f"gain_{k}_se": diff["se"],
             }
-        rows.append(row | {"sasrec_s": seconds["sasrec"], "ours_s": seconds[LITERATURE]})
+        rows.append(row | {"sasrec_s": seconds["sasrec"], "ours_s": seconds[OURS]})
     per_seed = pl.DataFrame(rows)
     return per_seed, seed_summary(per_seed)
 
@@ -472,7 +474,7 @@ def hidden_next(cfg: Config, d: Data, model: str = SUBMITTED) -> pl.DataFrame | 
     rows = []
     for history, step in (("full", "submit"), ("faithful", "submit_faithful")):
         if recs_path(cfg, model, step).exists():
-            m = models.evaluate(load_recs(cfg, model, step), d.truth, d.hse.events)
+            m = models.evaluate(load_outputs(cfg, model, step), d.truth, d.hse.events)
             rows.append({"history": history, "hitrate": m["hitrate"], "ndcg": m["ndcg"]})
     return pl.DataFrame(rows)
 
@@ -481,13 +483,13 @@ def ours_metrics(cfg: Config, d: Data, rows: dict[str, dict]) -> dict[str, float
     """Ours (``sasrec_lit``) in the manifest: its holdout metrics, its per-user paired differences
     from the team's SASRec at the test step (with their standard errors) and, on the twin, its
     hidden-next-event scores."""
-    if LITERATURE not in rows or SUBMITTED not in rows:
+    if OURS not in rows or SUBMITTED not in rows:
         return {}
-    out = {f"holdout_{k}@10_ours": rows[LITERATURE][k] for k in models.METRICS}
-    diff = paired(cfg, d, LITERATURE, SUBMITTED)
+    out = {f"holdout_{k}@10_ours": rows[OURS][k] for k in models.METRICS}
+    diff = paired_difference(cfg, d, OURS, SUBMITTED)
     for k in ("hitrate", "ndcg"):
         out |= {f"ours_minus_sasrec_{k}@10": diff[k], f"ours_minus_sasrec_{k}@10_se": diff[f"{k}_se"]}
-    hidden = hidden_next(cfg, d, LITERATURE)
+    hidden = hidden_next(cfg, d, OURS)
     if hidden is not None and hidden.height:
         out |= {f"twin_hidden_next_{k}@10_ours": hidden[k][0] for k in ("hitrate", "ndcg")}
     return out
@@ -501,21 +503,21 @@ def bench_table(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:
     training = cfg.load_training()
     names = table["model"].to_list()
     gains = {}
-    if LITERATURE in names and SUBMITTED in names:
-        diff = paired(cfg, d, LITERATURE, SUBMITTED)
+    if OURS in names and SUBMITTED in names:
+        diff = paired_difference(cfg, d, OURS, SUBMITTED)
         gains = {f"gain_{k}": diff[k] for k in ("hitrate", "ndcg")} | {
             f"gain_{k}_se": diff[f"{k}_se"] for k in ("hitrate", "ndcg")
         }
     extra = []
     for name in names:
-        info = training.get(name, {}) if name in ("sasrec", "bert4rec", LITERATURE) else {}
+        info = training.get(name, {}) if name in ("sasrec", "bert4rec", OURS) else {}
         epochs = len(info.get("epochs", [])) or None
         extra.append(
             {
                 "epochs": epochs,
                 "best_epoch": info.get("best_epoch") if epochs else None,
                 "train_s": info["seconds_per_epoch"] * epochs if epochs else None,
-                **{k: (v if name == LITERATURE else None) for k, v in gains.items()},
+                **{k: (v if name == OURS else None) for k, v in gains.items()},
             }
         )
     return table.hstack(pl.DataFrame(extra, schema_overrides={"train_s": pl.Float64} | {k: pl.Float64 for k in gains}))
@@ -525,7 +527,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
     """The submission and its manifest; ``table`` (the test-step comparison, computed if not given)
     supplies the holdout metrics, on the twin and on real files alike."""
     step = "submit" if cfg.submit_history == "full" else "submit_faithful"
-    recs = load_recs(cfg, SUBMITTED, step)
+    recs = load_outputs(cfg, SUBMITTED, step)
     table = evaluate(cfg, d) if table is None else table
     rows = {r["model"]: r for r in table.to_dicts()}
     metrics = {f"holdout_{k}@10": rows[SUBMITTED][k] for k in models.METRICS} if SUBMITTED in rows else {}
@@ -533,7 +535,7 @@ def write_submission(cfg: Config, d: Data, table: pl.DataFrame | None = None) ->
     if hidden is not None:
         mine = hidden.filter(pl.col("history") == cfg.submit_history).row(0, named=True)
         metrics |= {"twin_hidden_next_hitrate@10": mine["hitrate"], "twin_hidden_next_ndcg@10": mine["ndcg"]}
-    ours = load_recs(cfg, LITERATURE, "submit") if recs_path(cfg, LITERATURE, "submit").exists() else None
+    ours = load_outputs(cfg, OURS, "submit") if recs_path(cfg, OURS, "submit").exists() else None
     if ours is not None:
         metrics |= ours_metrics(cfg, d, rows)
     comparison = {m: {k: r[k] for k in ("hitrate", "ndcg")} for m, r in rows.items()}
@@ -549,24 +551,24 @@ def _outputs(model: str) -> list[tuple[str, str]]:
         return [("sasrec50", s) for s in STEPS] + [("sasrec", s) for s in (*STEPS, "submit", "submit_faithful")]
     if model == "bert4rec":
         return [(m, s) for m in ("bert4rec100", "bert4rec") for s in STEPS]
-    return [(LITERATURE, s) for s in (*STEPS, "submit")]
+    return [(OURS, s) for s in (*STEPS, "submit")]
 
 
 def _preset(cfg: Config, model: str):
-    if model == LITERATURE:
+    if model == OURS:
         p = models.SASREC_PRESETS["literature"]
         return dataclasses.replace(p, epochs=cfg.sasrec_epochs) if cfg.sasrec_epochs else p
     return cfg.sasrec if model == "sasrec" else cfg.bert4rec
 
 
-def kept_models(cfg: Config) -> set[str]:
+def kept_by_resume(cfg: Config) -> set[str]:
     """The sequential models an earlier run finished in this run's artifacts folder (same data,
     scale and seed) with this run's configuration: training.json holds their parameters and every
     recommendation file they write is there."""
     training = cfg.load_training()
     return {
         m
-        for m in ("sasrec", "bert4rec", LITERATURE)
+        for m in ("sasrec", "bert4rec", OURS)
         if training.get(m, {}).get("params") == dataclasses.asdict(_preset(cfg, m))
         and all(recs_path(cfg, name, step).exists() for name, step in _outputs(m))
     }
@@ -583,7 +585,7 @@ def run(
     """The whole pipeline; returns the test-step comparison table (real files get one too: the
     holdout is cut from the given events). ``timer`` only times the stages; ``fresh_twin`` generates
     the twin again even when it is cached (``make bench``). ``resume``: SASRec, BERT4Rec and ours are kept when an
-    earlier run of the same configuration finished them (``kept_models``), not trained again; the
+    earlier run of the same configuration finished them (``kept_by_resume``), not trained again; the
     one a run was killed in continues from its checkpoint either way (hours at ``full`` on a CPU)."""
     stage = bench.stages(timer)
     if cfg.is_twin and fresh_twin:
@@ -591,17 +593,15 @@ def run(
             twin.generate(cfg.scale, cfg.seed, params=cfg.twin_params)
     with stage("load + split"):
         d = load_data(cfg)
-    kept = kept_models(cfg) if resume else set()
+    kept = kept_by_resume(cfg) if resume else set()
     cfg.save_training(data_facts(d), {})
     with stage("baselines"):
         baselines(cfg, d, [n for n in names if n in ("random", "popularity", "oracle")])
-    for model, train in (("sasrec", train_sasrec), ("bert4rec", train_bert4rec), (LITERATURE, train_literature)):
+    for model, train in (("sasrec", train_sasrec), ("bert4rec", train_bert4rec), (OURS, train_literature)):
         if model not in names:
             continue
         if model in kept:
-            with stage(f"{model} (kept, trained by an earlier run; --resume)"):  # no ": ": not a ratio's variant
-                if progress:
-                    print(f"{model}: kept, trained by an earlier run of this configuration (--resume)", flush=True)
+            bench.kept_by_resume(stage, model, progress)
             continue
         train(cfg, d, progress, stage)
     classic = [n for n in CLASSIC if n in names]
@@ -661,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep SASRec, BERT4Rec and ours where a killed run of this configuration finished "
         "them (their recommendations are in the artifacts) instead of training them again",
     )
-    add_model_seeds(parser, f"sasrec and {LITERATURE}")
+    add_model_seeds(parser, f"sasrec and {OURS}")
     args = parser.parse_args(argv)
     gpu = torch_device().type == "cuda"
     defaults = (

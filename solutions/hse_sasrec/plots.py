@@ -105,8 +105,8 @@ def closing_sasrec(
     literature: dict | None = None,
     diff: dict | None = None,
 ):
-    """``literature``: the training record of ours (``pipeline.LITERATURE``); ``diff``: ours minus
-    SASRec per user (``pipeline.paired``)."""
+    """``literature``: the training record of ours (``pipeline.OURS``); ``diff``: ours minus
+    SASRec per user (``pipeline.paired_difference``)."""
     from shared.lesson import signed
 
     s, pop = _hit(table, "sasrec"), _hit(table, "popularity")

@@ -78,7 +78,7 @@ def run_trial(cfg: pipeline.Config, faithful: bool, with_best: bool = False) -> 
     for model, row in table.items():  # the target metrics of every model: popularity tracks faithful closely
         metrics |= {f"{model}.{k}": row[k] for k in (*BASELINE_METRICS, "test_auc")}
     if faithful and with_best:  # ours against the source, paired by user
-        diff = pipeline.best_against_faithful(scores)
+        diff = pipeline.paired_difference(scores)
         metrics |= {"best_minus_faithful.ndcg@10": diff["mean"], "best_minus_faithful.ndcg@10_se": diff["se"]}
     return metrics
 

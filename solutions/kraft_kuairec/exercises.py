@@ -23,7 +23,7 @@ def _lesson_run(scale: str) -> tuple[pipeline.Config, pl.DataFrame, dict]:
     """The lessons' pipeline at ``scale`` (every variant), run once for the exercises that read its scores."""
     cfg = pipeline.Config(scale=scale)
     pipeline.run(cfg)
-    scores, training = pipeline.load_scores(cfg)
+    scores, training = pipeline.load_outputs(cfg)
     return cfg, scores, training
 
 

@@ -30,18 +30,21 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
+import shared.metrics as shared_metrics
 from shared import bench, boosting, cli, profiles
 from shared.bench import StageTimer
 from shared.cli import add_model_seeds, pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
 from shared.io import atomic_path
-from shared.metrics import across_seeds, paired_difference, per_user_ndcg, ranking_metrics
+from shared.metrics import across_seeds, per_user_ndcg, ranking_metrics
 from shared.seed import seed_everything
 from shared.submission import Report
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
 VARIANTS = ("faithful", "corrected", "leakfree", "best")
+SUBMITTED = "faithful"  # the source's ranker, written as the submission
+OURS = "best"  # written beside it (submit.OURS_FILENAME)
 MODELS = ("random", "popularity", "als", *VARIANTS, "oracle")  # rows of the comparison table
 KS = (10, 20, 50, 100, 500, 1000)
 # The source's published numbers on the real data (README of the KRAFT repository).
@@ -278,9 +281,9 @@ def baseline_scores(cfg: Config, split: Split) -> dict[str, np.ndarray]:
     return out
 
 
-def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> tuple[pl.DataFrame, dict]:
+def save_outputs(cfg: Config, split: Split, results: Sequence[VariantResult]) -> tuple[pl.DataFrame, dict]:
     """scores.parquet (one column per model, test rows in split order) and training.json;
-    returns both, as ``load_scores`` would read them back."""
+    returns both, as ``load_outputs`` would read them back."""
     frame = split.test.select("user_id", "video_id", "label")
     corrected = next((r for r in results if r.name == "corrected"), None)
     als = {"als": corrected.als_scores} if corrected else {}  # ALS alone, no ranker
@@ -303,10 +306,10 @@ def save_scores(cfg: Config, split: Split, results: Sequence[VariantResult]) -> 
     return frame, info
 
 
-def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
+def load_outputs(cfg: Config) -> tuple[pl.DataFrame, dict]:
     path = cfg.artifacts / "scores.parquet"
     if not path.exists():
-        raise DataError(f"{path}: not found; run notebook 02 (or pipeline.train_variant + save_scores) first")
+        raise DataError(f"{path}: not found; run notebook 02 (or pipeline.train_variant + save_outputs) first")
     return pl.read_parquet(path), cfg.load_training()
 
 
@@ -348,33 +351,34 @@ def headline(metrics_row: dict, training: dict | None = None) -> dict[str, float
     return out
 
 
-def best_against_faithful(scores: pl.DataFrame, k: int = 10) -> dict[str, float]:
-    """Ours (``best``) against the source's ranker: the mean per-user difference of NDCG@k and its
-    standard error (users paired; those without a relevant test row skipped, as NDCG@k does)."""
-    per_user = {m: per_user_ndcg(scores["user_id"], scores[m], scores["label"], k)[1] for m in ("best", "faithful")}
-    return paired_difference(per_user["best"], per_user["faithful"])
+def paired_difference(scores: pl.DataFrame, a: str = OURS, b: str = SUBMITTED, k: int = 10) -> dict[str, float]:
+    """Model ``a`` minus model ``b`` (by default ours against the source's ranker): the mean per-user
+    difference of NDCG@k and its standard error (users paired; those without a relevant test row
+    skipped, as NDCG@k does)."""
+    per_user = {m: per_user_ndcg(scores["user_id"], scores[m], scores["label"], k)[1] for m in (a, b)}
+    return shared_metrics.paired_difference(per_user[a], per_user[b])
 
 
 def write_submission(cfg: Config, scores: pl.DataFrame, table: pl.DataFrame, training: dict) -> Path:
     """The faithful ranker's scores for every test pair, validated, with its manifest (whose
-    parameters are those the models were trained with, as saved by ``save_scores``); with ``best``
+    parameters are those the models were trained with, as saved by ``save_outputs``); with ``best``
     trained, its scores beside it (``submit.OURS_FILENAME``) and its paired NDCG@10 gain over
     faithful in the manifest's metrics."""
     test = scores.select("user_id", "video_id")
     rows = {r["model"]: r for r in table.to_dicts()}
     comparison = {m: headline(r) for m, r in rows.items()}
-    metrics = headline(rows["faithful"], training)
+    metrics = headline(rows[SUBMITTED], training)
     ours = None
-    if "best" in scores.columns:
-        ours = scores["best"].to_numpy()
-        diff = best_against_faithful(scores)
+    if OURS in scores.columns:
+        ours = scores[OURS].to_numpy()
+        diff = paired_difference(scores)
         metrics |= {
-            "ndcg@10_ours": float(rows["best"]["ndcg@10"]),
+            "ndcg@10_ours": float(rows[OURS]["ndcg@10"]),
             "ours_minus_faithful_ndcg@10": diff["mean"],
             "ours_minus_faithful_ndcg@10_se": diff["se"],
         }
     report = Report(training["config"], cfg.data_source(), metrics, comparison, training.get("data"), cfg.profile)
-    return submit.write(test, scores["faithful"].to_numpy(), report, ours=ours)
+    return submit.write(test, scores[SUBMITTED].to_numpy(), report, ours=ours)
 
 
 def data_facts(split: Split) -> dict[str, float]:
@@ -422,7 +426,7 @@ def run(
         split = prepare(cfg)
     results = [train_variant(cfg, split, v, timer) for v in variants]
     with stage("evaluate + submit"):
-        scores, training = save_scores(cfg, split, results)
+        scores, training = save_outputs(cfg, split, results)
         names = [c for c in MODELS if c in scores.columns]
         table = evaluate(scores, names)
         if "faithful" in variants:
@@ -446,7 +450,7 @@ def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.Data
             scores = scores.with_columns(pl.Series(variant, train_variant(run_cfg, split, variant).test_scores))
             seconds[variant] = time.perf_counter() - start
         ndcg = {r["model"]: r["ndcg@10"] for r in evaluate(scores, ["faithful", "best"], (10,)).to_dicts()}
-        diff = best_against_faithful(scores)
+        diff = paired_difference(scores)
         rows.append(
             {
                 "seed": seed,

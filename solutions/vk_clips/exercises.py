@@ -32,7 +32,7 @@ def _lesson_run(scale: str) -> tuple[pipeline.Config, pipeline.Data, pl.DataFram
     """The lessons' pipeline at ``scale`` (every row), run once: (config, data, scores, table)."""
     cfg = pipeline.Config(scale=scale)
     table = pipeline.run(cfg, progress=False)
-    scores, _ = pipeline.load_scores(cfg)
+    scores, _ = pipeline.load_outputs(cfg)
     return cfg, pipeline.load_data(cfg), scores, table
 
 
@@ -186,7 +186,7 @@ def _seq_len_16(scale: str) -> dict:
         "gain": g["mean"],
         "se": g["se"],
         "epochs_16": int(np.argmin(fit.val_losses)) + 1,
-        "epochs": int(pipeline.load_scores(cfg)[1]["sequence"]["best_epoch"]),
+        "epochs": int(pipeline.load_outputs(cfg)[1]["sequence"]["best_epoch"]),
     }
 
 

@@ -535,7 +535,7 @@ def beyond_source(scores: pl.DataFrame, training: dict) -> pl.DataFrame:
 # ---------------------------------------------------------------- scores, metrics, submission
 
 
-def save_scores(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | None = None) -> pl.DataFrame:
+def save_outputs(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | None = None) -> pl.DataFrame:
     """Add columns to scores.parquet (test pairs in file order, one column per model) and facts to
     training.json; returns the whole table."""
     path = cfg.artifacts / "scores.parquet"
@@ -548,7 +548,7 @@ def save_scores(cfg: Config, d: Data, new: dict[str, np.ndarray], info: dict | N
     return frame
 
 
-def load_scores(cfg: Config) -> tuple[pl.DataFrame, dict]:
+def load_outputs(cfg: Config) -> tuple[pl.DataFrame, dict]:
     path = cfg.artifacts / "scores.parquet"
     if not path.exists():
         raise DataError(
@@ -630,7 +630,7 @@ def write_submission(cfg: Config, scores: pl.DataFrame, training: dict, table: p
     return submit.write(scores.select("user_id", "item_id"), scores[cfg.submitted].to_numpy(), report, ours=ours)
 
 
-def kept_rows(cfg: Config, d: Data, scores: pl.DataFrame) -> set[str]:
+def kept_by_resume(cfg: Config, d: Data, scores: pl.DataFrame) -> set[str]:
     """The torch rows an earlier run of the same parameters finished: their scores are in
     scores.parquet and training.json holds the key they were trained under."""
     training = cfg.load_training()
@@ -668,15 +668,13 @@ def run(
         hist = history(cfg, d, progress, stage)
     if loop_ratio:
         history_ratio(d, stage)
-    scores = save_scores(cfg, d, {k: v for k, v in new.items() if k in names})
-    kept = kept_rows(cfg, d, scores) if resume else set()
+    scores = save_outputs(cfg, d, {k: v for k, v in new.items() if k in names})
+    kept = kept_by_resume(cfg, d, scores) if resume else set()
     for row in (*DCN_ROWS, "sequence"):  # each row's scores saved as soon as it is trained
         if row not in names:
             continue
         if row in kept:
-            with stage(f"{row} (kept, trained by an earlier run; --resume)"):  # no ": ", as below
-                if progress:
-                    print(f"{row}: kept, trained by an earlier run of these parameters (--resume)", flush=True)
+            bench.kept_by_resume(stage, row, progress)
             continue
         with stage(row):
             if row == "sequence":
@@ -684,11 +682,11 @@ def run(
             else:
                 score, fit = train_dcn(cfg, d, row, hist, progress)
         key = sequence_key(cfg, d) if row == "sequence" else dcn_key(cfg, d, row)
-        scores = save_scores(cfg, d, {row: score}, {row: fit_info(fit) | {"key": key}})
+        scores = save_outputs(cfg, d, {row: score}, {row: fit_info(fit) | {"key": key}})
     if any(row in names for row in LTR_ROWS):
         with stage("ltr stack, ours (features, out-of-fold models, trees)"):  # no ": ": not one of the ratio's variants
             ltr, ltr_info = train_ltr(cfg, d, scores, progress)
-        scores = save_scores(cfg, d, {k: v for k, v in ltr.items() if k in names}, ltr_info)
+        scores = save_outputs(cfg, d, {k: v for k, v in ltr.items() if k in names}, ltr_info)
     with stage("evaluate + submit"):
         training = cfg.load_training()
         table = evaluate(scores, [m for m in MODELS if m in scores.columns]) if cfg.is_twin else None
@@ -706,7 +704,7 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
     models it stacks). Then ``seed_summary``."""
     d = load_data(cfg)
     hist = history(cfg, d)
-    scores, training = load_scores(cfg)
+    scores, training = load_outputs(cfg)
     base = scores.select("user_id", "item_id", "target", *TRUE_PROBS)
     rows = []
     for seed in seeds:
@@ -822,7 +820,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "+".join(names),
                 args.bench_dir,
             )
-            beyond = beyond_source(*load_scores(cfg))
+            beyond = beyond_source(*load_outputs(cfg))
             if beyond.height:  # ours against the faithful and submitted rows: the README's figures
                 record_table(beyond, TRACK, cfg, "beyond", args.bench_dir)
     if args.model_seeds and table is not None:

@@ -36,7 +36,7 @@ def _logloss(table: pl.DataFrame, target: str, model: str, column: str = "loglos
 
 def _test_rates(cfg, d, model: str, target: str) -> tuple[np.ndarray, np.ndarray]:
     y = d.rates([target])[d.test, 0]
-    return y, pipeline.load_preds(cfg, model).sort("row")[d.test][target].to_numpy()
+    return y, pipeline.load_outputs(cfg, model).sort("row")[d.test][target].to_numpy()
 
 
 def _photo_gap(scale: str) -> dict:

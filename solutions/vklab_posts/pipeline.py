@@ -36,6 +36,7 @@ import pandas as pd
 import polars as pl
 from sklearn.model_selection import train_test_split
 
+import shared.metrics as shared_metrics
 from shared import bench, profiles
 from shared import progress as progress_line
 from shared.bench import StageTimer
@@ -45,7 +46,7 @@ from shared.config import TrackConfig
 from shared.device import torch_device
 from shared.errors import DataError
 from shared.io import write_parquet_atomic
-from shared.metrics import paired_difference, rate_metrics
+from shared.metrics import rate_metrics
 from shared.paths import artifacts_dir
 from shared.submission import Report
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
@@ -200,11 +201,11 @@ def preds_path(cfg: Config, model: str) -> Path:
     return cfg.artifacts / "preds" / f"{model}.parquet"
 
 
-def save_preds(cfg: Config, model: str, preds: pl.DataFrame) -> None:
+def save_outputs(cfg: Config, model: str, preds: pl.DataFrame) -> None:
     write_parquet_atomic(preds_path(cfg, model), preds)
 
 
-def load_preds(cfg: Config, model: str) -> pl.DataFrame:
+def load_outputs(cfg: Config, model: str) -> pl.DataFrame:
     path = preds_path(cfg, model)
     if not path.exists():
         raise DataError(
@@ -222,12 +223,12 @@ def baselines(cfg: Config, d: Data) -> None:
     expected rates given the traits a model can see (the unobservable quality averaged out)."""
     rows = d.frame["row"]
     mean = d.rates()[d.train].mean(0)
-    save_preds(
+    save_outputs(
         cfg, "constant", pl.DataFrame({"row": rows, **{t: np.full(d.posts.n, m) for t, m in zip(TARGETS, mean)}})
     )
     if d.truth is not None:
-        save_preds(cfg, "oracle", d.truth.select("row", *TARGETS))
-        save_preds(cfg, "ceiling", d.truth.select("row", *(pl.col(f"{t}{twin.SEEN}").alias(t) for t in TARGETS)))
+        save_outputs(cfg, "oracle", d.truth.select("row", *TARGETS))
+        save_outputs(cfg, "ceiling", d.truth.select("row", *(pl.col(f"{t}{twin.SEEN}").alias(t) for t in TARGETS)))
 
 
 def head_inputs(f: Features, head: str) -> np.ndarray:
@@ -246,7 +247,7 @@ def train_heads(
         head, loss = name.split("-")
         x = head_inputs(f, head)
         fit = models.train_head(x[d.fit], y[d.fit], x[d.val], y[d.val], loss, cfg.head, cfg.seed)
-        save_preds(cfg, name, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict(x)}))
+        save_outputs(cfg, name, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict(x)}))
         info[name] = {
             "best_epoch": fit.best_epoch,
             "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
@@ -264,7 +265,7 @@ def train_ours(cfg: Config, d: Data, f: Features) -> dict:
     """Ours on open_photo / view: ``models.train_mlp_head`` on the image embedding (the same input as
     ``cnn-*``), the mean of its seeds; saved as the ``mlp`` row, never the submitted head."""
     fit = models.train_mlp_head(f.image, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.mlp, cfg.seed)
-    save_preds(cfg, OURS, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict_all}))
+    save_outputs(cfg, OURS, pl.DataFrame({"row": d.frame["row"], TARGET_A: fit.predict_all}))
     info = {
         "best_epochs": fit.best_epochs,
         "val_logloss": [round(v, 6) for v in fit.val_logloss],
@@ -280,12 +281,12 @@ def row_losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return -(y * np.log(p) + (1 - y) * np.log1p(-p))
 
 
-def paired(cfg: Config, d: Data, a: str, b: str, target: str = TARGET_A) -> dict[str, float]:
+def paired_difference(cfg: Config, d: Data, a: str, b: str, target: str = TARGET_A) -> dict[str, float]:
     """Model ``a``'s log loss gain over ``b`` (b minus a: positive when a is better) on the test rows,
     paired by row, with its standard error."""
     y = d.rates([target])[d.test, 0]
-    loss = {m: row_losses(y, load_preds(cfg, m).sort("row")[d.test][target].to_numpy()) for m in (a, b)}
-    diff = paired_difference(loss[b], loss[a])
+    loss = {m: row_losses(y, load_outputs(cfg, m).sort("row")[d.test][target].to_numpy()) for m in (a, b)}
+    diff = shared_metrics.paired_difference(loss[b], loss[a])
     return {"gain": diff["mean"], "se": diff["se"]}
 
 
@@ -303,7 +304,7 @@ def beyond_source(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:
         a = table.filter(pl.col("target") == TARGET_A)
         best = a.filter(pl.col("model").is_in(HEAD_MODELS)).sort("logloss", "model")["model"][0]
         for ref in dict.fromkeys([best, chosen_head(cfg)]):
-            g = paired(cfg, d, OURS, ref)
+            g = paired_difference(cfg, d, OURS, ref)
             rows.append(
                 {
                     "target": TARGET_A,
@@ -318,7 +319,7 @@ def beyond_source(cfg: Config, d: Data, table: pl.DataFrame) -> pl.DataFrame:
     for t in TARGETS_B:
         for m in (*BLENDED, OURS_B):
             if {m, "catboost"} <= shown:
-                g = paired(cfg, d, m, "catboost", t)
+                g = paired_difference(cfg, d, m, "catboost", t)
                 rows.append(
                     {
                         "target": t,
@@ -362,7 +363,7 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     fit = models.finetune_cnn(
         pixels, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.finetune, cfg.seed, progress, checkpoint=ckpt
     )
-    save_preds(cfg, name, pl.DataFrame({"row": frame["row"], TARGET_A: fit.predict_all}))
+    save_outputs(cfg, name, pl.DataFrame({"row": frame["row"], TARGET_A: fit.predict_all}))
     info = {
         "best_epoch": fit.best_epoch,
         "val_logloss": round(fit.val_logloss[fit.best_epoch], 6),
@@ -458,7 +459,7 @@ def train_catboost(
     )
     pred = np.zeros((d.posts.n, len(TARGETS_B)))
     pred[d.train], pred[d.test] = fit.oof, fit.test
-    save_preds(cfg, name, pl.DataFrame({"row": d.frame["row"], **dict(zip(TARGETS_B, pred.T))}))
+    save_outputs(cfg, name, pl.DataFrame({"row": d.frame["row"], **dict(zip(TARGETS_B, pred.T))}))
     top = dict(list(fit.importance.items())[:15])
     cfg.save_training(
         data_facts(d),
@@ -480,7 +481,7 @@ def train_text_mlp(cfg: Config, d: Data, f: Features) -> dict:
         preds[t] = fit.predict_all
         info["best_epochs"][t] = fit.best_epochs
         info["seconds"] += fit.seconds
-    save_preds(cfg, "mlp-text", pl.DataFrame({"row": d.frame["row"], **preds}))
+    save_outputs(cfg, "mlp-text", pl.DataFrame({"row": d.frame["row"], **preds}))
     info["seconds"] = round(info["seconds"], 1)
     cfg.save_training(data_facts(d), {"mlp-text": info})
     return info
@@ -489,9 +490,9 @@ def train_text_mlp(cfg: Config, d: Data, f: Features) -> dict:
 def blend(cfg: Config, d: Data) -> None:
     """Ours on like, comment and share_to_message: the plain mean of the rows in BLENDED (fixed
     weights: nothing is fitted on test rows, and the validation split is the MLP's)."""
-    parts = [load_preds(cfg, m).sort("row") for m in BLENDED]
+    parts = [load_outputs(cfg, m).sort("row") for m in BLENDED]
     mean = {t: np.mean([p[t].to_numpy() for p in parts], axis=0) for t in TARGETS_B}
-    save_preds(cfg, OURS_B, pl.DataFrame({"row": parts[0]["row"], **mean}))
+    save_outputs(cfg, OURS_B, pl.DataFrame({"row": parts[0]["row"], **mean}))
     training = cfg.load_training()
     cfg.save_training(data_facts(d), {OURS_B: {"seconds": sum(training[m]["seconds"] for m in BLENDED)}})
 
@@ -504,7 +505,7 @@ def evaluate(cfg: Config, d: Data, names: Sequence[str] = MODELS) -> pl.DataFram
     on the twin the share of the constant-to-oracle log-loss gap the model closes (``gap_closed``)
     and the share of the part of it a model can close, constant to ceiling (``reachable_closed``)."""
     y = d.rates()[d.test]
-    preds = {name: load_preds(cfg, name).sort("row")[d.test] for name in names if preds_path(cfg, name).exists()}
+    preds = {name: load_outputs(cfg, name).sort("row")[d.test] for name in names if preds_path(cfg, name).exists()}
     rows = [
         {"target": t, "model": name, **rate_metrics(y[:, k], p[t].to_numpy(), models.EPS)}
         for k, t in enumerate(TARGETS)
@@ -531,8 +532,8 @@ def source_reading(cfg: Config, d: Data, model: str) -> dict[str, float]:
     """Source (a)'s printed figure against the true one, for one head on the test rows: the BCE
     with prediction and target swapped (what it printed) and the true BCE (what it scored)."""
     y = d.rates([TARGET_A])[d.test, 0]
-    p = load_preds(cfg, model).sort("row")[d.test][TARGET_A].to_numpy()
-    const = load_preds(cfg, "constant").sort("row")[d.test][TARGET_A].to_numpy()
+    p = load_outputs(cfg, model).sort("row")[d.test][TARGET_A].to_numpy()
+    const = load_outputs(cfg, "constant").sort("row")[d.test][TARGET_A].to_numpy()
     return {
         "swapped BCE (as printed)": models.swapped_bce(y, p),
         "true BCE": rate_metrics(y, p)["logloss"],
@@ -546,8 +547,8 @@ def submission_frame(
     """Test rows: open_photo from the head chosen on validation (or ``head``), the other rates from
     ``boost``."""
     head = head or chosen_head(cfg)
-    a = load_preds(cfg, head).select("row", TARGET_A)
-    b = load_preds(cfg, boost).select("row", *TARGETS_B)
+    a = load_outputs(cfg, head).select("row", TARGET_A)
+    b = load_outputs(cfg, boost).select("row", *TARGETS_B)
     test = pl.DataFrame({"row": np.sort(d.frame["row"].to_numpy()[d.test])})
     frame = test.join(a, on="row").join(b, on="row").with_columns(pl.col(TARGETS).clip(0.0, 1.0))
     return frame, head

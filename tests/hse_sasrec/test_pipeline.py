@@ -45,13 +45,13 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
     assert [f["path"] for f in manifest["files"]] == [submit.FILENAME, submit.OURS_FILENAME]
     ours = submit.validate(sub / submit.OURS_FILENAME, 120, pipeline.load_data(pipeline.Config(**FAST)).n_items)
     assert ours.equals(
-        submit.submission_frame(pipeline.load_recs(pipeline.Config(**FAST), pipeline.LITERATURE, "submit"), 120)
+        submit.submission_frame(pipeline.load_outputs(pipeline.Config(**FAST), pipeline.OURS, "submit"), 120)
     )
     assert manifest["metrics"]["holdout_ndcg@10_ours"] == pytest.approx(
-        table["ndcg"][table["model"].to_list().index(pipeline.LITERATURE)], abs=1e-6
+        table["ndcg"][table["model"].to_list().index(pipeline.OURS)], abs=1e-6
     )
     assert manifest["metrics"]["ours_minus_sasrec_hitrate@10"] == pytest.approx(
-        hit[pipeline.LITERATURE] - hit["sasrec"], abs=2e-6
+        hit[pipeline.OURS] - hit["sasrec"], abs=2e-6
     )  # every user is in both means
     assert "twin_hidden_next_ndcg@10_ours" in manifest["metrics"]
     assert manifest["data_source"] == {"kind": "synthetic twin", "scale": "tiny", "seed": 42}
@@ -61,11 +61,11 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
     d = pipeline.load_data(pipeline.Config(**FAST))
     hidden = pipeline.hidden_next(pipeline.Config(**FAST), d)
     assert hidden["history"].to_list() == ["full", "faithful"]
-    diff = pipeline.paired(pipeline.Config(**FAST), d, "oracle", "random")  # every user is in both means
+    diff = pipeline.paired_difference(pipeline.Config(**FAST), d, "oracle", "random")  # every user is in both means
     ndcg = dict(zip(table["model"], table["ndcg"]))
     assert diff["hitrate"] == pytest.approx(hit["oracle"] - hit["random"], abs=1e-9)
     assert diff["ndcg"] == pytest.approx(ndcg["oracle"] - ndcg["random"], abs=1e-9) and diff["ndcg_se"] > 0
-    assert pipeline.paired(pipeline.Config(**FAST), d, "sasrec", "sasrec") == {
+    assert pipeline.paired_difference(pipeline.Config(**FAST), d, "sasrec", "sasrec") == {
         "hitrate": 0.0,
         "hitrate_se": 0.0,
         "ndcg": 0.0,
@@ -79,13 +79,13 @@ def test_seed_study(output_dir):
     from shared.metrics import across_seeds
 
     cfg = pipeline.Config(**FAST)
-    table = pipeline.run(cfg, ("sasrec", pipeline.LITERATURE))
+    table = pipeline.run(cfg, ("sasrec", pipeline.OURS))
     per_seed, summary = pipeline.seed_study(cfg, [42, 7])
     ndcg = dict(zip(table["model"], table["ndcg"]))
     first = per_seed.row(0, named=True)
     assert first["sasrec_ndcg@10"] == pytest.approx(ndcg["sasrec"], abs=1e-12)
-    assert first["ours_ndcg@10"] == pytest.approx(ndcg[pipeline.LITERATURE], abs=1e-12)
-    assert first["gain_ndcg"] == pytest.approx(ndcg[pipeline.LITERATURE] - ndcg["sasrec"], abs=1e-12)
+    assert first["ours_ndcg@10"] == pytest.approx(ndcg[pipeline.OURS], abs=1e-12)
+    assert first["gain_ndcg"] == pytest.approx(ndcg[pipeline.OURS] - ndcg["sasrec"], abs=1e-12)
     assert per_seed["seed"].to_list() == [42, 7] and per_seed["sasrec_s"][1] > 0
     assert summary["metric"].to_list() == ["ndcg@10", "hitrate@10"]
     expected = across_seeds(per_seed["gain_ndcg"].to_list(), per_seed["gain_ndcg_se"].to_list())
@@ -96,7 +96,7 @@ def test_seed_study(output_dir):
     # make bench records the table with each row's training and ours' paired gains (figures at full)
     bench = pipeline.bench_table(cfg, pipeline.load_data(cfg), table).to_dicts()
     training = cfg.load_training()
-    assert [r["model"] for r in bench] == ["sasrec", pipeline.LITERATURE]
+    assert [r["model"] for r in bench] == ["sasrec", pipeline.OURS]
     assert bench[0]["epochs"] == 2 and bench[0]["gain_ndcg"] is None
     assert bench[0]["train_s"] == pytest.approx(training["sasrec"]["seconds_per_epoch"] * 2)
     assert bench[1]["gain_ndcg"] == pytest.approx(first["gain_ndcg"], abs=1e-12)
@@ -127,14 +127,14 @@ def test_resume_keeps_the_models_a_killed_run_finished(output_dir, monkeypatch):
 
     cfg = pipeline.Config(**FAST)
     pipeline.run(cfg, ("random", "sasrec"))
-    assert pipeline.kept_models(cfg) == {"sasrec"}
-    assert pipeline.kept_models(replace(cfg, sasrec_epochs=3)) == set()
+    assert pipeline.kept_by_resume(cfg) == {"sasrec"}
+    assert pipeline.kept_by_resume(replace(cfg, sasrec_epochs=3)) == set()
     calls = []
     monkeypatch.setattr(pipeline, "train_sasrec", lambda *a, **k: calls.append("sasrec"))
-    monkeypatch.setattr(pipeline, "train_literature", lambda *a, **k: calls.append(pipeline.LITERATURE))
-    table = pipeline.run(cfg, ("random", "sasrec", pipeline.LITERATURE), resume=True)
-    assert calls == [pipeline.LITERATURE] and "sasrec" in table["model"].to_list()
+    monkeypatch.setattr(pipeline, "train_literature", lambda *a, **k: calls.append(pipeline.OURS))
+    table = pipeline.run(cfg, ("random", "sasrec", pipeline.OURS), resume=True)
+    assert calls == [pipeline.OURS] and "sasrec" in table["model"].to_list()
     pipeline.run(cfg, ("random", "sasrec"))  # without --resume: trained again
-    assert calls == [pipeline.LITERATURE, "sasrec"]
+    assert calls == [pipeline.OURS, "sasrec"]
     pipeline.recs_path(cfg, "sasrec", "submit_faithful").unlink()
-    assert pipeline.kept_models(cfg) == set()
+    assert pipeline.kept_by_resume(cfg) == set()

@@ -54,7 +54,7 @@ def test_pipeline_end_to_end(isolated_outputs):
     by = {r["model"]: r for r in table.to_dicts()}
     assert by["oracle"]["test_auc"] > by["random"]["test_auc"] + 0.2
     assert 0.4 < by["random"]["test_auc"] < 0.6
-    scores, training = pipeline.load_scores(cfg)
+    scores, training = pipeline.load_outputs(cfg)
     assert set(training) == {"config", "data", *pipeline.VARIANTS}
     assert training["best"]["objective"] in ("lambdarank", "binary")
     assert training["best"]["n_trees"] <= 40 and training["best"]["n_fit_rows"] < training["faithful"]["n_fit_rows"]

@@ -32,7 +32,7 @@ def tiny_run(tmp_path_factory):
         shutil.rmtree(out / "artifacts")
         pipeline.run(pipeline.Config(**FAST))
         second = sha256_file(sub / submit.FILENAME)
-        scores, info = pipeline.load_scores(pipeline.Config(**FAST))
+        scores, info = pipeline.load_outputs(pipeline.Config(**FAST))
         study = pipeline.seed_study(pipeline.Config(**FAST), [42, 7])
     finally:
         if old is None:
@@ -306,7 +306,7 @@ def test_resume_keeps_the_rows_a_killed_run_finished(tiny_dir, tmp_path, monkeyp
     cfg = pipeline.Config(data_dir=str(tiny_dir), **{k: v for k, v in FAST.items() if k != "scale"})
     names = ("random", "dcn_nohistory", "sequence")
     pipeline.run(cfg, names[:2])  # as if killed in the sequence model: one torch row done
-    first, _ = pipeline.load_scores(cfg)
+    first, _ = pipeline.load_outputs(cfg)
     trained = []
     real_dcn, real_seq = pipeline.train_dcn, pipeline.train_sequence
     monkeypatch.setattr(
@@ -315,11 +315,11 @@ def test_resume_keeps_the_rows_a_killed_run_finished(tiny_dir, tmp_path, monkeyp
     monkeypatch.setattr(pipeline, "train_sequence", lambda *a, **k: trained.append("sequence") or real_seq(*a, **k))
     pipeline.run(cfg, names, resume=True)
     assert trained == ["sequence"]
-    scores, info = pipeline.load_scores(cfg)
+    scores, info = pipeline.load_outputs(cfg)
     assert scores.select(names[:2]).equals(first.select(names[:2])) and info["sequence"]["key"]
     d = pipeline.load_data(cfg)
-    assert pipeline.kept_rows(cfg, d, scores) == {"dcn_nohistory", "sequence"}
-    assert pipeline.kept_rows(replace(cfg, seed=7), d, scores) == set()
-    assert pipeline.kept_rows(replace(cfg, emb_dim=8), d, scores) == {"sequence"}  # DCNv2's size only
+    assert pipeline.kept_by_resume(cfg, d, scores) == {"dcn_nohistory", "sequence"}
+    assert pipeline.kept_by_resume(replace(cfg, seed=7), d, scores) == set()
+    assert pipeline.kept_by_resume(replace(cfg, emb_dim=8), d, scores) == {"sequence"}  # DCNv2's size only
     pipeline.run(cfg, names)  # without --resume: every row again
     assert trained[1:] == ["dcn_nohistory", "sequence"]

@@ -87,7 +87,7 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
     assert ours["row"].to_list() == sub["row"].to_list()
     assert not ours["open_photo"].equals(sub["open_photo"])
     rows = ours.select("row")  # ascending, as the files
-    pred = lambda m, t: rows.join(pipeline.load_preds(CFG, m), on="row", how="left")[t].to_numpy()  # noqa: E731
+    pred = lambda m, t: rows.join(pipeline.load_outputs(CFG, m), on="row", how="left")[t].to_numpy()  # noqa: E731
     for t in data.TARGETS_B:  # ours: the blend's rates, rounded to the file's decimals; the submission: CatBoost's
         assert ours[t].to_numpy() == pytest.approx(pred(pipeline.OURS_B, t), abs=1e-8)
         parts = [pred(m, t) for m in pipeline.BLENDED]
@@ -102,12 +102,12 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
         )  # the manifest rounds to 6 decimals
     # the paired gain, by brute force: each row's log loss, one loop per row
     y = d.rates(["open_photo"])[d.test, 0]
-    pred = {m: pipeline.load_preds(CFG, m).sort("row")[d.test]["open_photo"].to_list() for m in ("mlp", "cnn-bce")}
+    pred = {m: pipeline.load_outputs(CFG, m).sort("row")[d.test]["open_photo"].to_list() for m in ("mlp", "cnn-bce")}
     diffs = []
     for k in range(len(y)):
         loss = {m: -(y[k] * np.log(pred[m][k]) + (1 - y[k]) * np.log(1 - pred[m][k])) for m in pred}
         diffs.append(loss["cnn-bce"] - loss["mlp"])
-    g = pipeline.paired(CFG, d, "mlp", "cnn-bce")
+    g = pipeline.paired_difference(CFG, d, "mlp", "cnn-bce")
     assert g["gain"] == pytest.approx(np.mean(diffs), abs=1e-12)
     assert g["se"] == pytest.approx(np.std(diffs, ddof=1) / np.sqrt(len(diffs)), rel=1e-9)
     beyond = pipeline.beyond_source(CFG, d, table)
@@ -116,7 +116,7 @@ def test_ours_is_written_beside_the_submission_and_compared_paired(ran):
         == table.filter(pl.col("model").is_in(pipeline.HEAD_MODELS)).sort("logloss", "model")["model"][0]
     )
     b = beyond.filter((pl.col("ours") == pipeline.OURS_B) & (pl.col("target") == "comment")).to_dicts()[0]
-    g = pipeline.paired(CFG, d, pipeline.OURS_B, "catboost", "comment")
+    g = pipeline.paired_difference(CFG, d, pipeline.OURS_B, "catboost", "comment")
     get = lambda m: table.filter((pl.col("model") == m) & (pl.col("target") == "comment"))["logloss"][0]  # noqa: E731
     assert b["against"] == "catboost" and b["gain"] == g["gain"] == pytest.approx(
         get("catboost") - get(pipeline.OURS_B)
@@ -141,7 +141,7 @@ def test_ours_comes_from_the_rows_of_the_run_not_from_an_earlier_runs_files(ran)
     try:
         pipeline.write_submission(CFG, d, table.filter(pl.col("model") != pipeline.OURS_B))
         ours = pl.read_csv(folder / submit.OURS_FILENAME)
-        boost = ours.select("row").join(pipeline.load_preds(CFG, "catboost"), on="row", how="left")
+        boost = ours.select("row").join(pipeline.load_outputs(CFG, "catboost"), on="row", how="left")
         for t in data.TARGETS_B:  # CatBoost's rates beside ours on open_photo, as before the blend existed
             assert ours[t].to_numpy() == pytest.approx(np.clip(boost[t].to_numpy(), 0, 1), abs=1e-8)
         metrics = read_manifest(folder)["metrics"]
