@@ -88,6 +88,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+def other_width_env(environ: MutableMapping[str, str] = os.environ, flags: set[str] | None = None) -> dict[str, str]:
+    """``environ`` with the pin off and every pinned variable as pinned, but torch's vector kernels and
+    oneDNN's ISA at another width: AVX-512 where the CPU has it, else the scalar and SSE4.1 paths.
+    The tests run the notebooks under it, to show that no recorded digit depends on the width."""
+    flags = _cpu_flags() if flags is None else flags
+    other = (
+        {"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}
+        if "avx512f" in flags
+        else {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+    )
+    base = {k: v for k, v in environ.items() if k not in DISPATCH and k != PIN_SWITCH}
+    return {**base, **pinned_env(base, flags), **DISPATCH, **other, PIN_SWITCH: "0"}
+
+
 def unsupported_reason(environ: MutableMapping[str, str] = os.environ, flags: set[str] | None = None) -> str:
     """Why the dispatch is not pinned here ("" when it is)."""
     if environ.get(PIN_SWITCH, "1") == "0":

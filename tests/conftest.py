@@ -22,7 +22,7 @@ def isolated_outputs(tmp_path_factory, monkeypatch):
 _WEIGHT = {"notebook": 0, "functional": 1}
 # Files whose tests for one track share nothing with another track's: each track's tests of these
 # files are a group of their own (the notebook tests run one track's notebooks per parameter).
-_SPLIT_BY_TRACK = {"tests/test_notebooks.py", "tests/test_source_profile.py", "tests/test_dispatch_invariance.py"}
+_SPLIT_BY_TRACK = {"tests/test_notebooks.py", "tests/test_source_profile.py"}
 
 
 def _group(nodeid: str) -> str:

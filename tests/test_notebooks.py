@@ -1,7 +1,10 @@
 """Each track's notebooks run headless at SCALE=tiny under `pytest --nbval-lax`, which executes every
 cell and compares the cells marked NBVAL_CHECK_OUTPUT (row counts, checksums, metrics rounded to 3
 places) with the outputs a maintainer's papermill run recorded in tests/<track>/notebook_outputs.json
-(`shared.nbcheck`, `make test-references`): they must be reproduced exactly."""
+(`shared.nbcheck`, `make test-references`): they must be reproduced exactly. The notebooks run with
+torch's and oneDNN's kernels at another width than the pin's (``shared.dispatch.other_width_env``),
+so the same run also shows that no recorded digit, the submission's checksum among them, depends on
+it (``tests/test_dispatch_invariance.py`` says why that matters)."""
 
 import json
 import os
@@ -13,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from shared import nbcheck
+from shared import dispatch, nbcheck
 from shared.io import sha256_file
 from shared.paths import NOTEBOOKS_DIR
 
@@ -23,8 +26,9 @@ SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 TRACKS = nbcheck.tracks()
 
 
-def nbval(paths, out_dir):
-    env = {**os.environ, "RECSYS_OUTPUT_DIR": str(out_dir)}
+def nbval(paths, out_dir, other_width=False):
+    base = dispatch.other_width_env() if other_width else os.environ
+    env = {**base, "RECSYS_OUTPUT_DIR": str(out_dir)}
     return subprocess.run(
         [
             sys.executable,
@@ -74,10 +78,11 @@ def test_a_changed_checked_cell_needs_new_references(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module", params=TRACKS)
 def checked(request, tmp_path_factory):
-    """The track's notebooks run once under nbval, in order, in a fresh output folder."""
+    """The track's notebooks run once under nbval, in order, in a fresh output folder, at the other
+    kernel width where the pin can be moved (an x86-64 CPU with AVX2)."""
     out = tmp_path_factory.mktemp(request.param)
     paths = nbcheck.prepare(request.param, out / "prepared")
-    return request.param, out, paths, nbval(paths, out)
+    return request.param, out, paths, nbval(paths, out, other_width=dispatch.unsupported_reason({}) == "")
 
 
 def test_nbval_reproduces_the_recorded_outputs(checked):
