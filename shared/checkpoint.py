@@ -1,5 +1,6 @@
 """Resumable torch training loops (DCNv2's single epoch, the VK Clips sequence model, VK-Lab's
-fine-tuning) and resumable Lightning training (RePlay's SASRec and BERT4Rec: ``LightningResume``).
+fine-tuning: each a ``ResumableLoop``) and resumable Lightning training (RePlay's SASRec and
+BERT4Rec: ``LightningResume``).
 
 A loop asks ``ckpt.due(step)`` after each optimiser step and, when due, saves everything the rest of
 the run depends on: model and optimiser state, the torch, numpy and Python random states, its
@@ -98,6 +99,56 @@ class Checkpoint:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class ResumableLoop:
+    """What every resumable training loop here carries, in one place: the model, its optimiser, the
+    loop's own random generator (if it draws from one) and ``state``, a dict of everything else the
+    rest of the run depends on (its position, the losses so far, an early-stopping record).
+
+    ``resume()`` restores all of them from the checkpoint a killed run of the same key left;
+    ``save_if_due(step)`` writes them when the checkpoint is due; ``finish()`` deletes the file;
+    ``seconds()`` is the training time so far, the processes before a resume included
+    (``before``). Without a checkpoint nothing is written or read. A loop replaces ``model`` and
+    ``optimizer`` when it starts afresh (a refit): the attributes are what is saved."""
+
+    def __init__(self, checkpoint: Checkpoint | None, model, optimizer, state: dict[str, Any], generator=None):
+        self.checkpoint, self.model, self.optimizer, self.generator = checkpoint, model, optimizer, generator
+        self.state = state
+        self.before = 0.0
+        self.started = time.perf_counter()
+
+    def resume(self) -> bool:
+        """Continue from the checkpoint, if one of this key is there."""
+        saved = self.checkpoint.load() if self.checkpoint else None
+        if not saved:
+            return False
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        if self.generator is not None:
+            self.generator.set_state(saved["generator"])
+        self.state, self.before = saved["state"], saved["seconds"]
+        self.started = time.perf_counter()
+        return True
+
+    def save_if_due(self, step: int) -> None:
+        if self.checkpoint and self.checkpoint.due(step):
+            self.checkpoint.save(
+                {
+                    "model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict(),
+                    "generator": None if self.generator is None else self.generator.get_state(),
+                    "state": self.state,
+                    "seconds": self.seconds(),
+                }
+            )
+
+    def seconds(self) -> float:
+        return self.before + time.perf_counter() - self.started
+
+    def finish(self) -> None:
+        if self.checkpoint:
+            self.checkpoint.clear()
 
 
 class ResumableLoader:

@@ -1,9 +1,11 @@
 """Atomic file writes: write to a temp file in the same folder, then rename.
-A failure part-way leaves the previous file (or nothing), never a half-written one."""
+A failure part-way leaves the previous file (or nothing), never a half-written one. And the one
+cache key (``cache_key``, ``digest``) every cached file and checkpoint is stamped with."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -58,6 +60,25 @@ def append_csv(path: str | os.PathLike, rows):
     with atomic_path(path) as tmp:  # creates the folder
         frame.write_csv(tmp)
     return frame
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def cache_key(kind: str, **facts) -> str:
+    """What a cached file, a checkpoint or a row ``--resume`` keeps depends on, as one stable line:
+    ``kind``, then the facts as JSON with sorted names (a dataclass as its fields, a path as its
+    text). It is reused exactly when the key it was made under is equal: a change of any fact
+    trains or computes it again, never resumes another run's state."""
+    return f"{kind} {json.dumps(facts, sort_keys=True, default=_plain)}"
+
+
+def digest(text: str, length: int = 12) -> str:
+    """The first ``length`` hex digits of ``text``'s sha256: a key short enough for a file name."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

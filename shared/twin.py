@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from shared.io import digest
 from shared.paths import twin_dir
 
 # Every scale a twin may define. medium: a track's calibration scale where its full twin is too slow
@@ -53,8 +54,7 @@ def params_key(params: Any) -> str:
     the other values: the suffix that keeps a calibration trial's twin and artifacts apart."""
     if params is None or params == type(params)():
         return ""
-    text = json.dumps(dataclasses.asdict(params), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return digest(json.dumps(dataclasses.asdict(params), sort_keys=True), 8)
 
 
 def params_folder(track: str, scale: str, seed: int, version: str, params: Any) -> Path:

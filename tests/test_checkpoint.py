@@ -62,3 +62,40 @@ def test_a_killed_loop_resumed_ends_as_the_uninterrupted_one(tmp_path):
     assert _toy_loop(tmp_path / "b.pt", 9, stop_after=5) is None  # killed after step 5: saved at step 4
     torch.manual_seed(123)  # whatever the new process's generator holds
     assert _toy_loop(tmp_path / "b.pt", 9) == (whole, 4)  # resumed at step 4, not started again
+
+
+def test_a_resumable_loop_restores_model_optimiser_generator_and_state(tmp_path, monkeypatch):
+    """``ResumableLoop``, as the three torch loops use it: what it saved at a due step comes back in
+    fresh objects (a rerun's), the generator's next draw included; another key resumes nothing."""
+    monkeypatch.setenv(checkpoint.STEPS_ENV, "2")
+
+    def fresh(seed):
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(2, 1)
+        return model, torch.optim.Adam(model.parameters(), lr=0.1), torch.Generator().manual_seed(seed)
+
+    model, opt, gen = fresh(0)
+    loop = checkpoint.ResumableLoop(Checkpoint(tmp_path / "l.pt", "k"), model, opt, {"step": 0, "losses": []}, gen)
+    assert not loop.resume()
+    for step in (1, 2, 3):
+        loss = model(torch.randn(4, 2, generator=gen)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loop.state["step"] = step
+        loop.state["losses"].append(float(loss))
+        loop.save_if_due(step)  # written at step 2 only
+        if step == 2:
+            weights, draw = (
+                model.weight.detach().clone(),
+                torch.randn(1, generator=torch.Generator().set_state(gen.get_state())),
+            )
+    assert not checkpoint.ResumableLoop(Checkpoint(tmp_path / "l.pt", "other"), *fresh(5)[:2], {}).resume()
+    model2, opt2, gen2 = fresh(5)
+    again = checkpoint.ResumableLoop(Checkpoint(tmp_path / "l.pt", "k"), model2, opt2, {"step": 0}, gen2)
+    assert again.resume() and again.state["step"] == 2 and again.state["losses"] == loop.state["losses"][:2]
+    assert torch.equal(model2.weight, weights) and torch.equal(torch.randn(1, generator=gen2), draw)
+    assert opt2.state_dict()["state"][0]["step"] == 2  # Adam's moments too
+    assert 0.0 < again.before <= again.seconds()
+    again.finish()
+    assert not (tmp_path / "l.pt").exists()

@@ -248,3 +248,23 @@ def test_atomic_write_has_the_usual_permissions(tmp_path):
     plain = tmp_path / "plain.csv"
     plain.write_text("a\n")  # what open() gives under this process's umask (0644 under 022, not mkstemp's 0600)
     assert stat.S_IMODE(os.stat(path).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
+
+
+def test_cache_key_is_stable_and_names_every_fact():
+    import dataclasses
+    import hashlib
+    from pathlib import Path
+
+    from shared.io import cache_key, digest
+
+    @dataclasses.dataclass(frozen=True)
+    class Params:
+        dim: int = 16
+        lr: float = 0.5
+
+    key = cache_key("dcn", params=Params(), seed=np.int64(42), rows=[3, 4], data=Path("twin-tiny"))
+    assert key == 'dcn {"data": "twin-tiny", "params": {"dim": 16, "lr": 0.5}, "rows": [3, 4], "seed": 42}'
+    assert cache_key("dcn", seed=1, params=Params()) == cache_key("dcn", params=Params(), seed=1)  # names sorted
+    assert cache_key("dcn", params=Params(lr=0.25), seed=1) != cache_key("dcn", params=Params(), seed=1)
+    assert cache_key("sequence", seed=1) != cache_key("dcn", seed=1)
+    assert digest(key) == hashlib.sha256(key.encode()).hexdigest()[:12] and len(digest(key, 8)) == 8

@@ -24,6 +24,7 @@ import polars as pl
 from shared import boosting, dispatch
 from shared import progress as progress_line
 from shared.device import deterministic_algorithms
+from shared.io import cache_key
 from solutions.hse_sasrec.data import TOP_K
 
 # our metric names -> RePlay's
@@ -386,7 +387,7 @@ def train_sasrec(
         # ParquetModule shuffles with a copy of torch's default generator made in its setup
         resume = LightningResume(
             resume_dir,
-            f"sasrec {p} seed {seed} rows {train.height} {val_gt.height}",
+            cache_key("sasrec", params=p, seed=seed, rows=[train.height, val_gt.height]),
             lambda: (data.datasets["train"].raw_dataset.generator,),
         )
         data.train_dataloader = lambda: resume.loader(lambda: data.datasets["train"])
@@ -559,9 +560,8 @@ def train_bert4rec(
         optimizer_factory=FatOptimizerFactory(learning_rate=p.lr),
     )
     line = _epoch_line(p.epochs, "BERT4Rec", progress)
-    resume = LightningResume(
-        resume_dir, f"bert4rec {p} seed {seed} rows {train.height} {val_gt.height}", lambda: (gen,)
-    )
+    key = cache_key("bert4rec", params=p, seed=seed, rows=[train.height, val_gt.height])
+    resume = LightningResume(resume_dir, key, lambda: (gen,))
     with tempfile.TemporaryDirectory(prefix="bert4rec.") as tmp:
         ckpt = ModelCheckpoint(dirpath=resume_dir or tmp, monitor="recall@10", mode="max", save_top_k=1)
         metrics = ValidationMetricsCallback(

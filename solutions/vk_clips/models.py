@@ -19,7 +19,7 @@ from torch import nn
 
 from shared import boosting, dispatch
 from shared import progress as progress_line
-from shared.checkpoint import Checkpoint
+from shared.checkpoint import Checkpoint, ResumableLoop
 from shared.device import torch_device
 from shared.factors import fit_als
 from shared.seed import seed_everything
@@ -214,18 +214,33 @@ def dcn_inputs(tables: Tables, users: torch.Tensor, items: torch.Tensor, slots: 
     return tables.categorical(users, items), dense
 
 
+@dataclass(frozen=True)
+class DcnRows:
+    """The (user, clip) pairs DCNv2 reads, with each pair's history slots (None: no history) and,
+    to train on, each pair's class."""
+
+    users: np.ndarray
+    items: np.ndarray
+    slots: np.ndarray | None = None
+    target: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class DcnParams:
+    """DCNv2's size and its one epoch's schedule (the source's: embeddings of 256, batches of 16,384)."""
+
+    emb_dim: int = 256
+    batch_size: int = 16_384
+    lr: float = 1e-3
+    log_every: int = 1  # batches a logged loss averages
+
+
 def train_dcn(
     tables: Tables,
-    users: np.ndarray,
-    items: np.ndarray,
-    target: np.ndarray,
-    slots: np.ndarray | None,
-    emb_dim: int = 256,
-    batch_size: int = 16_384,
-    lr: float = 1e-3,
+    rows: DcnRows,
+    params: DcnParams = DcnParams(),
     seed: int = 42,
     progress: bool = True,
-    log_every: int = 1,
     checkpoint: Checkpoint | None = None,
 ) -> Fit:
     """One epoch over the rows in file order, no shuffling, as the source trained it. With a
@@ -233,85 +248,63 @@ def train_dcn(
     continues from the last one, to the same bits on the CPU."""
     seed_everything(seed)
     device = torch_device()
-    model = DCNv2(tables, emb_dim, use_history=slots is not None).to(device)
+    model = DCNv2(tables, params.emb_dim, use_history=rows.slots is not None).to(device)
     t = tables.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
-    n = len(users)
-    u_all, i_all = torch.from_numpy(users.astype(np.int64)), torch.from_numpy(items.astype(np.int64))
-    y_all = torch.from_numpy(target.astype(np.int64))
-    s_all = torch.from_numpy(slots.astype(np.int64)) if slots is not None else None
-    losses, running, seen, first, before = [], 0.0, 0, 0, 0.0
-    saved = checkpoint.load() if checkpoint else None
-    if saved:
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        losses, running, seen, first = saved["losses"], saved["running"], saved["seen"], saved["step"]
-        before = saved.get("seconds", 0.0)  # the training time of the processes before this one
-        if progress:
-            print(f"dcnv2: resumed from its checkpoint at step {first:,} of {-(-n // batch_size):,}", flush=True)
+    n, batch = len(rows.users), params.batch_size
+    n_batches = -(-n // batch)
+    u_all, i_all = torch.from_numpy(rows.users.astype(np.int64)), torch.from_numpy(rows.items.astype(np.int64))
+    y_all = torch.from_numpy(rows.target.astype(np.int64))
+    s_all = torch.from_numpy(rows.slots.astype(np.int64)) if rows.slots is not None else None
+    opt = torch.optim.Adam(model.parameters(), lr=params.lr)
+    loop = ResumableLoop(checkpoint, model, opt, {"step": 0, "losses": [], "running": 0.0, "seen": 0})
+    if loop.resume() and progress:
+        print(f"dcnv2: resumed from its checkpoint at step {loop.state['step']:,} of {n_batches:,}", flush=True)
+    st, first = loop.state, loop.state["step"]
     start = time.perf_counter()
     model.train()
     with _progress(n, "dcnv2", progress) as bar:
-        bar.update(min(first * batch_size, n))
-        for b in range(first, -(-n // batch_size)):
-            lo = b * batch_size
-            sl = slice(lo, lo + batch_size)
+        bar.update(min(first * batch, n))
+        for b in range(first, n_batches):
+            lo = b * batch
+            sl = slice(lo, lo + batch)
             u, i, y = u_all[sl].to(device), i_all[sl].to(device), y_all[sl].to(device)
             cat, dense = dcn_inputs(t, u, i, s_all[sl].to(device) if s_all is not None else None)
             loss = loss_fn(model(cat, dense), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            running += float(loss.detach()) * len(y)
-            seen += len(y)
-            if (b + 1) % log_every == 0 or lo + batch_size >= n:
-                losses.append(running / seen)
-                running, seen = 0.0, 0
-            if losses:
-                bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
+            st["running"] += float(loss.detach()) * len(y)
+            st["seen"] += len(y)
+            if (b + 1) % params.log_every == 0 or lo + batch >= n:
+                st["losses"].append(st["running"] / st["seen"])
+                st["running"], st["seen"] = 0.0, 0
+            if st["losses"]:
+                bar.set_postfix_str(f"loss {st['losses'][-1]:.4f}", refresh=False)
             bar.update(len(y))
-            if checkpoint and lo + batch_size < n and checkpoint.due(b + 1):
-                checkpoint.save(
-                    {
-                        "model": model.state_dict(),
-                        "optimizer": opt.state_dict(),
-                        "step": b + 1,
-                        "losses": losses,
-                        "running": running,
-                        "seen": seen,
-                        "seconds": before + time.perf_counter() - start,
-                    }
-                )
-    if checkpoint:
-        checkpoint.clear()
+            st["step"] = b + 1
+            if lo + batch < n:  # the last step writes none: the loop is done
+                loop.save_if_due(b + 1)
+    loop.finish()
     elapsed = time.perf_counter() - start
-    trained = n - min(first * batch_size, n)
+    rate = (n - min(first * batch, n)) / elapsed if elapsed > 0 else 0.0
     return Fit(
-        model,
-        losses,
-        trained / elapsed if elapsed > 0 else 0.0,
-        str(device),
-        rows=n,
-        seconds=before + elapsed,
-        seconds_before=before,
+        model, st["losses"], rate, str(device), rows=n, seconds=loop.before + elapsed, seconds_before=loop.before
     )
 
 
 @torch.no_grad()
-def predict_dcn(
-    fit: Fit, tables: Tables, users: np.ndarray, items: np.ndarray, slots: np.ndarray | None, batch_size: int = 65_536
-) -> np.ndarray:
+def predict_dcn(fit: Fit, tables: Tables, rows: DcnRows, batch_size: int = 65_536) -> np.ndarray:
     """Class probabilities (n, 3)."""
     device = torch.device(fit.device)
     t = tables.to(device)
     fit.model.eval()
     out = []
-    for lo in range(0, len(users), batch_size):
+    for lo in range(0, len(rows.users), batch_size):
         sl = slice(lo, lo + batch_size)
-        u = torch.from_numpy(users[sl].astype(np.int64)).to(device)
-        i = torch.from_numpy(items[sl].astype(np.int64)).to(device)
-        s = torch.from_numpy(slots[sl].astype(np.int64)).to(device) if slots is not None else None
+        u = torch.from_numpy(rows.users[sl].astype(np.int64)).to(device)
+        i = torch.from_numpy(rows.items[sl].astype(np.int64)).to(device)
+        s = torch.from_numpy(rows.slots[sl].astype(np.int64)).to(device) if rows.slots is not None else None
         out.append(torch.softmax(fit.model(*dcn_inputs(t, u, i, s)), dim=1).cpu())
     return torch.cat(out).numpy().astype(np.float64)
 
@@ -434,6 +427,38 @@ def training_windows(users: np.ndarray, max_len: int) -> tuple[np.ndarray, np.nd
 
 
 @dataclass(frozen=True)
+class TrainLog:
+    """The train rows the sequence model learns from, in file (time) order: one array a column."""
+
+    users: np.ndarray
+    items: np.ndarray
+    target: np.ndarray
+    share: np.ndarray
+    bookmarks: np.ndarray
+    timespent: np.ndarray
+
+
+@dataclass(frozen=True)
+class SequenceParams:
+    """The sequence model's size and training schedule (``train_sequence``)."""
+
+    dim: int = 64
+    layers: int = 2
+    max_len: int = 64
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    val_frac: float = 0.1
+    patience: int = 2
+    refit: bool = True
+    id_dim: int = 8
+    user_dim: int = 16
+
+    def model_args(self) -> dict:
+        return dict(dim=self.dim, layers=self.layers, max_len=self.max_len, id_dim=self.id_dim, user_dim=self.user_dim)
+
+
+@dataclass(frozen=True)
 class Events:
     """Every train row as the sequence model reads it, on the device: its item, reaction (class x
     share x bookmarks), timespent bucket, class and user. Training and prediction share it."""
@@ -445,19 +470,10 @@ class Events:
     users: torch.Tensor
 
     @classmethod
-    def of(
-        cls,
-        tables: Tables,
-        users: np.ndarray,
-        items: np.ndarray,
-        target: np.ndarray,
-        share: np.ndarray,
-        bookmarks: np.ndarray,
-        timespent: np.ndarray,
-        device: torch.device,
-    ) -> Events:
-        seconds = tables.item_duration.numpy()[items] + DURATION_MIN
-        cols = (items, target * 4 + share * 2 + bookmarks, timespent_bucket(timespent, seconds), target, users)
+    def of(cls, tables: Tables, log: TrainLog, device: torch.device) -> Events:
+        seconds = tables.item_duration.numpy()[log.items] + DURATION_MIN
+        reactions = log.target * 4 + log.share * 2 + log.bookmarks
+        cols = (log.items, reactions, timespent_bucket(log.timespent, seconds), log.target, log.users)
         return cls(*(torch.from_numpy(np.asarray(c).astype(np.int64)).to(device) for c in cols))
 
     def at(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -466,7 +482,7 @@ class Events:
         return self.items[safe], self.reactions[safe], self.timespent[safe]
 
 
-class _SequenceTraining:
+class _SequenceTraining(ResumableLoop):
     """One ``train_sequence`` call: the windows, the model and optimiser, and in ``state`` everything
     else the rest of the run depends on (phase, epoch, position inside it, losses, early-stopping
     record), so that one checkpoint holds all of it."""
@@ -476,20 +492,17 @@ class _SequenceTraining:
         tables: Tables,
         events: Events,
         rows: np.ndarray,
-        model_args: dict,
-        lr: float,
+        params: SequenceParams,
         seed: int,
-        batch_size: int,
         checkpoint: Checkpoint | None,
     ):
-        self.tables, self.events, self.model_args = tables, events, model_args
-        self.lr, self.seed, self.batch_size, self.checkpoint = lr, seed, batch_size, checkpoint
+        self.tables, self.events, self.model_args = tables, events, params.model_args()
+        self.lr, self.seed, self.batch_size = params.lr, seed, params.batch_size
         self.device = events.items.device
         self.rows = torch.from_numpy(rows).to(self.device)
-        self.gen = torch.Generator().manual_seed(seed)  # the window order of every epoch
         self.loss_fn = nn.CrossEntropyLoss(reduction="sum")
         self.trained = 0  # rows trained on by this process (the rate)
-        self.state = {
+        state = {
             "phase": "search",
             "epoch": 0,
             "perm": None,
@@ -504,43 +517,16 @@ class _SequenceTraining:
             "best_state": None,
             "bad": 0,
             "best_epochs": 0,
-            "seconds": 0.0,
         }
-        self.started = time.perf_counter()  # this process's; state["seconds"]: the processes' before it
+        # the generator draws the window order of every epoch
+        super().__init__(checkpoint, None, None, state, torch.Generator().manual_seed(seed))
         self.fresh()
 
     def fresh(self) -> None:
         """A new model and optimiser from the seed (the search and the refit start alike)."""
         seed_everything(self.seed)
         self.model = SequenceModel(self.tables, **self.model_args).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=self.lr)
-
-    def resume(self) -> bool:
-        saved = self.checkpoint.load() if self.checkpoint else None
-        if not saved:
-            return False
-        self.model.load_state_dict(saved["model"])
-        self.opt.load_state_dict(saved["optimizer"])
-        self.gen.set_state(saved["generator"])
-        self.state = saved["state"]
-        return True
-
-    def _save_if_due(self) -> None:
-        st = self.state
-        if self.checkpoint and self.checkpoint.due(st["step"]):
-            state = st | {"seconds": self.seconds()}
-            self.checkpoint.save(
-                {
-                    "model": self.model.state_dict(),
-                    "optimizer": self.opt.state_dict(),
-                    "generator": self.gen.get_state(),
-                    "state": state,
-                }
-            )
-
-    def seconds(self) -> float:
-        """Training time so far, a resumed run's earlier processes included."""
-        return self.state.get("seconds", 0.0) + time.perf_counter() - self.started
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
 
     # Which positions a batch predicts is known on the host (numpy masks): the flat indices of the
     # predicted positions select the same elements, in the same order, as boolean indexing, without
@@ -562,15 +548,15 @@ class _SequenceTraining:
         interrupted); the mean training loss."""
         st = self.state
         if st["perm"] is None:
-            st["perm"] = windows[torch.randperm(len(windows), generator=self.gen).numpy()]
+            st["perm"] = windows[torch.randperm(len(windows), generator=self.generator).numpy()]
             st["lo"], st["running"], st["seen"] = 0, torch.zeros((), dtype=torch.float64, device=self.device), 0
         self.model.train()
         perm = st["perm"]
         while st["lo"] < len(perm):
             loss, k = self.batch_loss(perm[st["lo"] : st["lo"] + self.batch_size], mask)
-            self.opt.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad(set_to_none=True)
             (loss / max(k, 1)).backward()
-            self.opt.step()
+            self.optimizer.step()
             st["running"] += loss.detach().double()
             st["lo"] += self.batch_size
             st["seen"] += k
@@ -578,7 +564,7 @@ class _SequenceTraining:
             st["done"] += k
             self.trained += k
             bar.update(k)
-            self._save_if_due()
+            self.save_if_due(st["step"])
         st["perm"] = None
         return float(st["running"]) / max(st["seen"], 1)
 
@@ -594,25 +580,10 @@ class _SequenceTraining:
 
 def train_sequence(
     tables: Tables,
-    users: np.ndarray,
-    items: np.ndarray,
-    target: np.ndarray,
-    share: np.ndarray,
-    bookmarks: np.ndarray,
-    timespent: np.ndarray,
-    dim: int = 64,
-    layers: int = 2,
-    max_len: int = 64,
-    epochs: int = 20,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    val_frac: float = 0.1,
-    patience: int = 2,
-    refit: bool = True,
+    log: TrainLog,
+    params: SequenceParams = SequenceParams(),
     seed: int = 42,
     progress: bool = True,
-    id_dim: int = 8,
-    user_dim: int = 16,
     checkpoint: Checkpoint | None = None,
 ) -> Fit:
     """Predict every row's class from the events before it (cross-entropy, the DCN's target).
@@ -621,24 +592,12 @@ def train_sequence(
     trained again from scratch on every row for the best number of epochs (else the best epoch's
     weights are kept). With a ``checkpoint`` it saves its state at least every 15 minutes and a
     rerun continues from the last one, to the same bits on the CPU."""
-    import copy
-
-    rows, predict = training_windows(users, max_len)
-    cut = int(len(users) * (1 - val_frac))
+    rows, predict = training_windows(log.users, params.max_len)
+    cut = int(len(log.users) * (1 - params.val_frac))
     is_val = predict & (rows >= cut)
     fit_mask = predict & ~is_val  # a validation row never precedes a fitted row of its user: causal
-    fit_windows, val_windows = np.flatnonzero(fit_mask.any(axis=1)), np.flatnonzero(is_val.any(axis=1))
-    events = Events.of(tables, users, items, target, share, bookmarks, timespent, torch_device())
-    run = _SequenceTraining(
-        tables,
-        events,
-        rows,
-        dict(dim=dim, layers=layers, max_len=max_len, id_dim=id_dim, user_dim=user_dim),
-        lr,
-        seed,
-        batch_size,
-        checkpoint,
-    )
+    events = Events.of(tables, log, torch_device())
+    run = _SequenceTraining(tables, events, rows, params, seed, checkpoint)
     if run.resume() and progress:
         print(
             f"sequence: resumed from its checkpoint ({run.state['phase']}, epoch {run.state['epoch'] + 1})", flush=True
@@ -646,32 +605,8 @@ def train_sequence(
     st = run.state
     start = time.perf_counter()
     if st["phase"] == "search":
-        with _progress(epochs * int(fit_mask.sum()), "sequence", progress) as bar:
-            bar.update(st["done"])
-            while st["epoch"] < epochs:
-                st["losses"].append(run.epoch(fit_windows, fit_mask, bar))
-                st["val_losses"].append(run.validation_loss(val_windows, is_val))
-                st["epoch"] += 1
-                bar.set_postfix_str(f"loss {st['losses'][-1]:.4f} val {st['val_losses'][-1]:.4f}")
-                if st["val_losses"][-1] < st["best"]:
-                    st["best"], st["best_state"], st["bad"] = (
-                        st["val_losses"][-1],
-                        copy.deepcopy(run.model.state_dict()),
-                        0,
-                    )
-                else:
-                    st["bad"] += 1
-                    if st["bad"] >= patience:
-                        break
-            st["best_epochs"] = int(np.argmin(st["val_losses"])) + 1
-            done = len(st["val_losses"])
-            progress_line.stop(
-                bar,
-                bar.n,
-                ("stopped early after " if done < epochs else "")
-                + f"{done} epochs, best {st['best_epochs']}: val {st['best']:.4f}",
-            )
-        if refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
+        _search(run, params, fit_mask, is_val, progress)
+        if params.refit:  # the same number of epochs again on every row: the latest rows matter most (drift)
             run.fresh()
             st.update(phase="refit", epoch=0, done=0, losses=[])
     n_rows = len(st["val_losses"]) * int(fit_mask.sum())
@@ -686,42 +621,49 @@ def train_sequence(
         n_rows += st["best_epochs"] * int(predict.sum())
     else:
         run.model.load_state_dict(st["best_state"])
-    if checkpoint:
-        checkpoint.clear()
+    run.finish()
     elapsed = time.perf_counter() - start
-    return Fit(
-        run.model,
-        st["losses"],
-        run.trained / elapsed if elapsed > 0 else 0.0,
-        str(run.device),
-        st["val_losses"],
-        n_rows,
-        run.seconds(),
-        st.get("seconds", 0.0),
-    )
+    rate = run.trained / elapsed if elapsed > 0 else 0.0
+    return Fit(run.model, st["losses"], rate, str(run.device), st["val_losses"], n_rows, run.seconds(), run.before)
+
+
+def _search(run: _SequenceTraining, params: SequenceParams, fit_mask: np.ndarray, is_val: np.ndarray, progress: bool):
+    """Epochs on the fitted rows until the validation loss has not improved ``patience`` times (or
+    ``epochs`` ran); the best epoch's weights and count are kept in ``run.state``."""
+    import copy
+
+    st = run.state
+    fit_windows, val_windows = np.flatnonzero(fit_mask.any(axis=1)), np.flatnonzero(is_val.any(axis=1))
+    with _progress(params.epochs * int(fit_mask.sum()), "sequence", progress) as bar:
+        bar.update(st["done"])
+        while st["epoch"] < params.epochs:
+            st["losses"].append(run.epoch(fit_windows, fit_mask, bar))
+            st["val_losses"].append(run.validation_loss(val_windows, is_val))
+            st["epoch"] += 1
+            bar.set_postfix_str(f"loss {st['losses'][-1]:.4f} val {st['val_losses'][-1]:.4f}")
+            if st["val_losses"][-1] < st["best"]:
+                st["best"], st["best_state"], st["bad"] = st["val_losses"][-1], copy.deepcopy(run.model.state_dict()), 0
+            else:
+                st["bad"] += 1
+                if st["bad"] >= params.patience:
+                    break
+        st["best_epochs"] = int(np.argmin(st["val_losses"])) + 1
+        done = len(st["val_losses"])
+        stopped = "stopped early after " if done < params.epochs else ""
+        progress_line.stop(bar, bar.n, f"{stopped}{done} epochs, best {st['best_epochs']}: val {st['best']:.4f}")
 
 
 @torch.no_grad()
 def predict_sequence(
-    fit: Fit,
-    tables: Tables,
-    train_users: np.ndarray,
-    items: np.ndarray,
-    target: np.ndarray,
-    share: np.ndarray,
-    bookmarks: np.ndarray,
-    timespent: np.ndarray,
-    test_users: np.ndarray,
-    test_items: np.ndarray,
-    batch_size: int = 512,
+    fit: Fit, tables: Tables, log: TrainLog, test_users: np.ndarray, test_items: np.ndarray, batch_size: int = 512
 ) -> np.ndarray:
     """Class probabilities (n_test, 3) of each test pair from the user's last ``max_len`` train events."""
     model: SequenceModel = fit.model
     device = torch.device(fit.device)
     model.eval()
     L = model.max_len
-    order, starts, lengths = user_sequences(train_users)
-    run_users = train_users[order[starts]]
+    order, starts, lengths = user_sequences(log.users)
+    run_users = log.users[order[starts]]
     # each test user's last L events, left-aligned: the state after the last one is read
     q_users = np.unique(test_users)
     run = np.minimum(np.searchsorted(run_users, q_users), len(run_users) - 1)
@@ -731,7 +673,7 @@ def predict_sequence(
     first = starts[run] + lengths[run] - n_ev
     pos = first[:, None] + np.arange(L)[None]
     rows = np.where(np.arange(L)[None] < n_ev[:, None], order[np.minimum(pos, len(order) - 1)], -1)
-    events = Events.of(tables, train_users, items, target, share, bookmarks, timespent, device)
+    events = Events.of(tables, log, device)
     which = np.searchsorted(q_users, test_users)  # test row -> its user's row in `rows`
     out = np.zeros((len(test_users), 3))
     for lo in range(0, len(q_users), batch_size):

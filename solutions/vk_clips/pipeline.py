@@ -20,8 +20,6 @@ Rows of the comparison table:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -38,7 +36,7 @@ from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_ta
 from shared.config import TrackConfig
 from shared.device import torch_device
 from shared.errors import DataError
-from shared.io import atomic_path, write_parquet_atomic
+from shared.io import atomic_path, cache_key, digest, write_parquet_atomic
 from shared.metrics import (
     across_seeds,
     mean_user_expected_roc_auc,
@@ -253,19 +251,13 @@ def baseline_scores(cfg: Config, d: Data) -> dict[str, np.ndarray]:
 
 def dcn_key(cfg: Config, d: Data, row: str) -> str:
     """What a DCNv2 row's training depends on: its checkpoint's key, and a kept row's (``--resume``)."""
-    window = f" window {cfg.ignore_window}" if DCN_ROWS[row] else ""
-    return (
-        f"{row} emb {cfg.emb_dim} batch {cfg.batch} lr {cfg.lr} seed {cfg.seed} rows {d.vk.train.height}{window} "
-        f"{cfg.tag}"
-    )
+    window = cfg.ignore_window if DCN_ROWS[row] else None
+    facts = dict(emb=cfg.emb_dim, batch=cfg.batch, lr=cfg.lr, seed=cfg.seed, window=window)
+    return cache_key(row, **facts, rows=d.vk.train.height, data=cfg.tag)
 
 
 def sequence_key(cfg: Config, d: Data) -> str:
-    return (
-        f"sequence dim {cfg.seq_dim} layers {cfg.seq_layers} len {cfg.seq_len} epochs {cfg.seq_epochs} "
-        f"batch {cfg.seq_batch} ids {cfg.seq_id_dim} {cfg.seq_user_dim} seed {cfg.seed} rows {d.vk.train.height} "
-        f"{cfg.tag}"
-    )
+    return cache_key("sequence", params=sequence_params(cfg), seed=cfg.seed, rows=d.vk.train.height, data=cfg.tag)
 
 
 def train_dcn(
@@ -276,59 +268,41 @@ def train_dcn(
     t = d.vk.train
     tr_slots = slots(hist, "train", variant) if variant else None
     ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name or row}.pt", dcn_key(cfg, d, row))
-    fit = models.train_dcn(
-        d.tables,
-        t["user_id"].to_numpy(),
-        t["item_id"].to_numpy(),
-        d.target,
-        tr_slots,
-        cfg.emb_dim,
-        cfg.batch,
-        cfg.lr,
-        cfg.seed,
-        progress,
-        checkpoint=ckpt,
-    )
+    train = models.DcnRows(t["user_id"].to_numpy(), t["item_id"].to_numpy(), tr_slots, d.target)
+    params = models.DcnParams(emb_dim=cfg.emb_dim, batch_size=cfg.batch, lr=cfg.lr)
+    fit = models.train_dcn(d.tables, train, params, cfg.seed, progress, checkpoint=ckpt)
     te_slots = slots(hist, "test", variant) if variant else None
-    probs = models.predict_dcn(fit, d.tables, d.test_users, d.test_items, te_slots)
+    probs = models.predict_dcn(fit, d.tables, models.DcnRows(d.test_users, d.test_items, te_slots))
     return models.expected_class(probs), fit
 
 
-def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "sequence"):
+def train_log(d: Data) -> models.TrainLog:
+    """The train rows as the sequence model reads them."""
     t = d.vk.train
     cols = {c: t[c].to_numpy().astype(np.int64) for c in ("user_id", "item_id", "share", "bookmarks", "timespent")}
-    key = sequence_key(cfg, d)
-    fit = models.train_sequence(
-        d.tables,
-        cols["user_id"],
-        cols["item_id"],
-        d.target,
-        cols["share"],
-        cols["bookmarks"],
-        cols["timespent"],
-        cfg.seq_dim,
-        cfg.seq_layers,
-        cfg.seq_len,
-        cfg.seq_epochs,
-        cfg.seq_batch,
-        seed=cfg.seed,
-        progress=progress,
+    return models.TrainLog(
+        cols["user_id"], cols["item_id"], d.target, cols["share"], cols["bookmarks"], cols["timespent"]
+    )
+
+
+def sequence_params(cfg: Config) -> models.SequenceParams:
+    return models.SequenceParams(
+        dim=cfg.seq_dim,
+        layers=cfg.seq_layers,
+        max_len=cfg.seq_len,
+        epochs=cfg.seq_epochs,
+        batch_size=cfg.seq_batch,
         id_dim=cfg.seq_id_dim,
         user_dim=cfg.seq_user_dim,
-        checkpoint=Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", key),
     )
-    probs = models.predict_sequence(
-        fit,
-        d.tables,
-        cols["user_id"],
-        cols["item_id"],
-        d.target,
-        cols["share"],
-        cols["bookmarks"],
-        cols["timespent"],
-        d.test_users,
-        d.test_items,
-    )
+
+
+def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "sequence"):
+    """The sequence row of the table: (test scores, Fit). ``name``: its checkpoint's, if not ``sequence``."""
+    log = train_log(d)
+    checkpoint = Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", sequence_key(cfg, d))
+    fit = models.train_sequence(d.tables, log, sequence_params(cfg), cfg.seed, progress, checkpoint)
+    probs = models.predict_sequence(fit, d.tables, log, d.test_users, d.test_items)
     return models.expected_class(probs), fit
 
 
@@ -397,13 +371,8 @@ def stacked_scores(cfg: Config, d: Data, progress: bool = False) -> tuple[dict[s
     bounds = [int(round(n * c)) for c in LTR_CUTS] + [n]
     seconds = 0.0
     for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        key = json.dumps(
-            {"parameters": cfg.parameters(), "cut": [a, b], "train_bytes": d.vk.files[0].stat().st_size},
-            sort_keys=True,
-            default=str,
-        )
-        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-        path = cfg.artifacts / "ltr-stack" / f"cut{k}-{digest}.npz"
+        key = cache_key("ltr-stack", parameters=cfg.parameters(), cut=[a, b], train_bytes=d.vk.files[0].stat().st_size)
+        path = cfg.artifacts / "ltr-stack" / f"cut{k}-{digest(key)}.npz"
         if not path.exists():
             start = time.perf_counter()
             part = _before(d, a, b)

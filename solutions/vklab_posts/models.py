@@ -362,37 +362,25 @@ class FinetuneFit:
     device: str
 
 
-def finetune_cnn(
-    pixels: np.ndarray,
-    y: np.ndarray,
-    fit_idx: np.ndarray,
-    val_idx: np.ndarray,
-    params: FinetuneParams,
-    seed: int = 42,
-    progress: bool = False,
-    checkpoint: Checkpoint | None = None,
-) -> FinetuneFit:
-    """Fine-tune the ImageNet EfficientNet-Lite0 with a Linear -> sigmoid head on ``pixels`` (n, 224,
-    224, 3) uint8 rows ``fit_idx``; keep the epoch with the lowest log loss on ``val_idx``; return
-    the kept model's predictions for all n rows. The head starts at the constant, as ``train_head``.
-    With a ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes, mid-epoch
-    included, and a rerun continues from the last one, to the same bits on the CPU."""
-    import copy
-
+def _finetune_model(y_fit: np.ndarray, dev):
+    """The ImageNet EfficientNet-Lite0 with a Linear -> sigmoid head that starts at the constant (the
+    fitted rows' mean rate), as ``train_head``'s."""
     import torch
 
     from solutions.vklab_posts.features import load_efficientnet_lite0
 
-    seed_everything(seed)
-    dev = torch_device()
     net = load_efficientnet_lite0()
     head = torch.nn.Linear(1280, 1)
     torch.nn.init.zeros_(head.weight)
-    m = float(np.clip(y[fit_idx].mean(), EPS, 1 - EPS))
+    m = float(np.clip(y_fit.mean(), EPS, 1 - EPS))
     torch.nn.init.constant_(head.bias, np.log(m / (1 - m)))
-    model = torch.nn.ModuleDict({"net": net, "head": head}).to(dev, memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
-    gen = torch.Generator().manual_seed(seed)
+    return torch.nn.ModuleDict({"net": net, "head": head}).to(dev, memory_format=torch.channels_last)
+
+
+def _finetune_calls(model, pixels: np.ndarray, dev):
+    """``forward(rows)``: the model's rates for those rows of ``pixels`` (uint8, centred and scaled
+    as the encoder was trained); ``predict(rows)``: the same in inference mode, 64 photos at a time."""
+    import torch
 
     def forward(idx: np.ndarray):
         x = torch.from_numpy(pixels[idx]).to(dev).permute(0, 3, 1, 2).float()
@@ -405,61 +393,67 @@ def finetune_cnn(
         with torch.inference_mode():
             return np.concatenate([forward(idx[s : s + 64]).double().cpu().numpy() for s in range(0, len(idx), 64)])
 
-    history = [log_loss(y[val_idx], predict(val_idx), eps=EPS)]
-    best, best_epoch = copy.deepcopy(model.state_dict()), 0
-    first_epoch, first_pos, order, steps = 1, 0, None, 0
-    saved = checkpoint.load() if checkpoint else None
-    if saved:
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        gen.set_state(saved["generator"])
-        history, best, best_epoch = saved["history"], saved["best"], saved["best_epoch"]
-        first_epoch, first_pos, order, steps = saved["epoch"], saved["pos"], saved["order"], saved["steps"]
-        if progress:
-            print(
-                f"fine-tune: resumed from its checkpoint in epoch {first_epoch}, row {first_pos:,} of {len(fit_idx):,}",
-                flush=True,
-            )
-    done = (first_epoch - 1) * len(fit_idx) + first_pos  # rows trained before this process
+    return forward, predict
+
+
+def finetune_cnn(
+    pixels: np.ndarray,
+    y: np.ndarray,
+    fit_idx: np.ndarray,
+    val_idx: np.ndarray,
+    params: FinetuneParams,
+    seed: int = 42,
+    progress: bool = False,
+    checkpoint: Checkpoint | None = None,
+) -> FinetuneFit:
+    """Fine-tune ``_finetune_model`` on ``pixels`` (n, 224, 224, 3) uint8 rows ``fit_idx``; keep the
+    epoch with the lowest log loss on ``val_idx``; return the kept model's predictions for all n rows.
+    With a ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes, mid-epoch
+    included, and a rerun continues from the last one, to the same bits on the CPU."""
+    import copy
+
+    import torch
+
+    from shared.checkpoint import ResumableLoop
+
+    seed_everything(seed)
+    model = _finetune_model(y[fit_idx], dev := torch_device())
+    opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+
+    forward, predict = _finetune_calls(model, pixels, dev)
+    state = {"history": [log_loss(y[val_idx], predict(val_idx), eps=EPS)], "best": copy.deepcopy(model.state_dict())}
+    state |= {"best_epoch": 0, "epoch": 1, "pos": 0, "order": None, "steps": 0}  # epoch and row to go on from
+    loop = ResumableLoop(checkpoint, model, opt, state, torch.Generator().manual_seed(seed))
+    if loop.resume() and progress:
+        where = f"epoch {loop.state['epoch']}, row {loop.state['pos']:,} of {len(fit_idx):,}"
+        print(f"fine-tune: resumed from its checkpoint in {where}", flush=True)
+    st = loop.state
+    done = (st["epoch"] - 1) * len(fit_idx) + st["pos"]  # rows trained before this process
     bar = progress_line.line(params.epochs * len(fit_idx), f"fine-tune ({params.loss})", "row", progress)
     bar.update(done)
     yt = torch.as_tensor(y, dtype=torch.float32)
     start = time.perf_counter()
-    for epoch in range(first_epoch, params.epochs + 1):
+    for epoch in range(st["epoch"], params.epochs + 1):
+        st["epoch"] = epoch
         model.train()
-        if order is None:
-            order = fit_idx[torch.randperm(len(fit_idx), generator=gen).numpy()]
-        for s in range(first_pos, len(order), params.batch):
-            idx = order[s : s + params.batch]
+        if st["order"] is None:
+            st["order"] = fit_idx[torch.randperm(len(fit_idx), generator=loop.generator).numpy()]
+        for s in range(st["pos"], len(st["order"]), params.batch):
+            idx = st["order"][s : s + params.batch]
             opt.zero_grad()
             loss_value(params.loss, forward(idx).clamp(EPS, 1 - EPS), yt[idx].to(dev)).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), params.clip)
             opt.step()
-            steps += 1
+            st["steps"], st["pos"] = st["steps"] + 1, s + params.batch
             bar.update(len(idx))
-            if checkpoint and checkpoint.due(steps):
-                checkpoint.save(
-                    {
-                        "model": model.state_dict(),
-                        "optimizer": opt.state_dict(),
-                        "generator": gen.get_state(),
-                        "history": history,
-                        "best": best,
-                        "best_epoch": best_epoch,
-                        "epoch": epoch,
-                        "pos": s + params.batch,
-                        "order": order,
-                        "steps": steps,
-                    }
-                )
-        first_pos, order = 0, None
-        history.append(log_loss(y[val_idx], predict(val_idx), eps=EPS))
-        if history[-1] < history[best_epoch]:
-            best, best_epoch = copy.deepcopy(model.state_dict()), epoch
-    if checkpoint:
-        checkpoint.clear()
+            loop.save_if_due(st["steps"])
+        st["pos"], st["order"] = 0, None
+        st["history"].append(log_loss(y[val_idx], predict(val_idx), eps=EPS))
+        if st["history"][-1] < st["history"][st["best_epoch"]]:
+            st["best"], st["best_epoch"] = copy.deepcopy(model.state_dict()), epoch
+    loop.finish()
     seconds = time.perf_counter() - start
     bar.close()
-    model.load_state_dict(best)
+    model.load_state_dict(st["best"])
     rows_per_s = (params.epochs * len(fit_idx) - done) / max(seconds, 1e-9)
-    return FinetuneFit(predict(np.arange(len(y))), best_epoch, history, seconds, rows_per_s, dev.type)
+    return FinetuneFit(predict(np.arange(len(y))), st["best_epoch"], st["history"], seconds, rows_per_s, dev.type)

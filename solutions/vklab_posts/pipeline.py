@@ -45,7 +45,7 @@ from shared.cli import pipeline_parser, record_bench, record_table
 from shared.config import TrackConfig
 from shared.device import torch_device
 from shared.errors import DataError
-from shared.io import write_parquet_atomic
+from shared.io import cache_key, write_parquet_atomic
 from shared.metrics import rate_metrics
 from shared.paths import artifacts_dir
 from shared.submission import Report
@@ -358,7 +358,7 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
     images = [data.decode_photo(frame["photo"][i], int(frame["row"][i])) for i in range(frame.height)]  # per photo
     pixels = features.EfficientNetLite0.pixels(images)
     del images
-    key = f"{name} {cfg.finetune} seed {cfg.seed} rows {len(d.fit)}+{len(d.val)} {cfg.tag}"
+    key = cache_key(name, params=cfg.finetune, seed=cfg.seed, rows=[len(d.fit), len(d.val)], data=cfg.tag)
     ckpt = Checkpoint(cfg.artifacts / "checkpoints" / f"{name}.pt", key)
     fit = models.finetune_cnn(
         pixels, d.rates([TARGET_A])[:, 0], d.fit, d.val, cfg.finetune, cfg.seed, progress, checkpoint=ckpt

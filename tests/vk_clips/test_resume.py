@@ -71,9 +71,9 @@ torch.set_num_threads(1)
 tables, users, items, target, rng = toy_data()
 n = len(users)
 zeros = np.zeros(n, np.int64)
-fit = models.train_sequence(tables, users, items, target, zeros, zeros, rng.integers(1, 60, n), dim=16, layers=1,
-                            max_len=16, epochs=3, batch_size=8, patience=5, seed=1, progress=True,
-                            checkpoint=Checkpoint(sys.argv[2], "test"))
+log = models.TrainLog(users, items, target, zeros, zeros, rng.integers(1, 60, n))
+params = models.SequenceParams(dim=16, layers=1, max_len=16, epochs=3, batch_size=8, patience=5)
+fit = models.train_sequence(tables, log, params, seed=1, progress=True, checkpoint=Checkpoint(sys.argv[2], "test"))
 torch.save({"state": fit.model.state_dict(), "losses": fit.losses, "val": fit.val_losses, "seconds": fit.seconds,
             "seconds_before": fit.seconds_before}, sys.argv[1])
 """
@@ -101,8 +101,8 @@ def test_sequence_model_killed_in_search_and_in_refit_resumes_to_the_same_weight
         killed = sequence_run(tmp_path, "resumed", **{STEPS_ENV: "2", KILL_ENV: kill_at})
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         assert (tmp_path / "ckpt.pt").is_file()
-    saved = torch.load(tmp_path / "ckpt.pt", weights_only=False)["state"]
-    phase = saved["phase"]
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=False)
+    phase = saved["state"]["phase"]
     resumed = sequence_run(tmp_path, "resumed")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "sequence: resumed from its checkpoint (refit" in resumed.stdout and phase == "refit"
@@ -128,9 +128,8 @@ def test_a_resumed_dcn_counts_the_earlier_processes_training_time(tmp_path, monk
     tables, users, items, target, _ = toy_data()
 
     def train(ckpt=None):
-        return models.train_dcn(
-            tables, users, items, target, None, emb_dim=8, batch_size=100, seed=3, progress=False, checkpoint=ckpt
-        )
+        rows, params = models.DcnRows(users, items, target=target), models.DcnParams(emb_dim=8, batch_size=100)
+        return models.train_dcn(tables, rows, params, seed=3, progress=False, checkpoint=ckpt)
 
     whole = train()
     monkeypatch.setenv(STEPS_ENV, "2")
@@ -138,7 +137,7 @@ def test_a_resumed_dcn_counts_the_earlier_processes_training_time(tmp_path, monk
     monkeypatch.setattr(ckpt, "clear", lambda: None)  # keep the last one (step 4 of 6), as a kill would
     first = train(ckpt)
     saved = torch.load(tmp_path / "dcn.pt", weights_only=False)
-    assert saved["step"] == 4 and first.seconds_before == 0.0
+    assert saved["state"]["step"] == 4 and first.seconds_before == 0.0
     resumed = train(Checkpoint(tmp_path / "dcn.pt", "test"))
     assert 0.0 < saved["seconds"] == resumed.seconds_before < resumed.seconds
     assert resumed.losses == whole.losses
