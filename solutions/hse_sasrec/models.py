@@ -342,13 +342,11 @@ def train_sasrec(
     last checkpoint (``shared.checkpoint.LightningResume``)."""
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from replay.data.nn import ParquetModule
     from replay.nn.lightning import LightningModule
     from replay.nn.lightning.callback import ComputeMetricsCallback
     from replay.nn.lightning.optimizer import OptimizerFactory
     from replay.nn.lightning.postprocessor import SeenItemsFilter
     from replay.nn.sequential import SasRec
-    from replay.nn.transform.template import make_default_sasrec_transforms
 
     from shared.checkpoint import LightningResume
 
@@ -356,23 +354,7 @@ def train_sasrec(
     schema = _schema(n_items, p.hidden)
     with tempfile.TemporaryDirectory(dir=scratch, prefix="sasrec.") as tmp:
         tmp = Path(tmp)
-        tr = sequence_frame(train, p.max_len + 1)
-        val = (
-            sequence_frame(train, p.max_len, seen=True)
-            .join(val_gt.group_by("user_id").agg(ground_truth=pl.col("item_id")), on="user_id")
-            .sort("user_id")
-        )
-        longest = int(val["seen_ids"].list.len().max())
-        data = ParquetModule(
-            batch_size={"train": p.batch, "validate": 512},
-            metadata={
-                "train": _meta(n_items, p.max_len + 1),
-                "validate": _meta(n_items, p.max_len, {"seen_ids": longest, "ground_truth": 1}),
-            },
-            transforms=make_default_sasrec_transforms(schema),
-            train_path=_write(tr, tmp / "train.parquet"),
-            validate_path=_write(val, tmp / "val.parquet"),
-        )
+        data = _sasrec_data(train, val_gt, n_items, p, schema, tmp)
         torch.manual_seed(seed)
         model = SasRec.from_params(
             schema=schema,
@@ -397,23 +379,48 @@ def train_sasrec(
         )
         with _trainer(p.epochs, [metrics, ckpt, line, resume.callback], seed, p.patience) as trainer:
             trainer.fit(module, datamodule=data, ckpt_path=resume.ckpt_path, weights_only=False)  # our own file
-        best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
-        module.load_state_dict(best["state_dict"])
-        best_epoch = int(best["epoch"]) + 1
-        line.close(best_epoch)
-        if resume_dir:
-            shutil.rmtree(resume_dir)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return SeqFit(
-        module,
-        n_items,
-        p.max_len,
-        line.rows,
-        best_epoch,
-        float(np.mean(line.seconds)) if line.seconds else 0.0,
-        device,
-        "sasrec",
+        return _best_fit(module, ckpt, line, resume_dir, n_items, p.max_len, "sasrec")
+
+
+def _sasrec_data(train: pl.DataFrame, val_gt: pl.DataFrame, n_items: int, p: SeqParams, schema, tmp: Path):
+    """RePlay's ParquetModule over each user's last ``max_len + 1`` train items (training) and their
+    last ``max_len`` with the validation item to find (validation), written as parquet in ``tmp``."""
+    from replay.data.nn import ParquetModule
+    from replay.nn.transform.template import make_default_sasrec_transforms
+
+    tr = sequence_frame(train, p.max_len + 1)
+    val = (
+        sequence_frame(train, p.max_len, seen=True)
+        .join(val_gt.group_by("user_id").agg(ground_truth=pl.col("item_id")), on="user_id")
+        .sort("user_id")
     )
+    longest = int(val["seen_ids"].list.len().max())
+    return ParquetModule(
+        batch_size={"train": p.batch, "validate": 512},
+        metadata={
+            "train": _meta(n_items, p.max_len + 1),
+            "validate": _meta(n_items, p.max_len, {"seen_ids": longest, "ground_truth": 1}),
+        },
+        transforms=make_default_sasrec_transforms(schema),
+        train_path=_write(tr, tmp / "train.parquet"),
+        validate_path=_write(val, tmp / "val.parquet"),
+    )
+
+
+def _best_fit(module, ckpt, line, resume_dir: Path | None, n_items: int, max_len: int, kind: str) -> SeqFit:
+    """The epoch with the best validation recall@10 loaded back into ``module`` (the checkpoint
+    ``ckpt`` kept), the resume folder removed, and the fit's record."""
+    import torch
+
+    best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)  # our own file
+    module.load_state_dict(best["state_dict"])
+    best_epoch = int(best["epoch"]) + 1
+    line.close(best_epoch)
+    if resume_dir:
+        shutil.rmtree(resume_dir)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    seconds = float(np.mean(line.seconds)) if line.seconds else 0.0
+    return SeqFit(module, n_items, max_len, line.rows, best_epoch, seconds, device, kind)
 
 
 def predict_sasrec(
@@ -508,6 +515,28 @@ def _legacy_schema(n_items: int, hidden: int):
     )
 
 
+def _bert4rec_loaders(seq_train, seq_gt, p: BertParams, gen):
+    """The legacy module's masked training loader (shuffled by ``gen``) and its validation loader."""
+    from torch.utils.data import DataLoader
+
+    _quiet_lightning()  # the legacy module's classes are marked deprecated
+    from replay.models.nn.sequential.bert4rec import Bert4RecTrainingDataset, Bert4RecValidationDataset
+
+    train_loader = DataLoader(
+        Bert4RecTrainingDataset(seq_train, p.max_len, mask_prob=p.mask_prob, padding_value=0),
+        batch_size=p.batch,
+        shuffle=True,
+        generator=gen,
+        num_workers=0,
+    )
+    val_loader = DataLoader(
+        Bert4RecValidationDataset(seq_train, seq_gt, seq_train, p.max_len, padding_value=0),
+        batch_size=512,
+        num_workers=0,
+    )
+    return train_loader, val_loader
+
+
 def train_bert4rec(
     train: pl.DataFrame,
     val_gt: pl.DataFrame,
@@ -522,32 +551,18 @@ def train_bert4rec(
     killed run continues from its last checkpoint (``shared.checkpoint.LightningResume``)."""
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from torch.utils.data import DataLoader
 
     from shared.checkpoint import LightningResume
 
     _quiet_lightning()  # the legacy module's classes are marked deprecated
     from replay.models.nn.optimizer_utils import FatOptimizerFactory
     from replay.models.nn.sequential import Bert4Rec
-    from replay.models.nn.sequential.bert4rec import Bert4RecTrainingDataset, Bert4RecValidationDataset
     from replay.models.nn.sequential.callbacks import ValidationMetricsCallback
     from replay.models.nn.sequential.postprocessors import RemoveSeenItems
 
     seq_train = _legacy_sequences(train, n_items)
-    seq_gt = _legacy_sequences(val_gt, n_items)
     gen = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(
-        Bert4RecTrainingDataset(seq_train, p.max_len, mask_prob=p.mask_prob, padding_value=0),
-        batch_size=p.batch,
-        shuffle=True,
-        generator=gen,
-        num_workers=0,
-    )
-    val_loader = DataLoader(
-        Bert4RecValidationDataset(seq_train, seq_gt, seq_train, p.max_len, padding_value=0),
-        batch_size=512,
-        num_workers=0,
-    )
+    train_loader, val_loader = _bert4rec_loaders(seq_train, _legacy_sequences(val_gt, n_items), p, gen)
     torch.manual_seed(seed)
     model = Bert4Rec(
         _legacy_schema(n_items, p.hidden),
@@ -575,22 +590,7 @@ def train_bert4rec(
             trainer.fit(
                 model, resume.loader(lambda: train_loader), val_loader, ckpt_path=resume.ckpt_path, weights_only=False
             )
-        best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(best["state_dict"])
-        line.close(int(best["epoch"]) + 1)
-        if resume_dir:
-            shutil.rmtree(resume_dir)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return SeqFit(
-        model,
-        n_items,
-        p.max_len,
-        line.rows,
-        int(best["epoch"]) + 1,
-        float(np.mean(line.seconds)) if line.seconds else 0.0,
-        device,
-        "bert4rec",
-    )
+        return _best_fit(model, ckpt, line, resume_dir, n_items, p.max_len, "bert4rec")
 
 
 def predict_bert4rec(fit: SeqFit, history: pl.DataFrame, k: int = TOP_K) -> pl.DataFrame:
