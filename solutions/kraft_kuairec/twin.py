@@ -129,6 +129,23 @@ def user_bias(users: pl.DataFrame, seed: int) -> np.ndarray:
     )
 
 
+@dataclass(frozen=True)
+class Draw:
+    """One twin's rows as drawn, in draw order: each row's user and clip (indices into ``users`` and
+    ``video_ids``), its time, its true probability ``p`` of a positive label, its play and clip
+    durations, and whether it lost its timestamp."""
+
+    users: np.ndarray
+    video_ids: np.ndarray
+    u_idx: np.ndarray
+    i_idx: np.ndarray
+    ts_ms: np.ndarray
+    p: np.ndarray
+    play: np.ndarray
+    duration: np.ndarray
+    no_time: np.ndarray
+
+
 def generate(
     scale: str = "small", seed: int = 42, out_dir: str | Path | None = None, params: Params = Params()
 ) -> Path:
@@ -136,10 +153,23 @@ def generate(
     sc = SCALES[check_scale(scale, SCALES, TRACK)]
     out = Path(out_dir) if out_dir else folder(scale, seed, params)
     out.mkdir(parents=True, exist_ok=True)
+    d = draw(sc, seed, params)
+    truth = pl.DataFrame({"user_id": d.users[d.u_idx], "video_id": d.video_ids[d.i_idx], "p": d.p})
+    with atomic_path(out / SMALL_MATRIX) as tmp:
+        release_frame(d).write_csv(tmp)
+    for fixture in (USER_FEATURES_FIXTURE, ITEM_CATEGORIES_FIXTURE):
+        with atomic_path(out / fixture.name) as tmp:
+            shutil.copyfile(fixture, tmp)
+    with atomic_path(out / TRUTH) as tmp:
+        truth.write_parquet(tmp)
+    return out
+
+
+def draw(sc, seed: int, params: Params) -> Draw:
+    """Every random draw of a twin of size ``sc``, in one seeded stream (its order is the twin)."""
     items_all = load_item_categories(ITEM_CATEGORIES_FIXTURE)
     users_all = load_user_features(USER_FEATURES_FIXTURE)
     user_bias_all = user_bias(users_all, seed)
-
     rng = stream(seed, "matrix")
     rows = np.sort(rng.choice(users_all.height, sc.n_users, replace=False))
     users = users_all["user_id"].to_numpy()[rows]
@@ -183,24 +213,29 @@ def generate(
     duration = np.maximum(np.exp(rng.normal(np.log(10_000), 0.6, sc.n_items)).astype(np.int64), 1_000)[i_idx]
     ratio = np.where(label, 1.0 + rng.gamma(1.0, 0.7, sc.n_rows), rng.beta(1.2, 1.6, sc.n_rows) * 0.999)
     play = np.where(label, np.ceil(ratio * duration), np.floor(ratio * duration)).astype(np.int64)
-    watch_ratio = play / duration
 
     # a random tail without time goes to the end of the file
     no_time = np.zeros(sc.n_rows, dtype=bool)
     no_time[rng.choice(sc.n_rows, sc.n_no_time, replace=False)] = True
-    timed = np.flatnonzero(~no_time)
-    timed = timed[np.lexsort((ts_ms[timed], u_idx[timed]))]  # the release lists each user's rows in time order
-    order = np.concatenate([timed, np.flatnonzero(no_time)])
+    return Draw(users, video_ids, u_idx, i_idx, ts_ms, p, play, duration, no_time)
 
-    ts = pl.Series("ts", ts_ms[order])
-    missing = pl.Series("missing", no_time[order])
+
+def release_frame(d: Draw) -> pl.DataFrame:
+    """The rows in the release's order and format: each user's timed rows in time order, then the
+    rows without a time at the end of the file."""
+    timed = np.flatnonzero(~d.no_time)
+    timed = timed[np.lexsort((d.ts_ms[timed], d.u_idx[timed]))]  # the release lists each user's rows in time order
+    order = np.concatenate([timed, np.flatnonzero(d.no_time)])
+    watch_ratio = d.play / d.duration
+    ts = pl.Series("ts", d.ts_ms[order])
+    missing = pl.Series("missing", d.no_time[order])
     local = pl.from_epoch(ts, time_unit="ms").dt.offset_by(BEIJING_OFFSET)
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
-            "user_id": users[u_idx][order],
-            "video_id": video_ids[i_idx][order],
-            "play_duration": play[order],
-            "video_duration": duration[order],
+            "user_id": d.users[d.u_idx][order],
+            "video_id": d.video_ids[d.i_idx][order],
+            "play_duration": d.play[order],
+            "video_duration": d.duration[order],
             "time": local.dt.strftime("%Y-%m-%d %H:%M:%S%.3f"),
             "date": local.dt.strftime("%Y%m%d") + ".0",
             # a float in shortest form, as pandas wrote it: 1593898068.378, 1593898080.05, 1593898081.0
@@ -211,16 +246,6 @@ def generate(
             "watch_ratio": watch_ratio[order],
         }
     ).with_columns([pl.when(missing).then(None).otherwise(pl.col(c)).alias(c) for c in ("time", "date", "timestamp")])
-    truth = pl.DataFrame({"user_id": users[u_idx], "video_id": video_ids[i_idx], "p": p})
-
-    with atomic_path(out / SMALL_MATRIX) as tmp:
-        frame.write_csv(tmp)
-    for fixture in (USER_FEATURES_FIXTURE, ITEM_CATEGORIES_FIXTURE):
-        with atomic_path(out / fixture.name) as tmp:
-            shutil.copyfile(fixture, tmp)
-    with atomic_path(out / TRUTH) as tmp:
-        truth.write_parquet(tmp)
-    return out
 
 
 def folder(scale: str, seed: int, params: Params = Params()) -> Path:
