@@ -632,7 +632,8 @@ BENCH_FULL_CPU = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser():
+    """The pipeline's command line: the shared options and this track's models, presets and --resume."""
     parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument(
         "--models",
@@ -662,7 +663,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "them (their recommendations are in the artifacts) instead of training them again",
     )
     add_model_seeds(parser, f"sasrec and {OURS}")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     gpu = torch_device().type == "cuda"
     defaults = (
         BENCH_FULL_CPU

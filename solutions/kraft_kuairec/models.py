@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import lightgbm as lgb
 import numpy as np
 import polars as pl
@@ -116,13 +118,18 @@ BEST_OBJECTIVES = {
 }
 
 
+@dataclass(frozen=True)
+class QueryRows:
+    """Ranker rows sorted by user (each user one query): features, labels, users."""
+
+    X: np.ndarray
+    y: np.ndarray
+    users: np.ndarray
+
+
 def train_best(
-    X_fit: np.ndarray,
-    y_fit: np.ndarray,
-    users_fit: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    users_val: np.ndarray,
+    fit: QueryRows,
+    val: QueryRows,
     objective: str,
     feature_names: list[str],
     n_estimators: int = 1000,
@@ -132,6 +139,6 @@ def train_best(
     """LightGBM on rows sorted by user, each user one query; early stopping on the validation
     NDCG@10 of per-user lists (``val_score`` of the result)."""
     params = {**BEST_PARAMS, **BEST_OBJECTIVES[objective], "seed": seed, "num_threads": dispatch.threads()}
-    dfit = ranking_dataset(X_fit, y_fit, users_fit, feature_names, max_bin=params["max_bin"])
-    dval = ranking_dataset(X_val, y_val, users_val, feature_names, reference=dfit)
+    dfit = ranking_dataset(fit.X, fit.y, fit.users, feature_names, max_bin=params["max_bin"])
+    dval = ranking_dataset(val.X, val.y, val.users, feature_names, reference=dfit)
     return boost(params, dfit, dval, n_estimators, early_stopping, "ndcg@10")

@@ -220,24 +220,15 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         for rows in (ranker_rows.head(n_fit), ranker_rows.slice(n_fit)):
             rows = rows.sort("user_id", maintain_order=True)  # one query per user, contiguous
             u, i = rows["user_id"].to_numpy(), rows["video_id"].to_numpy()
-            sets.append((history.matrix(u, i), rows["label"].to_numpy(), u))
-        (X_fit, y_fit, u_fit), (X_val, y_val, u_val) = sets
-    fits = {}
+            sets.append(models.QueryRows(history.matrix(u, i), rows["label"].to_numpy(), u))
+        fit_rows, val = sets
     with stage("best: lightgbm"):
-        for objective in models.BEST_OBJECTIVES:
-            fits[objective] = models.train_best(
-                X_fit,
-                y_fit,
-                u_fit,
-                X_val,
-                y_val,
-                u_val,
-                objective,
-                features.SCALAR_NAMES,
-                cfg.n_estimators,
-                cfg.early_stopping,
-                cfg.seed,
+        fits = {
+            o: models.train_best(
+                fit_rows, val, o, features.SCALAR_NAMES, cfg.n_estimators, cfg.early_stopping, cfg.seed
             )
+            for o in models.BEST_OBJECTIVES
+        }
     chosen = max(fits, key=lambda o: fits[o].val_score)
     fit = fits[chosen]
     with stage("best: predict test"):
@@ -253,14 +244,14 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         "val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()},
         "trees": {o: f.n_trees for o, f in fits.items()},
     }
-    val_auc = float(roc_auc_score(y_val, models.predict(fit.booster, X_val, fit.best_iteration)))
+    val_auc = float(roc_auc_score(val.y, models.predict(fit.booster, val.X, fit.best_iteration)))
     return VariantResult(
         "best",
         scores,
         val_auc,
         fit.best_iteration,
         fit.n_trees,
-        len(y_fit),
+        len(fit_rows.y),
         boosting.feature_importance(fit.booster),
         X_test[:, 0].astype(np.float64),
         extra,
