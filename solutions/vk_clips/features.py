@@ -26,6 +26,7 @@ candidates lie within about 1e-5 of each other.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -56,21 +57,28 @@ def _bucket(x: np.ndarray) -> np.ndarray:
     return -(-x // step) * step
 
 
+@dataclass(frozen=True)
+class Positions:
+    """Rows sorted by user, then position in time: each row's user, position and item."""
+
+    user: np.ndarray
+    pos: np.ndarray
+    item: np.ndarray
+
+
 def nearest_past(
     grid: np.ndarray,
-    q_user: np.ndarray,
-    q_pos: np.ndarray,
-    q_item: np.ndarray,
-    c_user: np.ndarray,
-    c_pos: np.ndarray,
-    c_item: np.ndarray,
+    queries: Positions,
+    candidates: Positions,
     window: int | None = None,
     block: int = 256,
     budget: int = 1 << 23,
 ) -> np.ndarray:
-    """For each query (sorted by user, then position), the index into the candidates (sorted the
-    same way) of the most similar candidate of the same user with a smaller position, among the
-    last ``window`` such candidates when given; ties go to the earliest; -1 when there is none."""
+    """For each query, the index into the candidates of the most similar candidate of the same user
+    with a smaller position, among the last ``window`` such candidates when given; ties go to the
+    earliest; -1 when there is none."""
+    q_user, q_pos, q_item = queries.user, queries.pos, queries.item
+    c_user, c_pos, c_item = candidates.user, candidates.pos, candidates.item
     n_q = len(q_user)
     out = np.full(n_q, -1, dtype=np.int64)
     if n_q == 0 or len(c_user) == 0:
@@ -113,35 +121,43 @@ def nearest_past(
     return out
 
 
+@dataclass(frozen=True)
+class Reactions:
+    """The train rows in file (time) order: each one's user, clip and class."""
+
+    user: np.ndarray
+    item: np.ndarray
+    cls: np.ndarray
+
+    @classmethod
+    def of(cls, user, item, classes) -> Reactions:
+        return cls(np.asarray(user), np.asarray(item), np.asarray(classes))
+
+
 def history_by_class(
-    user: np.ndarray,
-    item: np.ndarray,
-    cls: np.ndarray,
+    log: Reactions,
     embeddings: np.ndarray,
     classes=(LIKE, DISLIKE, IGNORE),
     window: int | None = None,
-    query_user: np.ndarray | None = None,
-    query_item: np.ndarray | None = None,
+    queries: tuple[np.ndarray, np.ndarray] | None = None,
     block: int = 256,
     max_queries: int = 1 << 24,
     progress: bool = False,
 ) -> dict[int, np.ndarray]:
     """Class -> (n_queries,) int32 item ids, -1 where that history is empty: for each query the
-    nearest earlier item of that class (see the module docstring). Without ``query_*`` the
-    queries are the train rows themselves, each seeing only the rows before it; with them, queries
-    come after all of train. ``window`` bounds the ignore history to its last ``window`` items.
-    Queries are processed in groups of whole users of at most ``max_queries`` rows, so memory stays
-    bounded at any size."""
-    user = np.asarray(user)
-    item = np.asarray(item)
-    cls = np.asarray(cls)
+    nearest earlier item of that class (see the module docstring). Without ``queries`` (users,
+    items) the queries are the train rows themselves, each seeing only the rows before it; with
+    them, queries come after all of train. ``window`` bounds the ignore history to its last
+    ``window`` items. Queries are processed in groups of whole users of at most ``max_queries``
+    rows, so memory stays bounded at any size."""
+    user, item, cls = log.user, log.item, log.cls
     n = len(user)
     grid = unit_grid(embeddings)
-    if query_user is None:
+    if queries is None:
         q_user, q_item = user, item
         q_pos = np.arange(n, dtype=np.int64)
     else:
-        q_user, q_item = np.asarray(query_user), np.asarray(query_item)
+        q_user, q_item = np.asarray(queries[0]), np.asarray(queries[1])
         q_pos = np.full(len(q_user), n, dtype=np.int64)
     q_order = np.argsort(q_user, kind="stable")  # positions already ascend within a user
     qu = q_user[q_order]
@@ -158,12 +174,8 @@ def history_by_class(
             cs, ce = np.searchsorted(cu, qu[qs], side="left"), np.searchsorted(cu, qu[qe - 1], side="right")
             found = nearest_past(
                 grid,
-                qu[qs:qe],
-                q_pos[sel],
-                q_item[sel],
-                cu[cs:ce],
-                rows[cs:ce],
-                item[rows[cs:ce]],
+                Positions(qu[qs:qe], q_pos[sel], q_item[sel]),
+                Positions(cu[cs:ce], rows[cs:ce], item[rows[cs:ce]]),
                 window=window if c == IGNORE else None,
                 block=block,
             )
@@ -194,27 +206,19 @@ def assemble(by_class: dict[int, np.ndarray], variant: str) -> np.ndarray:
 
 
 def history_slots(
-    user,
-    item,
-    cls,
-    embeddings,
-    variant: str = "fixed",
-    window: int | None = None,
-    query_user=None,
-    query_item=None,
-    block: int = 256,
+    user, item, cls, embeddings, variant: str = "fixed", window: int | None = None, queries=None, block: int = 256
 ) -> np.ndarray:
-    """(n_queries, 3) int32: the nearest earlier like, dislike and third slot of ``variant``."""
+    """(n_queries, 3) int32: the nearest earlier like, dislike and third slot of ``variant``
+    (``queries``: (users, items) after all of train; None: the train rows themselves)."""
     if variant not in SLOTS:
         raise ValueError(f"variant must be one of {tuple(SLOTS)}")
-    by_class = history_by_class(
-        user, item, cls, embeddings, tuple(sorted(set(SLOTS[variant]))), window, query_user, query_item, block
-    )
+    log = Reactions.of(user, item, cls)
+    by_class = history_by_class(log, embeddings, tuple(sorted(set(SLOTS[variant]))), window, queries, block)
     return assemble(by_class, variant)
 
 
 def history_reference(
-    user, item, cls, embeddings, variant: str = "fixed", window: int | None = None, query_user=None, query_item=None
+    user, item, cls, embeddings, variant: str = "fixed", window: int | None = None, queries=None
 ) -> np.ndarray:
     """The definition, as a plain loop over rows (the source's shape): the reference the tests
     hold ``history_slots`` to. Slow; tiny inputs only."""
@@ -239,11 +243,11 @@ def history_reference(
 
     rows = []
     for u, it, c in zip(np.asarray(user).tolist(), np.asarray(item).tolist(), np.asarray(cls).tolist()):
-        if query_user is None:
+        if queries is None:
             rows.append(slots(u, it))
         history[u][c].append(it)  # only after the row's own slots
-    if query_user is not None:
-        rows = [slots(u, it) for u, it in zip(np.asarray(query_user).tolist(), np.asarray(query_item).tolist())]
+    if queries is not None:
+        rows = [slots(u, it) for u, it in zip(np.asarray(queries[0]).tolist(), np.asarray(queries[1]).tolist())]
     return np.asarray(rows, dtype=np.int32).reshape(-1, 3)
 
 

@@ -181,11 +181,11 @@ def history(cfg: Config, d: Data, progress: bool = False, stage=bench.no_stage) 
             return dict(f)
     t = d.vk.train
     u, i, emb = t["user_id"].to_numpy(), t["item_id"].to_numpy(), d.tables.item_embedding[:-1].numpy()
-    out = {}
+    log, out = features.Reactions.of(u, i, d.target), {}
     for classes, name in (((data.LIKE, data.DISLIKE), "history: like + dislike"), ((data.IGNORE,), "history: ignore")):
         with stage(name):
-            for split, q in (("train", {}), ("test", {"query_user": d.test_users, "query_item": d.test_items})):
-                by = features.history_by_class(u, i, d.target, emb, classes, cfg.ignore_window, progress=progress, **q)
+            for split, queries in (("train", None), ("test", (d.test_users, d.test_items))):
+                by = features.history_by_class(log, emb, classes, cfg.ignore_window, queries, progress=progress)
                 out |= {f"{split}_{features.CLASS_NAMES[c]}": v for c, v in by.items()}
     cfg.artifacts.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:

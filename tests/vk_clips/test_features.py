@@ -38,16 +38,16 @@ def test_matches_the_loop_on_test_queries(variant):
     rng = np.random.default_rng(3)
     q_user = np.repeat(np.arange(0, 30), 4).astype(np.uint32)  # users 25..29 have no history
     q_item = rng.integers(0, 60, len(q_user))
-    fast = features.history_slots(user, item, cls, emb, variant, 5, q_user, q_item, block=3)
-    slow = features.history_reference(user, item, cls, emb, variant, 5, q_user, q_item)
+    fast = features.history_slots(user, item, cls, emb, variant, 5, (q_user, q_item), block=3)
+    slow = features.history_reference(user, item, cls, emb, variant, 5, (q_user, q_item))
     np.testing.assert_array_equal(fast, slow)
     assert (fast[q_user >= 25] == -1).all()
 
 
 def test_groups_of_users_do_not_change_the_result():
     user, item, cls, emb = _random_case(4)
-    one = features.history_by_class(user, item, cls, emb, window=7)
-    many = features.history_by_class(user, item, cls, emb, window=7, max_queries=97)
+    one = features.history_by_class(features.Reactions.of(user, item, cls), emb, window=7)
+    many = features.history_by_class(features.Reactions.of(user, item, cls), emb, window=7, max_queries=97)
     for c in one:
         np.testing.assert_array_equal(one[c], many[c])
 
