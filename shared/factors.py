@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from shared.progress import shown
+
+
+@dataclass(frozen=True)
+class AlsParams:
+    """implicit's ALS settings (``fit_als``'s defaults)."""
+
+    factors: int = 64
+    regularization: float = 0.01
+    iterations: int = 20
+    alpha: float = 1.0
+
+    def fit(self, matrix: sp.csr_matrix, seed: int = 42, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``fit_als`` with these settings."""
+        return fit_als(matrix, self.factors, self.regularization, self.iterations, self.alpha, seed, progress)
 
 
 def fit_als(

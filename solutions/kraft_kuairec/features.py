@@ -14,7 +14,7 @@ import polars as pl
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-from shared.factors import fit_als  # noqa: F401  (features.fit_als, as before)
+from shared.factors import AlsParams, fit_als  # noqa: F401  (features.fit_als, as before)
 from shared.metrics import ranking_metrics
 from solutions.kraft_kuairec.data import USER_CATEGORICAL, USER_NUMERIC
 
@@ -216,10 +216,7 @@ class HistoryFeatures:
         history: pl.DataFrame,
         items: pl.DataFrame,
         n_users: int,
-        factors: int,
-        regularization: float,
-        iterations: int,
-        alpha: float,
+        als: AlsParams,
         seed: int,
         prior: float = 10.0,
     ) -> HistoryFeatures:
@@ -228,7 +225,7 @@ class HistoryFeatures:
         y = history["label"].to_numpy().astype(np.float64)
         positives = sp.csr_matrix((y.astype(np.float32), (u, i)), shape=(n_users, n_items))
         positives.eliminate_zeros()  # negatives as ordinary zeros (the `corrected` matrix)
-        user_f, item_f = fit_als(positives, factors, regularization, iterations, alpha, seed, progress=False)
+        user_f, item_f = als.fit(positives, seed)
 
         base = y.mean()
         item_pos, item_n = np.bincount(i, y, n_items), np.bincount(i, minlength=n_items).astype(np.float64)

@@ -36,6 +36,7 @@ from shared.bench import StageTimer
 from shared.cli import add_model_seeds, pipeline_parser, record_bench
 from shared.config import TrackConfig
 from shared.errors import DataError
+from shared.factors import AlsParams
 from shared.io import atomic_path
 from shared.metrics import across_seeds, per_user_ndcg, ranking_metrics
 from shared.seed import seed_everything
@@ -201,10 +202,7 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         features.HistoryFeatures.fit,
         items=k.items,
         n_users=n_users,
-        factors=cfg.als_factors,
-        regularization=cfg.als_regularization,
-        iterations=cfg.als_iterations,
-        alpha=cfg.als_alpha,
+        als=AlsParams(cfg.als_factors, cfg.als_regularization, cfg.als_iterations, cfg.als_alpha),
         seed=cfg.seed,
     )
     n_hist = int(train.height * cfg.leakfree_als_frac)

@@ -21,7 +21,7 @@ from shared import boosting, dispatch
 from shared import progress as progress_line
 from shared.checkpoint import Checkpoint, ResumableLoop
 from shared.device import torch_device
-from shared.factors import fit_als
+from shared.factors import AlsParams
 from shared.seed import seed_everything
 from solutions.vk_clips.data import EMBEDDING_DIM
 
@@ -48,15 +48,15 @@ def popularity_scores(train: pl.DataFrame, test: pl.DataFrame) -> np.ndarray:
     )
 
 
+ORGANISERS_ALS = AlsParams(factors=16, regularization=1.0, iterations=10, alpha=100.0)  # their baseline's
+
+
 def als_scores(
     train: pl.DataFrame,
     test: pl.DataFrame,
     n_users: int,
     n_items: int,
-    factors: int = 16,
-    iterations: int = 10,
-    regularization: float = 1.0,
-    alpha: float = 100.0,
+    als: AlsParams = ORGANISERS_ALS,
     seed: int = 42,
 ) -> np.ndarray:
     """The organisers' baseline: implicit ALS on the rows with a like or a dislike, weight
@@ -66,7 +66,7 @@ def als_scores(
     matrix = sp.csr_matrix(
         (weight, (rows["user_id"].to_numpy(), rows["item_id"].to_numpy())), shape=(n_users, n_items), dtype=np.float32
     )
-    user_f, item_f = fit_als(matrix, factors, regularization, iterations, alpha, seed, progress=False)
+    user_f, item_f = als.fit(matrix, seed)
     u, i = test["user_id"].to_numpy(), test["item_id"].to_numpy()
     return np.einsum("ij,ij->i", user_f[u].astype(np.float64), item_f[i].astype(np.float64))
 

@@ -36,6 +36,7 @@ from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_ta
 from shared.config import TrackConfig
 from shared.device import torch_device
 from shared.errors import DataError
+from shared.factors import AlsParams
 from shared.io import atomic_path, cache_key, digest, write_parquet_atomic
 from shared.metrics import (
     across_seeds,
@@ -237,10 +238,7 @@ def baseline_scores(cfg: Config, d: Data) -> dict[str, np.ndarray]:
             test,
             d.tables.n_users,
             d.tables.n_items,
-            cfg.als_factors,
-            cfg.als_iterations,
-            cfg.als_regularization,
-            cfg.als_alpha,
+            AlsParams(cfg.als_factors, cfg.als_regularization, cfg.als_iterations, cfg.als_alpha),
             cfg.seed,
         ),
     }

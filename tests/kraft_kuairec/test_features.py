@@ -2,6 +2,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from shared.factors import AlsParams
 from solutions.kraft_kuairec import data, features, models, twin
 
 
@@ -133,9 +134,7 @@ def test_history_features_against_a_loop():
     ).with_columns(pl.col("label").cast(pl.Int8))
     items = pl.DataFrame({"video_id": [0, 1, 2, 3], "tags": [[0], [0, 1], [2], [1]]})
     prior = 10.0
-    h = features.HistoryFeatures.fit(
-        history, items, n_users=4, factors=4, regularization=0.01, iterations=3, alpha=1.0, seed=0, prior=prior
-    )
+    h = features.HistoryFeatures.fit(history, items, n_users=4, als=AlsParams(4, 0.01, 3, 1.0), seed=0, prior=prior)
     pairs = [(0, 3), (1, 1), (2, 0), (3, 2)]  # includes an item and a user absent from the history
     X = h.matrix(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
     rows = history.to_dicts()
@@ -202,9 +201,7 @@ def test_taste_rank_is_chosen_on_later_rows():
     early = rng.random(len(u)) < 0.6
     history = pl.DataFrame({"user_id": u[early], "video_id": i[early], "label": label[early]})
     items = pl.DataFrame({"video_id": np.arange(n_items), "tags": [[k % 31] for k in range(n_items)]})
-    h = features.HistoryFeatures.fit(
-        history, items, n_users=n_users, factors=4, regularization=0.01, iterations=3, alpha=1.0, seed=0
-    )
+    h = features.HistoryFeatures.fit(history, items, n_users=n_users, als=AlsParams(4, 0.01, 3, 1.0), seed=0)
     later = ~early
     scores = h.choose_taste_rank(u[later], i[later], label[later])
     for k, got in scores.items():
