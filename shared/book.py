@@ -378,6 +378,20 @@ def build(
     write_text_atomic(src / "mkdocs.yml", yaml.safe_dump(config(all_pages, out.resolve()), sort_keys=False))
     with _quiet(not progress):
         mkdocs_build(load_config(str(src / "mkdocs.yml")))
+    _finish_offline(out, formulas, alts)
+    order = [out / "index.html"]  # the sidebar's order: each track's README page after its lessons
+    for k, page in enumerate(all_pages):
+        order.append(out / page.href)
+        last = k + 1 == len(all_pages) or all_pages[k + 1].track != page.track
+        if page.track and last and _readme(page.track).is_file():
+            order.append(out / page.track / f"{README_PAGE}.html")
+    return order
+
+
+def _finish_offline(out: Path, formulas: list[str], alts: dict[str, str]) -> None:
+    """MkDocs' pages made to open from the file system, offline: no server files or network
+    links, shared styles, each figure's alt text, the formulas as MathML, local links; the
+    search index holds the formulas' words instead of their tokens."""
     for name in ("404.html", "sitemap.xml", "sitemap.xml.gz"):  # a server's files, with absolute links
         (out / name).unlink(missing_ok=True)
     for path in out.rglob("*.html"):
@@ -391,13 +405,6 @@ def build(
     for path in (out / "search").glob("search_index.*"):  # the index holds the formulas' text, not the
         text = TOKEN.sub(lambda m: words[int(m.group(1))], path.read_text())  # page's anchors and buttons
         path.write_text(re.sub(r"Copied! |¶|\\u00b6", "", text))
-    order = [out / "index.html"]  # the sidebar's order: each track's README page after its lessons
-    for k, page in enumerate(all_pages):
-        order.append(out / page.href)
-        last = k + 1 == len(all_pages) or all_pages[k + 1].track != page.track
-        if page.track and last and _readme(page.track).is_file():
-            order.append(out / page.track / f"{README_PAGE}.html")
-    return order
 
 
 @contextlib.contextmanager

@@ -23,9 +23,7 @@ def summary(
     tracks: Sequence[str], executed_dir: str | os.PathLike, profile: str = "teach"
 ) -> tuple[str, dict[str, Verdict]]:
     """The summary's markdown, and each track's reproduction verdict (runs of ``profile``)."""
-    executed_dir = Path(executed_dir)
     verdicts: dict[str, Verdict] = {}
-    out = reports_dir()
     lines = [
         "# Reproduction summary",
         "",
@@ -41,49 +39,59 @@ def summary(
             lines += ["No manifest: the track did not finish.", ""]
             continue
         m = json.loads(manifest_path.read_text())
-        committed = load_committed(track, profile)
-        values = []
-        if committed and committed["files"][0]["sha256"] != m["files"][0]["sha256"]:
-            folder = f"submissions/{track}/" + ("" if profile == "teach" else f"{profile}/")
-            values = [
-                v
-                for f in m["files"]
-                if (v := value_changes(committed_bytes(folder + f["path"]), manifest_path.parent / f["path"]))
-            ]
-        verdicts[track] = verdict(committed, m, values)
-        env = m.get("environment", {})
-        lines += [
-            f"**Reproduction: {verdicts[track].text}.**",
-            "",
-            f"CPU: {env.get('cpu', 'unknown')}; dispatch: {env.get('dispatch', 'unknown')}; "
-            f"BLAS: {', '.join(env.get('blas', [])) or 'unknown'}.",
-            "",
-        ]
-        src = m["data_source"]
-        src_text = f"twin, scale `{src['scale']}`, seed {src['seed']}" if src["kind"] != "real" else "real files"
-        lines += [f"Data: {src_text}. Commit `{m['git_commit'][:10]}`.", ""]
-        lines += ["| metric | value |", "|---|---:|"]
-        lines += [f"| {k} | {v:.4f} |" for k, v in m["metrics"].items()]
-        lines += [""]
-        if m.get("comparison"):
-            keys = list(next(iter(m["comparison"].values())))
-            lines += ["| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
-            lines += [
-                f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in keys) + " |"
-                for name, vals in m["comparison"].items()
-            ]
-            lines += [""]
-        for i, f in enumerate(m["files"]):
-            path = submissions_dir(track, profile) / f["path"]
-            if not path.exists() or sha256_file(path) != f["sha256"]:
-                raise SystemExit(f"{path}: missing or does not match its manifest's sha256")
-            rel = os.path.relpath(path, out)
-            what = "submission" if i == 0 else "ours, beside it,"
-            lines.append(f"- {what} [`{f['path']}`]({rel}): {f['rows']} rows, sha256 `{f['sha256'][:16]}…`")
-        for nb in sorted((executed_dir / track).glob("*.ipynb")):
-            lines.append(f"- executed notebook [{nb.name}]({os.path.relpath(nb, out)})")
-        lines.append("")
+        verdicts[track] = _judge(track, profile, m, manifest_path)
+        lines += _track_section(track, profile, m, verdicts[track], Path(executed_dir))
     return "\n".join(lines), verdicts
+
+
+def _judge(track: str, profile: str, m: dict, manifest_path: Path) -> Verdict:
+    """The run's verdict against the committed run of ``profile`` (how many values moved, if any)."""
+    committed = load_committed(track, profile)
+    values = []
+    if committed and committed["files"][0]["sha256"] != m["files"][0]["sha256"]:
+        folder = f"submissions/{track}/" + ("" if profile == "teach" else f"{profile}/")
+        values = [
+            v
+            for f in m["files"]
+            if (v := value_changes(committed_bytes(folder + f["path"]), manifest_path.parent / f["path"]))
+        ]
+    return verdict(committed, m, values)
+
+
+def _track_section(track: str, profile: str, m: dict, judged: Verdict, executed_dir: Path) -> list[str]:
+    """One track's part of the summary: verdict, machine, data, metrics, comparison, files, notebooks."""
+    out = reports_dir()
+    env = m.get("environment", {})
+    lines = [
+        f"**Reproduction: {judged.text}.**",
+        "",
+        f"CPU: {env.get('cpu', 'unknown')}; dispatch: {env.get('dispatch', 'unknown')}; "
+        f"BLAS: {', '.join(env.get('blas', [])) or 'unknown'}.",
+        "",
+    ]
+    src = m["data_source"]
+    src_text = f"twin, scale `{src['scale']}`, seed {src['seed']}" if src["kind"] != "real" else "real files"
+    lines += [f"Data: {src_text}. Commit `{m['git_commit'][:10]}`.", ""]
+    lines += ["| metric | value |", "|---|---:|"]
+    lines += [f"| {k} | {v:.4f} |" for k, v in m["metrics"].items()]
+    lines += [""]
+    if m.get("comparison"):
+        keys = list(next(iter(m["comparison"].values())))
+        lines += ["| model | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+        lines += [
+            f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in keys) + " |" for name, vals in m["comparison"].items()
+        ]
+        lines += [""]
+    for i, f in enumerate(m["files"]):
+        path = submissions_dir(track, profile) / f["path"]
+        if not path.exists() or sha256_file(path) != f["sha256"]:
+            raise SystemExit(f"{path}: missing or does not match its manifest's sha256")
+        rel = os.path.relpath(path, out)
+        what = "submission" if i == 0 else "ours, beside it,"
+        lines.append(f"- {what} [`{f['path']}`]({rel}): {f['rows']} rows, sha256 `{f['sha256'][:16]}…`")
+    for nb in sorted((executed_dir / track).glob("*.ipynb")):
+        lines.append(f"- executed notebook [{nb.name}]({os.path.relpath(nb, out)})")
+    return lines + [""]
 
 
 def notebook_minutes(notebooks: str | os.PathLike = REPO_ROOT / "notebooks") -> str:
