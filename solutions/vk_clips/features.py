@@ -335,11 +335,17 @@ def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarra
         )
         .with_columns(pl.col("^.*_n$").fill_null(0))
     )
+    cos = _taste_cosines(h, q["user_id"].to_numpy(), q["item_id"].to_numpy(), n_users, embeddings)
+    return q.drop("user_id", "item_id", "source_id").with_columns(**cos)
+
+
+def _taste_cosines(h: pl.DataFrame, qu: np.ndarray, qi: np.ndarray, n_users: int, embeddings: np.ndarray) -> dict:
+    """The cosine of each query clip's embedding to its user's mean liked, mean disliked and
+    watch-weighted mean embedding in the history ``h`` (0 where the user has none)."""
     unit = unit_grid(embeddings) / GRID
     hu, hi, cls = h["user_id"].to_numpy(), h["item_id"].to_numpy(), h["cls"].to_numpy()
     watch = h["watch"].to_numpy()
     centred = watch - _user_means(hu, watch[:, None], np.ones(len(hu)), n_users)[hu, 0]
-    qu, qi = q["user_id"].to_numpy(), q["item_id"].to_numpy()
     cos = {}
     for name, weight in (
         ("liked", (cls == LIKE).astype(np.float64)),
@@ -350,7 +356,7 @@ def ranker_features(history, queries, items, n_users: int, embeddings: np.ndarra
         norm = np.linalg.norm(taste, axis=1, keepdims=True)
         taste = np.divide(taste, norm, out=np.zeros_like(taste), where=norm > 0)  # a direction: cosines
         cos[f"cos_{name}"] = np.einsum("ij,ij->i", taste[qu], unit[qi])
-    return q.drop("user_id", "item_id", "source_id").with_columns(**cos)
+    return cos
 
 
 def ranker_windows(history: pl.DataFrame, edges, items, n_users: int, embeddings: np.ndarray):
