@@ -246,6 +246,26 @@ class KFoldFit:
     seconds: float
 
 
+def _catboost_settings(params: BoostParams, loss: str, seed: int) -> dict:
+    """One fold's CatBoost: ``params``, early stopping on the held-out part, the pinned threads; a
+    per-target CrossEntropy model starts from the target's mean."""
+    return {
+        "loss_function": loss,
+        "iterations": params.iterations,
+        "depth": params.depth,
+        "learning_rate": params.learning_rate,
+        "l2_leaf_reg": params.l2_leaf_reg,
+        "random_seed": seed,
+        "thread_count": dispatch.threads(),
+        "verbose": False,
+        "allow_writing_files": False,
+        "od_type": "Iter",
+        "od_wait": params.early_stopping,
+        "use_best_model": True,
+        **({"boost_from_average": True} if loss == "CrossEntropy" else {}),
+    }
+
+
 def catboost_kfold(
     x: pd.DataFrame,
     y: np.ndarray,
@@ -271,27 +291,10 @@ def catboost_kfold(
     test_pool = Pool(x_test, cat_features=cat_features)
     per_target = loss == "CrossEntropy"  # one model per target column; MultiRMSE: all columns in one
     groups = [[k] for k in range(y.shape[1])] if per_target else [list(range(y.shape[1]))]
-    extra = {"boost_from_average": True} if per_target else {}
     kind = {"prediction_type": "Probability"} if per_target else {}
     for fit_idx, hold_idx in KFold(params.folds, shuffle=True, random_state=seed).split(x):
         for cols in groups:
-            model = CatBoost(
-                {
-                    "loss_function": loss,
-                    "iterations": params.iterations,
-                    "depth": params.depth,
-                    "learning_rate": params.learning_rate,
-                    "l2_leaf_reg": params.l2_leaf_reg,
-                    "random_seed": seed,
-                    "thread_count": dispatch.threads(),
-                    "verbose": False,
-                    "allow_writing_files": False,
-                    "od_type": "Iter",
-                    "od_wait": params.early_stopping,
-                    "use_best_model": True,
-                    **extra,
-                }
-            )
+            model = CatBoost(_catboost_settings(params, loss, seed))
             target = y[:, cols[0]] if per_target else y[:, cols]
             model.fit(
                 Pool(x.iloc[fit_idx], target[fit_idx], cat_features=cat_features),
