@@ -23,7 +23,23 @@ from shared import dispatch
 from shared.io import atomic_path, write_text_atomic
 from shared.paths import benchmarks_dir
 
-FIELDS = ["date", "track", "scale", "config", "stage", "wall_s", "peak_rss_mib", "cores", "ram_gib", "gpu", "cpu"]
+# ``variant``: the variant of a step the stage times (a ratio's side, ``ratio_lines``); ``rows``: how
+# many items it worked on, where that is the figure a reader divides by (photos encoded)
+FIELDS = [
+    "date",
+    "track",
+    "scale",
+    "config",
+    "stage",
+    "variant",
+    "rows",
+    "wall_s",
+    "peak_rss_mib",
+    "cores",
+    "ram_gib",
+    "gpu",
+    "cpu",
+]
 NOT_RECORDED = "not recorded"  # rows written before the CPU model was
 
 
@@ -45,7 +61,7 @@ def cores_text(cores: int | str) -> str:
     return f"{cores} core{'' if str(cores) == '1' else 's'}"
 
 
-def no_stage(name: str) -> contextlib.AbstractContextManager:
+def no_stage(name: str, variant: str = "", rows: int | None = None) -> contextlib.AbstractContextManager:
     """A stage that records nothing: what a pipeline runs its stages in without ``--bench``."""
     return contextlib.nullcontext()
 
@@ -57,8 +73,7 @@ def stages(timer: StageTimer | None):
 
 def kept_by_resume(stage, row: str, progress: bool = False) -> None:
     """A row ``--resume`` keeps (an earlier run of the same configuration trained it): a stage of no
-    work, so that a bench table still lists it, and one line when progress is shown. The name holds
-    no ": " (``ratio_lines`` reads that as a variant's step)."""
+    work, so that a bench table still lists it, and one line when progress is shown."""
     with stage(f"{row} (kept, trained by an earlier run; --resume)"):
         if progress:
             print(f"{row}: kept, trained by an earlier run of this configuration (--resume)", flush=True)
@@ -66,13 +81,15 @@ def kept_by_resume(stage, row: str, progress: bool = False) -> None:
 
 @dataclass
 class StageTimer:
-    """``with timer.stage("als"): ...`` records (stage, wall seconds, peak RSS MiB)."""
+    """``with timer.stage("als"): ...`` records (stage, wall seconds, peak RSS MiB); a stage that
+    times one variant of a step names it (``variant``: the ratios compare variants), one that
+    worked on a number of items a reader divides by says how many (``rows``)."""
 
     interval_s: float = 0.02
     records: list[dict] = field(default_factory=list)
 
     @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
+    def stage(self, name: str, variant: str = "", rows: int | None = None) -> Iterator[None]:
         proc = psutil.Process()
         peak = [proc.memory_info().rss]
         stop = threading.Event()
@@ -91,11 +108,21 @@ class StageTimer:
             stop.set()
             thread.join()
             peak[0] = max(peak[0], proc.memory_info().rss)
-            self.records.append({"stage": name, "wall_s": round(wall, 2), "peak_rss_mib": round(peak[0] / 2**20, 1)})
+            self.records.append(
+                {
+                    "stage": name,
+                    "variant": variant,
+                    "rows": "" if rows is None else rows,
+                    "wall_s": round(wall, 2),
+                    "peak_rss_mib": round(peak[0] / 2**20, 1),
+                }
+            )
 
     def total(self) -> dict:
         return {
             "stage": "TOTAL",
+            "variant": "",
+            "rows": "",
             "wall_s": round(sum(r["wall_s"] for r in self.records), 2),
             "peak_rss_mib": max((r["peak_rss_mib"] for r in self.records), default=0.0),
         }
@@ -137,14 +164,12 @@ class StageTimer:
 
 
 def ratio_lines(run: list[dict]) -> list[str]:
-    """Where a run timed several variants (stages ``variant: step``), each one's time as a ratio
-    to the first: the only speed claim that carries across machines."""
+    """Where a run timed several variants of a step (stages with a ``variant``), each one's time as a
+    ratio to the first's: the only speed claim that carries across machines."""
     totals: dict[str, float] = {}
     for r in run:
-        # "encode photos: <encoder>" and "encode texts: ..." name their encoder, not a variant of a step
-        if ": " in r["stage"] and not r["stage"].startswith(("twin:", "load", "history:", "encode ")):
-            name = r["stage"].split(": ", 1)[0]
-            totals[name] = totals.get(name, 0.0) + float(r["wall_s"])
+        if r.get("variant", NOT_RECORDED) not in ("", NOT_RECORDED):
+            totals[r["variant"]] = totals.get(r["variant"], 0.0) + float(r["wall_s"])
     if len(totals) < 2:
         return []
     base, *others = totals

@@ -86,34 +86,29 @@ def test_bench_records_cpu_and_same_run_ratios(tmp_path):
     from shared import bench
 
     rows = [
-        {"stage": s, "wall_s": w}
-        for s, w in [
-            ("twin: generate", 9.0),
-            ("load + split", 3.0),
-            ("faithful: als", 10.0),
-            ("faithful: lightgbm", 90.0),
-            ("best: features", 5.0),
-            ("best: lightgbm", 20.0),
-            ("TOTAL", 137.0),
+        {"stage": s, "variant": v, "wall_s": w}
+        for s, v, w in [
+            ("twin: generate", "", 9.0),
+            ("load + split", "", 3.0),
+            ("faithful: als", "faithful", 10.0),
+            ("faithful: lightgbm", "faithful", 90.0),
+            ("best: features", "best", 5.0),
+            ("best: lightgbm", "best", 20.0),
+            ("TOTAL", "", 137.0),
         ]
     ]
     assert bench.ratio_lines(rows) == ["Same run: `best` took 25.0 s, 0.250 of `faithful`'s 100.0 s.", ""]
     assert bench.ratio_lines(rows[:4]) == []
-    fast = [
-        {"stage": "source loop: slice", "wall_s": 0.76},
-        {"stage": "ours: slice", "wall_s": 0.02},
-        {"stage": "ltr stack, ours", "wall_s": 150.0},
-    ]  # no ": ": a stage of no variant
-    assert bench.ratio_lines(fast) == ["Same run: `ours` took 0.02 s, 0.026 of `source loop`'s 0.76 s.", ""]
-    encoders = [
-        {"stage": "encode photos: efficientnet_lite0 (9 distinct)", "wall_s": 300.0},
-        {"stage": "encode texts: navec (9 distinct)", "wall_s": 6.0},
-        {"stage": "ours: mlp", "wall_s": 50.0},
-    ]
-    assert bench.ratio_lines(encoders) == []  # an encoder's name is not a variant of a step
+    named = [{**r, "variant": ""} for r in rows]  # the label is only a label: the variant is a field
+    assert bench.ratio_lines(named) == []
+    older = [{"stage": "encode photos: efficientnet_lite0 (9 distinct)", "wall_s": 300.0}, *rows]  # no variant field
+    assert bench.ratio_lines(older) == bench.ratio_lines(rows)
+    unknown = [{**r, "variant": bench.NOT_RECORDED} for r in rows]  # a row appended before the column
+    assert bench.ratio_lines(unknown) == []
     timer = bench.StageTimer()
-    with timer.stage("a: x"):
+    with timer.stage("a: x", variant="a", rows=7):
         pass
+    assert timer.records[0]["variant"] == "a" and timer.records[0]["rows"] == 7
     (tmp_path / "results.csv").write_text(
         "date,track,scale,config,stage,wall_s,peak_rss_mib,cores,ram_gib,gpu\n"
         "2026-01-01,t,full,c,TOTAL,1.0,1.0,2,24,none\n"

@@ -223,7 +223,7 @@ def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_sta
     last event, which stays recommendable)."""
     seed_everything(cfg.seed)
     p = cfg.sasrec
-    with stage(f"sasrec: train {p.epochs} epoch(s)"):
+    with stage(f"sasrec: train {p.epochs} epoch(s)", variant="sasrec"):
         fit = models.train_sasrec(
             d.split.train,
             d.split.val_gt,
@@ -233,7 +233,7 @@ def train_sasrec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_sta
             progress,
             resume_dir=cfg.artifacts / "checkpoints" / "sasrec",
         )
-    with stage("sasrec: recommend"):
+    with stage("sasrec: recommend", variant="sasrec"):
         _sasrec_recs(cfg, d, fit)
     cfg.save_training(data_facts(d), {"sasrec": seq_info(fit, p)})
     return fit
@@ -258,7 +258,7 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
     caps its epochs too (the notebook tests)."""
     seed_everything(cfg.seed)
     p = _preset(cfg, OURS)
-    with stage(f"{OURS}: train at most {p.epochs} epoch(s)"):
+    with stage(f"{OURS}: train at most {p.epochs} epoch(s)", variant=OURS):
         fit = models.train_sasrec(
             d.split.train,
             d.split.val_gt,
@@ -268,7 +268,7 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
             progress,
             resume_dir=cfg.artifacts / "checkpoints" / OURS,
         )
-    with stage(f"{OURS}: recommend"):
+    with stage(f"{OURS}: recommend", variant=OURS):
         for step in (*STEPS, "submit"):
             save_outputs(cfg, OURS, step, models.predict_sasrec(fit, d.history(step)))
     cfg.save_training(data_facts(d), {OURS: seq_info(fit, p)})
@@ -278,7 +278,7 @@ def train_literature(cfg: Config, d: Data, progress: bool = True, stage=bench.no
 def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_stage) -> models.SeqFit:
     seed_everything(cfg.seed)
     p = cfg.bert4rec
-    with stage(f"bert4rec: train {p.epochs} epoch(s)"):
+    with stage(f"bert4rec: train {p.epochs} epoch(s)", variant="bert4rec"):
         fit = models.train_bert4rec(
             d.split.train,
             d.split.val_gt,
@@ -288,7 +288,7 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_s
             progress,
             resume_dir=cfg.artifacts / "checkpoints" / "bert4rec",
         )
-    with stage("bert4rec: recommend"):
+    with stage("bert4rec: recommend", variant="bert4rec"):
         for step in STEPS:  # its top 100 also scores the reranker's candidates
             top = models.predict_bert4rec(fit, d.history(step), k=RERANK_BERT4REC_K)
             save_outputs(cfg, "bert4rec100", step, top)

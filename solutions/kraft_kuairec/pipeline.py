@@ -153,13 +153,13 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         als_rows, ranker_rows = train.head(n_als), train.slice(n_als)
     else:
         als_rows, ranker_rows = train, train
-    with stage(f"{variant}: als"):
+    with stage(f"{variant}: als", variant=variant):
         matrix = features.interaction_matrix(als_rows, index, explicit_zeros=(variant == "faithful"))
         user_f, item_f = features.fit_als(
             matrix, cfg.als_factors, cfg.als_regularization, cfg.als_iterations, cfg.als_alpha, cfg.seed
         )
         tables = features.build_tables(train, split.kuairec.users, split.kuairec.items, index, user_f, item_f)
-    with stage(f"{variant}: features + binning"):
+    with stage(f"{variant}: features + binning", variant=variant):
         y = ranker_rows["label"].to_numpy()
         users, items = ranker_rows["user_id"].to_numpy(), ranker_rows["video_id"].to_numpy()
         fit_idx, val_idx = (
@@ -173,10 +173,10 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
             tables.categorical,
             tables.names,
         )
-    with stage(f"{variant}: lightgbm"):
+    with stage(f"{variant}: lightgbm", variant=variant):
         fit = models.train_ranker(dfit, dval, cfg.n_estimators, cfg.early_stopping, cfg.seed)
         del dfit, dval
-    with stage(f"{variant}: predict test"):
+    with stage(f"{variant}: predict test", variant=variant):
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
         scores = models.predict(fit.booster, tables.matrix(test_u, test_i), fit.best_iteration)
         als_scores = features.als_scores(index, user_f, item_f, test_u, test_i)
@@ -208,7 +208,7 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
     n_hist = int(train.height * cfg.leakfree_als_frac)
     ranker_rows = train.slice(n_hist)
     n_fit = int(ranker_rows.height * (1 - cfg.best_val_frac))
-    with stage("best: features"):
+    with stage("best: features", variant="best"):
         history = fit_history(train.head(n_hist))
         chooser = ranker_rows.head(n_fit)  # later than the history: the taste rank is chosen out of sample
         taste_ndcg = history.choose_taste_rank(
@@ -220,7 +220,7 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
             u, i = rows["user_id"].to_numpy(), rows["video_id"].to_numpy()
             sets.append(models.QueryRows(history.matrix(u, i), rows["label"].to_numpy(), u))
         fit_rows, val = sets
-    with stage("best: lightgbm"):
+    with stage("best: lightgbm", variant="best"):
         fits = {
             o: models.train_best(
                 fit_rows, val, o, features.SCALAR_NAMES, cfg.n_estimators, cfg.early_stopping, cfg.seed
@@ -229,7 +229,7 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         }
     chosen = max(fits, key=lambda o: fits[o].val_score)
     fit = fits[chosen]
-    with stage("best: predict test"):
+    with stage("best: predict test", variant="best"):
         full = fit_history(train)
         full.taste_rank = history.taste_rank
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()

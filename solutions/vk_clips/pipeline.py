@@ -211,9 +211,9 @@ def history_ratio(d: Data, stage, rows: int = RATIO_ROWS) -> None:
     u, i, cls = t["user_id"].to_numpy()[keep], t["item_id"].to_numpy()[keep], d.target[keep]
     emb = d.tables.item_embedding[:-1].numpy()
     what = f"faithful history, the {len(u):,} rows of one user in {every:,}"
-    with stage(f"source loop: {what}"):
+    with stage(f"source loop: {what}", variant="source loop"):
         slow = features.history_reference(u, i, cls, emb, "faithful")
-    with stage(f"ours: {what}"):
+    with stage(f"ours: {what}", variant="ours"):
         fast = features.history_slots(u, i, cls, emb, "faithful")
     if not np.array_equal(slow, fast):
         raise AssertionError("the source's loop and ours disagree on the benchmark slice")
@@ -651,7 +651,7 @@ def run(
         key = sequence_key(cfg, d) if row == "sequence" else dcn_key(cfg, d, row)
         scores = save_outputs(cfg, d, {row: score}, {row: fit_info(fit) | {"key": key}})
     if any(row in names for row in LTR_ROWS):
-        with stage("ltr stack, ours (features, out-of-fold models, trees)"):  # no ": ": not one of the ratio's variants
+        with stage("ltr stack, ours (features, out-of-fold models, trees)"):
             ltr, ltr_info = train_ltr(cfg, d, scores, progress)
         scores = save_outputs(cfg, d, {k: v for k, v in ltr.items() if k in names}, ltr_info)
     with stage("evaluate + submit"):

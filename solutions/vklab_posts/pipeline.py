@@ -187,7 +187,8 @@ def embedding_cache() -> Path:
 def encode(cfg: Config, d: Data, progress: bool = False, stage=bench.no_stage) -> Features:
     """Frozen-encoder features of every row, from the cache where it has them."""
     cache = embedding_cache()
-    with stage(f"encode photos: {cfg.image_encoder} ({d.frame['photo'].n_unique():,} distinct)"):
+    photos = d.frame["photo"].n_unique()
+    with stage(f"encode photos: {cfg.image_encoder} ({photos:,} distinct)", rows=photos):
         image, image_class = features.image_embeddings(d.frame, cache, cfg.image_encoder, progress)
     with stage(f"encode texts: {cfg.text_encoder} ({d.frame['text'].n_unique():,} distinct)"):
         text = features.text_embeddings(d.frame, cache, cfg.text_encoder, progress)
@@ -606,7 +607,7 @@ def run(
         with stage(f"heads ({len(heads)})"):
             train_heads(cfg, d, f, heads)
     if OURS in names:
-        with stage(f"ours, {OURS} ({cfg.mlp_seeds} seeds)"):  # no ": ": not a variant of a step (bench ratios)
+        with stage(f"ours, {OURS} ({cfg.mlp_seeds} seeds)"):
             train_ours(cfg, d, f)
     if cfg.finetune_epochs > 0 and f"finetune-{cfg.finetune_loss}" in names:
         with stage(f"fine-tune ({cfg.finetune_epochs} epochs)"):
@@ -683,9 +684,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(beyond)
             record_table(beyond, TRACK, cfg, "beyond", args.bench_dir)
         photos = next(r for r in timer.records if r["stage"].startswith("encode photos"))
-        n = int(photos["stage"].rsplit("(", 1)[1].split()[0].replace(",", ""))
         print(
-            f"{cfg.image_encoder}: {1000 * photos['wall_s'] / n:.1f} s per 1,000 photos "
+            f"{cfg.image_encoder}: {1000 * photos['wall_s'] / photos['rows']:.1f} s per 1,000 photos "
             f"(decode, resize, forward, model load; device {torch_device()})"
         )
     return 0
