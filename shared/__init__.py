@@ -1,15 +1,15 @@
 """The helper package every track uses. Its modules, by role (a track's code uses the first five
 groups; the tools are the make targets' entry points and no track imports them):
 
-- runtime: ``dispatch`` (pinned CPU dispatch and threads, applied on import), ``device`` (the
+- runtime: ``dispatch`` (pinned CPU dispatch, threads and OpenMP's wait policy, applied on import), ``device`` (the
   accelerator and its settings), ``seed`` (seeding), ``paths`` (where things live), ``errors``
   (one-line errors), ``progress`` (one progress line).
-- data: ``io`` (atomic writes, README sections), ``tables`` (checked CSV reading), ``download``,
+- data: ``io`` (atomic writes, README sections, the one cache key), ``tables`` (checked CSV reading), ``download``,
   ``submission`` (submission files, the manifest and its ``Report``).
 - eval: ``metrics`` (every metric, vectorised; paired differences).
-- train: ``boosting`` (LightGBM), ``factors`` (implicit's ALS), ``checkpoint`` (resumable loops),
-  ``bench`` (the stage timer).
-- track: ``contract`` (what a track declares once), ``tracks`` (the registry), ``config`` (what every
+- train: ``boosting`` (LightGBM), ``factors`` (implicit's ALS and its settings), ``checkpoint`` (the one
+  resumable-loop state, and Lightning's resume), ``bench`` (the stage timer, its structured records).
+- track: ``contract`` (what a track declares once, and the one vocabulary of its pipeline), ``tracks`` (the registry), ``config`` (what every
   ``Config`` shares), ``cli`` (what every pipeline CLI shares), ``profiles`` (teach and source),
   ``twin`` (the twins' building blocks), ``calibration`` (fitting a twin to published results),
   ``lesson`` and ``show`` (closing cells and the one table display, in the notebooks), ``answers``
@@ -19,7 +19,7 @@ groups; the tools are the make targets' entry points and no track imports them):
   README figure's record), ``nbcheck`` (the notebook tests' references), ``gpu_check``, ``sharing``
   (cores shared with other work), ``ci_time``.
 
-Importing it pins the CPU dispatch and thread counts first (``shared.dispatch``), before any
+Importing it pins the CPU dispatch, thread counts and wait policy first (``shared.dispatch``), before any
 numeric library is loaded."""
 
 from shared import dispatch as _dispatch
