@@ -10,11 +10,10 @@ groups; the tools are the make targets' entry points and no track imports them):
 - train: ``boosting`` (LightGBM), ``factors`` (implicit's ALS and its settings), ``checkpoint`` (the one
   resumable-loop state, and Lightning's resume), ``bench`` (the stage timer, its structured records).
 - track: ``contract`` (what a track declares once, and the one vocabulary of its pipeline),
-  ``tracks`` (the registry), ``config`` (what every
-  ``Config`` shares), ``cli`` (what every pipeline CLI shares), ``profiles`` (teach and source),
-  ``twin`` (the twins' building blocks), ``calibration`` (fitting a twin to published results),
-  ``lesson`` and ``show`` (closing cells and the one table display, in the notebooks), ``answers``
-  (the exercises' recorded answers).
+  ``tracks`` (the registry), ``config`` (what every ``Config`` shares), ``cli`` (what every pipeline
+  CLI shares), ``profiles`` (teach and source), ``twin`` (the twins' building blocks),
+  ``calibration`` (fitting a twin to published results), ``lesson`` and ``show`` (closing cells and
+  the one table display, in the notebooks), ``answers`` (the exercises' recorded answers).
 - tools: ``runner`` (notebooks through papermill), ``report`` and ``reproduce`` (the verdict),
   ``timing``, ``book`` (the course site), ``primer`` (the metric-link check), ``figures`` (every
   README figure's record), ``nbcheck`` (the notebook tests' references), ``gpu_check``, ``sharing``
