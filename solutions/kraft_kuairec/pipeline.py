@@ -235,13 +235,10 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         test_u, test_i = split.test["user_id"].to_numpy(), split.test["video_id"].to_numpy()
         X_test = full.matrix(test_u, test_i)
         scores = models.predict(fit.booster, X_test, fit.best_iteration)
-    extra = {
-        "objective": chosen,
-        "taste_rank": history.taste_rank,
-        "taste_ndcg@10": {str(k): round(v, 6) for k, v in taste_ndcg.items()},
-        "val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()},
-        "trees": {o: f.n_trees for o, f in fits.items()},
-    }
+    taste = {str(k): round(v, 6) for k, v in taste_ndcg.items()}
+    extra = {"objective": chosen, "taste_rank": history.taste_rank, "taste_ndcg@10": taste}
+    extra |= {"val_ndcg@10": {o: round(f.val_score, 6) for o, f in fits.items()}}
+    extra |= {"trees": {o: f.n_trees for o, f in fits.items()}}
     val_auc = float(roc_auc_score(val.y, models.predict(fit.booster, val.X, fit.best_iteration)))
     return VariantResult(
         "best",

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -413,8 +414,6 @@ def finetune_cnn(
     epoch with the lowest log loss on ``val_idx``; return the kept model's predictions for all n rows.
     With a ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes, mid-epoch
     included, and a rerun continues from the last one, to the same bits on the CPU."""
-    import copy
-
     import torch
 
     from shared.checkpoint import ResumableLoop
@@ -458,5 +457,5 @@ def finetune_cnn(
     seconds = time.perf_counter() - start
     bar.close()
     model.load_state_dict(st["best"])
-    rows_per_s = (params.epochs * len(fit_idx) - done) / max(seconds, 1e-9)
-    return FinetuneFit(predict(np.arange(len(y))), st["best_epoch"], st["history"], seconds, rows_per_s, dev.type)
+    rate = (params.epochs * len(fit_idx) - done) / max(seconds, 1e-9)  # rows a second
+    return FinetuneFit(predict(np.arange(len(y))), st["best_epoch"], st["history"], seconds, rate, dev.type)
