@@ -36,11 +36,13 @@ from shared.paths import REPO_ROOT, benchmarks_dir
 
 RECORD = "core-sharing.csv"
 # How OpenMP's idle threads wait: libgomp's own default (no OMP_WAIT_POLICY: spin 300,000 times, then
-# sleep), spinning without end, a shorter spin, and sleeping at once.
+# sleep), spinning without end, shorter spins, and sleeping at once.
 POLICIES = {
     "libgomp default": {"OMP_WAIT_POLICY": "active", "GOMP_SPINCOUNT": "300000"},
     "active": {"OMP_WAIT_POLICY": "active"},
     "spin 10000": {"OMP_WAIT_POLICY": "active", "GOMP_SPINCOUNT": "10000"},
+    "spin 1000": {"OMP_WAIT_POLICY": "active", "GOMP_SPINCOUNT": "1000"},
+    "spin 100": {"OMP_WAIT_POLICY": "active", "GOMP_SPINCOUNT": "100"},
     "passive": {"OMP_WAIT_POLICY": "passive"},
 }
 REPEATS = 3
