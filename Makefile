@@ -51,7 +51,7 @@ test: setup lint ## the lint gate, then all tests (unit, functional, each notebo
 	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder  # tests/conftest.py: the groups
 
 test-fast: setup lint ## the lint gate and the unit tests only (not the functional and notebook groups): under two minutes on 2 cores
-	$(PY) -m pytest -m "not functional and not notebook"
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not functional and not notebook"
 
 bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/; ARGS: more pipeline options
 	@$(PY) -m shared.tracks $(TRACKS)
