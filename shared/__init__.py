@@ -1,11 +1,11 @@
 """The helper package every track uses. Its modules, by role (a track's code uses the first five
 groups; the tools are the make targets' entry points and no track imports them):
 
-- runtime: ``dispatch`` (pinned CPU dispatch, threads and OpenMP's wait policy, applied on import), ``device`` (the
-  accelerator and its settings), ``seed`` (seeding), ``paths`` (where things live), ``errors``
-  (one-line errors), ``progress`` (one progress line).
-- data: ``io`` (atomic writes, README sections, the one cache key), ``tables`` (checked CSV reading), ``download``,
-  ``submission`` (submission files, the manifest and its ``Report``).
+- runtime: ``dispatch`` (pinned CPU dispatch, threads and OpenMP's wait policy, applied on import),
+  ``device`` (the accelerator and its settings), ``seed`` (seeding), ``paths`` (where things live),
+  ``errors`` (one-line errors), ``progress`` (one progress line).
+- data: ``io`` (atomic writes, README sections, the one cache key), ``tables`` (checked CSV
+  reading), ``download``, ``submission`` (submission files, the manifest and its ``Report``).
 - eval: ``metrics`` (every metric, vectorised; paired differences).
 - train: ``boosting`` (LightGBM), ``factors`` (implicit's ALS and its settings), ``checkpoint`` (the one
   resumable-loop state, and Lightning's resume), ``bench`` (the stage timer, its structured records).
@@ -19,8 +19,8 @@ groups; the tools are the make targets' entry points and no track imports them):
   README figure's record), ``nbcheck`` (the notebook tests' references), ``gpu_check``, ``sharing``
   (cores shared with other work), ``ci_time``.
 
-Importing it pins the CPU dispatch, thread counts and wait policy first (``shared.dispatch``), before any
-numeric library is loaded."""
+Importing it pins the CPU dispatch, thread counts and wait policy first (``shared.dispatch``),
+before any numeric library is loaded."""
 
 from shared import dispatch as _dispatch
 

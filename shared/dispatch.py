@@ -22,7 +22,7 @@ the CI machine's cores): another count is allowed, and recorded in every manifes
 OpenMP's idle threads sleep (``OMP_WAIT_POLICY=passive``) instead of spinning: LightGBM, torch and
 implicit run their threads through OpenMP, and a spinning thread fights any other process for its
 core (a browser, an editor, a second test worker), so that beside a one-core busy loop a step took
-3 to 3.6 times its time alone, against 1.06 to 1.38 times when idle threads sleep
+2.8 to 3.6 times its time alone, against 1.06 to 1.45 times when idle threads sleep
 (``make bench-sharing``, ``benchmarks/core-sharing.csv``). The policy decides only how threads wait,
 never what they compute: no result moves, and a manifest does not record it. A policy already in
 the environment is kept (``make bench-sharing`` times each one).

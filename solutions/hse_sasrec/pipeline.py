@@ -47,8 +47,8 @@ from shared.submission import Report
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
 CLASSIC = models.CLASSIC
-MODELS = ("random", "popularity", *CLASSIC, "sasrec", "bert4rec", "reranker", "sasrec_lit", "oracle")
 OURS = "sasrec_lit"  # ours: SASRec as the literature trains it (models.SASREC_PRESETS["literature"])
+MODELS = ("random", "popularity", *CLASSIC, "sasrec", "bert4rec", "reranker", OURS, "oracle")
 SUBMITTED = "sasrec"
 STEPS = ("val", "test")
 RERANK_BERT4REC_K = 100  # BERT4Rec's top this many score the reranker's candidates (features.py)

@@ -86,6 +86,10 @@ class Config(TrackConfig):
     twin_version = twin.VERSION  # artifacts of another twin generator are never read back
     SCALES = tuple(twin.SCALES)
 
+    @property
+    def als(self) -> AlsParams:
+        return AlsParams(self.als_factors, self.als_regularization, self.als_iterations, self.als_alpha)
+
 
 @dataclass
 class Split:
@@ -155,9 +159,7 @@ def train_variant(cfg: Config, split: Split, variant: str, timer: StageTimer | N
         als_rows, ranker_rows = train, train
     with stage(f"{variant}: als", variant=variant):
         matrix = features.interaction_matrix(als_rows, index, explicit_zeros=(variant == "faithful"))
-        user_f, item_f = features.fit_als(
-            matrix, cfg.als_factors, cfg.als_regularization, cfg.als_iterations, cfg.als_alpha, cfg.seed
-        )
+        user_f, item_f = cfg.als.fit(matrix, cfg.seed, progress=True)
         tables = features.build_tables(train, split.kuairec.users, split.kuairec.items, index, user_f, item_f)
     with stage(f"{variant}: features + binning", variant=variant):
         y = ranker_rows["label"].to_numpy()
@@ -202,7 +204,7 @@ def train_best(cfg: Config, split: Split, stage) -> VariantResult:
         features.HistoryFeatures.fit,
         items=k.items,
         n_users=n_users,
-        als=AlsParams(cfg.als_factors, cfg.als_regularization, cfg.als_iterations, cfg.als_alpha),
+        als=cfg.als,
         seed=cfg.seed,
     )
     n_hist = int(train.height * cfg.leakfree_als_frac)

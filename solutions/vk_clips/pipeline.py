@@ -102,6 +102,10 @@ class Config(TrackConfig):
             raise ValueError(f"submitted must be one of {list(DCN_ROWS)}, got {self.submitted!r}")
 
     @property
+    def als(self) -> AlsParams:
+        return AlsParams(self.als_factors, self.als_regularization, self.als_iterations, self.als_alpha)
+
+    @property
     def batch(self) -> int:
         """The DCNv2 batch: one epoch of 16,384-row batches is 8,900 Adam steps on the real 145.7M
         rows but 6 on `small`'s 100,000, too few to learn anything; the smaller twins keep the number
@@ -238,7 +242,7 @@ def baseline_scores(cfg: Config, d: Data) -> dict[str, np.ndarray]:
             test,
             d.tables.n_users,
             d.tables.n_items,
-            AlsParams(cfg.als_factors, cfg.als_regularization, cfg.als_iterations, cfg.als_alpha),
+            cfg.als,
             cfg.seed,
         ),
     }
