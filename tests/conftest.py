@@ -3,16 +3,16 @@ import os
 import pytest
 
 import shared  # noqa: F401  (first: pins the CPU dispatch before numpy is loaded, as make does)
-from shared import tracks
+from shared.track import registry
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-_TRACKS = set(tracks.names())
+_TRACKS = set(registry.names())
 
 
 @pytest.fixture(autouse=True)
 def isolated_outputs(tmp_path_factory, monkeypatch):
     """Every test writes twin data, artifacts and submissions under a temp folder, never into
-    the repository (shared.paths reads RECSYS_OUTPUT_DIR)."""
+    the repository (shared.runtime.paths reads RECSYS_OUTPUT_DIR)."""
     out = tmp_path_factory.mktemp("out")
     monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(out))
     return out

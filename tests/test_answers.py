@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from shared import answers
-from shared.answers import Exercise
-from shared.paths import NOTEBOOKS_DIR
-from shared.tracks import names
+from shared.course import answers
+from shared.course.answers import Exercise
+from shared.runtime.paths import NOTEBOOKS_DIR
+from shared.track.registry import names
 
 TRACKS = [t for t in names() if (NOTEBOOKS_DIR.parent / "solutions" / t / "exercises.py").exists()]
 

@@ -9,9 +9,9 @@ import re
 import nbformat
 import pytest
 
-from shared import book
-from shared.paths import NOTEBOOKS_DIR
-from shared.tracks import reading_order
+from shared.runtime.paths import NOTEBOOKS_DIR
+from shared.tools import book
+from shared.track.registry import reading_order
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 

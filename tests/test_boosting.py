@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from shared import boosting
+from shared.train import boosting
 
 
 def test_query_sizes():

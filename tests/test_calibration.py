@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from shared import calibration, io
-from shared.calibration import Target
-from shared.paths import REPO_ROOT
+from shared.data import io
+from shared.runtime.paths import REPO_ROOT
+from shared.twin import calibration
+from shared.twin.calibration import Target
 
 
 def test_target_range_and_label():

@@ -1,4 +1,4 @@
-"""``shared.checkpoint.Checkpoint``: a run resumes only its own checkpoint, with the random states it
+"""``shared.train.checkpoint.Checkpoint``: a run resumes only its own checkpoint, with the random states it
 saved, and a toy loop killed mid-way and resumed ends where the uninterrupted loop ends."""
 
 import random
@@ -6,8 +6,8 @@ import random
 import numpy as np
 import torch
 
-from shared import checkpoint
-from shared.checkpoint import Checkpoint
+from shared.train import checkpoint
+from shared.train.checkpoint import Checkpoint
 
 
 def test_load_restores_the_random_states_and_ignores_another_runs_checkpoint(tmp_path):

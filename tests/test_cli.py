@@ -1,4 +1,4 @@
-"""``shared.cli``: the options every pipeline shares, the seed list of a seed study, and where a
+"""``shared.track.cli``: the options every pipeline shares, the seed list of a seed study, and where a
 run's table is recorded."""
 
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 
-from shared import cli
+from shared.track import cli
 
 
 def test_pipeline_parser_defaults_and_choices():

@@ -6,18 +6,18 @@ import sys
 
 import pytest
 
-from shared import tracks
-from shared.paths import REPO_ROOT
-from shared.twin import check_scale
+from shared.runtime.paths import REPO_ROOT
+from shared.track import registry
+from shared.twin.blocks import check_scale
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
-TRACKS = ", ".join(tracks.names())
+TRACKS = ", ".join(registry.names())
 
 
 def runner(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "shared.runner", *args, "--out", "unused"],
+        [sys.executable, "-m", "shared.tools.runner", *args, "--out", "unused"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -58,12 +58,12 @@ def test_a_mistake_in_make_reproduce_is_one_line_before_any_notebook(args, messa
 
 
 def test_a_track_with_a_medium_twin_accepts_it_and_the_others_say_theirs():
-    scales = {t: tracks.config_class(t).SCALES for t in tracks.names()}
+    scales = {t: registry.config_class(t).SCALES for t in registry.names()}
     assert [t for t, s in scales.items() if "medium" in s] == ["vk_clips"]
     assert all(s[:2] == ("tiny", "small") and s[-1] == "full" for s in scales.values())
-    tracks.check_run("vk_clips", "teach", {"SCALE": "medium", "DATA_DIR": ""})
+    registry.check_run("vk_clips", "teach", {"SCALE": "medium", "DATA_DIR": ""})
     with pytest.raises(ValueError, match="^hse_sasrec has no 'medium' twin; its scales are tiny, small, full$"):
-        tracks.check_run("hse_sasrec", "teach", {"SCALE": "medium"})
+        registry.check_run("hse_sasrec", "teach", {"SCALE": "medium"})
 
 
 def test_a_pipeline_cli_offers_only_its_twins_scales(capsys):
@@ -82,13 +82,17 @@ def test_the_scale_message_names_the_valid_ones():
 
 def test_gpu_check_refuses_an_unknown_track_in_one_line():
     done = subprocess.run(
-        [sys.executable, "-m", "shared.gpu_check", "bogus"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "shared.tools.gpu_check", "bogus"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2 and done.stderr == f"gpu-check: unknown track 'bogus'; the tracks are: {TRACKS}\n"
 
 
 def test_an_id_bound_in_a_loader_message_is_the_last_valid_id(tmp_path):
-    from shared.errors import DataError
+    from shared.runtime.errors import DataError
     from solutions.hse_sasrec import data
 
     path = tmp_path / "train.csv"
@@ -99,11 +103,11 @@ def test_an_id_bound_in_a_loader_message_is_the_last_valid_id(tmp_path):
 
 def test_make_bench_checks_its_tracks_first():
     done = subprocess.run(
-        [sys.executable, "-m", "shared.tracks", "kraft_kuairec", "nope"],
+        [sys.executable, "-m", "shared.track.registry", "kraft_kuairec", "nope"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2 and done.stderr == f"error: unknown track 'nope'; the tracks are: {TRACKS}\n"
-    assert "@$(PY) -m shared.tracks $(TRACKS)" in (REPO_ROOT / "Makefile").read_text()
+    assert "@$(PY) -m shared.track.registry $(TRACKS)" in (REPO_ROOT / "Makefile").read_text()

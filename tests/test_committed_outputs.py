@@ -17,9 +17,9 @@ import sys
 import nbformat
 import pytest
 
-from shared import lesson
-from shared.io import committed_bytes
-from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
+from shared.course import lesson
+from shared.data.io import committed_bytes
+from shared.runtime.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*/[0-9][0-9]_*.ipynb"))
 MANIFESTS = sorted((REPO_ROOT / "submissions").glob("*/manifest.json"))

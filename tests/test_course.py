@@ -8,9 +8,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from shared import metrics, primer, runner
-from shared.io import committed_bytes
-from shared.paths import NOTEBOOKS_DIR
+from shared.data.io import committed_bytes
+from shared.eval import metrics
+from shared.runtime.paths import NOTEBOOKS_DIR
+from shared.tools import primer, runner
 
 pytestmark = pytest.mark.notebook  # deselected by make test-fast
 

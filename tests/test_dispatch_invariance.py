@@ -1,8 +1,8 @@
 """Same bits under another CPU dispatch: torch's vector kernels and oneDNN's ISA forced to another
-width (``shared.dispatch.other_width_env``) write the same bytes as the pin.
+width (``shared.runtime.dispatch.other_width_env``) write the same bytes as the pin.
 
 Two machines of different makers (an Intel Xeon, an AMD EPYC) run the same pinned kernels
-(``shared.dispatch``), but below the pin the kernels still choose their blocking, and so their
+(``shared.runtime.dispatch``), but below the pin the kernels still choose their blocking, and so their
 summation order, by what the CPU reports: its vector width, its caches. The tests move what they
 can move on one machine, the width (AVX-512 where the CPU has it, else the scalar and SSE4.1 paths),
 and ask that no written digit moves:
@@ -27,8 +27,8 @@ import sys
 
 import pytest
 
-from shared import dispatch
-from shared.paths import OUTPUT_ENV, REPO_ROOT
+from shared.runtime import dispatch
+from shared.runtime.paths import OUTPUT_ENV, REPO_ROOT
 
 pytestmark = [
     pytest.mark.functional,  # deselected by make test-fast

@@ -1,4 +1,4 @@
-"""shared.download against a local HTTP server that honours Range requests: a partial .part file is
+"""shared.data.download against a local HTTP server that honours Range requests: a partial .part file is
 continued (only the missing bytes are sent), the archive is checked against its MD5 and unpacked; an
 archive put there by hand needs no network; offline and damaged files end in one line."""
 
@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from shared import download
+from shared.data import download
 from solutions.hse_sasrec import download as hse_download
 from solutions.kraft_kuairec import download as kraft_download
 

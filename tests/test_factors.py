@@ -1,10 +1,10 @@
-"""``shared.factors.fit_als``: implicit's ALS on the CPU, the same bits for the same seed, fitting what it
+"""``shared.train.factors.fit_als``: implicit's ALS on the CPU, the same bits for the same seed, fitting what it
 is given (a planted block structure), and reading a negative entry as a known negative."""
 
 import numpy as np
 import scipy.sparse as sp
 
-from shared.factors import fit_als
+from shared.train.factors import fit_als
 
 
 def _blocks() -> sp.csr_matrix:

@@ -1,4 +1,4 @@
-"""A fifth track, made here in a temporary folder, that implements the contract (``shared.contract``)
+"""A fifth track, made here in a temporary folder, that implements the contract (``shared.track.contract``)
 and nothing else: the runner executes its notebook, the report and the book pick it up, in the
 reading order its contract gives, without a change in ``shared/``."""
 
@@ -9,8 +9,9 @@ import nbformat
 import pytest
 
 import solutions
-from shared import book, report, runner, tracks
-from shared.paths import OUTPUT_ENV, submissions_dir
+from shared.runtime.paths import OUTPUT_ENV, submissions_dir
+from shared.tools import book, report, runner
+from shared.track import registry
 
 pytestmark = pytest.mark.functional  # a kernel runs the toy notebook
 
@@ -18,7 +19,7 @@ TOY = "toy_track"
 PACKAGE = {
     "__init__.py": f'''
         """A toy track: one notebook that writes a two-row submission and draws one figure."""
-        from shared.contract import Track, lazy
+        from shared.track.contract import Track, lazy
 
         TRACK = "{TOY}"
         CONTRACT = Track(
@@ -36,10 +37,10 @@ PACKAGE = {
 
         import polars as pl
 
-        from shared.answers import Exercise
-        from shared.config import TrackConfig
-        from shared.paths import submissions_dir
-        from shared.submission import Report, twin_source, write_csv, write_manifest
+        from shared.course.answers import Exercise
+        from shared.track.config import TrackConfig
+        from shared.runtime.paths import submissions_dir
+        from shared.track.submission import Report, twin_source, write_csv, write_manifest
 
         EXERCISES = (Exercise("01_toy", 1, "Why?", "Because {{x}}.", "tiny", lambda scale: {{"x": 1}}),)
 
@@ -107,7 +108,7 @@ def toy(tmp_path, monkeypatch):
 
 def test_a_toy_track_is_run_reported_and_in_the_book(toy, tmp_path):
     notebooks, packages = toy
-    assert tracks.reading_order(notebooks) == [TOY] and tracks.contract(TOY).reading_order == 5
+    assert registry.reading_order(notebooks) == [TOY] and registry.contract(TOY).reading_order == 5
     executed = tmp_path / "executed"
     assert runner.main([TOY, "--out", str(executed), "-p", "PACKAGES", str(packages), "-p", "SCALE", "tiny"]) == 0
     manifest = json.loads((submissions_dir(TOY) / "manifest.json").read_text())

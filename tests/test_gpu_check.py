@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 import torch
 
-from shared import gpu_check
-from shared.paths import REPO_ROOT
+from shared.runtime.paths import REPO_ROOT
+from shared.tools import gpu_check
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
@@ -26,7 +26,7 @@ MODELS = [
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_without_cuda_one_line_and_exit_0():
     out = subprocess.run(
-        [sys.executable, "-m", "shared.gpu_check"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "shared.tools.gpu_check"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()

@@ -15,8 +15,8 @@ import uuid
 import pytest
 import yaml
 
-from shared.lesson import readme_link
-from shared.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
+from shared.course.lesson import readme_link
+from shared.runtime.paths import NOTEBOOKS_DIR, OUTPUT_ENV, REPO_ROOT
 
 NOTEBOOK = "notebooks/kraft_kuairec/01_data.ipynb"  # make lab serves the repository, opened at notebooks/
 
@@ -174,7 +174,7 @@ def test_our_errors_show_in_a_notebook_as_one_line(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
-            "import shared\nfrom shared.errors import DataError\n"
+            "import shared\nfrom shared.runtime.errors import DataError\n"
             "raise DataError('preds.parquet: not found; run notebook 02 first')"
         ),
         nbformat.v4.new_code_cell("1 / 0"),

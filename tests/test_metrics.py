@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
 
-from shared.metrics import (
+from shared.eval.metrics import (
     log_loss,
     mean_user_expected_roc_auc,
     mean_user_roc_auc,
@@ -275,7 +275,7 @@ def test_rate_metrics_hand_computed():
 
 
 def test_per_user_ndcg_by_hand_and_against_the_mean():
-    from shared.metrics import per_user_ndcg, ranking_metrics
+    from shared.eval.metrics import per_user_ndcg, ranking_metrics
 
     users = np.array([7, 7, 7, 3, 3, 5, 5])
     scores = np.array([0.9, 0.8, 0.1, 0.2, 0.7, 0.5, 0.4])
@@ -291,7 +291,7 @@ def test_per_user_ndcg_by_hand_and_against_the_mean():
 
 
 def test_across_seeds_by_hand():
-    from shared.metrics import across_seeds
+    from shared.eval.metrics import across_seeds
 
     out = across_seeds([0.02, 0.04, 0.03, 0.03], [0.003, 0.004, 0.003, 0.004])
     sd = np.sqrt(0.0002 / 3)  # mean 0.03; se_seeds sd / 2; se_users sqrt((9 + 16 + 9 + 16) / 4) / 1000
@@ -310,7 +310,7 @@ def test_across_seeds_by_hand():
 
 
 def test_paired_difference_by_hand():
-    from shared.metrics import paired_difference
+    from shared.eval.metrics import paired_difference
 
     d = paired_difference([3.0, 5.0, 4.0], [1.0, 2.0, 4.0])  # differences 2, 3, 0: mean 5/3, sd sqrt(7/3)
     assert d["mean"] == pytest.approx(5 / 3) and d["se"] == pytest.approx(np.sqrt(7 / 3) / np.sqrt(3))

@@ -1,8 +1,8 @@
 """Each track's notebooks run headless at SCALE=tiny under `pytest --nbval-lax`, which executes every
 cell and compares the cells marked NBVAL_CHECK_OUTPUT (row counts, checksums, metrics rounded to 3
 places) with the outputs a maintainer's papermill run recorded in tests/<track>/notebook_outputs.json
-(`shared.nbcheck`, `make test-references`): they must be reproduced exactly. The notebooks run with
-torch's and oneDNN's kernels at another width than the pin's (``shared.dispatch.other_width_env``),
+(`shared.tools.nbcheck`, `make test-references`): they must be reproduced exactly. The notebooks run with
+torch's and oneDNN's kernels at another width than the pin's (``shared.runtime.dispatch.other_width_env``),
 so the same run also shows that no recorded digit, the submission's checksum among them, depends on
 it (``tests/test_dispatch_invariance.py`` says why that matters)."""
 
@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from shared import dispatch, nbcheck
-from shared.io import sha256_file
-from shared.paths import NOTEBOOKS_DIR
+from shared.data.io import sha256_file
+from shared.runtime import dispatch
+from shared.runtime.paths import NOTEBOOKS_DIR
+from shared.tools import nbcheck
 
 pytestmark = pytest.mark.notebook  # deselect with: pytest -m "not notebook"
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")

@@ -1,5 +1,5 @@
 """Numbers that trace: README.md and every track README name the record of each of their figures
-(``shared.figures``: a link to the committed file, its title the row and column, key, cell or line),
+(``shared.tools.figures``: a link to the committed file, its title the row and column, key, cell or line),
 resolved exactly and compared at the printed precision; a bare figure fails. Text generated between
 ``<!-- name:start -->`` markers is checked against what generates it; ``benchmarks/README.md`` is
 generated whole from ``benchmarks/results.csv``."""
@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from shared import figures
-from shared.bench import write_markdown
-from shared.ci_time import readme_line
-from shared.paths import REPO_ROOT
-from shared.report import notebook_minutes
+from shared.runtime.paths import REPO_ROOT
+from shared.tools import figures
+from shared.tools.ci_time import readme_line
+from shared.tools.report import notebook_minutes
+from shared.train.bench import write_markdown
 
 READMES = ["README.md", *sorted(p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/*/README.md"))]
 
@@ -96,8 +96,8 @@ def test_the_readme_test_time_is_the_recorded_run():
 
 
 def test_ci_time_line_reads_the_latest_row(tmp_path):
-    from shared.ci_time import SUMMARY
-    from shared.io import append_csv
+    from shared.data.io import append_csv
+    from shared.tools.ci_time import SUMMARY
 
     assert "not recorded yet" in readme_line(tmp_path)
     row = {
@@ -120,10 +120,10 @@ def test_ci_time_line_reads_the_latest_row(tmp_path):
 
 def test_seed_summaries_are_their_per_seed_records(tmp_path):
     """Each committed seed-study summary is its track's ``seed_summary`` of the committed per-seed
-    rows (``make seed-summaries``), so its errors carry both noises (``shared.metrics.across_seeds``)."""
+    rows (``make seed-summaries``), so its errors carry both noises (``shared.eval.metrics.across_seeds``)."""
     import shutil
 
-    from shared.cli import seed_summaries
+    from shared.track.cli import seed_summaries
 
     for path in (REPO_ROOT / "benchmarks").glob("*-seeds.csv"):
         shutil.copy(path, tmp_path / path.name)
@@ -146,6 +146,6 @@ def test_renumber_keeps_each_figure_on_its_record():
 
 
 def test_the_clock_never_shows_sixty_seconds():
-    from shared.ci_time import _clock
+    from shared.tools.ci_time import _clock
 
     assert [_clock(s) for s in (1019.6, 914.2, 59.5, 60.0)] == ["17 min 0 s", "15 min 14 s", "1 min 0 s", "1 min 0 s"]

@@ -5,8 +5,9 @@ import importlib
 
 import pytest
 
-from shared import profiles, runner
-from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared.runtime.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared.tools import runner
+from shared.track import profiles
 
 TRACKS = sorted(p.name for p in NOTEBOOKS_DIR.iterdir() if p.is_dir())
 

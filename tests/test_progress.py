@@ -1,11 +1,11 @@
-"""shared.progress: a bar stopped early ends at what was done, with its note, not frozen midway;
+"""shared.runtime.progress: a bar stopped early ends at what was done, with its note, not frozen midway;
 no bar where tqdm's ``TQDM_DISABLE`` is set (the runner's kernels)."""
 
 import numpy as np
 import scipy.sparse as sp
 
-from shared import progress
-from shared.factors import fit_als
+from shared.runtime import progress
+from shared.train.factors import fit_als
 
 
 def test_stopped_bar_ends_at_what_was_done_with_its_note(capsys):

@@ -9,8 +9,9 @@ import warnings
 import polars as pl
 import pytest
 
-from shared import dispatch, paths, reproduce
-from shared.submission import Report, twin_source, write_csv, write_manifest
+from shared.runtime import dispatch, paths
+from shared.tools import reproduce
+from shared.track.submission import Report, twin_source, write_csv, write_manifest
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
@@ -142,7 +143,7 @@ def test_pin_sets_and_overrides(monkeypatch):
 
 
 def test_idle_openmp_threads_sleep_unless_the_environment_chose(monkeypatch):
-    """The wait policy is pinned passive (shared.dispatch says why), a chosen one is kept, and
+    """The wait policy is pinned passive (shared.runtime.dispatch says why), a chosen one is kept, and
     neither is a result pin: changing it after numpy loaded warns of nothing."""
     env = {}
     dispatch.apply(env, modules={})
@@ -153,7 +154,7 @@ def test_idle_openmp_threads_sleep_unless_the_environment_chose(monkeypatch):
         dispatch.apply(chosen, modules={"numpy": object(), "torch": object()})
     assert chosen[dispatch.WAIT_POLICY] == "active"
     made = subprocess.run(
-        [sys.executable, str(paths.REPO_ROOT / "shared" / "dispatch.py"), "--make"],
+        [sys.executable, str(paths.REPO_ROOT / "shared" / "runtime" / "dispatch.py"), "--make"],
         env={k: v for k, v in os.environ.items() if k != dispatch.WAIT_POLICY},
         capture_output=True,
         text=True,

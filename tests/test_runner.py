@@ -4,8 +4,8 @@ import sys
 import nbformat
 import pytest
 
-from shared import runner
-from shared.paths import NOTEBOOKS_DIR
+from shared.runtime.paths import NOTEBOOKS_DIR
+from shared.tools import runner
 
 
 def make_notebook(path, params_src, body):
@@ -88,7 +88,7 @@ def test_saved_notebooks_hold_no_progress_bar(tmp_path):
     """Our bars and a library's plain tqdm bar draw nothing in a notebook the runner saves."""
     outputs = saved_outputs(
         tmp_path,
-        "from shared import progress\nfrom tqdm.auto import tqdm\n"
+        "from shared.runtime import progress\nfrom tqdm.auto import tqdm\n"
         "for _ in tqdm(range(3)): pass\n"
         "bar = progress.line(4, 'ours'); bar.update(4); progress.stop(bar, 4, 'done')\n"
         "print('ran')",

@@ -4,7 +4,7 @@ import os
 
 import torch
 
-from shared import device, dispatch, seed
+from shared.runtime import device, dispatch, seed
 
 
 def test_seed_everything_sets_the_gpu_arithmetic():

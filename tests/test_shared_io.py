@@ -5,11 +5,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shared import paths
-from shared.errors import DataError, SubmissionError
-from shared.io import atomic_path, sha256_file, write_text_atomic
-from shared.seed import seed_everything
-from shared.submission import (
+from shared.data.io import atomic_path, sha256_file, write_text_atomic
+from shared.data.tables import read_csv_checked
+from shared.runtime import paths
+from shared.runtime.errors import DataError, SubmissionError
+from shared.runtime.seed import seed_everything
+from shared.track.submission import (
     Report,
     SubmissionFormat,
     read_submission,
@@ -19,7 +20,6 @@ from shared.submission import (
     write_csv,
     write_manifest,
 )
-from shared.tables import read_csv_checked
 
 FMT = SubmissionFormat(
     "demo",
@@ -165,7 +165,7 @@ def test_read_csv_checked_ok(tmp_path):
 
 
 def test_summary_report(tmp_path, monkeypatch):
-    from shared import report
+    from shared.tools import report
 
     monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path))
     sub = paths.submissions_dir("t")
@@ -194,7 +194,7 @@ def test_summary_report(tmp_path, monkeypatch):
 def test_merge_json_and_parquet(tmp_path):
     import polars as pl
 
-    from shared.io import merge_json, read_json, write_parquet_atomic
+    from shared.data.io import merge_json, read_json, write_parquet_atomic
 
     path = tmp_path / "a" / "training.json"
     assert read_json(path) == {}
@@ -210,7 +210,7 @@ def test_track_config_training_record(tmp_path, monkeypatch):
     """TrackConfig.save_training merges a stage's record with the parameters and data facts."""
     from dataclasses import dataclass
 
-    from shared.config import TrackConfig
+    from shared.track.config import TrackConfig
 
     monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path))
 
@@ -242,7 +242,7 @@ def test_atomic_write_has_the_usual_permissions(tmp_path):
     import os
     import stat
 
-    from shared.io import write_text_atomic
+    from shared.data.io import write_text_atomic
 
     path = write_text_atomic(tmp_path / "x.csv", "a\n")
     plain = tmp_path / "plain.csv"
@@ -255,7 +255,7 @@ def test_cache_key_is_stable_and_names_every_fact():
     import hashlib
     from pathlib import Path
 
-    from shared.io import cache_key, digest
+    from shared.data.io import cache_key, digest
 
     @dataclasses.dataclass(frozen=True)
     class Params:

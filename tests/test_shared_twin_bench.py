@@ -3,8 +3,16 @@ import csv
 import numpy as np
 import pytest
 
-from shared.bench import StageTimer
-from shared.twin import calibrate_intercept, check_scale, expected_sigmoid, sample_categorical, sigmoid, softmax, stream
+from shared.train.bench import StageTimer
+from shared.twin.blocks import (
+    calibrate_intercept,
+    check_scale,
+    expected_sigmoid,
+    sample_categorical,
+    sigmoid,
+    softmax,
+    stream,
+)
 
 
 def test_streams_are_deterministic_and_independent():
@@ -73,7 +81,7 @@ def test_stage_timer_records_peak_memory(tmp_path):
 
 
 def test_latent_factors_scale():
-    from shared.twin import latent_factors
+    from shared.twin.blocks import latent_factors
 
     u = latent_factors(stream(0, "u"), 20_000, 8, scale=1.5)
     v = latent_factors(stream(0, "v"), 20_000, 8, scale=1.5)
@@ -83,7 +91,7 @@ def test_latent_factors_scale():
 
 
 def test_bench_records_cpu_and_same_run_ratios(tmp_path):
-    from shared import bench
+    from shared.train import bench
 
     rows = [
         {"stage": s, "variant": v, "wall_s": w}
@@ -123,7 +131,7 @@ def test_bench_records_cpu_and_same_run_ratios(tmp_path):
 def test_record_table_writes_the_comparison_beside_the_timings(tmp_path):
     import polars as pl
 
-    from shared.cli import record_table
+    from shared.track.cli import record_table
 
     class Cfg:
         scale, is_twin = "full", True
@@ -137,6 +145,6 @@ def test_record_table_writes_the_comparison_beside_the_timings(tmp_path):
 
 
 def test_model_seeds_put_the_runs_seed_first():
-    from shared.cli import model_seeds
+    from shared.track.cli import model_seeds
 
     assert model_seeds("7,11,42,13", 42) == [42, 7, 11, 13] and model_seeds("", 5) == [5]

@@ -6,8 +6,9 @@ import sys
 
 import polars as pl
 
-from shared import dispatch, sharing
-from shared.paths import REPO_ROOT
+from shared.runtime import dispatch
+from shared.runtime.paths import REPO_ROOT
+from shared.tools import sharing
 
 
 def test_the_policy_reaches_the_child_after_the_pin():
@@ -41,7 +42,7 @@ def test_a_command_is_timed_with_the_policy_and_a_scratch_output_folder(tmp_path
 
 
 def test_the_pinned_policy_shares_the_cores_in_proportion():
-    """The policy shared.dispatch pins was measured: beside a one-core busy loop a LightGBM and a torch
+    """The policy shared.runtime.dispatch pins was measured: beside a one-core busy loop a LightGBM and a torch
     training step take at most 2.5 times their time alone (benchmarks/core-sharing.csv)."""
     record = pl.read_csv(REPO_ROOT / "benchmarks" / sharing.RECORD)  # the committed record
     pinned = dispatch.wait_env({})[dispatch.WAIT_POLICY]

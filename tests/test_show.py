@@ -1,4 +1,4 @@
-"""shared.show: the one table display. Values as hand-written here: no quotes, no dtype row, each
+"""shared.course.show: the one table display. Values as hand-written here: no quotes, no dtype row, each
 float column at the decimals that keep its rows apart, long tables cut with a note."""
 
 import types
@@ -6,7 +6,7 @@ import types
 import polars as pl
 from IPython.core.formatters import DisplayFormatter
 
-from shared import show
+from shared.course import show
 
 
 def test_decimals_keep_distinct_values_distinct():

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from shared import profiles
-from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared.runtime.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared.track import profiles
 
 pytestmark = pytest.mark.notebook
 ALL = sorted(p.parent.name for p in NOTEBOOKS_DIR.glob("*/source.yaml"))
@@ -38,7 +38,7 @@ def test_source_profile_runs_at_tiny(track, tmp_path):
         [
             sys.executable,
             "-m",
-            "shared.runner",
+            "shared.tools.runner",
             track,
             "--out",
             str(tmp_path / "executed"),
@@ -67,7 +67,16 @@ def test_source_profile_runs_at_tiny(track, tmp_path):
     assert manifest["timing"]["estimate_s"] is None and manifest["timing"]["wall_s"] > 0
     assert not (tmp_path / "submissions" / track / "manifest.json").exists()  # the teach run is untouched
     report = subprocess.run(
-        [sys.executable, "-m", "shared.report", track, "--executed", str(tmp_path / "executed"), "--profile", "source"],
+        [
+            sys.executable,
+            "-m",
+            "shared.tools.report",
+            track,
+            "--executed",
+            str(tmp_path / "executed"),
+            "--profile",
+            "source",
+        ],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

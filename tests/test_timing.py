@@ -2,7 +2,7 @@
 
 import json
 
-from shared import timing
+from shared.tools import timing
 
 
 def test_no_rate_then_the_recorded_one(tmp_path, monkeypatch):

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from shared import contract, tracks
-from shared.answers import Exercise
-from shared.paths import REPO_ROOT
+from shared.course.answers import Exercise
+from shared.runtime.paths import REPO_ROOT
+from shared.track import contract, registry
 
 
 def _notebook(path):
@@ -22,22 +22,22 @@ def test_reading_order_follows_each_package_then_names(tmp_path):
         _notebook(tmp_path / track / "01_x.ipynb")
     _notebook(tmp_path / ".ipynb_checkpoints" / "01_x.ipynb")  # JupyterLab's, not a track
     # a fifth folder of notebooks without a package (no contract) comes after the others
-    assert tracks.reading_order(tmp_path) == ["kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts", "a_toy_track"]
-    assert tracks.reading_why("a_toy_track") == ""
-    assert all(tracks.reading_why(t) for t in tracks.names())
+    assert registry.reading_order(tmp_path) == ["kraft_kuairec", "hse_sasrec", "vk_clips", "vklab_posts", "a_toy_track"]
+    assert registry.reading_why("a_toy_track") == ""
+    assert all(registry.reading_why(t) for t in registry.names())
 
 
 def test_the_course_reads_kraft_first_and_vklab_last():
-    order = tracks.reading_order()
-    assert order[0] == "kraft_kuairec" and order[-1] == "vklab_posts" and sorted(order) == tracks.names()
+    order = registry.reading_order()
+    assert order[0] == "kraft_kuairec" and order[-1] == "vklab_posts" and sorted(order) == registry.names()
 
 
 def test_every_track_keeps_the_contract():
     """Each hook resolves to what the tools expect, and the scales are the twin's and the config's."""
     import importlib
 
-    for name in tracks.names():
-        c = tracks.contract(name)
+    for name in registry.names():
+        c = registry.contract(name)
         assert isinstance(c, contract.Track) and c.name == name
         cfg = c.config_class()
         assert tuple(cfg.SCALES) == c.scales == tuple(importlib.import_module(f"solutions.{name}.twin").SCALES)
@@ -47,23 +47,23 @@ def test_every_track_keeps_the_contract():
             assert c.gpu_scale in c.scales and callable(c.gpu_checks.get())
         if c.seed_summary is not None:
             assert callable(c.seed_summary.get())
-    offered = {n: tracks.contract(n).gpu_checks is not None for n in tracks.names()}
+    offered = {n: registry.contract(n).gpu_checks is not None for n in registry.names()}
     assert offered == {"hse_sasrec": True, "kraft_kuairec": False, "vk_clips": True, "vklab_posts": True}
 
 
 def test_every_pipeline_speaks_the_one_vocabulary():
-    """The same jobs under the same names in every track (shared.contract.PIPELINE_VOCABULARY), and
+    """The same jobs under the same names in every track (shared.track.contract.PIPELINE_VOCABULARY), and
     what --resume keeps named where a run resumes; the check itself finds a missing name."""
     resumes = {}
-    for name in tracks.names():
-        c = tracks.contract(name)
+    for name in registry.names():
+        c = registry.contract(name)
         assert c.missing_vocabulary() == [], name
         module = c.pipeline.get()
         assert module.OURS in module.MODELS
         resumes[name] = hasattr(module, "kept_by_resume")
     assert resumes == {"hse_sasrec": True, "kraft_kuairec": False, "vk_clips": True, "vklab_posts": False}
     for old in ("save_scores", "save_recs", "save_preds", "kept_rows", "kept_models", "paired", "LITERATURE"):
-        assert not any(hasattr(tracks.contract(n).pipeline.get(), old) for n in tracks.names()), old
+        assert not any(hasattr(registry.contract(n).pipeline.get(), old) for n in registry.names()), old
     lacking = contract.Track.of_package("shared", 9, "", ("tiny",))  # shared.pipeline does not exist
     with pytest.raises(ModuleNotFoundError):
         lacking.missing_vocabulary()
@@ -72,10 +72,10 @@ def test_every_pipeline_speaks_the_one_vocabulary():
         9,
         "",
         ("tiny",),
-        contract.lazy("shared.contract"),
-        contract.lazy("shared.contract"),
-        contract.lazy("shared.contract"),
-        pipeline=contract.lazy("shared.metrics"),
+        contract.lazy("shared.track.contract"),
+        contract.lazy("shared.track.contract"),
+        contract.lazy("shared.track.contract"),
+        pipeline=contract.lazy("shared.eval.metrics"),
     )
     assert "OURS" in partial.missing_vocabulary() and "paired_difference" not in partial.missing_vocabulary()
 
@@ -94,7 +94,7 @@ def test_a_contract_says_what_goes_together():
 def test_the_registry_loads_no_heavy_module():
     """Reading the course's order imports each track's package only: no torch, Spark or LightGBM."""
     code = (
-        "import sys; from shared import tracks; tracks.reading_order(); "
+        "import sys; from shared.track import registry; registry.reading_order(); "
         "print(sorted(m for m in ('torch', 'pyspark', 'lightgbm', 'replay') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)

@@ -3,7 +3,7 @@ SASRec and BERT4Rec, classic models on Spark, and a leak-free reranker."""
 
 import warnings
 
-from shared.contract import Track
+from shared.track.contract import Track
 
 # RePlay imports pyspark when it is installed; pyspark then warns about its own UDF type hints,
 # naming a file inside site-packages (no local path belongs in a notebook's output)
@@ -12,7 +12,7 @@ warnings.filterwarnings("ignore", message="Cannot infer the eval type from type 
 warnings.filterwarnings("ignore", message=".*(optuna|collected to master).*")
 
 TRACK = "hse_sasrec"
-CONTRACT = Track.of_package(  # what the tools read of this track (shared.contract)
+CONTRACT = Track.of_package(  # what the tools read of this track (shared.track.contract)
     TRACK,
     reading_order=2,
     reading_why="HSE's MovieLens, the best-known data of the field: the next movie of each user, with HitRate and NDCG",

@@ -17,8 +17,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared import calibration
-from shared.calibration import Target
+from shared.twin import calibration
+from shared.twin.calibration import Target
 from solutions.hse_sasrec import TRACK, data, pipeline, twin
 
 TEAM = "team write-up, last-item holdout (the team ran RePlay 0.18)"

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from shared.errors import DataError
-from shared.tables import read_csv_checked
+from shared.data.tables import read_csv_checked
+from shared.runtime.errors import DataError
 
 EVENTS, ITEMS, USERS, SAMPLE = "events.csv", "item_features.csv", "user_features.csv", "submission_sample.csv"
 FILES = (EVENTS, ITEMS, USERS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from shared.download import fetch_zip, main
+from shared.data.download import fetch_zip, main
 from solutions.hse_sasrec.from_movielens import convert
 
 URL = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"

@@ -1,4 +1,4 @@
-"""The notebooks' exercises and how to compute their answers (``shared.answers``: ``make answers
+"""The notebooks' exercises and how to compute their answers (``shared.course.answers``: ``make answers
 TRACKS=hse_sasrec`` records them in ``benchmarks/answers-hse_sasrec.json``).
 
 Each ``run`` works on its own twin under the scratch output folder (``make answers`` points
@@ -18,9 +18,9 @@ from unittest import mock
 
 import polars as pl
 
-from shared.answers import Exercise
-from shared.metrics import paired_difference, per_user_topn
-from shared.seed import seed_everything
+from shared.course.answers import Exercise
+from shared.eval.metrics import paired_difference, per_user_topn
+from shared.runtime.seed import seed_everything
 from solutions.hse_sasrec import data, features, models, pipeline
 
 

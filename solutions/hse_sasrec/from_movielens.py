@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from shared.errors import DataError
-from shared.io import atomic_path
+from shared.data.io import atomic_path
+from shared.runtime.errors import DataError
 from solutions.hse_sasrec.data import AGES, EVENTS, GENDERS, GENRE_COLUMNS, GENRES, ITEMS, USERS
 
 RATINGS, ML_USERS, MOVIES = "ratings.dat", "users.dat", "movies.dat"

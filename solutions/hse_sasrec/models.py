@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from shared import boosting, dispatch
-from shared import progress as progress_line
-from shared.device import deterministic_algorithms
-from shared.io import cache_key
+from shared.data.io import cache_key
+from shared.runtime import dispatch
+from shared.runtime import progress as progress_line
+from shared.runtime.device import deterministic_algorithms
+from shared.train import boosting
 from solutions.hse_sasrec.data import TOP_K
 
 # our metric names -> RePlay's
@@ -339,7 +340,7 @@ def train_sasrec(
     """RePlay's SasRec (``replay.nn``) with full-softmax CE, trained on each user's last
     ``max_len + 1`` train items; the epoch with the best validation recall@10 (seen items removed)
     is kept, as the team's checkpointing did. With ``resume_dir`` a killed run continues from its
-    last checkpoint (``shared.checkpoint.LightningResume``)."""
+    last checkpoint (``shared.train.checkpoint.LightningResume``)."""
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
     from replay.nn.lightning import LightningModule
@@ -348,7 +349,7 @@ def train_sasrec(
     from replay.nn.lightning.postprocessor import SeenItemsFilter
     from replay.nn.sequential import SasRec
 
-    from shared.checkpoint import LightningResume
+    from shared.train.checkpoint import LightningResume
 
     _quiet_lightning()
     schema = _schema(n_items, p.hidden)
@@ -548,11 +549,11 @@ def train_bert4rec(
 ) -> SeqFit:
     """RePlay's legacy Bert4Rec (no ``replay.nn`` BERT4Rec exists) with its masked-item CE loss; the
     epoch with the best validation recall@10 (seen items removed) is kept. With ``resume_dir`` a
-    killed run continues from its last checkpoint (``shared.checkpoint.LightningResume``)."""
+    killed run continues from its last checkpoint (``shared.train.checkpoint.LightningResume``)."""
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from shared.checkpoint import LightningResume
+    from shared.train.checkpoint import LightningResume
 
     _quiet_lightning()  # the legacy module's classes are marked deprecated
     from replay.models.nn.optimizer_utils import FatOptimizerFactory
@@ -807,7 +808,7 @@ def train_reranker(
         )
 
     dfit = dataset(~is_held)
-    # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it
+    # a pinned thread count (shared.runtime.dispatch), not the machine's cores: LightGBM's sums depend on it
     params = {**RERANK_PARAMS, "seed": seed, "num_threads": dispatch.threads()}
     return boosting.boost(
         params, dfit, dataset(is_held, dfit), rounds, RERANK_EARLY_STOPPING, f"ndcg@{TOP_K}", progress

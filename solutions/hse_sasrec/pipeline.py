@@ -33,17 +33,18 @@ from pathlib import Path
 
 import polars as pl
 
-import shared.metrics as shared_metrics
-from shared import bench, cli, profiles
-from shared.bench import StageTimer
-from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_table
-from shared.config import TrackConfig
-from shared.device import torch_device
-from shared.errors import DataError
-from shared.io import write_parquet_atomic
-from shared.metrics import across_seeds, per_user_topn
-from shared.seed import seed_everything
-from shared.submission import Report
+import shared.eval.metrics as shared_metrics
+from shared.data.io import write_parquet_atomic
+from shared.eval.metrics import across_seeds, per_user_topn
+from shared.runtime.device import torch_device
+from shared.runtime.errors import DataError
+from shared.runtime.seed import seed_everything
+from shared.track import cli, profiles
+from shared.track.cli import add_model_seeds, pipeline_parser, record_bench, record_table
+from shared.track.config import TrackConfig
+from shared.track.submission import Report
+from shared.train import bench
+from shared.train.bench import StageTimer
 from solutions.hse_sasrec import TRACK, data, features, models, submit, twin
 
 CLASSIC = models.CLASSIC
@@ -71,7 +72,7 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
     data_dir: str = ""  # folder with events.csv, item_features.csv, user_features.csv; "" = synthetic twin
     seed: int = 42
-    profile: str = "teach"  # teach | source (shared.profiles: notebooks/hse_sasrec/source.yaml)
+    profile: str = "teach"  # teach | source (shared.track.profiles: notebooks/hse_sasrec/source.yaml)
     sasrec_preset: str = "cpu"  # cpu (default) | first | final (the team's; a GPU job, README)
     sasrec_epochs: int = 0  # 0: the preset's
     submit_history: str = "full"  # full: predict from every event | faithful: as the team, without the last
@@ -298,7 +299,7 @@ def train_bert4rec(cfg: Config, d: Data, progress: bool = True, stage=bench.no_s
 
 
 def gpu_checks(scale: str = "full", epochs: int = 2, **sizes) -> dict:
-    """``make gpu-check`` (``shared.gpu_check``): SASRec and BERT4Rec (the `cpu` presets) for
+    """``make gpu-check`` (``shared.tools.gpu_check``): SASRec and BERT4Rec (the `cpu` presets) for
     ``epochs`` epochs on the train split, then their recommendations at every step. Each run
     returns the train events it went through. ``sizes``: other ``Config`` fields (the tests' tiny.yaml;
     ``epochs`` is kept)."""
@@ -453,7 +454,7 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
 
 def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     """The seed study's summary from its per-seed rows: per metric, ours' gain across seeds with both
-    noises (``shared.metrics.across_seeds``) and ours' training time over the team's SASRec's."""
+    noises (``shared.eval.metrics.across_seeds``) and ours' training time over the team's SASRec's."""
     return pl.DataFrame(
         [
             {

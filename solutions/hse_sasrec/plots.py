@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 from matplotlib.ticker import NullFormatter
 
-from shared.answers import for_notebook
+from shared.course.answers import for_notebook
 from solutions.hse_sasrec import TRACK
 from solutions.hse_sasrec.data import GENRES
 
@@ -67,13 +67,13 @@ def comparison(table: pl.DataFrame, metric: str = "hitrate", step: str = "test")
     return fig
 
 
-# ---------------------------------------------------------------- closing cells (shared.lesson)
+# ---------------------------------------------------------------- closing cells (shared.course.lesson)
 
 
 def closing(findings, exercises, twin: bool = True, baselines: str = "random and oracle rows"):
-    """``shared.lesson.closing`` for this track (its caveat links the track README; ``baselines``: the
+    """``shared.course.lesson.closing`` for this track (its caveat links the track README; ``baselines``: the
     rows of the notebook's table a model is compared with)."""
-    from shared import lesson
+    from shared.course import lesson
 
     return lesson.closing(findings, exercises, twin, baselines=baselines, track=TRACK)
 
@@ -107,7 +107,7 @@ def closing_sasrec(
 ):
     """``literature``: the training record of ours (``pipeline.OURS``); ``diff``: ours minus
     SASRec per user (``pipeline.paired_difference``)."""
-    from shared.lesson import signed
+    from shared.course.lesson import signed
 
     s, pop = _hit(table, "sasrec"), _hit(table, "popularity")
     findings = [

@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-import shared.twin as shared_twin
-from shared.io import atomic_path
-from shared.twin import check_scale, code_version, params_folder, sample_categorical, stream
+import shared.twin.blocks as shared_twin
+from shared.data.io import atomic_path
+from shared.twin.blocks import check_scale, code_version, params_folder, sample_categorical, stream
 from solutions.hse_sasrec import TRACK
 from solutions.hse_sasrec.data import AGES, EVENTS, GENRE_COLUMNS, ITEMS, SAMPLE, TOP_K, USERS
 

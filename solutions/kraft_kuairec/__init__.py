@@ -1,9 +1,9 @@
 """KRAFT on KuaiRec 2.0 small matrix: implicit ALS factors as features for a LightGBM ranker."""
 
-from shared.contract import Track
+from shared.track.contract import Track
 
 TRACK = "kraft_kuairec"
-CONTRACT = Track.of_package(  # what the tools read of this track (shared.contract)
+CONTRACT = Track.of_package(  # what the tools read of this track (shared.track.contract)
     TRACK,
     reading_order=1,
     reading_why=(

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from shared import calibration
-from shared.calibration import Target
+from shared.twin import calibration
+from shared.twin.calibration import Target
 from solutions.kraft_kuairec import TRACK, data, pipeline, twin
 
 SEED_README = "KRAFT README (source table)"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from shared.errors import DataError
-from shared.tables import read_csv_checked, require
+from shared.data.tables import read_csv_checked, require
+from shared.runtime.errors import DataError
 
 SMALL_MATRIX = "small_matrix.csv"
 ITEM_CATEGORIES = "item_categories.csv"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from shared.download import fetch_zip, main
+from shared.data.download import fetch_zip, main
 
 URL = "https://zenodo.org/records/18164998/files/KuaiRec.zip"
 MD5 = "261550d472c48eff4990fb13c0e5bcf7"  # as Zenodo lists it for this file

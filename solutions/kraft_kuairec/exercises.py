@@ -1,4 +1,4 @@
-"""The notebooks' exercises and how to compute their answers (``shared.answers``: ``make answers
+"""The notebooks' exercises and how to compute their answers (``shared.course.answers``: ``make answers
 TRACKS=kraft_kuairec`` records them in ``benchmarks/answers-kraft_kuairec.json``).
 
 Each ``run`` works on its own twin under the scratch output folder (``make answers`` points
@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 
-from shared.answers import Exercise
-from shared.metrics import per_user_ndcg, ranking_metrics
+from shared.course.answers import Exercise
+from shared.eval.metrics import per_user_ndcg, ranking_metrics
 from solutions.kraft_kuairec import data, features, pipeline
 
 

@@ -14,8 +14,8 @@ import polars as pl
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-from shared.factors import AlsParams, fit_als  # noqa: F401  (features.fit_als, as before)
-from shared.metrics import ranking_metrics
+from shared.eval.metrics import ranking_metrics
+from shared.train.factors import AlsParams, fit_als  # noqa: F401  (features.fit_als, as before)
 from solutions.kraft_kuairec.data import USER_CATEGORICAL, USER_NUMERIC
 
 THRESHOLD = 1.0  # positive: watch_ratio >= 1.0 (watched to the end)

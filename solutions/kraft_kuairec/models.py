@@ -9,8 +9,8 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import train_test_split
 
-from shared import dispatch
-from shared.boosting import BoostFit, boost, ranking_dataset
+from shared.runtime import dispatch
+from shared.train.boosting import BoostFit, boost, ranking_dataset
 
 # The source's LGBMClassifier. Its subsample=0.8 does nothing: LightGBM bags rows only when
 # subsample_freq > 0, and the source left it at 0. Kept, inert, to stay faithful.
@@ -79,7 +79,7 @@ def train_ranker(
     **overrides,
 ) -> BoostFit:
     """Binary LightGBM with early stopping on the validation AUC."""
-    # a pinned thread count (shared.dispatch), not the machine's cores: LightGBM's sums depend on it
+    # a pinned thread count (shared.runtime.dispatch), not the machine's cores: LightGBM's sums depend on it
     params = {**LGB_PARAMS, "seed": seed, "num_threads": num_threads or dispatch.threads(), **overrides}
     return boost(params, dfit, dval, n_estimators, early_stopping, "auc")
 

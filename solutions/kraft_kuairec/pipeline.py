@@ -30,17 +30,18 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-import shared.metrics as shared_metrics
-from shared import bench, boosting, cli, profiles
-from shared.bench import StageTimer
-from shared.cli import add_model_seeds, pipeline_parser, record_bench
-from shared.config import TrackConfig
-from shared.errors import DataError
-from shared.factors import AlsParams
-from shared.io import atomic_path
-from shared.metrics import across_seeds, per_user_ndcg, ranking_metrics
-from shared.seed import seed_everything
-from shared.submission import Report
+import shared.eval.metrics as shared_metrics
+from shared.data.io import atomic_path
+from shared.eval.metrics import across_seeds, per_user_ndcg, ranking_metrics
+from shared.runtime.errors import DataError
+from shared.runtime.seed import seed_everything
+from shared.track import cli, profiles
+from shared.track.cli import add_model_seeds, pipeline_parser, record_bench
+from shared.track.config import TrackConfig
+from shared.track.submission import Report
+from shared.train import bench, boosting
+from shared.train.bench import StageTimer
+from shared.train.factors import AlsParams
 from solutions.kraft_kuairec import TRACK, data, features, models, submit, twin
 
 VARIANTS = ("faithful", "corrected", "leakfree", "best")
@@ -67,7 +68,7 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
     data_dir: str = ""  # folder with the real KuaiRec files; "" = synthetic twin
     seed: int = 42
-    profile: str = "teach"  # teach | source (shared.profiles: notebooks/kraft_kuairec/source.yaml)
+    profile: str = "teach"  # teach | source (shared.track.profiles: notebooks/kraft_kuairec/source.yaml)
     als_factors: int = 64
     als_regularization: float = 0.01
     als_iterations: int = 20
@@ -456,7 +457,7 @@ def seed_study(cfg: Config, seeds: Sequence[int]) -> tuple[pl.DataFrame, pl.Data
 
 def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     """The seed study's summary from its per-seed rows: best's gain across seeds with both noises
-    (``shared.metrics.across_seeds``) and best's share of faithful's training time."""
+    (``shared.eval.metrics.across_seeds``) and best's share of faithful's training time."""
     return pl.DataFrame(
         [
             {

@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from shared import boosting
-from shared.metrics import ranking_metrics
+from shared.eval.metrics import ranking_metrics
+from shared.train import boosting
 from solutions.kraft_kuairec import TRACK, features
 
 
@@ -110,18 +110,18 @@ def relevant_per_user(scores: pl.DataFrame) -> plt.Figure:
     return fig
 
 
-# ---------------------------------------------------------------- closing cells (shared.lesson)
+# ---------------------------------------------------------------- closing cells (shared.course.lesson)
 
 
 def closing(findings, exercises, twin: bool = True):
-    """``shared.lesson.closing`` for this track (its caveat links the track README)."""
-    from shared import lesson
+    """``shared.course.lesson.closing`` for this track (its caveat links the track README)."""
+    from shared.course import lesson
 
     return lesson.closing(findings, exercises, twin, track=TRACK)
 
 
 def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
-    from shared.answers import for_notebook
+    from shared.course.answers import for_notebook
 
     no_time_share = float(test["timestamp"].is_null().mean()) if "timestamp" in test.columns else 0.0
     return closing(
@@ -140,7 +140,7 @@ def closing_data(train: pl.DataFrame, test: pl.DataFrame, twin: bool):
 
 
 def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
-    from shared.answers import for_notebook
+    from shared.course.answers import for_notebook
 
     by = {r.name: r for r in results}
     f, c, lf, b = by["faithful"], by["corrected"], by["leakfree"], by["best"]
@@ -169,8 +169,8 @@ def closing_ranker(results: Sequence, seed_val_auc: float, twin: bool):
 def closing_evaluation(
     table: pl.DataFrame, seed_reported: dict, twin: bool, scale: str = "full", beside: pl.DataFrame | None = None
 ):
-    from shared.answers import for_notebook
-    from shared.lesson import signed
+    from shared.course.answers import for_notebook
+    from shared.course.lesson import signed
 
     rows = {r["model"]: r for r in table.iter_rows(named=True)}
     f, pop = rows["faithful"], rows["popularity"]

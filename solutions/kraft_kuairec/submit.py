@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from shared.paths import submissions_dir
-from shared.submission import Report, SubmissionFormat, publish_run, validate_submission
+from shared.runtime.paths import submissions_dir
+from shared.track.submission import Report, SubmissionFormat, publish_run, validate_submission
 from solutions.kraft_kuairec import TRACK
 
 FORMAT = SubmissionFormat(

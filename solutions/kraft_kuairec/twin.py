@@ -29,10 +29,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-import shared.twin as shared_twin
-from shared.io import atomic_path
-from shared.paths import REPO_ROOT
-from shared.twin import calibrate_intercept, check_scale, code_version, latent_factors, params_folder, sigmoid, stream
+import shared.twin.blocks as shared_twin
+from shared.data.io import atomic_path
+from shared.runtime.paths import REPO_ROOT
+from shared.twin.blocks import (
+    calibrate_intercept,
+    check_scale,
+    code_version,
+    latent_factors,
+    params_folder,
+    sigmoid,
+    stream,
+)
 from solutions.kraft_kuairec import TRACK, features
 from solutions.kraft_kuairec.data import (
     ITEM_CATEGORIES,

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from shared import calibration
-from shared.calibration import Target
+from shared.twin import calibration
+from shared.twin.calibration import Target
 from solutions.vk_clips import TRACK, data, pipeline, twin
 
 LB = "the source's private leaderboard (per-user ROC-AUC)"

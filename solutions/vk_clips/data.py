@@ -20,8 +20,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shared.errors import DataError
-from shared.tables import read_csv_checked, require
+from shared.data.tables import read_csv_checked, require
+from shared.runtime.errors import DataError
 
 TRAIN = "train_interactions.parquet"
 USERS = "users_meta.parquet"

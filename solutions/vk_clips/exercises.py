@@ -1,4 +1,4 @@
-"""The notebooks' exercises and how to compute their answers (``shared.answers``: ``make answers
+"""The notebooks' exercises and how to compute their answers (``shared.course.answers``: ``make answers
 TRACKS=vk_clips`` records them in ``benchmarks/answers-vk_clips.json``).
 
 Each ``run`` works on its own twin under the scratch output folder (``make answers`` points
@@ -17,8 +17,8 @@ from unittest import mock
 import numpy as np
 import polars as pl
 
-from shared.answers import Exercise
-from shared.metrics import (
+from shared.course.answers import Exercise
+from shared.eval.metrics import (
     mean_user_expected_roc_auc,
     mean_user_roc_auc,
     paired_difference,

@@ -32,7 +32,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from shared import progress as progress_line
+from shared.runtime import progress as progress_line
 from solutions.vk_clips.data import DISLIKE, IGNORE, LIKE
 
 GRID = 2.0**20

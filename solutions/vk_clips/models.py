@@ -17,12 +17,13 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from shared import boosting, dispatch
-from shared import progress as progress_line
-from shared.checkpoint import Checkpoint, ResumableLoop
-from shared.device import torch_device
-from shared.factors import AlsParams
-from shared.seed import seed_everything
+from shared.runtime import dispatch
+from shared.runtime import progress as progress_line
+from shared.runtime.device import torch_device
+from shared.runtime.seed import seed_everything
+from shared.train import boosting
+from shared.train.checkpoint import Checkpoint, ResumableLoop
+from shared.train.factors import AlsParams
 from solutions.vk_clips.data import EMBEDDING_DIM
 
 DURATION_MIN = 5  # the shortest clip (seconds): durations are embedded as duration - 5, as the source did
@@ -244,7 +245,7 @@ def train_dcn(
     checkpoint: Checkpoint | None = None,
 ) -> Fit:
     """One epoch over the rows in file order, no shuffling, as the source trained it. With a
-    ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes and a rerun
+    ``checkpoint`` (``shared.train.checkpoint``) it saves its state at least every 15 minutes and a rerun
     continues from the last one, to the same bits on the CPU."""
     seed_everything(seed)
     device = torch_device()

@@ -29,24 +29,26 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from shared import bench, boosting, cli, metrics, profiles
-from shared.bench import StageTimer
-from shared.checkpoint import Checkpoint
-from shared.cli import add_model_seeds, pipeline_parser, record_bench, record_table
-from shared.config import TrackConfig
-from shared.device import torch_device
-from shared.errors import DataError
-from shared.factors import AlsParams
-from shared.io import atomic_path, cache_key, digest, write_parquet_atomic
-from shared.metrics import (
+from shared.data.io import atomic_path, cache_key, digest, write_parquet_atomic
+from shared.eval import metrics
+from shared.eval.metrics import (
     across_seeds,
     mean_user_expected_roc_auc,
     mean_user_roc_auc,
     per_user_expected_roc_auc,
     per_user_roc_auc,
 )
-from shared.seed import seed_everything
-from shared.submission import Report
+from shared.runtime.device import torch_device
+from shared.runtime.errors import DataError
+from shared.runtime.seed import seed_everything
+from shared.track import cli, profiles
+from shared.track.cli import add_model_seeds, pipeline_parser, record_bench, record_table
+from shared.track.config import TrackConfig
+from shared.track.submission import Report
+from shared.train import bench, boosting
+from shared.train.bench import StageTimer
+from shared.train.checkpoint import Checkpoint
+from shared.train.factors import AlsParams
 from solutions.vk_clips import TRACK, data, features, models, submit, twin
 
 DCN_ROWS = {"dcn_nohistory": None, "dcn_faithful": "faithful", "dcn_fixed": "fixed"}
@@ -71,7 +73,7 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | medium | full (ignored with data_dir)
     data_dir: str = ""  # folder with the real VK Clips files; "" = synthetic twin
     seed: int = 42
-    profile: str = "teach"  # teach | source (shared.profiles: notebooks/vk_clips/source.yaml)
+    profile: str = "teach"  # teach | source (shared.track.profiles: notebooks/vk_clips/source.yaml)
     emb_dim: int = 256
     batch_size: int = 0  # 0: the source's 16,384 on the real files and `full`, 512 on `small`/`tiny` (README)
     lr: float = 1e-3
@@ -309,7 +311,7 @@ def train_sequence(cfg: Config, d: Data, progress: bool = True, name: str = "seq
 
 
 def gpu_checks(scale: str = "medium", **sizes) -> dict:
-    """``make gpu-check`` (``shared.gpu_check``): DCNv2 with the faithful history, one epoch in file
+    """``make gpu-check`` (``shared.tools.gpu_check``): DCNv2 with the faithful history, one epoch in file
     order (at ``medium``: 3.0M rows, 5,860 steps of 512, ``Config.batch``), and the sequence model for
     one epoch and its refit; each predicts the test pairs (saved under ``artifacts/.../gpu-check/``).
     Each run returns the rows it trained on. ``sizes``: other ``Config`` fields (the tests' tiny.yaml)."""
@@ -717,7 +719,7 @@ def seed_study(cfg: Config, seeds: Sequence[int], progress: bool = False) -> tup
 def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     """The seed study's summary from its per-seed rows, per model: the means and spreads over seeds,
     the ``auc_expected`` gain over the faithful DCNv2 across seeds with both noises
-    (``shared.metrics.across_seeds``: the bar is more than two standard errors) and its time over the
+    (``shared.eval.metrics.across_seeds``: the bar is more than two standard errors) and its time over the
     faithful DCNv2's."""
     faithful = per_seed.filter(pl.col("model") == "dcn_faithful")["seconds"].sum()
     summary = []

@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from shared.answers import for_notebook
-from shared.lesson import readme_link
-from shared.metrics import per_user_roc_auc
-from shared.paths import REPO_ROOT
+from shared.course.answers import for_notebook
+from shared.course.lesson import readme_link
+from shared.eval.metrics import per_user_roc_auc
+from shared.runtime.paths import REPO_ROOT
 from solutions.vk_clips import TRACK
 
 
@@ -115,7 +115,7 @@ def sequence_curves(info: dict):
 def ranker(info: dict, row: str = "ltr"):
     """The learning-to-rank stack: which features its trees use (LightGBM's split gain) and the NDCG@20 of the
     latest window after each tree of a ranker fitted without it (why the number of trees is fixed)."""
-    from shared.boosting import importance_plot
+    from shared.train.boosting import importance_plot
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.2, 1]})
     imp = pl.DataFrame({"feature": list(info[row]["importance"]), "gain": list(info[row]["importance"].values())})
@@ -134,13 +134,13 @@ def ranker(info: dict, row: str = "ltr"):
     return fig
 
 
-# ---------------------------------------------------------------- closing cells (shared.lesson)
+# ---------------------------------------------------------------- closing cells (shared.course.lesson)
 
 TWIN_CALIBRATED = True  # twin.Params holds the values calibrate.py fitted (README, "The twin against the real data")
 
 
 def closing(findings, exercises, twin: bool = True):
-    from shared import lesson
+    from shared.course import lesson
 
     return lesson.closing(findings, exercises, twin, calibrated=TWIN_CALIBRATED, track=TRACK)
 
@@ -151,7 +151,7 @@ def _auc(table: pl.DataFrame, model: str) -> float:
 
 def _paired(a: str, b: str, diff: dict) -> str:
     """One sentence: ``a`` minus ``b`` paired by user (true probabilities), and whether it is a difference."""
-    from shared.lesson import signed
+    from shared.course.lesson import signed
 
     se = diff["auc_expected_se"]
     verdict = (
@@ -202,7 +202,7 @@ def closing_baselines(table: pl.DataFrame | None, train: pl.DataFrame):
 def closing_dcn(table: pl.DataFrame | None, batch: int, diff: dict | None, gain: dict | None = None):
     """``diff``: the faithful minus the fixed history, paired by user; ``gain``: the faithful history minus
     none (the source's history gain), paired by user."""
-    from shared.lesson import signed
+    from shared.course.lesson import signed
 
     exercises = for_notebook(TRACK, "03_dcnv2")
     if table is None or diff is None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from shared.errors import SubmissionError
-from shared.paths import submissions_dir
-from shared.submission import Report, SubmissionFormat, publish_run, validate_submission
+from shared.runtime.errors import SubmissionError
+from shared.runtime.paths import submissions_dir
+from shared.track.submission import Report, SubmissionFormat, publish_run, validate_submission
 from solutions.vk_clips import TRACK
 
 FORMAT = SubmissionFormat(

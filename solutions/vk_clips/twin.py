@@ -31,10 +31,10 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-import shared.twin as shared_twin
-from shared import progress as progress_line
-from shared.io import atomic_path
-from shared.twin import bisect_rate, check_scale, code_version, params_folder, sample_categorical, stream
+import shared.twin.blocks as shared_twin
+from shared.data.io import atomic_path
+from shared.runtime import progress as progress_line
+from shared.twin.blocks import bisect_rate, check_scale, code_version, params_folder, sample_categorical, stream
 from solutions.vk_clips import TRACK
 from solutions.vk_clips.data import (
     EMBEDDING_DIM,
@@ -173,7 +173,7 @@ def class_probs(world: World, like: np.ndarray, dislike: np.ndarray) -> np.ndarr
     z = np.stack([dislike + world.c_dislike, np.zeros_like(like), like + world.c_like], axis=1)
     # a softmax, column by column: numpy's max and sum along a 3-wide last axis are several times
     # slower than these, and ``calibrate`` calls this 240 times on 400,000 rows. The same bits as
-    # shared.twin.softmax: the max is exact, and ((e0 + e1) + e2) is numpy's order for the sum.
+    # shared.twin.blocks.softmax: the max is exact, and ((e0 + e1) + e2) is numpy's order for the sum.
     m = np.maximum(np.maximum(z[:, 0], z[:, 1]), z[:, 2])
     e = np.exp(z - m[:, None])
     return e / ((e[:, 0] + e[:, 1]) + e[:, 2])[:, None]

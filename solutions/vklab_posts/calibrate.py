@@ -17,8 +17,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared import calibration
-from shared.calibration import Target
+from shared.twin import calibration
+from shared.twin.calibration import Target
 from solutions.vklab_posts import TRACK, data, pipeline, twin
 
 SOURCE_A = "source (a), held-out BCE on open_photo/view (corrected)"

@@ -23,8 +23,8 @@ import polars as pl
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
-from shared.errors import DataError
-from shared.tables import read_csv_checked, require
+from shared.data.tables import read_csv_checked, require
+from shared.runtime.errors import DataError
 
 FILENAME = "post2ctr_dataset.csv"
 COUNTS = ("view", "like", "comment", "hide", "expand", "open_photo", "open", "share_to_message")

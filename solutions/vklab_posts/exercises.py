@@ -1,4 +1,4 @@
-"""The notebooks' exercises and how to compute their answers (``shared.answers``: ``make answers
+"""The notebooks' exercises and how to compute their answers (``shared.course.answers``: ``make answers
 TRACKS=vklab_posts`` records them in ``benchmarks/answers-vklab_posts.json``).
 
 Each ``run`` works on its own twin under the scratch output folder (``make answers`` points
@@ -14,9 +14,9 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 
-from shared.answers import Exercise
-from shared.lesson import readme_link
-from shared.metrics import paired_difference, rate_metrics
+from shared.course.answers import Exercise
+from shared.course.lesson import readme_link
+from shared.eval.metrics import paired_difference, rate_metrics
 from solutions.vklab_posts import TRACK, models, pipeline
 
 TARGET_A, TARGETS_B = pipeline.TARGET_A, pipeline.TARGETS_B

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from shared import progress as progress_line
-from shared.device import torch_device
-from shared.errors import DataError
-from shared.io import atomic_path
+from shared.data.io import atomic_path
+from shared.runtime import progress as progress_line
+from shared.runtime.device import torch_device
+from shared.runtime.errors import DataError
 from solutions.vklab_posts.data import FILENAME, decode_photo
 
 IMAGE_ENCODER, TEXT_ENCODER = "efficientnet_lite0", "navec"

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from shared import dispatch
-from shared import progress as progress_line
-from shared.device import torch_device
-from shared.metrics import log_loss
-from shared.seed import seed_everything
+from shared.eval.metrics import log_loss
+from shared.runtime import dispatch
+from shared.runtime import progress as progress_line
+from shared.runtime.device import torch_device
+from shared.runtime.seed import seed_everything
 
 if TYPE_CHECKING:  # torch is imported where it is used: the frozen-encoder lessons start faster
-    from shared.checkpoint import Checkpoint
+    from shared.train.checkpoint import Checkpoint
 
 LOSSES = ("bce", "mse", "wbce2", "wbce3", "wbce4")
 HEADS = ("cnn", "fusion")
@@ -412,11 +412,11 @@ def finetune_cnn(
 ) -> FinetuneFit:
     """Fine-tune ``_finetune_model`` on ``pixels`` (n, 224, 224, 3) uint8 rows ``fit_idx``; keep the
     epoch with the lowest log loss on ``val_idx``; return the kept model's predictions for all n rows.
-    With a ``checkpoint`` (``shared.checkpoint``) it saves its state at least every 15 minutes, mid-epoch
+    With a ``checkpoint`` (``shared.train.checkpoint``) it saves its state at least every 15 minutes, mid-epoch
     included, and a rerun continues from the last one, to the same bits on the CPU."""
     import torch
 
-    from shared.checkpoint import ResumableLoop
+    from shared.train.checkpoint import ResumableLoop
 
     seed_everything(seed)
     model = _finetune_model(y[fit_idx], dev := torch_device())

@@ -36,19 +36,20 @@ import pandas as pd
 import polars as pl
 from sklearn.model_selection import train_test_split
 
-import shared.metrics as shared_metrics
-from shared import bench, profiles
-from shared import progress as progress_line
-from shared.bench import StageTimer
-from shared.checkpoint import Checkpoint
-from shared.cli import pipeline_parser, record_bench, record_table
-from shared.config import TrackConfig
-from shared.device import torch_device
-from shared.errors import DataError
-from shared.io import cache_key, write_parquet_atomic
-from shared.metrics import rate_metrics
-from shared.paths import artifacts_dir
-from shared.submission import Report
+import shared.eval.metrics as shared_metrics
+from shared.data.io import cache_key, write_parquet_atomic
+from shared.eval.metrics import rate_metrics
+from shared.runtime import progress as progress_line
+from shared.runtime.device import torch_device
+from shared.runtime.errors import DataError
+from shared.runtime.paths import artifacts_dir
+from shared.track import profiles
+from shared.track.cli import pipeline_parser, record_bench, record_table
+from shared.track.config import TrackConfig
+from shared.track.submission import Report
+from shared.train import bench
+from shared.train.bench import StageTimer
+from shared.train.checkpoint import Checkpoint
 from solutions.vklab_posts import TRACK, data, features, models, submit, twin
 
 TARGETS, TARGET_A, TARGETS_B = data.TARGETS, data.TARGET_A, data.TARGETS_B
@@ -72,7 +73,7 @@ class Config(TrackConfig):
     scale: str = "small"  # twin size: tiny | small | full (ignored with data_dir)
     data_dir: str = ""  # folder with post2ctr_dataset.csv; "" = synthetic twin
     seed: int = 42
-    profile: str = "teach"  # teach | source (shared.profiles: notebooks/vklab_posts/source.yaml)
+    profile: str = "teach"  # teach | source (shared.track.profiles: notebooks/vklab_posts/source.yaml)
     image_encoder: str = features.IMAGE_ENCODER  # efficientnet_lite0 (offline) | timm:<model>
     text_encoder: str = features.TEXT_ENCODER  # navec (offline) | hf:<model>
     head_epochs: int = 40
@@ -378,7 +379,7 @@ def finetune(cfg: Config, d: Data, progress: bool = False) -> dict | None:
 
 
 def gpu_checks(scale: str = "full", epochs: int = 2, **sizes) -> dict:
-    """``make gpu-check`` (``shared.gpu_check``): the image encoder over every photo (into a fresh
+    """``make gpu-check`` (``shared.tools.gpu_check``): the image encoder over every photo (into a fresh
     cache), the ten frozen-encoder heads for ``epochs`` epochs, and EfficientNet-Lite0 fine-tuned end
     to end for one epoch; each predicts every row. Each run returns the rows it went through. ``sizes``:
     other ``Config`` fields (the tests' tiny.yaml; ``epochs`` and the one fine-tuning epoch are kept)."""

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
-from shared.answers import for_notebook
+from shared.course.answers import for_notebook
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import decode_photo
 
@@ -105,12 +105,12 @@ def importance(top: Mapping[str, float]):
     return fig
 
 
-# ---------------------------------------------------------------- closing cells (shared.lesson)
+# ---------------------------------------------------------------- closing cells (shared.course.lesson)
 
 
 def closing(findings, exercises, twin: bool = True):
-    """``shared.lesson.closing`` with this track's baselines: the constant row and the oracle."""
-    from shared.lesson import closing as lesson_closing
+    """``shared.course.lesson.closing`` with this track's baselines: the constant row and the oracle."""
+    from shared.course.lesson import closing as lesson_closing
 
     return lesson_closing(findings, exercises, twin, baselines="constant and oracle rows", track=TRACK)
 
@@ -136,7 +136,7 @@ def closing_data(n_rows: int, n_train: int, n_val: int, n_test: int, null_text: 
 
 def closing_heads(table: pl.DataFrame, head: str, twin: bool, beyond: pl.DataFrame | None = None):
     """``beyond``: ``pipeline.beyond_source``'s rows (ours against the source's heads), when ours ran."""
-    from shared.lesson import signed
+    from shared.course.lesson import signed
 
     const, chosen = _row(table, "open_photo", "constant"), _row(table, "open_photo", head)
     findings = [
@@ -200,7 +200,7 @@ def paired_gains(beyond: pl.DataFrame):
 
 
 def closing_catboost(table: pl.DataFrame, targets, twin: bool, beyond: pl.DataFrame | None = None):
-    from shared.lesson import signed
+    from shared.course.lesson import signed
 
     lines = []
     for t in targets:

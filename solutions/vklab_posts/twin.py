@@ -38,9 +38,9 @@ import numpy as np
 import polars as pl
 from PIL import Image, ImageDraw, ImageFont
 
-import shared.twin as shared_twin
-from shared.io import atomic_path
-from shared.twin import calibrate_intercept, check_scale, code_version, params_folder, stream
+import shared.twin.blocks as shared_twin
+from shared.data.io import atomic_path
+from shared.twin.blocks import calibrate_intercept, check_scale, code_version, params_folder, stream
 from solutions.vklab_posts import TRACK
 from solutions.vklab_posts.data import ACTIVITIES, COUNTS, FILENAME, N_ROWS
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from shared import calibration
+from shared.twin import calibration
 from solutions.hse_sasrec import calibrate, pipeline, twin
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from shared.errors import DataError
+from shared.runtime.errors import DataError
 from solutions.hse_sasrec import data, from_movielens
 
 SAMPLE = Path(__file__).with_name("fixtures") / "ml1m_sample"

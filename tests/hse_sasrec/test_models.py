@@ -5,8 +5,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shared.errors import SubmissionError
-from shared.metrics import topn_metrics
+from shared.eval.metrics import topn_metrics
+from shared.runtime.errors import SubmissionError
 from solutions.hse_sasrec import data, models, submit
 
 

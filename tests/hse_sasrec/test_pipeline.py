@@ -6,9 +6,9 @@ import shutil
 import polars as pl
 import pytest
 
-from shared.io import sha256_file
-from shared.paths import submissions_dir
-from shared.submission import read_manifest
+from shared.data.io import sha256_file
+from shared.runtime.paths import submissions_dir
+from shared.track.submission import read_manifest
 from solutions.hse_sasrec import TRACK, data, pipeline, submit
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
@@ -76,7 +76,7 @@ def test_twin_run_is_deterministic_and_complete(output_dir):
 def test_seed_study(output_dir):
     """The run's own seed reuses its recommendations (the table's figures); another seed trains again;
     the summary is across_seeds of the per-seed gains."""
-    from shared.metrics import across_seeds
+    from shared.eval.metrics import across_seeds
 
     cfg = pipeline.Config(**FAST)
     table = pipeline.run(cfg, ("sasrec", pipeline.OURS))

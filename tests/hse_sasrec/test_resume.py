@@ -12,8 +12,8 @@ import textwrap
 
 import pytest
 
-from shared.checkpoint import KILL_ENV, STEPS_ENV
-from shared.paths import REPO_ROOT
+from shared.runtime.paths import REPO_ROOT
+from shared.train.checkpoint import KILL_ENV, STEPS_ENV
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 

@@ -3,7 +3,7 @@
 import numpy as np
 import polars as pl
 
-from shared.twin import stream
+from shared.twin.blocks import stream
 from solutions.hse_sasrec import data, twin
 
 

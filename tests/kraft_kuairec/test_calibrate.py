@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shared import calibration
+from shared.twin import calibration
 from solutions.kraft_kuairec import calibrate, pipeline, twin
 
 

@@ -5,7 +5,7 @@ import shutil
 import polars as pl
 import pytest
 
-from shared.errors import DataError
+from shared.runtime.errors import DataError
 from solutions.kraft_kuairec import data, twin
 
 
@@ -170,7 +170,7 @@ def test_readme_onehot_ranges_are_the_real_files():
     """The README's value ranges of the onehot features are those of the real user_features.csv."""
     import re
 
-    from shared.paths import REPO_ROOT
+    from shared.runtime.paths import REPO_ROOT
 
     users = pl.read_csv(twin.USER_FEATURES_FIXTURE)
     ranges = ", ".join(f"{users[f'onehot_feat{k}'].min()}-{users[f'onehot_feat{k}'].max()}" for k in range(18))

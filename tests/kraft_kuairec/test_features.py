@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shared.factors import AlsParams
+from shared.train.factors import AlsParams
 from solutions.kraft_kuairec import data, features, models, twin
 
 
@@ -191,7 +191,7 @@ def test_history_features_against_a_loop():
 def test_taste_rank_is_chosen_on_later_rows():
     """Users and items with planted rank-2 tastes: the chosen rank ranks the later rows best, and the
     returned NDCG@10 of each candidate is the brute-force one."""
-    from shared.metrics import ranking_metrics
+    from shared.eval.metrics import ranking_metrics
 
     rng = np.random.default_rng(0)
     n_users, n_items = 120, 90

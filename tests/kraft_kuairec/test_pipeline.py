@@ -6,7 +6,7 @@ import sys
 import polars as pl
 import pytest
 
-from shared.io import sha256_file
+from shared.data.io import sha256_file
 from solutions.kraft_kuairec import pipeline, submit
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
@@ -88,7 +88,7 @@ def test_pipeline_end_to_end(isolated_outputs):
 def test_seed_study(isolated_outputs):
     """The run's own seed reproduces the run's figures; another seed trains again; the summary is
     across_seeds of the per-seed gains."""
-    from shared.metrics import across_seeds
+    from shared.eval.metrics import across_seeds
 
     cfg = pipeline.Config(scale="tiny", n_estimators=20)
     table = pipeline.run(cfg, variants=("faithful", "best"))
@@ -107,7 +107,7 @@ def test_seed_study(isolated_outputs):
 
 
 def test_missing_split_and_bad_data_dir_fail_clearly(tmp_path):
-    from shared.errors import DataError
+    from shared.runtime.errors import DataError
 
     with pytest.raises(DataError, match="run notebook 01"):
         pipeline.load_split(pipeline.Config(scale="tiny", seed=999))
@@ -124,7 +124,7 @@ def test_real_data_path(tmp_path, isolated_outputs):
     """DATA_DIR switches to the official files: same pipeline, no oracle, hashes in the manifest.
     The folder holds the real user_features.csv and item_categories.csv (the twin copies them byte
     for byte) beside a generated small_matrix.csv, so both real files run through the whole pipeline."""
-    from shared.io import sha256_file
+    from shared.data.io import sha256_file
     from solutions.kraft_kuairec import data, twin
 
     real = twin.generate("tiny", 5, tmp_path / "KuaiRec 2.0" / "data")

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from shared.io import sha256_file
+from shared.data.io import sha256_file
 from solutions.kraft_kuairec import data, twin
 
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shared.errors import DataError
+from shared.runtime.errors import DataError
 from solutions.vk_clips import data, twin
 
 
@@ -68,10 +68,10 @@ def test_class_rates_match_the_release_on_small():
 
 
 def test_class_probs_are_the_shared_softmax_bit_for_bit():
-    """The twin's column-by-column softmax (fast) gives shared.twin.softmax's bits, far tails included."""
+    """The twin's column-by-column softmax (fast) gives shared.twin.blocks.softmax's bits, far tails included."""
     from types import SimpleNamespace
 
-    from shared import twin as shared_twin
+    from shared.twin import blocks as shared_twin
 
     rng = np.random.default_rng(5)
     like, dislike = rng.normal(0, 4, 200_000), rng.normal(-2, 6, 200_000)

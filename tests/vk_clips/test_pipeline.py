@@ -6,10 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shared.errors import SubmissionError
-from shared.io import sha256_file
-from shared.paths import submissions_dir
-from shared.submission import Report, read_manifest, write_csv
+from shared.data.io import sha256_file
+from shared.runtime.errors import SubmissionError
+from shared.runtime.paths import submissions_dir
+from shared.track.submission import Report, read_manifest, write_csv
 from solutions.vk_clips import TRACK, models, pipeline, submit
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
@@ -229,7 +229,7 @@ def test_real_data_path(tiny_dir, tmp_path, monkeypatch):
 def test_bench_times_the_source_loop_beside_ours(tmp_path, monkeypatch):
     """make bench: two stages on the same slice, named so the bench states their ratio; the two
     computations are checked to agree."""
-    from shared.bench import StageTimer, ratio_lines
+    from shared.train.bench import StageTimer, ratio_lines
 
     monkeypatch.setenv("RECSYS_OUTPUT_DIR", str(tmp_path))
     timer = StageTimer()

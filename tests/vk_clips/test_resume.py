@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from shared.checkpoint import KILL_ENV, STEPS_ENV
-from shared.io import sha256_file
-from shared.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared.data.io import sha256_file
+from shared.runtime.paths import NOTEBOOKS_DIR, REPO_ROOT
+from shared.train.checkpoint import KILL_ENV, STEPS_ENV
 from solutions.vk_clips import TRACK, pipeline, submit
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
@@ -64,7 +64,7 @@ def test_killed_run_resumes_to_the_same_bits(tmp_path):
 SEQUENCE_CHILD = """
 import sys
 import numpy as np, torch
-from shared.checkpoint import Checkpoint
+from shared.train.checkpoint import Checkpoint
 from solutions.vk_clips import models
 from tests.vk_clips.toy import toy_data
 torch.set_num_threads(1)
@@ -120,7 +120,7 @@ def test_a_resumed_dcn_counts_the_earlier_processes_training_time(tmp_path, monk
     ones plus this process's, and its weights those of a run in one go."""
     import torch
 
-    from shared.checkpoint import Checkpoint
+    from shared.train.checkpoint import Checkpoint
     from solutions.vk_clips import models
 
     from .toy import toy_data

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from shared.errors import DataError
+from shared.runtime.errors import DataError
 from solutions.vklab_posts import data
 
 HEADER = ",".join(data.COLUMNS)

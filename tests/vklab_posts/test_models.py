@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from shared.metrics import log_loss, rate_metrics
+from shared.eval.metrics import log_loss, rate_metrics
 from solutions.vklab_posts import models
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shared.errors import SubmissionError
-from shared.io import sha256_file
-from shared.paths import submissions_dir
-from shared.submission import read_manifest
+from shared.data.io import sha256_file
+from shared.runtime.errors import SubmissionError
+from shared.runtime.paths import submissions_dir
+from shared.track.submission import read_manifest
 from solutions.vklab_posts import data, features, pipeline, submit
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast

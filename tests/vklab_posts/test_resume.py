@@ -11,15 +11,15 @@ import textwrap
 import numpy as np
 import pytest
 
-from shared.checkpoint import KILL_ENV, STEPS_ENV
-from shared.paths import REPO_ROOT
+from shared.runtime.paths import REPO_ROOT
+from shared.train.checkpoint import KILL_ENV, STEPS_ENV
 
 pytestmark = pytest.mark.functional  # deselected by make test-fast
 
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
-    from shared.checkpoint import Checkpoint
+    from shared.train.checkpoint import Checkpoint
     from solutions.vklab_posts import models
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (12, 224, 224, 3), dtype=np.uint8)

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 from PIL import Image
 
-from shared.io import sha256_file
+from shared.data.io import sha256_file
 from solutions.vklab_posts import data, twin
 
 
@@ -61,7 +61,7 @@ def test_views_are_heavy_tailed():
 def test_ceiling_lies_between_the_constant_and_the_oracle():
     """``<activity>_seen`` (the expected rate given the traits, over the unseen quality) averages to
     the true mean rate, and scores between the constant and the oracle against the true rates."""
-    from shared.metrics import log_loss
+    from shared.eval.metrics import log_loss
 
     t = twin.draw_traits(3_000, 5)
     rates, seen = twin.true_rates(t, 5), twin.true_rates(t, 5, seen=True)
