@@ -53,12 +53,9 @@ test: setup lint ## the lint gate, then all tests (unit, functional, each notebo
 test-fast: setup lint ## the lint gate and the unit tests only (not the functional and notebook groups): under two minutes on 2 cores
 	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not functional and not notebook"
 
-bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/; scratch outputs in .bench/; ARGS: more pipeline options
-	@$(PY) -m shared.track.registry $(TRACKS)
-	for t in $(TRACKS); do \
-	  RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m solutions.$$t.pipeline --scale $(or $(SCALE),full) \
-	    --data-dir "$(DATA_DIR)" --profile $(PROFILE) --bench --bench-dir $(CURDIR)/benchmarks $(ARGS) || exit 1; \
-	done
+bench: setup ## time and peak memory per stage (default SCALE=full) into benchmarks/: each pipeline's --bench and the options its track asks for (printed); scratch outputs in .bench/; ARGS: more pipeline options
+	RECSYS_OUTPUT_DIR=$(CURDIR)/.bench $(PY) -m shared.tools.benchmark $(TRACKS) --scale $(or $(SCALE),full) \
+	  --data-dir "$(DATA_DIR)" --profile $(PROFILE) --bench-dir $(CURDIR)/benchmarks --args "$(ARGS)"
 
 bench-sharing: setup ## a LightGBM and a torch training step alone and beside a one-core busy loop, per OpenMP wait policy, into benchmarks/core-sharing.csv (ARGS='--command CMD --label L': a whole command)
 	@$(PY) -m shared.tools.sharing $(ARGS)

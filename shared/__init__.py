@@ -17,7 +17,7 @@ in ``LAYERS`` (``tests/test_shared_names_no_track.py`` holds that, and that no t
 - ``shared.course``: ``lesson`` (closing cells, code excerpts), ``show`` (the one table display),
   ``answers`` (the exercises' recorded answers).
 - ``shared.tools``: the make targets' entry points (``runner``, ``report``, ``reproduce``,
-  ``timing``, ``book``, ``primer``, ``figures``, ``nbcheck``, ``gpu_check``, ``sharing``,
+  ``timing``, ``book``, ``primer``, ``benchmark``, ``figures``, ``nbcheck``, ``gpu_check``, ``sharing``,
   ``ci_time``); a track's code never imports them.
 
 Each subpackage's docstring says what its modules do. Importing ``shared`` pins the CPU dispatch,

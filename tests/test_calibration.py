@@ -6,7 +6,7 @@ import pytest
 from shared.data import io
 from shared.runtime.paths import REPO_ROOT
 from shared.twin import calibration
-from shared.twin.calibration import Target
+from shared.twin.calibration import Target, Trial
 
 
 def test_target_range_and_label():
@@ -23,11 +23,14 @@ def test_target_range_and_label():
 
 def test_record_appends_and_finds_the_calibrated_trial(tmp_path):
     p1, p2 = {"a": 1.0, "b": 0.0}, {"a": 2.0, "b": 0.0}
-    calibration.record_trial("t", "full", "screen", p1, {"m": 0.5}, 1.0, tmp_path)
-    calibration.record_trial("t", "full", "faithful", p2, {"m": 0.6, "n": 0.1}, 2.0, tmp_path)
-    calibration.record_trial("t", "full", "faithful", p2, {"m": 0.7, "n": 0.2}, 3.0, tmp_path)
+    calibration.record_trial("t", Trial("full", "screen", p1, {"m": 0.5}, 1.0), tmp_path)
+    calibration.record_trial("t", Trial("full", "faithful", p2, {"m": 0.6, "n": 0.1}, 2.0), tmp_path)
+    calibration.record_trial("t", Trial("full", "faithful", p2, {"m": 0.7, "n": 0.2}, 3.04, "v2", "ab12"), tmp_path)
     record = calibration.read_record("t", tmp_path)
     assert record.height == 3 and {"param.a", "param.b", "m", "n"} <= set(record.columns)
+    last = record.row(2, named=True)
+    assert (last["scale"], last["config"], last["wall_s"], last["param.a"]) == ("full", "faithful", 3.0, 2.0)
+    assert (last["twin_version"], last["twin_fingerprint"]) == ("v2", "ab12") and record["twin_version"][0] == ""
     assert record["n"][0] is None  # columns are the union over trials
     trial = calibration.calibrated_trial(record, p2, "full", "faithful")
     assert trial["m"] == 0.7  # the latest matching trial

@@ -14,6 +14,9 @@ def test_pipeline_parser_defaults_and_choices():
     args = parser.parse_args([])
     assert (args.scale, args.data_dir, args.seed, args.profile, args.bench) == ("small", "", 42, "teach", False)
     assert parser.parse_args(["--scale", "tiny", "--seed", "7", "--bench"]).seed == 7
+    timed = parser.parse_args(["--bench"])
+    assert timed.bench and not timed.fresh_twin  # a timer only times: a fresh twin is its own option
+    assert parser.parse_args(["--fresh-twin"]).fresh_twin
     with pytest.raises(SystemExit):
         parser.parse_args(["--scale", "medium"])  # not one of this track's scales
 

@@ -99,3 +99,45 @@ def test_the_registry_loads_no_heavy_module():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_make_bench_names_every_option_it_adds():
+    """``--bench`` only times: what a benchmark does besides (a fresh twin, the history loop's ratio,
+    an empty embedding cache, the rows a CPU can time at full) is in each command, as its track's
+    ``bench_options`` asks, and the track's own CLI parses it; ARGS come last and win."""
+    from shared.tools import benchmark
+
+    tracks = ["kraft_kuairec", "vk_clips", "hse_sasrec", "vklab_posts"]
+    full_cpu = dict(zip(tracks, benchmark.commands(tracks, "full", "", "teach", gpu=False, more=["--seed", "7"])))
+    base = ["--scale", "full", "--data-dir", "", "--profile", "teach", "--bench", "--fresh-twin"]
+    assert full_cpu == {
+        "kraft_kuairec": [
+            "-m",
+            "solutions.kraft_kuairec.pipeline",
+            *base,
+            "--variants",
+            "faithful,best",
+            "--seed",
+            "7",
+        ],
+        "vk_clips": [
+            *("-m", "solutions.vk_clips.pipeline", *base, "--models", "random,popularity,als,history,oracle"),
+            *("--loop-ratio", "--seed", "7"),
+        ],
+        "hse_sasrec": [
+            *("-m", "solutions.hse_sasrec.pipeline", *base, "--models=random,popularity,sasrec,bert4rec,oracle"),
+            *("--sasrec-preset=final", "--sasrec-epochs=1", "--bert4rec-preset=team", "--bert4rec-epochs=1"),
+            *("--seed", "7"),
+        ],
+        "vklab_posts": ["-m", "solutions.vklab_posts.pipeline", *base, "--fresh-embeddings", "--seed", "7"],
+    }
+    small_gpu = dict(zip(tracks, benchmark.commands(tracks, "small", "", "teach", gpu=True)))
+    assert (
+        small_gpu["vk_clips"][-2:] == ["--fresh-twin", "--loop-ratio"] and small_gpu["hse_sasrec"][-1] == "--fresh-twin"
+    )
+    real = dict(zip(tracks, benchmark.commands(tracks, "full", "/data", "source", gpu=False)))
+    assert not any("--fresh-twin" in command for command in real.values())  # no twin on the real files
+    assert real["hse_sasrec"][-1] == "--bench" and real["vk_clips"][-1] == "--loop-ratio"
+    for name, command in full_cpu.items():  # each option is one its CLI knows
+        args = registry.contract(name).pipeline.get().cli_parser().parse_args(command[2:])
+        assert args.bench and args.fresh_twin and args.seed == 7

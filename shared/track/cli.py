@@ -18,8 +18,10 @@ from shared.train.bench import StageTimer
 
 
 def pipeline_parser(doc: str, scales: Sequence[str]) -> argparse.ArgumentParser:
-    """``--scale`` (one of the track's ``scales``) ``--data-dir --seed --profile --params --bench
-    --bench-dir``; a track adds its own options."""
+    """``--scale`` (one of the track's ``scales``) ``--data-dir --seed --profile --params --fresh-twin
+    --bench --bench-dir``; a track adds its own options. ``--bench`` only times and records: what a
+    benchmark run does besides (a fresh twin, other rows) is asked for by its own options, as
+    ``make bench`` does (``shared.tools.benchmark``, each pipeline's ``bench_options``)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="small", choices=tuple(scales))
     parser.add_argument("--data-dir", default="")
@@ -37,7 +39,16 @@ def pipeline_parser(doc: str, scales: Sequence[str]) -> argparse.ArgumentParser:
         help="a parameters file over the profile's, as the runner's -f (notebooks/<track>/tiny.yaml: "
         "the notebook tests' sizes); options given here override it",
     )
-    parser.add_argument("--bench", action="store_true", help="record time and peak RSS per stage")
+    parser.add_argument(
+        "--fresh-twin",
+        action="store_true",
+        help="generate the twin again even when it is cached, so its stage times the generation (make bench)",
+    )
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="record time and peak RSS per stage (and the run's tables) in --bench-dir; changes nothing else",
+    )
     parser.add_argument("--bench-dir", default=None, help="where to record them (default: benchmarks/)")
     return parser
 

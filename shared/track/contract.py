@@ -4,7 +4,7 @@ A track is a folder of numbered notebooks ``notebooks/<name>/`` and a package ``
 whose ``__init__.py`` holds one ``Track`` named ``CONTRACT``. The tools (the registry in
 ``shared.track.registry``, the book, the answers, the GPU check, the seed studies) ask that object for the
 track's place in the course, its scales, its config class, its exercises, its figures, its GPU
-checks and its seed summary: they never look a function up by its name in a module, so a track
+checks, its seed summary and its benchmark options: they never look a function up by its name in a module, so a track
 that does not offer one says so (``None``) instead of being probed with ``hasattr``.
 
 The package's ``__init__`` stays light (a notebook kernel and ``make book`` import it): each
@@ -35,6 +35,8 @@ PIPELINE_VOCABULARY = {
     "write_submission": "the submitted row's file, validated, with its manifest (and ours beside it)",
     "data_facts": "the data's sizes and rates, for the manifest and the README's tables",
     "describe": "the same facts as a table, for the first notebook",
+    "bench_options": "what ``make bench`` adds to ``--bench`` at a scale and device (fresh twin, rows a CPU can time)",
+    "cli_parser": "the command line's options, which ``main`` parses",
     "main": "the command line (``python -m solutions.<track>.pipeline``)",
 }
 # A track whose ``run`` takes ``resume`` names what it keeps:
@@ -73,7 +75,8 @@ class Track:
     ``gpu_checks(scale, **sizes) -> {row: run}`` and ``gpu_scale``: what ``make gpu-check`` trains
     (None: the track has no torch model). ``seed_summary(per_seed) -> summary``: the seed study's
     summary table (None: no seed study). ``pipeline``: the module that speaks
-    ``PIPELINE_VOCABULARY`` (None: a track without one, such as a toy)."""
+    ``PIPELINE_VOCABULARY`` (None: a track without one, such as a toy). ``bench_options(scale, real,
+    gpu) -> [option]``: what ``make bench`` adds to the pipeline's ``--bench`` (None: nothing)."""
 
     name: str
     reading_order: int
@@ -86,6 +89,7 @@ class Track:
     gpu_scale: str = ""
     seed_summary: Lazy | None = None
     pipeline: Lazy | None = None
+    bench_options: Lazy | None = None
 
     def __post_init__(self) -> None:
         if (self.gpu_checks is None) != (not self.gpu_scale):
@@ -119,6 +123,7 @@ class Track:
             gpu_scale=gpu_scale,
             seed_summary=lazy(pipeline, "seed_summary") if seed_study else None,
             pipeline=lazy(pipeline),
+            bench_options=lazy(pipeline, "bench_options"),
         )
 
     def missing_vocabulary(self) -> list[str]:
@@ -144,3 +149,15 @@ class Track:
     def gpu_check_runs(self, scale: str | None = None, **sizes: Any) -> dict[str, Callable[[], Any]] | None:
         """``make gpu-check``'s runs at ``scale`` (default ``gpu_scale``), or None without a torch model."""
         return None if self.gpu_checks is None else self.gpu_checks(scale or self.gpu_scale, **sizes)
+
+    def bench_command(self, scale: str, data_dir: str, profile: str, gpu: bool) -> list[str] | None:
+        """``make bench``'s command line for this track (after ``python``): its pipeline's CLI with
+        ``--bench`` and the options the track asks for at this scale and device, every one visible
+        (None: a track without a pipeline)."""
+        if self.pipeline is None:
+            return None
+        extra = [] if self.bench_options is None else list(self.bench_options(scale, bool(data_dir), gpu))
+        return [
+            *("-m", self.pipeline.module, "--scale", scale, "--data-dir", data_dir),
+            *("--profile", profile, "--bench", *extra),
+        ]

@@ -78,34 +78,40 @@ def param_columns(params) -> dict[str, float]:
     return {f"{PARAM}{k}": float(v) for k, v in values.items()}
 
 
-def record_trial(
-    track: str,
-    scale: str,
-    config: str,
-    params,
-    metrics: Mapping[str, float],
-    wall_s: float,
-    directory: str | os.PathLike | None = None,
-    version: str = "",
-    fingerprint: str = "",
-) -> pl.DataFrame:
-    """Append one trial to the track's record (columns are the union over trials) and return it.
-    ``version`` is the twin generator's code version (``twin.VERSION``, for information);
-    ``fingerprint`` names the data it generates (``tiny_fingerprint``): the tests check that the
-    calibrated trial's fingerprint is the one the code generates now."""
-    row = {
-        "date": dt.date.today().isoformat(),
-        "cpu": dispatch.cpu_model(),
-        "cores": os.cpu_count(),
-        "scale": scale,
-        "config": config,
-        "twin_version": version,
-        "twin_fingerprint": fingerprint,
-        "wall_s": round(float(wall_s), 1),
-        **param_columns(params),
-        **{k: round(float(v), 6) for k, v in metrics.items()},
-    }
-    return append_csv(record_path(track, directory), [row])
+@dataclass(frozen=True)
+class Trial:
+    """One calibration run: the twin's parameters (a dataclass or a mapping) at a scale and
+    configuration, what the source's method measured on that twin, and how long it took."""
+
+    scale: str
+    config: str
+    params: Any
+    metrics: Mapping[str, float]
+    wall_s: float
+    version: str = ""  # the twin generator's code version (twin.VERSION), for information
+    # the data it generates (tiny_fingerprint): the tests check that the calibrated trial's
+    # fingerprint is the one the code generates now
+    fingerprint: str = ""
+
+    def row(self) -> dict:
+        """The trial as a row of the record, with the machine it ran on."""
+        return {
+            "date": dt.date.today().isoformat(),
+            "cpu": dispatch.cpu_model(),
+            "cores": os.cpu_count(),
+            "scale": self.scale,
+            "config": self.config,
+            "twin_version": self.version,
+            "twin_fingerprint": self.fingerprint,
+            "wall_s": round(float(self.wall_s), 1),
+            **param_columns(self.params),
+            **{k: round(float(v), 6) for k, v in self.metrics.items()},
+        }
+
+
+def record_trial(track: str, trial: Trial, directory: str | os.PathLike | None = None) -> pl.DataFrame:
+    """Append one trial to the track's record (columns are the union over trials) and return it."""
+    return append_csv(record_path(track, directory), [trial.row()])
 
 
 def read_record(track: str, directory: str | os.PathLike | None = None) -> pl.DataFrame:
@@ -277,7 +283,8 @@ def command(
         metrics = run(args, params)
         wall = time.perf_counter() - start
         fingerprint = spec.fingerprint(params) if spec.fingerprint else ""
-        record_trial(spec.track, args.scale, config, params, metrics, wall, record_dir, spec.version, fingerprint)
+        trial = Trial(args.scale, config, params, metrics, wall, spec.version, fingerprint)
+        record_trial(spec.track, trial, record_dir)
         shown = " ".join(f"{k.removeprefix(PARAM)}={v:g}" for k, v in param_columns(params).items())
         print(f"{shown} ({wall:.0f} s): " + " ".join(f"{k} {metrics[k]:.4f}" for k in show if k in metrics))
     if args.table or (args.final and args.scale == spec.scale and config == spec.config):

@@ -2,7 +2,8 @@
 
     python -m solutions.hse_sasrec.pipeline --scale small            # whole pipeline on the twin
     python -m solutions.hse_sasrec.pipeline --data-dir ~/data/hse    # on the real (or converted) files
-    python -m solutions.hse_sasrec.pipeline --scale full --bench     # time + peak memory per stage
+    python -m solutions.hse_sasrec.pipeline --scale small --bench    # time + peak memory per stage
+    make bench TRACKS=hse_sasrec                  # at full, with the options bench_options names
 
 Each model recommends 10 unseen items per user at three steps: ``val`` (from the train history,
 scored on the second-to-last events), ``test`` (from train + val, scored on the last events: the
@@ -24,6 +25,7 @@ Rows of the comparison table:
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 import time
@@ -36,7 +38,6 @@ import polars as pl
 import shared.eval.metrics as shared_metrics
 from shared.data.io import write_parquet_atomic
 from shared.eval.metrics import across_seeds, per_user_topn
-from shared.runtime.device import torch_device
 from shared.runtime.errors import DataError
 from shared.runtime.seed import seed_everything
 from shared.track import cli, profiles
@@ -631,22 +632,41 @@ BENCH_FULL_CPU = {
     "bert4rec_preset": "team",
     "bert4rec_epochs": 1,
 }
+# the command line's values where an option is not given: the teach configuration's presets
+CLI_DEFAULTS = {
+    "models": ",".join(MODELS),
+    "sasrec_preset": "cpu",
+    "sasrec_epochs": 0,
+    "bert4rec_preset": "cpu",
+    "bert4rec_epochs": 0,
+}
 
 
-def _parser():
+def bench_options(scale: str, real: bool, gpu: bool) -> list[str]:
+    """What ``make bench`` adds to ``--bench``: a fresh twin and, at ``full`` on a CPU, one epoch of
+    each of the team's configurations with the baselines and the oracle (``BENCH_FULL_CPU``)."""
+    if real:
+        return []
+    options = ["--fresh-twin"]
+    if scale == "full" and not gpu:
+        options += [f"--{key.replace('_', '-')}={value}" for key, value in BENCH_FULL_CPU.items()]
+    return options
+
+
+def cli_parser() -> argparse.ArgumentParser:
     """The pipeline's command line: the shared options and this track's models, presets and --resume."""
     parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument(
         "--models",
         default=None,
-        help=f"comma-separated rows of the table (default: all; with "
-        f"--bench at full on a CPU: {BENCH_FULL_CPU['models']})",
+        help=f"comma-separated rows of the table (default: all; make bench at full on a CPU: "
+        f"{BENCH_FULL_CPU['models']})",
     )
     parser.add_argument(
         "--sasrec-preset",
         default=None,
         choices=list(models.SASREC_PRESETS),
-        help="default cpu; with --bench at full on a CPU: final, 1 epoch",
+        help="default cpu; make bench at full on a CPU: final, 1 epoch",
     )
     parser.add_argument("--sasrec-epochs", type=int, default=None)
     parser.add_argument("--submit-history", default="full", choices=HISTORIES)
@@ -654,7 +674,7 @@ def _parser():
         "--bert4rec-preset",
         default=None,
         choices=list(models.BERT4REC_PRESETS),
-        help="default cpu; with --bench at full on a CPU: team, 1 epoch",
+        help="default cpu; make bench at full on a CPU: team, 1 epoch",
     )
     parser.add_argument("--bert4rec-epochs", type=int, default=None)
     parser.add_argument(
@@ -668,20 +688,8 @@ def _parser():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    gpu = torch_device().type == "cuda"
-    defaults = (
-        BENCH_FULL_CPU
-        if (args.bench and not args.data_dir and args.scale == "full" and not gpu)
-        else {
-            "models": ",".join(MODELS),
-            "sasrec_preset": "cpu",
-            "sasrec_epochs": 0,
-            "bert4rec_preset": "cpu",
-            "bert4rec_epochs": 0,
-        }
-    )
-    opts = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in defaults.items()}
+    args = cli_parser().parse_args(argv)
+    opts = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in CLI_DEFAULTS.items()}
     try:
         cfg = Config(
             scale=args.scale,
@@ -696,7 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
         names = tuple(m for m in opts["models"].split(",") if m)
-        table = run(cfg, names, timer, progress=True, resume=args.resume, fresh_twin=args.bench)
+        table = run(cfg, names, timer, progress=True, resume=args.resume, fresh_twin=args.fresh_twin)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

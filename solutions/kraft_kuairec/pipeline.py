@@ -19,6 +19,7 @@ Ranker variants:
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
 import time
@@ -468,23 +469,33 @@ def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def bench_options(scale: str, real: bool, gpu: bool) -> list[str]:
+    """What ``make bench`` adds to ``--bench``: a fresh twin (its stage times the generation) and the
+    faithful and best rankers, timed side by side."""
+    return [*([] if real else ["--fresh-twin"]), "--variants", "faithful,best"]
+
+
+def cli_parser() -> argparse.ArgumentParser:
+    """The command line: the options every pipeline shares and this track's own."""
     parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument("--n-estimators", type=int, default=1000)
     parser.add_argument(
         "--variants",
         default=None,
-        help="comma-separated ranker variants (default: all; with --bench: faithful and best, timed side by side)",
+        help="comma-separated ranker variants (default: all; make bench: faithful and best, timed side by side)",
     )
     add_model_seeds(parser, "faithful and best")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = cli_parser().parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed, n_estimators=args.n_estimators)
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
-        default = "faithful,best" if args.bench else ",".join(VARIANTS)
-        variants = tuple(v for v in (args.variants or default).split(",") if v)
-        table = run(cfg, variants, timer, fresh_twin=args.bench)
+        variants = tuple(v for v in (args.variants or ",".join(VARIANTS)).split(",") if v)
+        table = run(cfg, variants, timer, fresh_twin=args.fresh_twin)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,9 +2,10 @@
 
     python -m solutions.vk_clips.pipeline --scale small            # whole pipeline on the twin
     python -m solutions.vk_clips.pipeline --data-dir ~/vk_clips    # on the real files
-    python -m solutions.vk_clips.pipeline --scale full --bench     # time + peak memory per stage
+    python -m solutions.vk_clips.pipeline --scale small --bench    # time + peak memory per stage
     python -m solutions.vk_clips.pipeline --bench --model-seeds 1,2,3   # + the DCNv2 rows, the
                                                 # sequence model and the rankers with three more seeds
+    make bench TRACKS=vk_clips                  # at full, with the options bench_options names
 
 Rows of the comparison table:
   random, popularity   seeded noise; likes minus dislikes of the item
@@ -20,6 +21,7 @@ Rows of the comparison table:
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Sequence
@@ -38,7 +40,6 @@ from shared.eval.metrics import (
     per_user_expected_roc_auc,
     per_user_roc_auc,
 )
-from shared.runtime.device import torch_device
 from shared.runtime.errors import DataError
 from shared.runtime.seed import seed_everything
 from shared.track import cli, profiles
@@ -751,13 +752,23 @@ def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(summary, schema_overrides={k: pl.Float64 for k in gains} | {"met": pl.Boolean})
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def bench_options(scale: str, real: bool, gpu: bool) -> list[str]:
+    """What ``make bench`` adds to ``--bench``: a fresh twin, the history loop's ratio and, at ``full``
+    on a CPU, only the rows a CPU can time there (``BENCH_FULL_CPU``)."""
+    options = [] if real else ["--fresh-twin"]
+    if not real and scale == "full" and not gpu:
+        options += ["--models", ",".join(BENCH_FULL_CPU)]
+    return [*options, "--loop-ratio"]
+
+
+def cli_parser() -> argparse.ArgumentParser:
+    """The command line: the options every pipeline shares and this track's own."""
     parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument(
         "--models",
         default=None,
         help="comma-separated rows of the table, and 'history' for the history features alone "
-        f"(default: all; with --bench at full on a CPU: {','.join(BENCH_FULL_CPU)})",
+        f"(default: all; make bench at full on a CPU: {','.join(BENCH_FULL_CPU)})",
     )
     parser.add_argument(
         "--resume",
@@ -765,16 +776,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the DCNv2 and sequence rows that a killed run of the same parameters finished "
         "(their scores are in the artifacts) instead of training them again",
     )
+    parser.add_argument(
+        "--loop-ratio",
+        action="store_true",
+        help="also time the source's per-row history loop against ours on a slice (make bench: the README's ratio)",
+    )
     add_model_seeds(parser, ", ".join(SEED_ROWS))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = cli_parser().parse_args(argv)
     try:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
-        gpu = torch_device().type == "cuda"
-        default = BENCH_FULL_CPU if (args.bench and cfg.is_twin and cfg.scale == "full" and not gpu) else MODELS
-        names = tuple(m for m in (args.models or ",".join(default)).split(",") if m)
-        table = run(cfg, names, timer, progress=True, resume=args.resume, fresh_twin=args.bench, loop_ratio=args.bench)
+        names = tuple(m for m in (args.models or ",".join(MODELS)).split(",") if m)
+        table = run(
+            cfg, names, timer, progress=True, resume=args.resume, fresh_twin=args.fresh_twin, loop_ratio=args.loop_ratio
+        )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
