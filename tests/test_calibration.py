@@ -5,6 +5,7 @@ import pytest
 
 from shared.data import io
 from shared.runtime.paths import REPO_ROOT
+from shared.track import registry
 from shared.twin import calibration
 from shared.twin.calibration import Target, Trial
 
@@ -107,13 +108,17 @@ def test_tiny_fingerprint_follows_the_data_not_the_code(tmp_path):
 
 # Every calibrated track: the committed record holds the final run of the twin's constants, on the
 # data the code generates now, and the READMEs show what it measured.
-CALIBRATED = ["kraft_kuairec", "vklab_posts", "hse_sasrec", "vk_clips"]
+CALIBRATED = [n for n in registry.names() if registry.contract(n).calibration is not None]
+
+
+def test_every_track_is_calibrated():
+    assert CALIBRATED == ["hse_sasrec", "kraft_kuairec", "vk_clips", "vklab_posts"]
 
 
 def _spec(track):
-    import importlib
-
-    return importlib.import_module(f"solutions.{track}.calibrate").SPEC
+    spec = registry.contract(track).calibration.get()
+    assert isinstance(spec, calibration.Spec) and spec.track == track
+    return spec
 
 
 @pytest.mark.parametrize("track", CALIBRATED)

@@ -2,10 +2,11 @@
 
 A track is a folder of numbered notebooks ``notebooks/<name>/`` and a package ``solutions/<name>/``
 whose ``__init__.py`` holds one ``Track`` named ``CONTRACT``. The tools (the registry in
-``shared.track.registry``, the book, the answers, the GPU check, the seed studies) ask that object for the
-track's place in the course, its scales, its config class, its exercises, its figures, its GPU
-checks, its seed summary and its benchmark options: they never look a function up by its name in a module, so a track
-that does not offer one says so (``None``) instead of being probed with ``hasattr``.
+``shared.track.registry``, the book, the answers, the GPU check, the seed studies, ``make bench``)
+ask that object for the track's place in the course, its scales, its config class, its exercises,
+its figures, its GPU checks, its seed summary, its calibration and its benchmark options: they never
+look a function up by its name in a module, so a track that does not offer one says so (``None``)
+instead of being probed with ``hasattr``.
 
 The package's ``__init__`` stays light (a notebook kernel and ``make book`` import it): each
 hook that needs the track's heavy modules is a ``lazy`` reference, imported when first called.
@@ -76,7 +77,9 @@ class Track:
     (None: the track has no torch model). ``seed_summary(per_seed) -> summary``: the seed study's
     summary table (None: no seed study). ``pipeline``: the module that speaks
     ``PIPELINE_VOCABULARY`` (None: a track without one, such as a toy). ``bench_options(scale, real,
-    gpu) -> [option]``: what ``make bench`` adds to the pipeline's ``--bench`` (None: nothing)."""
+    gpu) -> [option]``: what ``make bench`` adds to the pipeline's ``--bench`` (None: nothing).
+    ``calibration``: its twin's ``shared.twin.calibration.Spec`` (the published targets, the
+    calibrated parameters, the record; None: a twin not calibrated)."""
 
     name: str
     reading_order: int
@@ -90,6 +93,7 @@ class Track:
     seed_summary: Lazy | None = None
     pipeline: Lazy | None = None
     bench_options: Lazy | None = None
+    calibration: Lazy | None = None
 
     def __post_init__(self) -> None:
         if (self.gpu_checks is None) != (not self.gpu_scale):
@@ -106,10 +110,12 @@ class Track:
         scales: tuple[str, ...],
         gpu_scale: str = "",
         seed_study: bool = False,
+        calibrated: bool = True,
     ) -> Track:
         """The contract of a package laid out as the guide says: ``pipeline.Config``,
         ``exercises.EXERCISES``, ``plots``, and, where the track has them, ``pipeline.gpu_checks``
-        (run at ``gpu_scale``) and ``pipeline.seed_summary`` (``seed_study``)."""
+        (run at ``gpu_scale``), ``pipeline.seed_summary`` (``seed_study``) and ``calibrate.SPEC``
+        (``calibrated``)."""
         pipeline = f"solutions.{name}.pipeline"
         return cls(
             name=name,
@@ -124,6 +130,7 @@ class Track:
             seed_summary=lazy(pipeline, "seed_summary") if seed_study else None,
             pipeline=lazy(pipeline),
             bench_options=lazy(pipeline, "bench_options"),
+            calibration=lazy(f"solutions.{name}.calibrate", "SPEC") if calibrated else None,
         )
 
     def missing_vocabulary(self) -> list[str]:
