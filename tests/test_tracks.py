@@ -138,6 +138,7 @@ def test_make_bench_names_every_option_it_adds():
     real = dict(zip(tracks, benchmark.commands(tracks, "full", "/data", "source", gpu=False)))
     assert not any("--fresh-twin" in command for command in real.values())  # no twin on the real files
     assert real["hse_sasrec"][-1] == "--bench" and real["vk_clips"][-1] == "--loop-ratio"
+    assert benchmark.commands(["a_lesson_of_its_own"], "full", "", "teach", gpu=False) == []  # no package: no bench
     for name, command in full_cpu.items():  # each option is one its CLI knows
         args = registry.contract(name).pipeline.get().cli_parser().parse_args(command[2:])
         assert args.bench and args.fresh_twin and args.seed == 7

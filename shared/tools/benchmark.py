@@ -22,7 +22,8 @@ def commands(
     given last, so an option there overrides the track's)."""
     out = []
     for track in tracks:
-        command = registry.contract(track).bench_command(scale, data_dir, profile, gpu)
+        c = registry.contract(track)  # None: notebooks without a package (a lesson of their own)
+        command = None if c is None else c.bench_command(scale, data_dir, profile, gpu)
         if command is not None:
             out.append([*command, *more])
     return out

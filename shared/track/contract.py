@@ -22,8 +22,9 @@ from types import ModuleType
 from typing import Any
 
 # One vocabulary: the names under which every track's ``pipeline`` module does the same jobs
-# (tests/test_tracks.py holds each track to it). The tools never call these; they are what a reader
-# of one track finds again in the next, and what a new track offers.
+# (tests/test_tracks.py holds each track to it). The tools call only ``bench_options`` (through
+# ``Track.bench_command``) and ``main`` (``make bench`` runs the module); the rest is what a reader of
+# one track finds again in the next, and what a new track offers.
 PIPELINE_VOCABULARY = {
     "Config": "its TrackConfig subclass: scale, data folder, seed, profile, every knob",
     "MODELS": "the rows of its comparison table, in order (baselines first, the oracle last)",
@@ -112,8 +113,9 @@ class Track:
         seed_study: bool = False,
         calibrated: bool = True,
     ) -> Track:
-        """The contract of a package laid out as the guide says: ``pipeline.Config``,
-        ``exercises.EXERCISES``, ``plots``, and, where the track has them, ``pipeline.gpu_checks``
+        """The contract of a package laid out as the README's "Layout" says: ``pipeline`` (and its
+        ``Config`` and ``bench_options``), ``exercises.EXERCISES``, ``plots``, and, where the track
+        has them, ``pipeline.gpu_checks``
         (run at ``gpu_scale``), ``pipeline.seed_summary`` (``seed_study``) and ``calibrate.SPEC``
         (``calibrated``)."""
         pipeline = f"solutions.{name}.pipeline"

@@ -1,6 +1,6 @@
 """VK-Lab posts (autumn 2024 test task): the rate at which a post's views turn into activities,
 from its photo and text. Frozen offline encoders (EfficientNet-Lite0, Navec) with small heads
-trained on four losses, and CatBoost MultiRMSE over several rates; honest log loss throughout."""
+trained on five losses, and CatBoost MultiRMSE over several rates; honest log loss throughout."""
 
 from shared.track.contract import Track
 
