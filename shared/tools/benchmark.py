@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from shared.runtime.paths import REPO_ROOT
+from shared.runtime.paths import REPO_ROOT, benchmarks_dir
 from shared.track import registry
 
 
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", default="full")
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--profile", default="teach")
-    parser.add_argument("--bench-dir", default=str(REPO_ROOT / "benchmarks"))
+    parser.add_argument("--bench-dir", default=str(benchmarks_dir()))
     parser.add_argument("--args", default="", help="more pipeline options, one string (make bench ARGS=...)")
     args = parser.parse_args(argv)
     try:

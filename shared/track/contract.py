@@ -37,7 +37,7 @@ PIPELINE_VOCABULARY = {
     "write_submission": "the submitted row's file, validated, with its manifest (and ours beside it)",
     "data_facts": "the data's sizes and rates, for the manifest and the README's tables",
     "describe": "the same facts as a table, for the first notebook",
-    "bench_options": "what ``make bench`` adds to ``--bench`` at a scale and device (fresh twin, rows a CPU can time)",
+    "bench_options": "what ``make bench`` adds to ``--bench --fresh-twin`` at a scale and device (rows a CPU can time)",
     "cli_parser": "the command line's options, which ``main`` parses",
     "main": "the command line (``python -m solutions.<track>.pipeline``)",
 }
@@ -78,7 +78,8 @@ class Track:
     (None: the track has no torch model). ``seed_summary(per_seed) -> summary``: the seed study's
     summary table (None: no seed study). ``pipeline``: the module that speaks
     ``PIPELINE_VOCABULARY`` (None: a track without one, such as a toy). ``bench_options(scale, real,
-    gpu) -> [option]``: what ``make bench`` adds to the pipeline's ``--bench`` (None: nothing).
+    gpu) -> [option]``: what ``make bench`` adds to the pipeline's ``--bench --fresh-twin`` (None:
+    nothing).
     ``calibration``: its twin's ``shared.twin.calibration.Spec`` (the published targets, the
     calibrated parameters, the record; None: a twin not calibrated)."""
 
@@ -161,12 +162,14 @@ class Track:
 
     def bench_command(self, scale: str, data_dir: str, profile: str, gpu: bool) -> list[str] | None:
         """``make bench``'s command line for this track (after ``python``): its pipeline's CLI with
-        ``--bench`` and the options the track asks for at this scale and device, every one visible
-        (None: a track without a pipeline)."""
+        ``--bench``, ``--fresh-twin`` on a twin (its stage then times the generation) and the options
+        the track asks for at this scale and device, every one visible (None: a track without a
+        pipeline)."""
         if self.pipeline is None:
             return None
-        extra = [] if self.bench_options is None else list(self.bench_options(scale, bool(data_dir), gpu))
+        real = bool(data_dir)
+        extra = [] if self.bench_options is None else list(self.bench_options(scale, real, gpu))
         return [
             *("-m", self.pipeline.module, "--scale", scale, "--data-dir", data_dir),
-            *("--profile", profile, "--bench", *extra),
+            *("--profile", profile, "--bench", *([] if real else ["--fresh-twin"]), *extra),
         ]

@@ -632,25 +632,14 @@ BENCH_FULL_CPU = {
     "bert4rec_preset": "team",
     "bert4rec_epochs": 1,
 }
-# the command line's values where an option is not given: the teach configuration's presets
-CLI_DEFAULTS = {
-    "models": ",".join(MODELS),
-    "sasrec_preset": "cpu",
-    "sasrec_epochs": 0,
-    "bert4rec_preset": "cpu",
-    "bert4rec_epochs": 0,
-}
 
 
 def bench_options(scale: str, real: bool, gpu: bool) -> list[str]:
-    """What ``make bench`` adds to ``--bench``: a fresh twin and, at ``full`` on a CPU, one epoch of
-    each of the team's configurations with the baselines and the oracle (``BENCH_FULL_CPU``)."""
-    if real:
+    """What ``make bench`` adds to ``--bench --fresh-twin``: at ``full`` on a CPU, one epoch of each
+    of the team's configurations with the baselines and the oracle (``BENCH_FULL_CPU``)."""
+    if real or scale != "full" or gpu:
         return []
-    options = ["--fresh-twin"]
-    if scale == "full" and not gpu:
-        options += [f"--{key.replace('_', '-')}={value}" for key, value in BENCH_FULL_CPU.items()]
-    return options
+    return [f"--{key.replace('_', '-')}={value}" for key, value in BENCH_FULL_CPU.items()]
 
 
 def cli_parser() -> argparse.ArgumentParser:
@@ -658,25 +647,25 @@ def cli_parser() -> argparse.ArgumentParser:
     parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument(
         "--models",
-        default=None,
+        default=",".join(MODELS),
         help=f"comma-separated rows of the table (default: all; make bench at full on a CPU: "
         f"{BENCH_FULL_CPU['models']})",
     )
     parser.add_argument(
         "--sasrec-preset",
-        default=None,
+        default=Config.sasrec_preset,
         choices=list(models.SASREC_PRESETS),
         help="default cpu; make bench at full on a CPU: final, 1 epoch",
     )
-    parser.add_argument("--sasrec-epochs", type=int, default=None)
+    parser.add_argument("--sasrec-epochs", type=int, default=Config.sasrec_epochs, help="0: the preset's")
     parser.add_argument("--submit-history", default="full", choices=HISTORIES)
     parser.add_argument(
         "--bert4rec-preset",
-        default=None,
+        default=Config.bert4rec_preset,
         choices=list(models.BERT4REC_PRESETS),
         help="default cpu; make bench at full on a CPU: team, 1 epoch",
     )
-    parser.add_argument("--bert4rec-epochs", type=int, default=None)
+    parser.add_argument("--bert4rec-epochs", type=int, default=Config.bert4rec_epochs, help="0: the preset's")
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -689,21 +678,20 @@ def cli_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = cli_parser().parse_args(argv)
-    opts = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in CLI_DEFAULTS.items()}
     try:
         cfg = Config(
             scale=args.scale,
             data_dir=args.data_dir,
             seed=args.seed,
-            sasrec_preset=opts["sasrec_preset"],
-            sasrec_epochs=opts["sasrec_epochs"],
+            sasrec_preset=args.sasrec_preset,
+            sasrec_epochs=args.sasrec_epochs,
             submit_history=args.submit_history,
-            bert4rec_preset=opts["bert4rec_preset"],
-            bert4rec_epochs=opts["bert4rec_epochs"],
+            bert4rec_preset=args.bert4rec_preset,
+            bert4rec_epochs=args.bert4rec_epochs,
         )
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
-        names = tuple(m for m in opts["models"].split(",") if m)
+        names = tuple(m for m in args.models.split(",") if m)
         table = run(cfg, names, timer, progress=True, resume=args.resume, fresh_twin=args.fresh_twin)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -753,12 +753,10 @@ def seed_summary(per_seed: pl.DataFrame) -> pl.DataFrame:
 
 
 def bench_options(scale: str, real: bool, gpu: bool) -> list[str]:
-    """What ``make bench`` adds to ``--bench``: a fresh twin, the history loop's ratio and, at ``full``
-    on a CPU, only the rows a CPU can time there (``BENCH_FULL_CPU``)."""
-    options = [] if real else ["--fresh-twin"]
-    if not real and scale == "full" and not gpu:
-        options += ["--models", ",".join(BENCH_FULL_CPU)]
-    return [*options, "--loop-ratio"]
+    """What ``make bench`` adds to ``--bench --fresh-twin``: at ``full`` on a CPU only the rows a CPU
+    can time there (``BENCH_FULL_CPU``), and the history loop's ratio."""
+    full_cpu = not real and scale == "full" and not gpu
+    return [*(["--models", ",".join(BENCH_FULL_CPU)] if full_cpu else []), "--loop-ratio"]
 
 
 def cli_parser() -> argparse.ArgumentParser:
@@ -766,7 +764,7 @@ def cli_parser() -> argparse.ArgumentParser:
     parser = pipeline_parser(__doc__, Config.SCALES)
     parser.add_argument(
         "--models",
-        default=None,
+        default=",".join(MODELS),
         help="comma-separated rows of the table, and 'history' for the history features alone "
         f"(default: all; make bench at full on a CPU: {','.join(BENCH_FULL_CPU)})",
     )
@@ -791,7 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = Config(scale=args.scale, data_dir=args.data_dir, seed=args.seed)
         cfg = profiles.apply(cfg, args.profile, argv, args.params)
         timer = StageTimer() if args.bench else None
-        names = tuple(m for m in (args.models or ",".join(MODELS)).split(",") if m)
+        names = tuple(m for m in args.models.split(",") if m)
         table = run(
             cfg, names, timer, progress=True, resume=args.resume, fresh_twin=args.fresh_twin, loop_ratio=args.loop_ratio
         )
